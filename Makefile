@@ -1,0 +1,51 @@
+# Syncer: `make run` brings the demo up, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
+
+APP_PORT ?= 8000
+EMULATOR_PORT ?= 8765
+export APP_PORT EMULATOR_PORT
+
+.PHONY: install run test test-fast lint format bench lock services clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	@set -e; if [ ! -x $(PY) ]; then \
+	  python="$$(scripts/find-python)"; echo "Creating $(VENV) with $$python"; \
+	  "$$python" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+services:
+	@scripts/services-up
+
+run: install
+	$(PY) scripts/run_demo.py
+
+test: install services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+
+bench: install services
+	$(PY) -m bench $(BENCH_ARGS)
+
+# Re-resolve every pin from requirements.in (needs network access to PyPI).
+lock:
+	@set -e; python="$$(scripts/find-python)"; tmp="$$(mktemp -d)"; \
+	"$$python" -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet -r requirements.in; \
+	"$$tmp/venv/bin/pip" freeze --all --exclude pip --exclude setuptools > requirements.lock; \
+	rm -rf "$$tmp"; echo "requirements.lock updated"
+
+clean:
+	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

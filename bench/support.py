@@ -1,0 +1,90 @@
+"""Shared plumbing for benchmarks: a scratch database, env, free ports, process lifecycle."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(*, database: str = "syncer_bench", redis_db: int = 13, **extra: str) -> dict:
+    """Environment for processes under benchmark: real PostgreSQL and Redis, bench secrets."""
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "syncer.settings.base",
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789abcdef",
+        "SHOPIFY_API_KEY": "bench-client-id",
+        "SHOPIFY_API_SECRET": "bench-client-secret-0123456789abcdef0123456789abcdef",
+        "TOKEN_ENCRYPTION_KEYS": "bench-token-key",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def database_fresh(name: str) -> None:
+    """Drops and recreates a scratch database, then migrates it."""
+    connection = psycopg2.connect(PG_ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    subprocess.run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+                   cwd=ROOT, env=bench_env(database=name), check=True)
+
+
+def wait_http(url: str, *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Process:
+    """A child process stopped (TERM, then KILL) when the benchmark is done."""
+
+    def __init__(self, args: list[str], *, env: dict, log: Path) -> None:
+        self.log = log.open("w")
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        self.log.close()

@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+from django import forms
+
+from orders.models import DestinationOrder, OrderSettings
+
+MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
+
+
+class OrderListForm(forms.Form):
+    tab = forms.ChoiceField(choices=DestinationOrder.PushState.choices, required=False)
+    q = forms.CharField(max_length=100, required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+class ReceivedListForm(forms.Form):
+    status = forms.ChoiceField(choices=DestinationOrder.FulfillmentStatus.choices,
+                               required=False)
+    q = forms.CharField(max_length=100, required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+class PushForm(forms.Form):
+    source = forms.IntegerField(required=False, min_value=1)  # empty: every source
+    shipping_fee = forms.DecimalField(required=False, **MONEY, error_messages={
+        "invalid": "Enter the shipping fee as an amount, e.g. 7.50.",
+        "min_value": "The shipping fee cannot be negative.",
+        "max_digits": "That shipping fee is too large.",
+        "max_decimal_places": "Use at most two decimals for the shipping fee.",
+    })
+
+
+class BulkPushForm(forms.Form):
+    order = forms.Field(widget=forms.MultipleHiddenInput, error_messages={
+        "required": "Select the orders to push first."})
+
+    def clean_order(self) -> list[int]:
+        try:
+            ids = [int(value) for value in self.cleaned_data["order"]]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Select the orders to push first.") from None
+        if not ids or len(ids) > 100:
+            raise forms.ValidationError("Select between 1 and 100 orders to push.")
+        return ids
+
+
+class AutoPushForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+
+
+class OrderSettingsForm(forms.Form):
+    auto_push = forms.BooleanField(required=False, label="Push paid orders automatically")
+    contact_email_method = forms.ChoiceField(
+        choices=OrderSettings.ContactEmail.choices, widget=forms.RadioSelect,
+        label="Contact email on pushed orders")
+    custom_email = forms.EmailField(required=False, label="Email address")
+    shipping_rules_enabled = forms.BooleanField(required=False,
+                                                label="Charge shipping by my rules")
+    notify_customer = forms.BooleanField(required=False,
+                                         label="Email my customer when tracking arrives")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("contact_email_method") == OrderSettings.ContactEmail.CUSTOM and not data.get(
+                "custom_email"):
+            self.add_error("custom_email", "Enter the email address to use.")
+        return data
+
+
+class ShippingRuleForm(forms.Form):
+    source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None,
+                                    label="Source",
+                                    widget=forms.Select(attrs={"id": "rule-source"}))
+    min_subtotal = forms.DecimalField(label="When the subtotal is at least", **MONEY,
+                                      error_messages={"required": "Enter a subtotal (0 for any)."})
+    fee = forms.DecimalField(label="Shipping fee", **MONEY,
+                             error_messages={"required": "Enter the fee to charge."})
+
+    def __init__(self, *args, sources=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "Every source")] + [
+            (source.pk, source.name or source.domain) for source in sources]
+
+
+class ShippingRuleDeleteForm(forms.Form):
+    delete = forms.IntegerField(min_value=1)

@@ -1,0 +1,257 @@
+from django.db import models
+from django.db.models import Q
+
+from stores.models import Shop
+
+
+class DestinationOrder(models.Model):
+    """A destination store's order with at least one line linked to a source."""
+
+    class FulfillmentStatus(models.TextChoices):
+        UNFULFILLED = "unfulfilled", "Unfulfilled"
+        PARTIAL = "partial", "Partially fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+
+    class PushState(models.TextChoices):
+        """The order's tab, derived from its pushes (kept in step by the services)."""
+
+        NOT_PUSHED = "not_pushed", "Not pushed"
+        PUSHED = "pushed", "Pushed"
+        PARTIAL = "partial", "Partially pushed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="destination_orders")
+    shopify_id = models.BigIntegerField()
+    name = models.CharField(max_length=64)  # "#1001"
+    order_number = models.BigIntegerField(null=True, blank=True)
+    processed_at = models.DateTimeField()
+    customer_id = models.BigIntegerField(null=True, blank=True)  # Shopify customer, for redact
+    customer_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    financial_status = models.CharField(max_length=32, blank=True)
+    fulfillment_status = models.CharField(max_length=16, choices=FulfillmentStatus.choices,
+                                          default=FulfillmentStatus.UNFULFILLED)
+    tags = models.JSONField(default=list)
+    shipping_method = models.CharField(max_length=255, blank=True)
+    shipping_address = models.JSONField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    subtotal_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    total_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    push_state = models.CharField(max_length=16, choices=PushState.choices,
+                                  default=PushState.NOT_PUSHED)
+    # Set by customers/redact: name, email, phone and address are gone.
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "shopify_id"],
+                                               name="destination_order_unique")]
+        indexes = [models.Index(fields=["shop", "processed_at"], name="destination_order_date"),
+                   models.Index(fields=["shop", "push_state", "-processed_at"],
+                                name="destination_order_tab")]
+
+    def __str__(self) -> str:
+        return f"{self.shop} {self.name}"
+
+    @property
+    def admin_graphql_api_id(self) -> str:
+        return f"gid://shopify/Order/{self.shopify_id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(DestinationOrder, on_delete=models.CASCADE, related_name="lines")
+    shopify_id = models.BigIntegerField()
+    source = models.ForeignKey(Shop, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="+")  # null: not a synced line
+    source_variant_id = models.BigIntegerField(null=True, blank=True)
+    destination_variant_id = models.BigIntegerField(null=True, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=512)
+    variant_title = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField()
+    # What is left after refunds and removals: what a push sends.
+    current_quantity = models.PositiveIntegerField(default=0)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Line item properties (engraving text, ...): forwarded, except private "_" ones.
+    properties = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "shopify_id"],
+                                               name="order_line_unique")]
+        indexes = [models.Index(fields=["order", "source"], name="order_line_source")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+
+class OrderPush(models.Model):
+    """One destination order pushed (or to be pushed) to one of its sources.
+
+    The row exists before `orderCreate` is sent; `attempts` > 0 means a call may have reached
+    Shopify, so a retry first looks the order up by its tag instead of creating it again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pushing"
+        PUSHED = "pushed", "Pushed"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        AUTOMATIC = "automatic", "Automatic"
+
+    order = models.ForeignKey(DestinationOrder, on_delete=models.CASCADE, related_name="pushes")
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="received_pushes")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    source_order_id = models.BigIntegerField(null=True, blank=True)
+    source_order_name = models.CharField(max_length=64, blank=True)
+    source_fulfillment_status = models.CharField(
+        max_length=16, choices=DestinationOrder.FulfillmentStatus.choices,
+        default=DestinationOrder.FulfillmentStatus.UNFULFILLED)
+    shipping_fee = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    contact_email = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    subtotal_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    total_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A worker holds the push while it talks to Shopify; a claim that outlives this is stale.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    # The destination cancelled after the push: the source order got a note and a tag.
+    cancel_flagged_at = models.DateTimeField(null=True, blank=True)
+    source_cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "source"],
+                                               name="order_push_unique")]
+        indexes = [models.Index(fields=["source", "status", "pushed_at"],
+                                name="order_push_source"),
+                   models.Index(fields=["source", "source_order_id"],
+                                name="order_push_source_order")]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.source} ({self.status})"
+
+    @property
+    def source_order_gid(self) -> str:
+        return f"gid://shopify/Order/{self.source_order_id}"
+
+
+class OrderPushLine(models.Model):
+    """A destination line as it was sent to the source; maps source line ↔ destination line."""
+
+    push = models.ForeignKey(OrderPush, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="push_lines")
+    source_line_item_id = models.BigIntegerField(null=True, blank=True)
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    fulfilled_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["push", "line"],
+                                               name="order_push_line_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.line.title}"
+
+
+class OrderFulfillment(models.Model):
+    """A source fulfilment of a pushed order, and what we made of it on the destination."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Syncing"
+        SYNCED = "synced", "Synced"
+        SKIPPED = "skipped", "Nothing to fulfil"
+        FAILED = "failed", "Failed"
+
+    push = models.ForeignKey(OrderPush, on_delete=models.CASCADE, related_name="fulfillments")
+    source_fulfillment_id = models.BigIntegerField()
+    source_status = models.CharField(max_length=16, blank=True)  # success | cancelled | ...
+    lines = models.JSONField(default=list)  # [{"source_line_item_id": int, "quantity": int}]
+    tracking_company = models.CharField(max_length=255, blank=True)
+    tracking_number = models.CharField(max_length=255, blank=True)
+    tracking_url = models.CharField(max_length=2048, blank=True)
+    # What the destination shows now; differs from tracking_* until the sync catches up.
+    synced_tracking = models.JSONField(null=True, blank=True)
+    destination_fulfillment_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["push", "source_fulfillment_id"],
+                                               name="order_fulfillment_unique")]
+
+    def __str__(self) -> str:
+        return f"Fulfilment {self.source_fulfillment_id} of {self.push}"
+
+    @property
+    def tracking(self) -> dict[str, str]:
+        return {"company": self.tracking_company, "number": self.tracking_number,
+                "url": self.tracking_url}
+
+
+class OrderSettings(models.Model):
+    """A destination store's order push settings."""
+
+    class ContactEmail(models.TextChoices):
+        CUSTOMER = "customer", "The customer's email"
+        STORE = "store", "My store's email"
+        CUSTOM = "custom", "Another email address"
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="order_settings")
+    auto_push = models.BooleanField(default=False)
+    contact_email_method = models.CharField(max_length=16, choices=ContactEmail.choices,
+                                            default=ContactEmail.STORE)
+    custom_email = models.EmailField(blank=True)
+    # Off: every push costs $0 shipping, or the fee typed in when pushing by hand.
+    shipping_rules_enabled = models.BooleanField(default=False)
+    notify_customer = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(
+            condition=~Q(contact_email_method="custom") | ~Q(custom_email=""),
+            name="order_settings_custom_email_present")]
+
+    def __str__(self) -> str:
+        return f"Order settings of {self.shop}"
+
+
+class ShippingRateRule(models.Model):
+    """A flat shipping fee for pushed orders whose subtotal reaches `min_subtotal`.
+
+    The rule with the highest threshold reached wins; rules for a source beat rules for all.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="shipping_rules")
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="+")  # null: every source
+    min_subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    fee = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source_id", "min_subtotal"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "source", "min_subtotal"],
+                                    name="shipping_rule_unique", nulls_distinct=False),
+            models.CheckConstraint(condition=Q(fee__gte=0) & Q(min_subtotal__gte=0),
+                                   name="shipping_rule_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fee} from {self.min_subtotal}"

@@ -1,0 +1,100 @@
+"""Reading Shopify's REST-shaped webhook payloads defensively: a field of the wrong type is
+treated as missing, never as a crash."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_datetime
+
+PAID_STATUSES = frozenset({"paid", "partially_refunded"})
+
+
+def as_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_str(value, *, limit: int = 255) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return str(value).strip()[:limit]
+
+
+def as_decimal(value) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal("0.00")
+    if not amount.is_finite():
+        return Decimal("0.00")
+    return amount.quantize(Decimal("0.01"))
+
+
+def as_datetime(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def gid_id(value) -> int | None:
+    """`gid://shopify/Order/123` → 123."""
+    if not isinstance(value, str):
+        return as_int(value)
+    return as_int(value.rsplit("/", 1)[-1].split("?", 1)[0])
+
+
+def tags_parse(value) -> list[str]:
+    if isinstance(value, list):
+        raw = value
+    elif isinstance(value, str):
+        raw = value.split(",")
+    else:
+        return []
+    return [tag for tag in (as_str(t) for t in raw) if tag]
+
+
+ADDRESS_FIELDS = ("first_name", "last_name", "company", "address1", "address2", "city",
+                  "province", "province_code", "country", "country_code", "zip", "phone")
+
+
+def address_parse(value) -> dict | None:
+    address = as_dict(value)
+    cleaned = {key: as_str(address.get(key)) for key in ADDRESS_FIELDS}
+    cleaned = {key: text for key, text in cleaned.items() if text}
+    return cleaned or None
+
+
+def address_is_complete(address: dict | None) -> bool:
+    address = address or {}
+    return bool(address.get("address1") and address.get("city")
+                and (address.get("country_code") or address.get("country")))
+
+
+def customer_name(payload: dict) -> str:
+    customer = as_dict(payload.get("customer"))
+    shipping = as_dict(payload.get("shipping_address"))
+    for source in (customer, shipping):
+        name = " ".join(part for part in (as_str(source.get("first_name")),
+                                          as_str(source.get("last_name"))) if part)
+        if name:
+            return name
+    return ""
+
+
+def fulfillment_status(value) -> str:
+    return {"fulfilled": "fulfilled", "partial": "partial"}.get(as_str(value), "unfulfilled")

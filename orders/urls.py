@@ -1,0 +1,16 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+urlpatterns = [
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/push", views.order_push_bulk, name="order_push_bulk"),
+    path("orders/auto-push", views.order_auto_push, name="order_auto_push"),
+    path("orders/settings", views.order_settings, name="order_settings"),
+    path("orders/settings/shipping-rules", views.shipping_rules, name="shipping_rules"),
+    path("orders/help", views.order_help, name="order_help"),
+    path("orders/<int:order_id>/", views.order_detail_view, name="order_detail"),
+    path("orders/<int:order_id>/push", views.order_push, name="order_push"),
+    path("stores/<int:connection_id>/orders", views.received_orders, name="received_orders"),
+]

@@ -1,0 +1,262 @@
+"""Orders section (destination), received orders (source), order push settings and help."""
+
+import json
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from orders.forms import (
+    AutoPushForm,
+    BulkPushForm,
+    OrderListForm,
+    OrderSettingsForm,
+    PushForm,
+    ReceivedListForm,
+    ShippingRuleDeleteForm,
+    ShippingRuleForm,
+)
+from orders.models import DestinationOrder
+from orders.selectors import (
+    connected_sources_for,
+    order_counts_for_connection,
+    order_detail,
+    order_for_destination,
+    order_list_for_destination,
+    order_list_reasons,
+    order_settings_for,
+    order_tab_counts,
+    received_order_list,
+    shipping_rules_for,
+)
+from orders.services import (
+    OrderPushRefused,
+    order_auto_push_set,
+    order_push_request,
+    order_push_request_many,
+    order_settings_update,
+    shipping_rule_add,
+    shipping_rule_delete,
+)
+from stores.auth import shop_role_required, shop_session_required
+from stores.models import Shop
+from stores.selectors import connection_for_source
+
+PAGE_SIZE = 20
+PushState = DestinationOrder.PushState
+
+
+def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
+    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "error": error}})
+    return response
+
+
+def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
+
+
+def _order_or_404(request: HttpRequest, order_id: int) -> DestinationOrder:
+    order = order_for_destination(shop=request.shop, order_id=order_id)
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+# --- destination: the Orders section --------------------------------------------------------
+
+
+def _list_context(request: HttpRequest, form: OrderListForm) -> dict:
+    form.is_valid()
+    tab = form.cleaned_data.get("tab") or PushState.NOT_PUSHED
+    search = (form.cleaned_data.get("q") or "").strip()
+    page = Paginator(order_list_for_destination(shop=request.shop, tab=tab, search=search),
+                     PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    reasons = order_list_reasons(shop=request.shop, orders=list(page.object_list))
+    for order in page.object_list:
+        order.refusal = reasons.get(order.pk)
+    return {"tab": tab, "q": search, "page": page, "tabs": PushState.choices,
+            "counts": order_tab_counts(shop=request.shop),
+            "settings": order_settings_for(shop=request.shop)}
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_list(request: HttpRequest) -> HttpResponse:
+    context = _list_context(request, OrderListForm(request.GET))
+    return render(request, _fragment(request, "orders/order_list.html", "order-table"), context)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_push_bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkPushForm(request.POST)
+    context = _list_context(request, OrderListForm(request.POST))
+    if not form.is_valid():
+        response = render(request, "orders/order_list.html#order-table", context, status=422)
+        return _toast(response, form.errors["order"][0], error=True)
+    result = order_push_request_many(shop=request.shop, order_ids=form.cleaned_data["order"])
+    context = _list_context(request, OrderListForm(request.POST))
+    parts = []
+    if result.queued:
+        parts.append(f"Pushing {len(result.queued)} order{'s' * (len(result.queued) != 1)}.")
+    for name, reason in result.refused.items():
+        parts.append(f"{name}: {reason}")
+    response = render(request, "orders/order_list.html#order-table", context)
+    return _toast(response, " ".join(parts) or "Nothing to push.",
+                  error=bool(result.refused) and not result.queued)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_auto_push(request: HttpRequest) -> HttpResponse:
+    form = AutoPushForm(request.POST)
+    form.is_valid()
+    settings = order_auto_push_set(shop=request.shop, enabled=form.cleaned_data["enabled"])
+    response = render(request, "orders/order_list.html#auto-push", {"settings": settings})
+    return _toast(response, "Automatic push is on: paid orders are pushed as they arrive."
+                  if settings.auto_push else "Automatic push is off.")
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order_or_404(request, order_id)
+    template = "orders/order_detail.html"
+    if request.htmx and not request.htmx.boosted and request.htmx.target == "order-pushes":
+        template += "#order-pushes"
+    return render(request, template, {"detail": order_detail(order=order),
+                                      "form": PushForm()})
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order_or_404(request, order_id)
+    form = PushForm(request.POST)
+    if not form.is_valid():
+        response = render(request, "orders/order_detail.html#order-pushes",
+                          {"detail": order_detail(order=order), "form": form}, status=422)
+        return _toast(response, "Check the shipping fee.", error=True)
+    source = form.cleaned_data["source"]
+    try:
+        result = order_push_request(order=order, source_ids=[source] if source else None,
+                                    shipping_fee=form.cleaned_data["shipping_fee"])
+    except OrderPushRefused as exc:
+        response = render(request, "orders/order_detail.html#order-pushes",
+                          {"detail": order_detail(order=order), "form": form}, status=409)
+        return _toast(response, str(exc), error=True)
+    detail = order_detail(order=order)
+    response = render(request, "orders/order_detail.html#order-pushes",
+                      {"detail": detail, "form": PushForm()})
+    pushed = [g.name for g in detail.groups if g.push and g.push.status == "pushed"
+              and g.push in result.pushes]
+    if pushed:
+        message = f"Pushed to {', '.join(pushed)}."
+    elif result.pushes:
+        message = "Pushing… this page updates when it is done."
+    else:
+        message = f"Already pushed to {', '.join(result.already_pushed)}."
+    if result.refusals:
+        message += " " + " ".join(f"{name}: {reason}" for name, reason in result.refusals.items())
+    return _toast(response, message)
+
+
+# --- destination: settings and help -------------------------------------------------------------
+
+
+def _settings_context(request: HttpRequest, form: OrderSettingsForm | None = None,
+                      rule_form: ShippingRuleForm | None = None) -> dict:
+    settings = order_settings_for(shop=request.shop)
+    sources = connected_sources_for(shop=request.shop)
+    return {
+        "settings": settings,
+        "form": form or OrderSettingsForm(initial={
+            "auto_push": settings.auto_push, "contact_email_method": settings.contact_email_method,
+            "custom_email": settings.custom_email,
+            "shipping_rules_enabled": settings.shipping_rules_enabled,
+            "notify_customer": settings.notify_customer}),
+        "rule_form": rule_form or ShippingRuleForm(sources=sources),
+        "rules": shipping_rules_for(shop=request.shop),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, _fragment(request, "orders/settings.html", "settings-form"),
+                      _settings_context(request))
+    form = OrderSettingsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "orders/settings.html#settings-form",
+                      _settings_context(request, form=form), status=422)
+    order_settings_update(shop=request.shop, **form.cleaned_data)
+    response = render(request, "orders/settings.html#settings-form", _settings_context(request))
+    return _toast(response, "Order settings saved.")
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def shipping_rules(request: HttpRequest) -> HttpResponse:
+    sources = connected_sources_for(shop=request.shop)
+    if "delete" in request.POST:
+        delete = ShippingRuleDeleteForm(request.POST)
+        deleted = delete.is_valid() and shipping_rule_delete(
+            shop=request.shop, rule_id=delete.cleaned_data["delete"])
+        response = render(request, "orders/settings.html#shipping-rules",
+                          _settings_context(request))
+        return _toast(response, "Rule removed." if deleted else "That rule was already gone.")
+    form = ShippingRuleForm(request.POST, sources=sources)
+    if not form.is_valid():
+        return render(request, "orders/settings.html#shipping-rules",
+                      _settings_context(request, rule_form=form), status=422)
+    source_id = form.cleaned_data["source"]
+    shipping_rule_add(shop=request.shop,
+                      source=next((s for s in sources if s.pk == source_id), None),
+                      min_subtotal=form.cleaned_data["min_subtotal"],
+                      fee=form.cleaned_data["fee"])
+    response = render(request, "orders/settings.html#shipping-rules", _settings_context(request))
+    return _toast(response, "Shipping rule saved.")
+
+
+@require_GET
+@shop_session_required
+def order_help(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/help.html", {})
+
+
+# --- source: orders received from a connected store --------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def received_orders(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = connection_for_source(source=request.shop, connection_id=connection_id)
+    if connection is None:
+        raise Http404("No such store")
+    form = ReceivedListForm(request.GET)
+    form.is_valid()
+    status = form.cleaned_data.get("status") or ""
+    search = (form.cleaned_data.get("q") or "").strip()
+    page = Paginator(received_order_list(connection=connection, fulfillment=status,
+                                         search=search),
+                     PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    context = {"connection": connection, "status": status, "q": search, "page": page,
+               "counts": order_counts_for_connection(connection=connection),
+               "filters": [("", "All")] + list(DestinationOrder.FulfillmentStatus.choices)}
+    return render(request, _fragment(request, "orders/received_list.html", "received-table"),
+                  context)

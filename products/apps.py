@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ProductsConfig(AppConfig):
+    name = "products"
+    verbose_name = "Products and inventory sync"
+
+    def ready(self) -> None:
+        # Catalogue topics (products/*, inventory_items/*) and stock topics
+        # (inventory_levels/*, orders/paid, refunds/create) live in separate modules.
+        from products import inventory_handlers, webhook_handlers  # noqa: F401

@@ -1,0 +1,65 @@
+from django import forms
+
+from products.selectors import DESTINATION_TABS, SOURCE_TABS
+
+
+class IntegerListField(forms.Field):
+    """Several values of one name (`product=1&product=2`), each a positive integer."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "The selection is not valid. Reload the page and try "
+                                         "again."}
+
+    def to_python(self, value) -> list[int]:
+        if not value:
+            return []
+        try:
+            numbers = [int(item) for item in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(number <= 0 for number in numbers):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return list(dict.fromkeys(numbers))
+
+
+class SourceProductListForm(forms.Form):
+    tab = forms.ChoiceField(choices=SOURCE_TABS, required=False)
+    q = forms.CharField(max_length=100, required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+class CatalogueListForm(forms.Form):
+    tab = forms.ChoiceField(choices=DESTINATION_TABS, required=False)
+    q = forms.CharField(max_length=100, required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+class ProductSelectionForm(forms.Form):
+    product = IntegerListField(error_messages={"required": "Select at least one product first."})
+
+
+class AutoSyncForm(ProductSelectionForm):
+    enabled = forms.TypedChoiceField(choices=(("on", "On"), ("off", "Off")),
+                                     coerce=lambda value: value == "on")
+
+
+class SyncRulesForm(forms.Form):
+    sync_price = forms.BooleanField(required=False, label="Price")
+    sync_variants = forms.BooleanField(required=False, label="Variants added or removed")
+    sync_publish_status = forms.BooleanField(required=False, label="Publish status")
+
+
+class HiddenTagForm(forms.Form):
+    hidden_tag = forms.CharField(max_length=255, label="Hidden tag", error_messages={
+        "required": "Enter the tag that hides a product from destinations."})
+
+    def clean_hidden_tag(self) -> str:
+        tag = self.cleaned_data["hidden_tag"].strip()
+        if "," in tag:
+            raise forms.ValidationError("A tag cannot contain a comma.")
+        return tag
+
+
+class MapLinkForm(forms.Form):
+    scan = forms.IntegerField(min_value=1, error_messages={
+        "required": "Check your SKUs first, then link the matches."})

@@ -1,0 +1,854 @@
+"""The inventory engine: the source's stock, followed exactly by every destination.
+
+Flows (DESIGN.md section 4):
+- source level changed → record it unless stale → recompute linked destinations' targets →
+  mark them dirty → per-destination flush coalesces and writes with inventorySetQuantities
+  (≤ 250 quantities, changeFromQuantity, an idempotency key fixed when the batch is formed);
+- destination sold / restocked → one InventoryEffect per order line / refund line → one
+  idempotent inventoryAdjustQuantities at the source, whose own level webhook fans out;
+- destination level changed: our echo → nothing; anything else → drift, healed after a grace;
+- reconciliation compares real levels on both sides and heals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from redis.exceptions import LockError
+
+from products.metrics import propagation_seconds
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    InventoryWriteBatch,
+    ReconciliationRun,
+    SourceLevel,
+    SyncEvent,
+    VariantLink,
+)
+from stores.models import Connection, Shop
+from stores.services import shop_access_token
+from syncer.redis import redis_client
+from syncer.shopify.client import admin_client
+from syncer.shopify.documents import (
+    document,
+    inventory_adjust_quantities_input,
+    inventory_change_input,
+    inventory_quantity_input,
+    inventory_set_quantities_input,
+)
+from syncer.shopify.errors import (
+    ShopifyError,
+    ShopifyRetryable,
+    ShopifyUserErrors,
+    raise_for_user_errors,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 250
+# A manual destination edit waits this long before being overwritten, so that a destination
+# sale's source decrement (which arrives as a source level change) wins without a blip.
+DRIFT_GRACE = timedelta(seconds=20)
+# After a write failed for a reason that retrying the same call cannot fix.
+FAILED_WRITE_RETRY = timedelta(minutes=5)
+# Items per level read: 25 items × 10 locations keeps one query well under 1,000 points.
+READ_CHUNK = 25
+SYNC_REASON = "correction"
+SALE_REASON = "correction"
+
+
+def gid(kind: str, value: int) -> str:
+    return f"gid://shopify/{kind}/{value}"
+
+
+def gid_id(value: str) -> int:
+    return int(str(value).rsplit("/", 1)[-1].split("?", 1)[0])
+
+
+def _execute(shop: Shop, name: str, variables: dict) -> dict:
+    return admin_client().execute(shop_domain=shop.domain,
+                                  access_token=shop_access_token(shop_domain=shop.domain),
+                                  document=document(name), variables=variables)
+
+
+# --- locations ------------------------------------------------------------------------------
+
+
+def shop_locations(*, shop: Shop) -> list[dict]:
+    """The shop's active locations [{"id", "name"}] (read once, cached in shop.settings)."""
+    cached = (shop.settings or {}).get("locations")
+    if cached:
+        return cached
+    data = _execute(shop, "locations", {"first": 50})
+    nodes = data["locations"]["nodes"]
+    locations = [{"id": gid_id(node["id"]), "name": node["name"]}
+                 for node in nodes if node.get("isActive", True)]
+    with transaction.atomic():
+        fresh = Shop.objects.select_for_update().get(pk=shop.pk)
+        fresh.settings = dict(fresh.settings or {}, locations=locations)
+        fresh.save(update_fields=["settings", "updated_at"])
+    shop.settings = fresh.settings
+    return locations
+
+
+def shop_location_ids(*, shop: Shop) -> list[int]:
+    return [location["id"] for location in shop_locations(shop=shop)]
+
+
+def source_locations_save(*, source: Shop, shared_location_ids: list[int],
+                          decrement_location_id: int) -> set[int]:
+    """A source's location choice; shared stock changes, so every target is recomputed."""
+    with transaction.atomic():
+        fresh = Shop.objects.select_for_update().get(pk=source.pk)
+        fresh.settings = dict(fresh.settings or {}, shared_location_ids=shared_location_ids,
+                              decrement_location_id=decrement_location_id)
+        fresh.save(update_fields=["settings", "updated_at"])
+    source.settings = fresh.settings
+    items = SourceLevel.objects.filter(shop=source).values_list("inventory_item_id", flat=True)
+    destinations = targets_recompute(source=source, inventory_item_ids=items)
+    from products.inventory_tasks import inventory_flush_destination_task
+
+    for destination_id in destinations:
+        transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task.delay(d))
+    return destinations
+
+
+def connection_inventory_save(*, connection: Connection, destination_location_id: int,
+                              safety_stock: int, count_pending_orders: bool) -> None:
+    """A destination's settings for one source. A new receiving location starts unknown (read
+    before the first write); a new safety stock changes every target."""
+    moved = connection.destination_location_id != destination_location_id
+    Connection.objects.filter(pk=connection.pk).update(
+        destination_location_id=destination_location_id, safety_stock=safety_stock,
+        count_pending_orders=count_pending_orders)
+    connection.refresh_from_db()
+    if moved:
+        DestinationStock.objects.filter(variant_link__connection=connection).update(
+            location_id=destination_location_id, known_quantity=None, target=None)
+    items = VariantLink.objects.filter(connection=connection).values_list(
+        "source_variant__inventory_item_id", flat=True)
+    destinations = targets_recompute(source=connection.source, inventory_item_ids=items)
+    from products.inventory_tasks import inventory_flush_destination_task
+
+    for destination_id in destinations:
+        transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task.delay(d))
+
+
+def source_shared_location_ids(*, source: Shop) -> list[int]:
+    shared = (source.settings or {}).get("shared_location_ids")
+    return [int(i) for i in shared] if shared else shop_location_ids(shop=source)
+
+
+def source_decrement_location_id(*, source: Shop) -> int:
+    chosen = (source.settings or {}).get("decrement_location_id")
+    return int(chosen) if chosen else source_shared_location_ids(source=source)[0]
+
+
+def destination_location_id(*, connection: Connection) -> int:
+    if connection.destination_location_id:
+        return connection.destination_location_id
+    return shop_location_ids(shop=connection.destination)[0]
+
+
+# --- reading real levels ----------------------------------------------------------------------
+
+
+def levels_read(*, shop: Shop, inventory_item_ids: Iterable[int]) -> dict[tuple[int, int], tuple[
+        int, datetime | None]]:
+    """Live `available` per (item, location) from Shopify, with its updatedAt."""
+    result: dict[tuple[int, int], tuple[int, datetime | None]] = {}
+    ids = sorted(set(inventory_item_ids))
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = ids[start:start + READ_CHUNK]
+        data = _execute(shop, "inventory_levels_for_items",
+                        {"ids": [gid("InventoryItem", i) for i in chunk], "locationsFirst": 10})
+        for node in data["nodes"]:
+            if not node:
+                continue
+            item_id = gid_id(node["id"])
+            for level in node["inventoryLevels"]["nodes"]:
+                quantities = {q["name"]: q for q in level["quantities"]}
+                available = quantities.get("available")
+                if available is None:
+                    continue
+                result[(item_id, gid_id(level["location"]["id"]))] = (
+                    int(available["quantity"]), parse_datetime(available.get("updatedAt") or ""))
+    return result
+
+
+# --- flow 2: a source level changed -----------------------------------------------------------
+
+_LEVEL_UPSERT = """
+    INSERT INTO products_sourcelevel
+        (shop_id, inventory_item_id, location_id, available, shopify_updated_at, seen_at)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (shop_id, inventory_item_id, location_id) DO UPDATE
+        SET available = EXCLUDED.available, shopify_updated_at = EXCLUDED.shopify_updated_at,
+            seen_at = EXCLUDED.seen_at
+        WHERE products_sourcelevel.shopify_updated_at < EXCLUDED.shopify_updated_at
+           OR (%s AND products_sourcelevel.available <> EXCLUDED.available)
+    RETURNING id
+"""
+
+
+def source_level_record(*, source: Shop, inventory_item_id: int, location_id: int,
+                        available: int, updated_at: datetime, authoritative: bool = False,
+                        seen_at: datetime | None = None) -> str:
+    """Stores a source level unless what we hold is newer.
+
+    Returns "applied", "stale" (older than stored, or a duplicate) or "ambiguous": same
+    second as the stored level but another quantity. Shopify's timestamps have one-second
+    resolution, so two changes in one second cannot be ordered from their payloads: the caller
+    then reads the live level (authoritative=True records it whatever the timestamp).
+    """
+    seen_at = seen_at or timezone.now()
+    with db_connection.cursor() as cursor:
+        cursor.execute(_LEVEL_UPSERT, [source.pk, inventory_item_id, location_id, available,
+                                       updated_at, seen_at, authoritative])
+        if cursor.fetchone():
+            return "applied"
+    stored = SourceLevel.objects.filter(shop=source, inventory_item_id=inventory_item_id,
+                                        location_id=location_id).first()
+    if stored and stored.shopify_updated_at == updated_at and stored.available != available:
+        return "ambiguous"
+    return "stale"
+
+
+def source_available(*, source: Shop, inventory_item_ids: Iterable[int]) -> dict[int, int]:
+    """Shared stock per item: the sum over the source's shared locations we know of."""
+    shared = source_shared_location_ids(source=source)
+    totals: dict[int, int] = defaultdict(int)
+    for item_id, available in SourceLevel.objects.filter(
+        shop=source, inventory_item_id__in=list(inventory_item_ids), location_id__in=shared
+    ).values_list("inventory_item_id", "available"):
+        totals[item_id] += available
+    return dict(totals)
+
+
+def _syncing_links(**filters) -> Iterable[VariantLink]:
+    return (VariantLink.objects.filter(
+        connection__status=Connection.Status.CONNECTED, product_link__auto_sync=True,
+        source_variant__product__hidden=False, source_variant__deleted_at__isnull=True, **filters,
+    ).select_related("connection", "connection__destination", "source_variant"))
+
+
+def _stock_for(link: VariantLink) -> DestinationStock:
+    stock = getattr(link, "_stock_cache", None)
+    if stock is not None:
+        return stock
+    try:
+        return link.stock
+    except DestinationStock.DoesNotExist:
+        stock, _ = DestinationStock.objects.get_or_create(
+            variant_link=link,
+            defaults={"destination": link.connection.destination,
+                      "location_id": destination_location_id(connection=link.connection),
+                      "known_quantity": link.last_written_quantity},
+        )
+        return stock
+
+
+def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
+                      changed_at: datetime | None = None) -> set[int]:
+    """Sets each linked destination's target from the source's shared stock; returns the
+    destination shop ids that now have something to write."""
+    item_ids = list(set(inventory_item_ids))
+    available = source_available(source=source, inventory_item_ids=item_ids)
+    changed_at = changed_at or timezone.now()
+    to_flush: set[int] = set()
+    for link in _syncing_links(source_variant__shop=source,
+                               source_variant__inventory_item_id__in=item_ids):
+        if link.source_variant.inventory_item_id not in available:
+            continue  # never heard of its level yet; reconciliation reads it
+        target = max(available[link.source_variant.inventory_item_id]
+                     - link.connection.safety_stock, 0)
+        stock = _stock_for(link)
+        with transaction.atomic():  # one row: read our belief fresh, decide, write
+            stock = DestinationStock.objects.select_for_update().get(pk=stock.pk)
+            if stock.target == target and stock.known_quantity == target:
+                continue
+            dirty = stock.dirty or stock.known_quantity != target
+            fields = {"target": target, "dirty": dirty}
+            if dirty and (stock.target != target or stock.changed_at is None):
+                fields["changed_at"] = changed_at
+            DestinationStock.objects.filter(pk=stock.pk).update(**fields)
+        if dirty:
+            to_flush.add(stock.destination_id)
+    return to_flush
+
+
+def source_level_changed(*, source: Shop, inventory_item_id: int, location_id: int,
+                         available: int | None, updated_at: datetime | None) -> set[int]:
+    """inventory_levels/update on a source. Returns destinations to flush."""
+    if available is None or updated_at is None:
+        # Shopify sends null `available` for untracked items; nothing to follow.
+        return set()
+    seen_at = timezone.now()
+    outcome = source_level_record(source=source, inventory_item_id=inventory_item_id,
+                                  location_id=location_id, available=available,
+                                  updated_at=updated_at, seen_at=seen_at)
+    if outcome == "ambiguous":
+        live = levels_read(shop=source, inventory_item_ids=[inventory_item_id])
+        for (item_id, location), (quantity, live_updated) in live.items():
+            source_level_record(source=source, inventory_item_id=item_id, location_id=location,
+                                available=quantity, updated_at=live_updated or updated_at,
+                                authoritative=True, seen_at=seen_at)
+    elif outcome == "stale":
+        return set()
+    return targets_recompute(source=source, inventory_item_ids=[inventory_item_id],
+                             changed_at=seen_at)
+
+
+# --- flow 5/6: a destination level changed ---------------------------------------------------
+
+
+def destination_level_changed(*, destination: Shop, inventory_item_id: int, location_id: int,
+                              available: int | None) -> set[int]:
+    """inventory_levels/update on a destination: our own write coming back (echo) changes
+    nothing; anything else is drift: recorded, never sent to the source, healed after a grace
+    period by writing the target again."""
+    if available is None:
+        return set()
+    to_flush: set[int] = set()
+    # Row locks: a write completing right now (_batch_done) commits first, so we compare with
+    # what it wrote rather than with the belief it is replacing.
+    stocks = DestinationStock.objects.select_for_update(of=("self",)).filter(
+        destination=destination, location_id=location_id,
+        variant_link__destination_inventory_item_id=inventory_item_id,
+    ).select_related("variant_link", "variant_link__product_link", "variant_link__connection")
+    for stock in stocks:
+        if available == stock.known_quantity:
+            continue  # echo of our write
+        if InventoryWriteBatch.objects.filter(
+            destination=destination, status=InventoryWriteBatch.Status.PENDING,
+            items__contains=[{"stock": stock.pk, "quantity": available}],
+        ).exists():
+            continue  # echo of a write still in flight (its webhook can beat our response)
+        if stock.target is not None and available == stock.target and stock.known_quantity is None:
+            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=available,
+                                                                dirty=False)
+            continue
+        link = stock.variant_link
+        SyncEvent.objects.create(
+            connection=link.connection, product_link=link.product_link,
+            source_product_id=link.product_link.source_product_id,
+            destination_product_id=link.product_link.destination_product_id,
+            kind=SyncEvent.Kind.DRIFT, field=f"variant {link.destination_variant_id} available",
+            from_value=str(stock.known_quantity), to_value=str(available),
+            cause="changed at the destination (not sent to the source)",
+            result=SyncEvent.Result.SKIPPED,
+        )
+        dirty = stock.target is not None and stock.target != available
+        DestinationStock.objects.filter(pk=stock.pk).update(
+            known_quantity=available, dirty=dirty,
+            due_at=timezone.now() + DRIFT_GRACE if dirty else None,
+            changed_at=timezone.now() if dirty else stock.changed_at)
+        if dirty:
+            to_flush.add(destination.pk)
+    return to_flush
+
+
+# --- the per-destination flush ---------------------------------------------------------------
+
+
+@dataclass
+class FlushResult:
+    batches: int = 0
+    written: int = 0
+    stale: int = 0
+    busy: bool = False
+
+
+def _due_dirty(destination_id: int):
+    now = timezone.now()
+    return DestinationStock.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lte=now), destination_id=destination_id, dirty=True)
+
+
+def inventory_flush_destination(*, destination_id: int) -> FlushResult:
+    """Writes everything dirty for one destination, in batches of ≤ 250 quantities.
+
+    One flush per destination at a time (Redis lock); destinations flush in parallel, each
+    within its own API budget. Raises ShopifyRetryable for the task to retry later; the
+    pending batch keeps its idempotency key, so the retry is the same request.
+    """
+    result = FlushResult()
+    redis = redis_client()
+    # "Wanted" is raised before trying the lock and cleared by the holder before it looks for
+    # work, so a request that finds the lock taken is never lost: the holder goes round again.
+    wanted = f"syncer:inventory-flush-wanted:{destination_id}"
+    redis.set(wanted, 1, ex=600)
+    destination = Shop.objects.get(pk=destination_id)
+    while redis.exists(wanted):
+        lock = redis.lock(f"syncer:inventory-flush:{destination_id}",
+                          timeout=settings.INVENTORY_FLUSH_LOCK_SECONDS, blocking=False,
+                          thread_local=False)
+        if not lock.acquire():
+            result.busy = True
+            return result
+        try:
+            redis.delete(wanted)
+            _flush_locked(destination, result, lock)
+        finally:
+            with contextlib.suppress(LockError):  # expired: a newer holder owns it now
+                lock.release()
+    return result
+
+
+def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
+    while True:
+        lock.reacquire()  # renew for the next batch; if it had expired, CAS keeps writes safe
+        batch = (InventoryWriteBatch.objects.filter(
+            destination=destination, status=InventoryWriteBatch.Status.PENDING)
+            .order_by("pk").first() or _batch_form(destination))
+        if batch is None:
+            return
+        result.batches += 1
+        outcome = _batch_send(destination, batch)
+        if outcome == "done":
+            result.written += len(batch.items)
+        elif outcome == "stale":
+            result.stale += len(batch.items)
+
+
+def _batch_form(destination: Shop) -> InventoryWriteBatch | None:
+    candidates = list(_due_dirty(destination.pk).order_by("changed_at", "pk")[:BATCH_SIZE])
+    if not candidates:
+        return None
+    unknown = [s for s in candidates if s.known_quantity is None]
+    if unknown:
+        _known_refresh(destination, unknown)
+        candidates = list(_due_dirty(destination.pk).order_by("changed_at", "pk")[:BATCH_SIZE])
+    items = []
+    with transaction.atomic():
+        rows = (DestinationStock.objects.select_for_update()
+                .filter(pk__in=[s.pk for s in candidates], dirty=True)
+                .select_related("variant_link"))
+        for stock in rows:
+            if stock.target is None or stock.known_quantity == stock.target:
+                continue
+            items.append({"stock": stock.pk,
+                          "item": stock.variant_link.destination_inventory_item_id,
+                          "location": stock.location_id, "quantity": stock.target,
+                          "from": stock.known_quantity,
+                          "changed_at": stock.changed_at.isoformat() if stock.changed_at else None})
+        DestinationStock.objects.filter(pk__in=[s.pk for s in candidates]).update(dirty=False)
+        if not items:
+            return _batch_form(destination)
+        return InventoryWriteBatch.objects.create(
+            destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}", items=items)
+
+
+def _known_refresh(destination: Shop, stocks: list[DestinationStock]) -> None:
+    """Reads the destination's real quantities for rows whose current value we do not know."""
+    links = {s.pk: VariantLink.objects.get(pk=s.variant_link_id) for s in stocks}
+    live = levels_read(shop=destination,
+                       inventory_item_ids=[links[s.pk].destination_inventory_item_id
+                                           for s in stocks])
+    for stock in stocks:
+        key = (links[stock.pk].destination_inventory_item_id, stock.location_id)
+        if key in live:
+            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=live[key][0])
+        else:
+            _activate(destination, links[stock.pk].destination_inventory_item_id,
+                      stock.location_id)
+            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=0)
+
+
+def _activate(shop: Shop, inventory_item_id: int, location_id: int) -> None:
+    data = _execute(shop, "inventory_activate", {
+        "inventoryItemId": gid("InventoryItem", inventory_item_id),
+        "locationId": gid("Location", location_id),
+        "idempotencyKey": f"syncer-activate-{shop.pk}-{inventory_item_id}-{location_id}",
+    })
+    raise_for_user_errors(data["inventoryActivate"], shop_domain=shop.domain,
+                          document="inventory_activate")
+
+
+def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
+    variables = {
+        "input": inventory_set_quantities_input(
+            name="available", reason=SYNC_REASON,
+            reference_document_uri=f"gid://syncer/InventoryWriteBatch/{batch.pk}",
+            quantities=[inventory_quantity_input(
+                inventory_item_id=gid("InventoryItem", item["item"]),
+                location_id=gid("Location", item["location"]),
+                quantity=item["quantity"], change_from_quantity=item["from"],
+            ) for item in batch.items]),
+        "idempotencyKey": batch.idempotency_key,
+    }
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts + 1)
+    try:
+        data = _execute(destination, "inventory_set_quantities", variables)
+        raise_for_user_errors(data["inventorySetQuantities"], shop_domain=destination.domain,
+                              document="inventory_set_quantities")
+    except ShopifyUserErrors as exc:
+        if "CHANGE_FROM_QUANTITY_STALE" in exc.codes or (
+                "ITEM_NOT_STOCKED_AT_LOCATION" in exc.codes):
+            _batch_stale(destination, batch, str(exc))
+            return "stale"
+        _batch_failed(batch, exc.merchant_message)
+        return "failed"
+    _batch_done(destination, batch)
+    return "done"
+
+
+def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
+    # Rows first, one short transaction each (no lock ordering to get wrong), the batch's
+    # status last: an echo webhook that finds a row not yet updated still finds the batch
+    # pending, so it is never mistaken for a manual edit.
+    now = timezone.now()
+    events = []
+    stocks = {s.pk: s for s in DestinationStock.objects.filter(
+        pk__in=[item["stock"] for item in batch.items]).select_related(
+        "variant_link", "variant_link__product_link")}
+    for item in batch.items:
+        stock = stocks.get(item["stock"])
+        if stock is None:
+            continue  # unlinked meanwhile
+        with transaction.atomic():
+            current = DestinationStock.objects.select_for_update().get(pk=stock.pk)
+            DestinationStock.objects.filter(pk=stock.pk).update(
+                known_quantity=item["quantity"], last_written_at=now,
+                dirty=current.dirty or (current.target is not None
+                                        and current.target != item["quantity"]))
+            VariantLink.objects.filter(pk=stock.variant_link_id).update(
+                last_written_quantity=item["quantity"], last_written_at=now)
+        changed_at = parse_datetime(item["changed_at"]) if item.get("changed_at") else None
+        latency = (now - changed_at).total_seconds() if changed_at else None
+        if latency is not None:
+            propagation_seconds.observe(latency)
+        link = stock.variant_link
+        events.append(SyncEvent(
+            connection_id=link.connection_id, product_link=link.product_link,
+            source_product_id=link.product_link.source_product_id,
+            destination_product_id=link.product_link.destination_product_id,
+            kind=SyncEvent.Kind.INVENTORY,
+            field=f"variant {link.destination_variant_id} available",
+            from_value="" if item["from"] is None else str(item["from"]),
+            to_value=str(item["quantity"]), cause=f"batch {batch.idempotency_key}",
+            latency_ms=int(latency * 1000) if latency is not None else None,
+        ))
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+        status=InventoryWriteBatch.Status.DONE, completed_at=now)
+    SyncEvent.objects.bulk_create(events)
+
+
+def _batch_stale(destination: Shop, batch: InventoryWriteBatch, error: str) -> None:
+    """The destination changed under us (or the item is not stocked there yet): nothing was
+    applied. Re-read the real quantities and let the next batch (new key) write again."""
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+        status=InventoryWriteBatch.Status.STALE, error=error[:2000],
+        completed_at=timezone.now())
+    stocks = list(DestinationStock.objects.filter(pk__in=[i["stock"] for i in batch.items]))
+    _known_refresh(destination, stocks)
+    for stock in DestinationStock.objects.filter(pk__in=[s.pk for s in stocks]):
+        if stock.target is not None and stock.target != stock.known_quantity:
+            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None)
+
+
+def _batch_failed(batch: InventoryWriteBatch, message: str) -> None:
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+        status=InventoryWriteBatch.Status.FAILED, error=message[:2000],
+        completed_at=timezone.now())
+    DestinationStock.objects.filter(pk__in=[i["stock"] for i in batch.items]).update(
+        dirty=True, due_at=timezone.now() + FAILED_WRITE_RETRY)
+    logger.warning("inventory batch %s failed: %s", batch.pk, message)
+
+
+# --- flows 3 and 4: destination sales and restocks move the source ----------------------------
+
+
+def _links_for_destination_variants(*, destination: Shop, variant_ids: Iterable[int]):
+    return {link.destination_variant_id: link for link in VariantLink.objects.filter(
+        connection__destination=destination, destination_variant_id__in=list(variant_ids),
+    ).select_related("connection", "connection__source", "source_variant")}
+
+
+def inventory_effects_for_order(*, destination: Shop, payload: dict, trigger: str) -> list[int]:
+    """orders/paid (and orders/create when the connection counts pending orders): one sale
+    effect per linked line, created at most once whatever the webhooks do."""
+    lines = [line for line in payload.get("line_items") or [] if line.get("variant_id")]
+    links = _links_for_destination_variants(destination=destination,
+                                            variant_ids=[line["variant_id"] for line in lines])
+    created = []
+    for line in lines:
+        link = links.get(line["variant_id"])
+        if link is None or link.connection.status != Connection.Status.CONNECTED:
+            continue
+        if trigger == "create" and not link.connection.count_pending_orders:
+            continue
+        quantity = int(line.get("quantity") or 0)
+        if quantity <= 0:
+            continue
+        effect, was_created = InventoryEffect.objects.get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line["id"]),
+            defaults={
+                "source": link.connection.source, "order_id": int(payload["id"]),
+                "line_item_id": int(line["id"]),
+                "inventory_item_id": link.source_variant.inventory_item_id,
+                "location_id": source_decrement_location_id(source=link.connection.source),
+                "delta": -quantity, "idempotency_key": f"syncer-sale-{uuid.uuid4()}",
+            },
+        )
+        if was_created:
+            created.append(effect.pk)
+            created += _restocks_release(sale=effect)
+    return created
+
+
+def _restocks_release(*, sale: InventoryEffect) -> list[int]:
+    """Restocks that arrived before their sale was counted become due now, capped so a line
+    never gives back more than it took."""
+    released = []
+    remaining = -sale.delta
+    for restock in InventoryEffect.objects.filter(
+            destination=sale.destination, kind=InventoryEffect.Kind.RESTOCK,
+            line_item_id=sale.line_item_id).order_by("pk"):
+        if restock.status != InventoryEffect.Status.WAITING:
+            remaining -= restock.delta
+            continue
+        quantity = min(restock.delta, remaining)
+        if quantity <= 0:
+            InventoryEffect.objects.filter(pk=restock.pk).update(
+                status=InventoryEffect.Status.FAILED, error="More restocked than sold")
+            continue
+        remaining -= quantity
+        InventoryEffect.objects.filter(pk=restock.pk).update(
+            status=InventoryEffect.Status.PENDING, delta=quantity, source=sale.source,
+            inventory_item_id=sale.inventory_item_id, location_id=sale.location_id)
+        released.append(restock.pk)
+    return released
+
+
+RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
+
+
+def inventory_effects_for_refund(*, destination: Shop, payload: dict) -> list[int]:
+    """refunds/create with restock (return / cancel): give the units back to the source, once
+    per refund line, and never more than that line moved out of the source."""
+    created = []
+    for refund_line in payload.get("refund_line_items") or []:
+        if refund_line.get("restock_type") not in RESTOCK_TYPES:
+            continue
+        sale = InventoryEffect.objects.filter(
+            destination=destination, kind=InventoryEffect.Kind.SALE,
+            line_item_id=refund_line.get("line_item_id")).first()
+        if sale is None:
+            _restock_wait(destination=destination, payload=payload, refund_line=refund_line)
+            continue
+        restocked = sum(-e.delta for e in InventoryEffect.objects.filter(
+            destination=destination, kind=InventoryEffect.Kind.RESTOCK,
+            line_item_id=sale.line_item_id).exclude(key=str(refund_line["id"])))
+        quantity = min(int(refund_line.get("quantity") or 0), -sale.delta + restocked)
+        if quantity <= 0:
+            continue
+        effect, was_created = InventoryEffect.objects.get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.RESTOCK,
+            key=str(refund_line["id"]),
+            defaults={
+                "source": sale.source, "order_id": sale.order_id,
+                "line_item_id": sale.line_item_id, "inventory_item_id": sale.inventory_item_id,
+                "location_id": sale.location_id, "delta": quantity,
+                "idempotency_key": f"syncer-restock-{uuid.uuid4()}",
+            },
+        )
+        if was_created:
+            created.append(effect.pk)
+    return created
+
+
+def _restock_wait(*, destination: Shop, payload: dict, refund_line: dict) -> None:
+    """A restock for a line whose sale we have not counted (yet): keep it, waiting."""
+    line = refund_line.get("line_item") or {}
+    link = _links_for_destination_variants(destination=destination,
+                                           variant_ids=[line.get("variant_id")]).get(
+        line.get("variant_id"))
+    quantity = int(refund_line.get("quantity") or 0)
+    if link is None or quantity <= 0:
+        return  # not a synced line: it never moved source stock
+    InventoryEffect.objects.get_or_create(
+        destination=destination, kind=InventoryEffect.Kind.RESTOCK, key=str(refund_line["id"]),
+        defaults={
+            "source": link.connection.source, "order_id": int(payload.get("order_id") or 0),
+            "line_item_id": int(refund_line.get("line_item_id") or 0),
+            "inventory_item_id": link.source_variant.inventory_item_id,
+            "location_id": source_decrement_location_id(source=link.connection.source),
+            "delta": quantity, "idempotency_key": f"syncer-restock-{uuid.uuid4()}",
+            "status": InventoryEffect.Status.WAITING,
+        },
+    )
+
+
+def inventory_restocks_release_waiting() -> list[int]:
+    """Releases waiting restocks whose sale exists (a refund and its paid webhook processed
+    at the same moment can each miss the other)."""
+    released = []
+    waiting = InventoryEffect.objects.filter(status=InventoryEffect.Status.WAITING)
+    for line_item_id, destination_id in set(waiting.values_list("line_item_id",
+                                                                "destination_id")):
+        sale = InventoryEffect.objects.filter(destination_id=destination_id,
+                                              kind=InventoryEffect.Kind.SALE,
+                                              line_item_id=line_item_id).first()
+        if sale is not None:
+            released += _restocks_release(sale=sale)
+    return released
+
+
+def inventory_effect_apply(*, effect_id: int) -> str:
+    """Moves the source's stock for one effect with inventoryAdjustQuantities (relative, so
+    concurrent sales never conflict; changeFromQuantity explicitly null)."""
+    effect = InventoryEffect.objects.select_related("source").get(pk=effect_id)
+    if effect.status in (InventoryEffect.Status.APPLIED, InventoryEffect.Status.WAITING):
+        return effect.status
+    variables = {
+        "input": inventory_adjust_quantities_input(
+            name="available", reason=SALE_REASON,
+            reference_document_uri=f"gid://syncer/InventoryEffect/{effect.pk}",
+            changes=[inventory_change_input(
+                inventory_item_id=gid("InventoryItem", effect.inventory_item_id),
+                location_id=gid("Location", effect.location_id), delta=effect.delta,
+                change_from_quantity=None)]),
+        "idempotencyKey": effect.idempotency_key,
+    }
+    try:
+        data = _execute(effect.source, "inventory_adjust_quantities", variables)
+        raise_for_user_errors(data["inventoryAdjustQuantities"],
+                              shop_domain=effect.source.domain,
+                              document="inventory_adjust_quantities")
+    except ShopifyUserErrors as exc:
+        InventoryEffect.objects.filter(pk=effect.pk).update(
+            status=InventoryEffect.Status.FAILED, error=exc.merchant_message)
+        _effect_event(effect, result=SyncEvent.Result.FAILED, error=exc.merchant_message)
+        return "failed"
+    InventoryEffect.objects.filter(pk=effect.pk).update(status=InventoryEffect.Status.APPLIED,
+                                                        applied_at=timezone.now())
+    _effect_event(effect, result=SyncEvent.Result.OK)
+    return "applied"
+
+
+def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> None:
+    link = VariantLink.objects.filter(connection__source=effect.source,
+                                      connection__destination=effect.destination,
+                                      source_variant__inventory_item_id=effect.inventory_item_id,
+                                      ).select_related("product_link").first()
+    SyncEvent.objects.create(
+        connection=link.connection if link else None,
+        product_link=link.product_link if link else None,
+        source_product_id=link.product_link.source_product_id if link else None,
+        destination_product_id=link.product_link.destination_product_id if link else None,
+        kind=(SyncEvent.Kind.SOURCE_DECREMENT if effect.kind == InventoryEffect.Kind.SALE
+              else SyncEvent.Kind.SOURCE_RESTOCK),
+        field=f"source item {effect.inventory_item_id} available",
+        from_value="", to_value=f"{effect.delta:+d}",
+        cause=f"order {effect.order_id} line {effect.line_item_id}", result=result, error=error,
+    )
+
+
+# --- flow 10: reconciliation ------------------------------------------------------------------
+
+
+def reconciliation_start(*, connection: Connection, trigger: str) -> ReconciliationRun:
+    return ReconciliationRun.objects.create(connection=connection, trigger=trigger)
+
+
+def reconciliation_run(*, run_id: int) -> ReconciliationRun:
+    """Compares real levels on both sides for every synced variant of a connection, records
+    drift, and heals it (by marking the rows dirty and flushing)."""
+    run = ReconciliationRun.objects.select_related(
+        "connection", "connection__source", "connection__destination").get(pk=run_id)
+    connection = run.connection
+    links = list(_syncing_links(connection=connection))
+    ReconciliationRun.objects.filter(pk=run.pk).update(total=len(links))
+    if not links:
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=ReconciliationRun.Status.DONE, finished_at=timezone.now())
+        run.refresh_from_db()
+        return run
+    try:
+        source_live = levels_read(shop=connection.source, inventory_item_ids=[
+            link.source_variant.inventory_item_id for link in links])
+        now = timezone.now()
+        for (item_id, location_id), (quantity, updated) in source_live.items():
+            source_level_record(source=connection.source, inventory_item_id=item_id,
+                                location_id=location_id, available=quantity,
+                                updated_at=updated or now, authoritative=True, seen_at=now)
+        targets_recompute(source=connection.source, changed_at=now, inventory_item_ids=[
+            link.source_variant.inventory_item_id for link in links])
+        lock = redis_client().lock(f"syncer:inventory-flush:{connection.destination_id}",
+                                   timeout=settings.INVENTORY_FLUSH_LOCK_SECONDS,
+                                   blocking_timeout=120, thread_local=False)
+        if not lock.acquire():
+            raise ShopifyRetryable("The destination is being written; reconciliation retries.")
+        try:
+            drift = _reconcile_destination_locked(run, connection, links)
+        finally:
+            lock.release()
+        inventory_flush_destination(destination_id=connection.destination_id)
+        remaining = DestinationStock.objects.filter(
+            variant_link__connection=connection, dirty=True).count()
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            drift_fixed=max(drift - remaining, 0), status=ReconciliationRun.Status.DONE,
+            finished_at=timezone.now())
+    except ShopifyError as exc:
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=ReconciliationRun.Status.FAILED, error=exc.merchant_message,
+            finished_at=timezone.now())
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection,
+                                  links: list[VariantLink]) -> int:
+    """Reads the destination and corrects our beliefs while no write to it is in flight (we
+    hold its flush lock), so a read cannot be older than what we believe."""
+    destination_live = levels_read(shop=connection.destination, inventory_item_ids=[
+        link.destination_inventory_item_id for link in links])
+    drift = 0
+    for index, link in enumerate(links, start=1):
+        stock = _stock_for(link)
+        stock.refresh_from_db()
+        actual = destination_live.get((link.destination_inventory_item_id,
+                                       stock.location_id), (None, None))[0]
+        if actual is not None and actual != stock.known_quantity:
+            if stock.known_quantity is not None:
+                drift += 1
+                SyncEvent.objects.create(
+                    connection=connection, product_link_id=link.product_link_id,
+                    destination_product_id=link.product_link.destination_product_id,
+                    source_product_id=link.product_link.source_product_id,
+                    kind=SyncEvent.Kind.DRIFT,
+                    field=f"variant {link.destination_variant_id} available",
+                    from_value=str(stock.known_quantity), to_value=str(actual),
+                    cause=f"reconciliation {run.pk}", result=SyncEvent.Result.SKIPPED)
+            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=actual)
+        current = actual if actual is not None else stock.known_quantity
+        if stock.target is not None and current != stock.target:
+            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None)
+        if index % 100 == 0:
+            ReconciliationRun.objects.filter(pk=run.pk).update(checked=index,
+                                                               drift_found=drift)
+    ReconciliationRun.objects.filter(pk=run.pk).update(checked=len(links), drift_found=drift)
+    return drift
+
+
+def connections_to_reconcile() -> list[int]:
+    return list(Connection.objects.filter(
+        status=Connection.Status.CONNECTED, source__uninstalled_at__isnull=True,
+        destination__uninstalled_at__isnull=True, source__installed_at__isnull=False,
+        destination__installed_at__isnull=False,
+    ).values_list("pk", flat=True))

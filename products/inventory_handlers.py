@@ -1,0 +1,91 @@
+"""Stock webhooks: inventory_levels/update, orders/paid|create, refunds/create."""
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from products import inventory, inventory_tasks  # noqa: F401  (registers the tasks)
+from stores.models import Shop
+from webhooks.registry import webhook_handler_register
+
+
+def _shop(shop_domain: str) -> Shop | None:
+    return Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=True).first()
+
+
+def _flush_on_commit(destination_ids, *, countdown: float | None = None) -> None:
+    from products.inventory_tasks import inventory_flush_destination_task
+
+    for destination_id in destination_ids:
+        if countdown:
+            transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
+                                  .apply_async(args=[d], countdown=countdown))
+        else:
+            transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
+                                  .delay(d))
+
+
+def _apply_on_commit(effect_ids) -> None:
+    from products.inventory_tasks import inventory_effect_apply_task
+
+    for effect_id in effect_ids:
+        transaction.on_commit(lambda e=effect_id: inventory_effect_apply_task.delay(e))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@webhook_handler_register("inventory_levels/update")
+def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    shop = _shop(shop_domain)
+    item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
+    if shop is None or item_id is None or location_id is None:
+        return
+    available = _int(payload.get("available"))
+    if shop.role == Shop.Role.SOURCE:
+        # No surrounding transaction: each target update commits on its own, so fan-outs to
+        # many destinations never hold locks that a destination's flush is waiting for.
+        updated_at = parse_datetime(str(payload.get("updated_at") or ""))
+        _flush_on_commit(inventory.source_level_changed(
+            source=shop, inventory_item_id=item_id, location_id=location_id,
+            available=available, updated_at=updated_at))
+        return
+    with transaction.atomic():
+        if shop.role == Shop.Role.DESTINATION:
+            _flush_on_commit(inventory.destination_level_changed(
+                destination=shop, inventory_item_id=item_id, location_id=location_id,
+                available=available), countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+
+
+def _order(shop_domain: str, payload: dict, trigger: str) -> None:
+    shop = _shop(shop_domain)
+    if shop is None or shop.role != Shop.Role.DESTINATION or _int(payload.get("id")) is None:
+        return
+    if trigger == "create" and payload.get("financial_status") == "paid":
+        trigger = "paid"  # created already paid: counts like orders/paid (same effect keys)
+    with transaction.atomic():
+        _apply_on_commit(inventory.inventory_effects_for_order(
+            destination=shop, payload=payload, trigger=trigger))
+
+
+@webhook_handler_register("orders/paid")
+def order_paid(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    _order(shop_domain, payload, "paid")
+
+
+@webhook_handler_register("orders/create")
+def order_created(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    _order(shop_domain, payload, "create")
+
+
+@webhook_handler_register("refunds/create")
+def refund_created(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    shop = _shop(shop_domain)
+    if shop is None or shop.role != Shop.Role.DESTINATION:
+        return
+    with transaction.atomic():
+        _apply_on_commit(inventory.inventory_effects_for_refund(destination=shop,
+                                                                payload=payload))

@@ -1,0 +1,74 @@
+"""Thin tasks around the inventory engine: ids in, one service call, safe to run twice."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from products import inventory
+from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
+from stores.models import Connection
+from syncer.shopify.errors import ShopifyRetryable
+
+RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backoff_max": 120,
+         "retry_jitter": True, "max_retries": 50}
+
+
+@shared_task(ignore_result=True, **RETRY)
+def inventory_flush_destination_task(destination_id: int) -> None:
+    result = inventory.inventory_flush_destination(destination_id=destination_id)
+    if not result.busy:  # a busy flush is finished by the worker holding the lock
+        flush_schedule_next(destination_id)
+
+
+def flush_schedule_next(destination_id: int) -> None:
+    """If rows are dirty but not yet due (drift grace, failed-write pause), wake up then."""
+    if inventory_flush_destination_task.app.conf.task_always_eager:
+        return  # inline tasks cannot wait; the sweeper (or the next change) picks rows up
+    now = timezone.now()
+    pending = DestinationStock.objects.filter(destination_id=destination_id, dirty=True)
+    if pending.filter(Q(due_at__isnull=True) | Q(due_at__lte=now)).exists():
+        inventory_flush_destination_task.delay(destination_id)
+        return
+    next_due = pending.aggregate(next_due=Min("due_at"))["next_due"]
+    if next_due is not None:
+        inventory_flush_destination_task.apply_async(
+            args=[destination_id], countdown=max((next_due - now).total_seconds(), 0.1))
+
+
+@shared_task(ignore_result=True, **RETRY)
+def inventory_effect_apply_task(effect_id: int) -> None:
+    inventory.inventory_effect_apply(effect_id=effect_id)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def reconciliation_run_task(run_id: int) -> None:
+    inventory.reconciliation_run(run_id=run_id)
+
+
+@shared_task(ignore_result=True)
+def reconciliation_schedule_task() -> None:
+    for connection in Connection.objects.filter(pk__in=inventory.connections_to_reconcile()):
+        run = inventory.reconciliation_start(connection=connection, trigger="schedule")
+        reconciliation_run_task.delay(run.pk)
+
+
+@shared_task(ignore_result=True)
+def inventory_sweep_task() -> None:
+    """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
+    stale = timezone.now() - timedelta(seconds=30)
+    for effect_id in inventory.inventory_restocks_release_waiting():
+        inventory_effect_apply_task.delay(effect_id)
+    for effect_id in InventoryEffect.objects.filter(
+            status=InventoryEffect.Status.PENDING, created_at__lte=stale).values_list(
+            "pk", flat=True)[:1000]:
+        inventory_effect_apply_task.delay(effect_id)
+    destinations = set(InventoryWriteBatch.objects.filter(
+        status=InventoryWriteBatch.Status.PENDING, created_at__lte=stale).values_list(
+        "destination_id", flat=True))
+    destinations |= set(DestinationStock.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lte=timezone.now()), dirty=True,
+        changed_at__lte=stale).values_list("destination_id", flat=True).distinct())
+    for destination_id in destinations:
+        inventory_flush_destination_task.delay(destination_id)

@@ -1,0 +1,409 @@
+from django.db import models
+
+from stores.models import Connection, Shop
+
+
+class SourceProduct(models.Model):
+    """The source catalogue mirror: what destinations browse. Lists never call Shopify."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="source_products")
+    shopify_id = models.BigIntegerField()
+    title = models.CharField(max_length=512)
+    handle = models.CharField(max_length=512, blank=True)
+    description_html = models.TextField(blank=True)
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    tags = models.JSONField(default=list)
+    status = models.CharField(max_length=16, default="ACTIVE")
+    options = models.JSONField(default=list)  # [{"name": "Size", "values": ["S", "M"]}]
+    images = models.JSONField(default=list)  # [{"src": ..., "alt": ...}]
+    # Tagged with the source's hidden tag: invisible to destinations.
+    hidden = models.BooleanField(default=False)
+    shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "shopify_id"],
+                                               name="source_product_unique")]
+        indexes = [models.Index(fields=["shop", "hidden", "deleted_at"],
+                                name="source_product_visible")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def image_url(self) -> str:
+        return (self.images[0] or {}).get("src") or "" if self.images else ""
+
+
+class SourceVariant(models.Model):
+    product = models.ForeignKey(SourceProduct, on_delete=models.CASCADE, related_name="variants")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="source_variants")
+    shopify_id = models.BigIntegerField()
+    inventory_item_id = models.BigIntegerField()
+    title = models.CharField(max_length=512, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    barcode = models.CharField(max_length=255, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    option_values = models.JSONField(default=list)  # [{"name": "Size", "value": "S"}]
+    position = models.PositiveIntegerField(default=1)
+    tracked = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "shopify_id"],
+                                               name="source_variant_unique")]
+        indexes = [models.Index(fields=["shop", "inventory_item_id"], name="source_variant_item"),
+                   models.Index(fields=["shop", "sku"], name="source_variant_sku")]
+
+    def __str__(self) -> str:
+        return self.sku or self.title
+
+
+class ProductLink(models.Model):
+    """A source product imported into (or mapped onto) a destination product."""
+
+    class Origin(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        MAPPED = "mapped", "Mapped by SKU"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="product_links")
+    source_product = models.ForeignKey(SourceProduct, on_delete=models.CASCADE,
+                                       related_name="links")
+    destination_product_id = models.BigIntegerField()
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    auto_sync = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "source_product"],
+                                    name="product_link_unique_source"),
+            models.UniqueConstraint(fields=["connection", "destination_product_id"],
+                                    name="product_link_unique_destination"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_product} → {self.destination_product_id}"
+
+
+class VariantLink(models.Model):
+    """A source variant whose stock a destination variant follows."""
+
+    product_link = models.ForeignKey(ProductLink, on_delete=models.CASCADE,
+                                     related_name="variant_links")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="variant_links")
+    source_variant = models.ForeignKey(SourceVariant, on_delete=models.CASCADE,
+                                       related_name="links")
+    destination_variant_id = models.BigIntegerField()
+    destination_inventory_item_id = models.BigIntegerField()
+    # What we last wrote at the destination's receiving location (changeFromQuantity next time)
+    last_written_quantity = models.IntegerField(null=True, blank=True)
+    last_written_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "source_variant"],
+                                    name="variant_link_unique_source"),
+            models.UniqueConstraint(fields=["connection", "destination_variant_id"],
+                                    name="variant_link_unique_destination"),
+        ]
+        indexes = [models.Index(fields=["connection", "destination_inventory_item_id"],
+                                name="variant_link_dest_item")]
+
+    def __str__(self) -> str:
+        return f"{self.source_variant} → {self.destination_variant_id}"
+
+
+class SyncEvent(models.Model):
+    """The audit trail: every change Syncer applied (or tried), why, and how it went."""
+
+    class Kind(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        MAPPED = "mapped", "Mapped by SKU"
+        UNLINKED = "unlinked", "Unsynced"
+        AUTO_SYNC = "auto_sync", "Auto sync turned on/off"
+        PRICE = "price", "Price"
+        VARIANTS = "variants", "Variants"
+        STATUS = "status", "Publish status"
+        HIDDEN = "hidden", "Hidden at source"
+        INVENTORY = "inventory", "Inventory"
+        SOURCE_DECREMENT = "source_decrement", "Source stock (destination sale)"
+        SOURCE_RESTOCK = "source_restock", "Source stock (destination restock)"
+        DRIFT = "drift", "Drift found"
+        SKU = "sku", "SKU"
+        SOURCE_DELETED = "source_deleted", "Deleted at source"
+
+    class Result(models.TextChoices):
+        OK = "ok", "Applied"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="sync_events")
+    product_link = models.ForeignKey(ProductLink, on_delete=models.SET_NULL, null=True,
+                                     blank=True, related_name="sync_events")
+    source_product = models.ForeignKey(SourceProduct, on_delete=models.SET_NULL, null=True,
+                                       blank=True, related_name="sync_events")
+    # Destination product id survives unlinking, so history stays findable.
+    destination_product_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    field = models.CharField(max_length=100, blank=True)
+    from_value = models.TextField(blank=True)
+    to_value = models.TextField(blank=True)
+    cause = models.CharField(max_length=255, blank=True)  # webhook id, order, reconciliation...
+    result = models.CharField(max_length=8, choices=Result.choices, default=Result.OK)
+    error = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["connection", "destination_product_id", "created_at"],
+                         name="sync_event_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field}: {self.from_value} → {self.to_value} ({self.result})"
+
+
+class ProductJob(models.Model):
+    """A background import/map of many products for one connection, with its progress."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Import"
+        MAP = "map", "Map by SKU"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    source_product_ids = models.JSONField(default=list)  # SourceProduct pks still to do
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)  # [{"product": title, "message": plain words}]
+    # Map jobs: the SKU scan whose unique matches are being linked.
+    scan = models.ForeignKey("CatalogueScan", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="jobs")
+    actor_user_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "status"], name="product_job_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.done}/{self.total} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, (self.done + self.failed) * 100 // self.total)
+
+
+class CatalogueScan(models.Model):
+    """One bulk read of a shop's whole catalogue (a Shopify bulk query, JSONL result).
+
+    A source's scan loads (or reloads) the mirror; a destination's scan reads its variants and
+    SKUs for mapping, and keeps the SKU health report with the unique matches to link.
+    """
+
+    class Purpose(models.TextChoices):
+        SOURCE_CATALOGUE = "source", "Source catalogue"
+        DESTINATION_SKUS = "destination", "Destination SKUs"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Reading from Shopify"
+        APPLYING = "applying", "Saving"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="catalogue_scans")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="catalogue_scans")
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    operation_id = models.CharField(max_length=255, blank=True)  # the BulkOperation gid
+    polls = models.PositiveIntegerField(default=0)
+    products = models.PositiveIntegerField(default=0)
+    variants = models.PositiveIntegerField(default=0)
+    # Destination scans: [{"product_id", "product_title", "variant_id", "variant_title",
+    # "inventory_item_id", "sku"}] and the SKU health report computed from them.
+    destination_variants = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "operation_id"], name="catalogue_scan_operation"),
+                   models.Index(fields=["shop", "purpose", "status"],
+                                name="catalogue_scan_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} of {self.shop} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- inventory engine -------------------------------------------------------------------------
+
+
+class SourceLevel(models.Model):
+    """Last known `available` of a source inventory item at one location, with Shopify's
+    `updated_at` so late or reordered webhooks can be told apart from fresh ones."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="source_levels")
+    inventory_item_id = models.BigIntegerField()
+    location_id = models.BigIntegerField()
+    available = models.IntegerField()
+    shopify_updated_at = models.DateTimeField()
+    # When Syncer learned of this level (start of the propagation latency).
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "inventory_item_id", "location_id"],
+                                               name="source_level_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.inventory_item_id}@{self.location_id}={self.available}"
+
+
+class DestinationStock(models.Model):
+    """Per variant link: the quantity the destination should show and what we last wrote.
+
+    `dirty` marks targets that differ from what the destination holds; the per-destination
+    flush picks them up (coalescing any number of source changes into one write).
+    """
+
+    variant_link = models.OneToOneField(VariantLink, on_delete=models.CASCADE,
+                                        related_name="stock")
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    location_id = models.BigIntegerField()
+    target = models.IntegerField(null=True, blank=True)
+    # Our belief about the destination's current available (changeFromQuantity of the next
+    # write); None = unknown, read it first.
+    known_quantity = models.IntegerField(null=True, blank=True)
+    dirty = models.BooleanField(default=False)
+    # A manual edit at the destination is healed only after this (lets a destination sale's
+    # source decrement arrive first instead of writing stock back up for a moment).
+    due_at = models.DateTimeField(null=True, blank=True)
+    # When the source change behind the current target was seen (latency).
+    changed_at = models.DateTimeField(null=True, blank=True)
+    last_written_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["destination", "dirty", "due_at"],
+                                name="destination_stock_dirty")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_link_id}: {self.known_quantity} → {self.target}"
+
+
+class InventoryWriteBatch(models.Model):
+    """One inventorySetQuantities call for a destination; its idempotency key is fixed when
+    the batch is formed so every retry of the same call is the same request to Shopify."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Written"
+        STALE = "stale", "Stale (re-read and re-formed)"
+        FAILED = "failed", "Failed"
+
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    items = models.JSONField()  # [{"stock": id, "item": id, "location": id, "quantity", "from"}]
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["destination", "status"], name="write_batch_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.destination} {len(self.items)} items ({self.status})"
+
+
+class InventoryEffect(models.Model):
+    """A destination order line (sale) or refund line (restock) that moves source stock.
+
+    The unique (destination, kind, key) row is what makes each move happen exactly once; the
+    idempotency key makes its one API call safe to retry.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        RESTOCK = "restock", "Restock"
+
+    class Status(models.TextChoices):
+        # A restock whose sale has not been counted yet (its refund webhook overtook the
+        # orders/paid one): applied when the sale is, never if the order was never paid.
+        WAITING = "waiting", "Waiting for the sale"
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed"
+
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=64)  # order line id / refund line id
+    order_id = models.BigIntegerField()
+    line_item_id = models.BigIntegerField()
+    inventory_item_id = models.BigIntegerField()
+    location_id = models.BigIntegerField()
+    delta = models.IntegerField()
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["destination", "kind", "key"],
+                                               name="inventory_effect_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.delta:+d} of {self.inventory_item_id} ({self.status})"
+
+
+class ReconciliationRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="reconciliations")
+    trigger = models.CharField(max_length=16, default="schedule")  # schedule | merchant
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    checked = models.PositiveIntegerField(default=0)
+    drift_found = models.PositiveIntegerField(default=0)
+    drift_fixed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.connection}: {self.checked}/{self.total}, drift {self.drift_found}"

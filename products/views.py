@@ -1,0 +1,405 @@
+"""Products section: the source's own catalogue; for a destination, each source's catalogue
+(import, auto sync, unsync, rules), map by SKU, job progress and per-product sync history."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
+
+from products import autosync, catalogue, imports, mapping, selectors
+from products.forms import (
+    AutoSyncForm,
+    CatalogueListForm,
+    HiddenTagForm,
+    MapLinkForm,
+    ProductSelectionForm,
+    SourceProductListForm,
+    SyncRulesForm,
+)
+from products.models import CatalogueScan, ProductJob
+from stores.auth import shop_role_required, shop_session_required
+from stores.models import Connection, Shop
+from stores.selectors import connection_for_destination
+
+PAGE_SIZE = 25
+HISTORY_PAGE_SIZE = 50
+
+
+def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
+    return trigger_client_event(response, "toast", {"message": message, "error": error})
+
+
+def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
+
+
+def _user(request: HttpRequest) -> str:
+    return str(getattr(request.session_token, "user_id", "") or "")
+
+
+# --- both roles -------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+def product_list(request: HttpRequest) -> HttpResponse:
+    """Products: a source's own catalogue, or a destination's first source's catalogue."""
+    shop = request.shop
+    if shop.role == Shop.Role.SOURCE:
+        return _source_products(request)
+    if shop.role == Shop.Role.DESTINATION:
+        connections = list(selectors.destination_connections(destination=shop))
+        connected = [c for c in connections if c.status == Connection.Status.CONNECTED]
+        if connected:
+            return _catalogue(request, connected[0], connections)
+        return render(request, "products/no_source.html", {"connections": connections})
+    return render(request, "stores/wrong_role.html", {"role": Shop.Role.SOURCE}, status=403)
+
+
+# --- source side ------------------------------------------------------------------------------
+
+
+def _source_context(request: HttpRequest, form: HiddenTagForm | None = None) -> dict:
+    source = request.shop
+    filters = SourceProductListForm(request.GET)
+    filters.is_valid()
+    tab = filters.cleaned_data.get("tab") or "available"
+    search = (filters.cleaned_data.get("q") or "").strip()
+    page = Paginator(selectors.source_product_list(source=source, tab=tab, search=search),
+                     PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
+    return {
+        "tab": tab, "q": search, "page": page, "tabs": selectors.SOURCE_TABS,
+        "counts": selectors.source_product_tab_counts(source=source),
+        "scan": selectors.catalogue_scan_latest(
+            shop=source, purpose=CatalogueScan.Purpose.SOURCE_CATALOGUE),
+        "hidden_form": form or HiddenTagForm(initial={"hidden_tag": source.hidden_tag}),
+    }
+
+
+def _source_products(request: HttpRequest) -> HttpResponse:
+    return render(request, _fragment(request, "products/source_products.html", "product-table"),
+                  _source_context(request))
+
+
+@require_GET
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def catalogue_status(request: HttpRequest) -> HttpResponse:
+    """The catalogue card, polled while a load runs."""
+    response = render(request, "products/source_products.html#catalogue-status",
+                      _source_context(request))
+    scan = selectors.catalogue_scan_latest(shop=request.shop,
+                                           purpose=CatalogueScan.Purpose.SOURCE_CATALOGUE)
+    if scan is None or scan.finished:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def catalogue_reload(request: HttpRequest) -> HttpResponse:
+    catalogue.source_catalogue_load_start(source=request.shop)
+    response = render(request, "products/source_products.html#catalogue-status",
+                      _source_context(request))
+    return _toast(response, "Reading your catalogue from Shopify. This page updates when done.")
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def hidden_tag_update(request: HttpRequest) -> HttpResponse:
+    form = HiddenTagForm(request.POST)
+    if not form.is_valid():
+        return render(request, "products/source_products.html#hidden-tag",
+                      _source_context(request, form), status=422)
+    changed = catalogue.source_hidden_tag_set(source=request.shop,
+                                              hidden_tag=form.cleaned_data["hidden_tag"],
+                                              cause=f"hidden tag changed by user {_user(request)}")
+    request.shop.refresh_from_db()
+    response = render(request, "products/source_products.html#hidden-tag",
+                      _source_context(request))
+    response["HX-Trigger-After-Swap"] = "catalogueChanged"
+    return _toast(response, f"Hidden tag saved. {changed} product"
+                            f"{'' if changed == 1 else 's'} changed visibility.")
+
+
+# --- destination side -------------------------------------------------------------------------
+
+
+class CatalogueRefused(Exception):
+    pass
+
+
+def _connection(request: HttpRequest, connection_id: int, *,
+                require_connected: bool = True) -> Connection:
+    connection = connection_for_destination(destination=request.shop,
+                                            connection_id=connection_id)
+    if connection is None:
+        raise Http404("No such source")
+    if require_connected and connection.status != Connection.Status.CONNECTED:
+        raise CatalogueRefused(connection)
+    return connection
+
+
+def _refused(request: HttpRequest, connection: Connection) -> HttpResponse:
+    if connection.status == Connection.Status.BLOCKED:
+        message = ("This source blocked your store: its catalogue is no longer available and "
+                   "nothing syncs. Ask its owner to unblock you.")
+    else:
+        message = ("You disconnected from this source, so its catalogue is not available. "
+                   "Reconnect with its store key on the Sources page to see it again.")
+    if request.htmx:
+        return _toast(HttpResponse(message, status=403), message, error=True)
+    return render(request, "products/catalogue_refused.html",
+                  {"connection": connection, "message": message}, status=403)
+
+
+def destination_view(view):
+    """Destination pages of one connection: 404 for another shop's, 403 once not connected."""
+    import functools
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, connection_id: int, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, connection_id, *args, **kwargs)
+        except CatalogueRefused as exc:
+            return _refused(request, exc.args[0])
+
+    return shop_session_required(shop_role_required(Shop.Role.DESTINATION)(wrapper))
+
+
+def _catalogue_context(request: HttpRequest, connection: Connection,
+                       connections: list[Connection] | None = None, **extra) -> dict:
+    filters = CatalogueListForm(request.GET)
+    filters.is_valid()
+    tab = filters.cleaned_data.get("tab") or "all"
+    search = (filters.cleaned_data.get("q") or "").strip()
+    page = Paginator(selectors.catalogue_for_destination(connection=connection, tab=tab,
+                                                         search=search),
+                     PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
+    if connections is None:
+        connections = list(selectors.destination_connections(destination=request.shop))
+    return {
+        "connection": connection, "connections": connections, "tab": tab, "q": search,
+        "page": page, "tabs": selectors.DESTINATION_TABS,
+        "counts": selectors.catalogue_tab_counts(connection=connection),
+        "job": selectors.product_job_current(connection=connection),
+        "rules_form": SyncRulesForm(initial={
+            "sync_price": connection.sync_price, "sync_variants": connection.sync_variants,
+            "sync_publish_status": connection.sync_publish_status}),
+        "source_scan": selectors.catalogue_scan_latest(
+            shop=connection.source, purpose=CatalogueScan.Purpose.SOURCE_CATALOGUE),
+        **extra,
+    }
+
+
+def _catalogue(request: HttpRequest, connection: Connection,
+               connections: list[Connection] | None = None) -> HttpResponse:
+    return render(request, _fragment(request, "products/catalogue.html", "catalogue-table"),
+                  _catalogue_context(request, connection, connections))
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@destination_view
+def source_catalogue(request: HttpRequest, connection_id: int) -> HttpResponse:
+    return _catalogue(request, _connection(request, connection_id))
+
+
+def _catalogue_main(request: HttpRequest, connection: Connection, message: str, *,
+                    error: bool = False, status: int = 200) -> HttpResponse:
+    response = render(request, "products/catalogue.html#catalogue-main",
+                      _catalogue_context(request, connection), status=status)
+    return _toast(response, message, error=error)
+
+
+def _selection(request: HttpRequest, form_class=ProductSelectionForm):
+    form = form_class(request.POST)
+    if form.is_valid():
+        return form, None
+    message = next(iter(form.errors.values()))[0]
+    return None, message
+
+
+@require_POST
+@destination_view
+def catalogue_import(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    form, problem = _selection(request)
+    if form is None:
+        return _catalogue_main(request, connection, problem, error=True, status=422)
+    try:
+        job = imports.product_import_start(connection=connection,
+                                           source_product_ids=form.cleaned_data["product"],
+                                           actor_user_id=_user(request))
+    except imports.ImportRefused as exc:
+        return _catalogue_main(request, connection, str(exc), error=True, status=409)
+    job.refresh_from_db()
+    count = job.total
+    return _catalogue_main(request, connection,
+                           f"Syncing {count} product{'' if count == 1 else 's'}. You can leave "
+                           "this page; the sync continues.")
+
+
+@require_POST
+@destination_view
+def catalogue_auto_sync(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    form, problem = _selection(request, AutoSyncForm)
+    if form is None:
+        return _catalogue_main(request, connection, problem, error=True, status=422)
+    enabled = form.cleaned_data["enabled"]
+    changed = autosync.product_links_auto_sync_set(
+        connection=connection, source_product_ids=form.cleaned_data["product"], enabled=enabled,
+        actor_user_id=_user(request))
+    if not changed:
+        return _catalogue_main(request, connection,
+                               f"Auto sync was already {'on' if enabled else 'off'} for the "
+                               "selected synced products (unsynced ones have none).")
+    plural = "" if changed == 1 else "s"
+    message = (f"Auto sync on for {changed} product{plural}: your quantities now follow the "
+               "source's." if enabled else
+               f"Auto sync off for {changed} product{plural}: nothing of them syncs until you "
+               "turn it on again.")
+    return _catalogue_main(request, connection, message)
+
+
+@require_POST
+@destination_view
+def catalogue_unsync(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    form, problem = _selection(request)
+    if form is None:
+        return _catalogue_main(request, connection, problem, error=True, status=422)
+    removed = autosync.product_links_unsync(connection=connection,
+                                            source_product_ids=form.cleaned_data["product"],
+                                            actor_user_id=_user(request))
+    plural = "" if removed == 1 else "s"
+    return _catalogue_main(request, connection,
+                           f"Unsynced {removed} product{plural}. They stay in your store as "
+                           "they are." if removed else "None of the selected products was "
+                           "synced.")
+
+
+@require_POST
+@destination_view
+def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    form = SyncRulesForm(request.POST)
+    form.is_valid()
+    connection = autosync.connection_sync_rules_update(connection=connection,
+                                                       **form.cleaned_data)
+    chosen = [str(form.fields[name].label).lower() for name, on in form.cleaned_data.items()
+              if on]
+    response = render(request, "products/catalogue.html#sync-rules",
+                      _catalogue_context(request, connection))
+    return _toast(response, "Auto-sync rules saved: " + (
+        ", ".join(chosen) + " follow the source from its next change." if chosen else
+        "only stock and SKUs follow the source."))
+
+
+@require_GET
+@destination_view
+def job_progress(request: HttpRequest, connection_id: int, job_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id, require_connected=False)
+    job = selectors.product_job_for(connection=connection, job_id=job_id)
+    if job is None:
+        raise Http404("No such job")
+    response = render(request, "products/_job_progress.html",
+                      {"job": job, "connection": connection})
+    if job.finished:
+        response.status_code = HTMX_STOP_POLLING
+        trigger_client_event(response, "jobDone", {"job": job.pk})
+    return response
+
+
+# --- map by SKU -------------------------------------------------------------------------------
+
+
+def _map_context(request: HttpRequest, connection: Connection) -> dict:
+    scan = selectors.catalogue_scan_latest(shop=connection.destination,
+                                           purpose=CatalogueScan.Purpose.DESTINATION_SKUS,
+                                           connection=connection)
+    return {"connection": connection, "scan": scan,
+            "job": selectors.product_job_current(connection=connection),
+            "report": scan.report if scan and scan.status == CatalogueScan.Status.DONE else None,
+            "linked_by": scan.jobs.order_by("-pk").first() if scan else None}
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@destination_view
+def map_page(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    response = render(request, _fragment(request, "products/map.html", "map-panel"),
+                      _map_context(request, connection))
+    scan = _map_context(request, connection)["scan"]
+    if request.htmx and (scan is None or scan.finished):
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@require_POST
+@destination_view
+def map_check(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    mapping.sku_scan_start(connection=connection)
+    response = render(request, "products/map.html#map-panel", _map_context(request, connection))
+    return _toast(response, "Reading your store's SKUs…")
+
+
+@require_POST
+@destination_view
+def map_link(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    form = MapLinkForm(request.POST)
+    scan = None
+    if form.is_valid():
+        scan = CatalogueScan.objects.filter(
+            pk=form.cleaned_data["scan"], connection=connection,
+            purpose=CatalogueScan.Purpose.DESTINATION_SKUS).first()
+    try:
+        if scan is None:
+            raise imports.ImportRefused("Check your SKUs first, then link the matches.")
+        job = mapping.map_start(connection=connection, scan=scan,
+                                actor_user_id=_user(request))
+    except imports.ImportRefused as exc:
+        response = render(request, "products/map.html#map-panel",
+                          _map_context(request, connection), status=409)
+        return _toast(response, str(exc), error=True)
+    response = render(request, "products/map.html#map-panel",
+                      {**_map_context(request, connection), "job": ProductJob.objects.get(
+                          pk=job.pk)})
+    return _toast(response, f"Linking {job.total} product{'' if job.total == 1 else 's'} by "
+                            "SKU and setting their stock.")
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@destination_view
+def product_history(request: HttpRequest, connection_id: int,
+                    source_product_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id, require_connected=False)
+    product = selectors.catalogue_product(connection=connection,
+                                          source_product_id=source_product_id)
+    if product is None:
+        raise Http404("No such product")
+    filters = CatalogueListForm(request.GET)
+    filters.is_valid()
+    page = Paginator(selectors.sync_history(connection=connection, source_product=product),
+                     HISTORY_PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
+    link = product.links.filter(connection=connection).first()
+    return render(request, _fragment(request, "products/history.html", "history-table"), {
+        "connection": connection, "product": product, "link": link, "page": page,
+        "back_url": reverse("products:source_catalogue", args=[connection.pk]),
+    })

@@ -1,0 +1,52 @@
+"""Per-shop counters, read through GET /_emulator/stats. Thread-safe."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+COUNTERS = (
+    "graphql_requests",
+    "graphql_errors_injected",
+    "graphql_timeouts_injected",
+    "graphql_unauthorized",
+    "cost_consumed",
+    "throttled",
+    "webhooks_sent",
+    "webhooks_attempts",
+    "webhooks_retried",
+    "webhooks_failed",
+    "webhooks_duplicated",
+    "webhooks_dropped",
+)
+
+
+def _zero() -> dict[str, float]:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.shops: dict[str, dict[str, float]] = defaultdict(_zero)
+
+    def add(self, shop: str, counter: str, amount: float = 1) -> None:
+        with self.lock:
+            self.shops[shop][counter] += amount
+
+    def reset(self) -> None:
+        with self.lock:
+            self.shops.clear()
+
+    def snapshot(self, pending_webhooks: int = 0) -> dict[str, Any]:
+        with self.lock:
+            shops = {
+                shop: {k: (int(v) if float(v).is_integer() else v) for k, v in values.items()}
+                for shop, values in self.shops.items()
+            }
+        totals = _zero()
+        for values in shops.values():
+            for key, value in values.items():
+                totals[key] += value
+        return {"shops": shops, "totals": totals, "webhooks_pending": pending_webhooks}

@@ -1,0 +1,98 @@
+// Session tokens for every HTMX request.
+//
+// App Bridge (loaded from Shopify's CDN when embedded in Shopify admin) provides
+// `shopify.idToken()` and adds the token to fetch() only; HTMX uses XHR, so we add
+// `Authorization: Bearer <fresh token>` to each request ourselves. Outside Shopify (the
+// emulator's admin page) a stand-in asks the parent frame for tokens over postMessage:
+//   app -> parent {type: "syncer:idToken:request", id}
+//   parent -> app {type: "syncer:idToken:response", id, token}
+(function () {
+  "use strict";
+
+  var pending = {};
+  var sequence = 0;
+
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (!data || data.type !== "syncer:idToken:response" || !pending[data.id]) return;
+    var waiter = pending[data.id];
+    delete pending[data.id];
+    if (data.token) waiter.resolve(data.token);
+    else waiter.reject(new Error(data.error || "no session token"));
+  });
+
+  function parentIdToken() {
+    return new Promise(function (resolve, reject) {
+      if (window.parent === window) {
+        reject(new Error("Syncer is not open inside a Shopify admin"));
+        return;
+      }
+      var id = "t" + (++sequence);
+      pending[id] = { resolve: resolve, reject: reject };
+      window.parent.postMessage({ type: "syncer:idToken:request", id: id }, "*");
+      setTimeout(function () {
+        if (pending[id]) {
+          delete pending[id];
+          reject(new Error("timed out waiting for a session token"));
+        }
+      }, 5000);
+    });
+  }
+
+  if (!window.shopify || typeof window.shopify.idToken !== "function") {
+    window.shopify = window.shopify || {};
+    window.shopify.idToken = parentIdToken;
+    if (window.parent !== window && !window.shopify.toast) {
+      window.shopify.toast = {
+        show: function (message, options) {
+          window.parent.postMessage(
+            { type: "syncer:toast", message: message, isError: !!(options && options.isError) },
+            "*"
+          );
+        },
+      };
+    }
+  }
+
+  var tokens = new WeakMap();
+
+  // htmx:confirm fires before every request and lets us delay it until the token is here.
+  document.addEventListener("htmx:confirm", function (event) {
+    event.preventDefault();
+    var question = event.detail.question;
+    if (question && !window.confirm(question)) return;
+    window.shopify.idToken().then(
+      function (token) {
+        tokens.set(event.detail.elt, token);
+        event.detail.issueRequest(true);
+      },
+      function () {
+        event.detail.issueRequest(true); // the server answers 401 and says why
+      }
+    );
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = tokens.get(event.detail.elt);
+    if (token) {
+      event.detail.headers["Authorization"] = "Bearer " + token;
+      tokens.delete(event.detail.elt);
+    }
+  });
+
+  // Let form errors (422) swap in like successes; show a toast for the rest.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    } else if (status >= 400 && window.syncerToast) {
+      var message = "Something went wrong (" + status + "). Reload the app and try again.";
+      try {
+        var body = JSON.parse(event.detail.xhr.responseText);
+        if (body && body.error) message = body.error;
+      } catch (e) { /* not JSON */ }
+      window.syncerToast(message, true);
+    }
+  });
+})();

@@ -1,0 +1,159 @@
+"""Connections between stores: keys, connect, block, unblock, disconnect, reconnect.
+
+Every transition is validated, applied in one short transaction with the row locked, and
+recorded as a ConnectionEvent with who did it.
+"""
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from stores.models import Connection, ConnectionEvent, Shop
+
+Status = Connection.Status
+Action = ConnectionEvent.Action
+
+
+class ConnectionRefused(Exception):
+    """A refused connection action; the message is shown to the merchant as it is."""
+
+
+def store_key_generate() -> str:
+    # 128 bits of randomness: unguessable, short enough to paste.
+    return f"syncer_{secrets.token_urlsafe(16)}"
+
+
+def store_key_ensure(*, shop: Shop) -> Shop:
+    if shop.role == Shop.Role.SOURCE and not shop.store_key:
+        Shop.objects.filter(pk=shop.pk, store_key__isnull=True).update(
+            store_key=store_key_generate())
+        shop.refresh_from_db(fields=["store_key"])
+    return shop
+
+
+def store_key_rotate(*, shop: Shop) -> Shop:
+    """A new key for new connections; existing connections are untouched."""
+    if shop.role != Shop.Role.SOURCE:
+        raise ConnectionRefused("Only source stores have a store key.")
+    shop.store_key = store_key_generate()
+    shop.save(update_fields=["store_key", "updated_at"])
+    return shop
+
+
+def _record(*, connection: Connection, action: str, actor: Shop, actor_user_id: str,
+            links_removed: int = 0) -> None:
+    ConnectionEvent.objects.create(connection=connection, action=action, actor_shop=actor,
+                                   actor_user_id=actor_user_id, links_removed=links_removed,
+                                   at=timezone.now())
+
+
+def _links_remove(connection: Connection) -> int:
+    removed, _ = connection.product_links.all().delete()
+    return removed
+
+
+def connection_create(*, destination: Shop, store_key: str, actor_user_id: str = "") -> Connection:
+    """A destination connects to a source with the source's key (or reconnects)."""
+    store_key = (store_key or "").strip()
+    if destination.role != Shop.Role.DESTINATION:
+        raise ConnectionRefused("Only destination stores can connect to a source. "
+                              "Switch this store's role to destination first.")
+    if not store_key:
+        raise ConnectionRefused("Enter the source store's key.")
+    source = Shop.objects.filter(store_key=store_key).first()
+    if source is None:
+        raise ConnectionRefused("No store has this key. Check it with the source store's owner "
+                              "(keys change when they are rotated).")
+    if source.pk == destination.pk:
+        raise ConnectionRefused("This is your own store's key. Enter the key of the source "
+                              "store you want to follow.")
+    if source.role != Shop.Role.SOURCE or not source.is_installed:
+        raise ConnectionRefused("That store is not a source store you can connect to.")
+    now = timezone.now()
+    with transaction.atomic():
+        connection, created = Connection.objects.select_for_update().get_or_create(
+            source=source, destination=destination,
+            defaults={"status": Status.CONNECTED, "connected_at": now, "last_activity_at": now},
+        )
+        if created:
+            _record(connection=connection, action=Action.CONNECTED, actor=destination,
+                    actor_user_id=actor_user_id)
+            return connection
+        if connection.status == Status.CONNECTED:
+            raise ConnectionRefused(f"You are already connected to {source.name or source.domain}.")
+        if connection.status == Status.BLOCKED:
+            raise ConnectionRefused(f"{source.name or source.domain} has blocked your store. "
+                                  "Ask its owner to unblock it.")
+        connection.status = Status.CONNECTED
+        connection.reconnected_at = now
+        connection.last_activity_at = now
+        connection.resync_required = True
+        connection.save()
+        _record(connection=connection, action=Action.RECONNECTED, actor=destination,
+                actor_user_id=actor_user_id)
+    return connection
+
+
+def _locked(connection: Connection) -> Connection:
+    return Connection.objects.select_for_update().get(pk=connection.pk)
+
+
+def connection_block(*, connection: Connection, actor: Shop, actor_user_id: str = "") -> Connection:
+    """By the source only: the destination loses the catalogue and every link."""
+    with transaction.atomic():
+        connection = _locked(connection)
+        if actor.pk != connection.source_id:
+            raise ConnectionRefused("Only the source store can block a store.")
+        if connection.status == Status.BLOCKED:
+            raise ConnectionRefused("This store is already blocked.")
+        removed = _links_remove(connection)
+        now = timezone.now()
+        connection.status = Status.BLOCKED
+        connection.blocked_at = now
+        connection.last_activity_at = now
+        connection.save()
+        _record(connection=connection, action=Action.BLOCKED, actor=actor,
+                actor_user_id=actor_user_id, links_removed=removed)
+    return connection
+
+
+def connection_unblock(*, connection: Connection, actor: Shop,
+                       actor_user_id: str = "") -> Connection:
+    """By the source only; products must be synced again before stock flows."""
+    with transaction.atomic():
+        connection = _locked(connection)
+        if actor.pk != connection.source_id:
+            raise ConnectionRefused("Only the source store can unblock a store.")
+        if connection.status != Status.BLOCKED:
+            raise ConnectionRefused("Only a blocked store can be unblocked.")
+        now = timezone.now()
+        connection.status = Status.CONNECTED
+        connection.unblocked_at = now
+        connection.last_activity_at = now
+        connection.resync_required = True
+        connection.save()
+        _record(connection=connection, action=Action.UNBLOCKED, actor=actor,
+                actor_user_id=actor_user_id)
+    return connection
+
+
+def connection_disconnect(*, connection: Connection, actor: Shop,
+                          actor_user_id: str = "") -> Connection:
+    """By the destination only: links go, orders and history stay for reports."""
+    with transaction.atomic():
+        connection = _locked(connection)
+        if actor.pk != connection.destination_id:
+            raise ConnectionRefused("Only the destination store can disconnect. "
+                                  "A source can block a store instead.")
+        if connection.status != Status.CONNECTED:
+            raise ConnectionRefused("Only a connected store can be disconnected.")
+        removed = _links_remove(connection)
+        now = timezone.now()
+        connection.status = Status.DISCONNECTED
+        connection.disconnected_at = now
+        connection.last_activity_at = now
+        connection.save()
+        _record(connection=connection, action=Action.DISCONNECTED, actor=actor,
+                actor_user_id=actor_user_id, links_removed=removed)
+    return connection

@@ -1,0 +1,35 @@
+from django import forms
+
+from stores.models import Connection, Shop
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Shop.Role.choices, error_messages={
+        "required": "Choose whether this store is a source or a destination.",
+        "invalid_choice": "Choose whether this store is a source or a destination.",
+    })
+
+
+class ShopDomainForm(forms.Form):
+    shop = forms.CharField(max_length=255, label="Store address",
+                           help_text="e.g. my-store.myshopify.com")
+
+    def clean_shop(self) -> str:
+        from syncer.shopify.oauth import shop_domain_normalize
+
+        domain = shop_domain_normalize(self.cleaned_data["shop"])
+        if not domain:
+            raise forms.ValidationError("Enter your store's myshopify.com address.")
+        return domain
+
+
+class ConnectForm(forms.Form):
+    store_key = forms.CharField(max_length=64, label="Source store key", error_messages={
+        "required": "Paste the key the source store's owner gave you.",
+    })
+
+
+class StoreListForm(forms.Form):
+    tab = forms.ChoiceField(choices=Connection.Status.choices, required=False)
+    q = forms.CharField(max_length=100, required=False)
+    page = forms.IntegerField(min_value=1, required=False)

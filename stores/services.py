@@ -1,0 +1,173 @@
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from stores.models import Shop, ShopScopeChange
+from syncer.shopify.client import admin_client
+from syncer.shopify.documents import document
+from syncer.shopify.oauth import OfflineToken, token_exchange
+from syncer.shopify.session_tokens import SessionToken
+from syncer.shopify.tokens import access_token_fresh
+
+logger = logging.getLogger(__name__)
+
+
+def _token_fields(token: OfflineToken) -> dict:
+    return {
+        "access_token": token.access_token,
+        "access_token_expires_at": token.expires_at,
+        "refresh_token": token.refresh_token or "",
+        "refresh_token_expires_at": token.refresh_token_expires_at,
+        "scopes": token.scope,
+    }
+
+
+def shop_token_store(*, shop_domain: str, token: OfflineToken) -> None:
+    Shop.objects.filter(domain=shop_domain).update(
+        **_token_fields(token), updated_at=timezone.now()
+    )
+
+
+def shop_token_load(*, shop_domain: str) -> OfflineToken:
+    shop = Shop.objects.only(
+        "access_token", "access_token_expires_at", "refresh_token", "refresh_token_expires_at",
+        "scopes",
+    ).get(domain=shop_domain)
+    return OfflineToken(
+        access_token=shop.access_token, scope=shop.scopes,
+        expires_at=shop.access_token_expires_at, refresh_token=shop.refresh_token or None,
+        refresh_token_expires_at=shop.refresh_token_expires_at,
+    )
+
+
+def shop_access_token(*, shop_domain: str) -> str:
+    """A usable offline token for background work, refreshed early under the shop's lock."""
+    token = access_token_fresh(
+        shop_domain=shop_domain,
+        load=lambda: shop_token_load(shop_domain=shop_domain),
+        store=lambda fresh: shop_token_store(shop_domain=shop_domain, token=fresh),
+    )
+    return token.access_token
+
+
+def _needs_token_exchange(shop: Shop) -> bool:
+    if not shop.access_token or not shop.is_installed:
+        return True
+    token = shop_token_load(shop_domain=shop.domain)
+    # An access token past its life with a dead refresh token can only be replaced by a new
+    # exchange, which the merchant's session token allows right now.
+    return token.expires_within(0) and not token.refreshable()
+
+
+def shop_install_from_session_token(*, session: SessionToken, session_token: str) -> Shop:
+    """First embedded load (or a reinstall): exchange the session token for an expiring offline
+    token, record the install and read the shop's details. Later loads do nothing."""
+    shop, _ = Shop.objects.get_or_create(domain=session.shop_domain)
+    if not _needs_token_exchange(shop):
+        return shop
+    token = token_exchange(shop_domain=shop.domain, session_token=session_token)
+    now = timezone.now()
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        for name, value in _token_fields(token).items():
+            setattr(shop, name, value)
+        if not shop.is_installed:
+            shop.installed_at = now
+        shop.uninstalled_at = None
+        shop.redacted_at = None
+        shop.save()
+    shop_details_refresh(shop=shop)
+    logger.info("shop installed shop=%s", shop.domain)
+    return shop
+
+
+def shop_install_from_authorization_code(*, shop_domain: str, token: OfflineToken) -> Shop:
+    """The non-embedded (authorization-code grant) install's last step."""
+    now = timezone.now()
+    with transaction.atomic():
+        shop, _ = Shop.objects.select_for_update().get_or_create(domain=shop_domain)
+        for name, value in _token_fields(token).items():
+            setattr(shop, name, value)
+        if not shop.is_installed:
+            shop.installed_at = now
+        shop.uninstalled_at = None
+        shop.redacted_at = None
+        shop.save()
+    shop_details_refresh(shop=shop)
+    return shop
+
+
+def shop_details_refresh(*, shop: Shop) -> Shop:
+    data = admin_client().execute(
+        shop_domain=shop.domain, access_token=shop_access_token(shop_domain=shop.domain),
+        document=document("shop_info"),
+    )
+    info = data["shop"]
+    shop.shopify_id = int(str(info["id"]).rsplit("/", 1)[-1])
+    shop.name = info.get("name") or ""
+    shop.email = info.get("email") or ""
+    shop.currency = info.get("currencyCode") or ""
+    shop.plan_name = ((info.get("plan") or {}).get("displayName") or "")[:64]
+    shop.save(update_fields=["shopify_id", "name", "email", "currency", "plan_name",
+                             "updated_at"])
+    return shop
+
+
+class RoleChangeRefused(Exception):
+    pass
+
+
+def shop_role_choose(*, shop: Shop, role: str) -> Shop:
+    """Sets the store's role. Unlike reinstall-to-switch elsewhere, a store may switch as long
+    as it has no connections (they only make sense for the role they were made with)."""
+    if role not in Shop.Role.values:
+        raise RoleChangeRefused(f"Unknown role {role!r}")
+    from stores.selectors import shop_has_connections
+
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.role and shop.role != role and shop_has_connections(shop=shop):
+            raise RoleChangeRefused(
+                "This store has connections. Disconnect them before switching its role."
+            )
+        shop.role = role
+        shop.save(update_fields=["role", "updated_at"])
+    from stores.connections import store_key_ensure
+
+    return store_key_ensure(shop=shop)
+
+
+def shop_uninstall(*, shop_domain: str) -> None:
+    """app/uninstalled: the token is already dead at Shopify; drop ours, keep data until
+    shop/redact (Shopify sends it 48 h later)."""
+    Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=True).update(
+        uninstalled_at=timezone.now(), updated_at=timezone.now(),
+    )
+    Shop.objects.filter(domain=shop_domain).update(
+        access_token="", access_token_expires_at=None, refresh_token="",
+        refresh_token_expires_at=None,
+    )
+
+
+def shop_redact(*, shop_domain: str) -> None:
+    """shop/redact: erase everything we hold about the shop."""
+    from webhooks.services import webhook_deliveries_erase_shop
+
+    with transaction.atomic():
+        Shop.objects.filter(domain=shop_domain).delete()
+        webhook_deliveries_erase_shop(shop_domain=shop_domain)
+
+
+def shop_scopes_update(*, shop_domain: str, previous: list[str], current: list[str],
+                       changed_at: datetime) -> None:
+    shop = Shop.objects.filter(domain=shop_domain).first()
+    if shop is None:
+        return
+    with transaction.atomic():
+        ShopScopeChange.objects.get_or_create(
+            shop=shop, changed_at=changed_at,
+            defaults={"previous": ",".join(previous), "current": ",".join(current)},
+        )
+        Shop.objects.filter(pk=shop.pk).update(scopes=",".join(current))

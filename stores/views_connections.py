@@ -1,0 +1,169 @@
+"""Stores section (source side) and Sources section (destination side)."""
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from stores.auth import shop_role_required, shop_session_required
+from stores.connections import (
+    ConnectionRefused,
+    connection_block,
+    connection_create,
+    connection_disconnect,
+    connection_unblock,
+    store_key_rotate,
+)
+from stores.forms import ConnectForm, StoreListForm
+from stores.models import Connection, Shop
+from stores.selectors import (
+    connection_counts_for_source,
+    connection_for_destination,
+    connection_for_source,
+    connection_list_for_destination,
+    connection_list_for_source,
+)
+
+PAGE_SIZE = 20
+
+
+def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
+    import json
+
+    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "error": error}})
+    return response
+
+
+def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def store_list(request: HttpRequest) -> HttpResponse:
+    form = StoreListForm(request.GET)
+    form.is_valid()
+    tab = form.cleaned_data.get("tab") or Connection.Status.CONNECTED
+    search = (form.cleaned_data.get("q") or "").strip()
+    page = Paginator(connection_list_for_source(source=request.shop, status=tab, search=search),
+                     PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    context = {
+        "tab": tab, "q": search, "page": page,
+        "counts": connection_counts_for_source(source=request.shop),
+        "tabs": Connection.Status.choices,
+    }
+    return render(request, _fragment(request, "stores/store_list.html", "store-table"), context)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def store_key_rotate_view(request: HttpRequest) -> HttpResponse:
+    shop = store_key_rotate(shop=request.shop)
+    response = render(request, "stores/_store_key.html", {"shop": shop})
+    return _toast(response, "New key created. Existing connections keep working.")
+
+
+def _connection_or_404(request: HttpRequest, connection_id: int) -> Connection:
+    connection = connection_for_source(source=request.shop, connection_id=connection_id)
+    if connection is None:
+        raise Http404("No such store")
+    return connection
+
+
+@require_GET
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def store_detail(request: HttpRequest, connection_id: int) -> HttpResponse:
+    from stores.selectors import connection_detail_figures
+
+    connection = _connection_or_404(request, connection_id)
+    context = {"connection": connection,
+               **connection_detail_figures(connection=connection)}
+    return render(request, "stores/store_detail.html", context)
+
+
+def _transition(request: HttpRequest, connection_id: int, action, done: str) -> HttpResponse:
+    connection = _connection_or_404(request, connection_id)
+    try:
+        connection = action(connection=connection, actor=request.shop,
+                            actor_user_id=request.session_token.user_id)
+    except ConnectionRefused as exc:
+        return _toast(HttpResponse(status=409), str(exc), error=True)
+    from stores.selectors import connection_detail_figures
+
+    response = render(request, "stores/store_detail.html#store-status",
+                      {"connection": connection,
+                       **connection_detail_figures(connection=connection)})
+    return _toast(response, done)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def store_block(request: HttpRequest, connection_id: int) -> HttpResponse:
+    return _transition(request, connection_id, connection_block,
+                       "Store blocked. It no longer sees your catalogue.")
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.SOURCE)
+def store_unblock(request: HttpRequest, connection_id: int) -> HttpResponse:
+    return _transition(request, connection_id, connection_unblock,
+                       "Store unblocked. Its products must be synced again.")
+
+
+def _sources_context(request: HttpRequest, form: ConnectForm | None = None) -> dict:
+    return {"connections": connection_list_for_destination(destination=request.shop),
+            "form": form or ConnectForm()}
+
+
+@require_GET
+@vary_on_headers("HX-Request", "Authorization")
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_list(request: HttpRequest) -> HttpResponse:
+    return render(request, _fragment(request, "stores/source_list.html", "sources"),
+                  _sources_context(request))
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_connect(request: HttpRequest) -> HttpResponse:
+    form = ConnectForm(request.POST)
+    if form.is_valid():
+        try:
+            connection = connection_create(destination=request.shop,
+                                           store_key=form.cleaned_data["store_key"],
+                                           actor_user_id=request.session_token.user_id)
+        except ConnectionRefused as exc:
+            form.add_error("store_key", str(exc))
+        else:
+            response = render(request, "stores/source_list.html#sources",
+                              _sources_context(request))
+            source = connection.source.name or connection.source.domain
+            return _toast(response, f"Connected to {source}.")
+    return render(request, "stores/source_list.html#sources", _sources_context(request, form),
+                  status=422)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = connection_for_destination(destination=request.shop,
+                                            connection_id=connection_id)
+    if connection is None:
+        raise Http404("No such source")
+    try:
+        connection_disconnect(connection=connection, actor=request.shop,
+                              actor_user_id=request.session_token.user_id)
+    except ConnectionRefused as exc:
+        return _toast(HttpResponse(status=409), str(exc), error=True)
+    response = render(request, "stores/source_list.html#sources", _sources_context(request))
+    return _toast(response, "Disconnected. Your orders and history are kept.")

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+def app_shell(request: HttpRequest) -> dict:
+    return {
+        "shopify_api_key": settings.SHOPIFY_API_KEY,
+        "shop_domain": getattr(request, "shop_domain", None),
+        "embedded": bool(getattr(request, "shop_domain", None)),
+        "app_bridge_url": settings.SHOPIFY_APP_BRIDGE_URL,
+        # Each section adds itself here as it lands.
+        "nav_items": _nav_items(request),
+    }
+
+
+def _nav_items(request: HttpRequest) -> list[dict[str, str]]:
+    items = [{"label": "Home", "url": reverse("home")}]
+    role = getattr(getattr(request, "shop", None), "role", "")
+    if role == "source":
+        items.append({"label": "Stores", "url": reverse("stores:store_list")})
+    elif role == "destination":
+        items.append({"label": "Sources", "url": reverse("stores:source_list")})
+        items.append({"label": "Orders", "url": reverse("orders:order_list")})
+    if role in ("source", "destination"):
+        items.insert(2, {"label": "Products", "url": reverse("products:product_list")})
+    if role in ("source", "destination"):
+        items.append({"label": "Inventory", "url": reverse("inventory:settings")})
+    if not role:
+        items.append({"label": "System status", "url": reverse("system_status")})
+    return items

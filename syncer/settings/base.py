@@ -1,0 +1,216 @@
+"""Settings for every environment, read from environment variables only.
+
+Secrets have no defaults here: `make run` generates demo secrets into var/ and exports them,
+production injects them. Without REDIS_URL Celery runs tasks eagerly (the embedded demo only).
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+APP_PORT = env.int("APP_PORT", default=8000)
+APP_URL = env.str("APP_URL", default=f"http://127.0.0.1:{APP_PORT}")
+EMULATOR_PORT = env.int("EMULATOR_PORT", default=8765)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[APP_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "syncer",
+    "stores",
+    "products",
+    "orders",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # No XFrameOptionsMiddleware: the app lives in Shopify admin's iframe, so framing is
+    # governed by the CSP frame-ancestors header instead.
+    "syncer.middleware.FrameAncestorsMiddleware",
+]
+
+ROOT_URLCONF = "syncer.urls"
+WSGI_APPLICATION = "syncer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "syncer.context_processors.app_shell",
+            ],
+            "builtins": ["django_htmx.templatetags.django_htmx"],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SAMESITE = "None" if APP_URL.startswith("https://") else "Lax"
+SESSION_COOKIE_SECURE = APP_URL.startswith("https://")
+CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Shopify ------------------------------------------------------------------------------
+SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY")
+SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET")
+# Accepted for webhook HMACs during a client-secret rotation (Shopify may sign with the old
+# secret for up to an hour).
+SHOPIFY_API_SECRET_PREVIOUS = env.str("SHOPIFY_API_SECRET_PREVIOUS", default="")
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-07")
+SHOPIFY_SCOPES = env.list(
+    "SHOPIFY_SCOPES",
+    default=[
+        "read_products", "write_products", "read_inventory", "write_inventory",
+        "read_locations", "read_orders", "write_orders", "read_fulfillments",
+        "write_fulfillments", "read_merchant_managed_fulfillment_orders",
+        "write_merchant_managed_fulfillment_orders",
+    ],
+)
+# Where a shop's Admin API lives; "{shop}" is the myshopify domain. Real Shopify is the default;
+# the demo and the test suite point it at the emulator (http://127.0.0.1:8765/shops/{shop}).
+SHOPIFY_ADMIN_BASE_URL = env.str("SHOPIFY_ADMIN_BASE_URL", default="https://{shop}")
+SHOPIFY_HTTP_TIMEOUT = env.float("SHOPIFY_HTTP_TIMEOUT", default=10.0)
+# App Bridge from Shopify's CDN when really embedded in Shopify admin. Empty = the stand-in that
+# asks the parent frame (the emulator's admin page) for session tokens.
+SHOPIFY_APP_BRIDGE_URL = env.str(
+    "SHOPIFY_APP_BRIDGE_URL", default="https://cdn.shopify.com/shopifycloud/app-bridge.js"
+)
+# Extra origins allowed to frame the app besides the shop's admin, e.g. the emulator's admin
+# page in the demo (http://127.0.0.1:8765). Empty in production.
+SHOPIFY_FRAME_ANCESTORS_EXTRA = env.list("SHOPIFY_FRAME_ANCESTORS_EXTRA", default=[])
+# Keys that encrypt access/refresh tokens at rest, newest first (rotate by prepending a key).
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS")
+
+# Largest webhook body accepted (Shopify's biggest order payloads stay far below this).
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# How long a received webhook may wait for its task before the sweeper re-queues it.
+WEBHOOK_RECEIVED_GRACE_SECONDS = env.float("WEBHOOK_RECEIVED_GRACE_SECONDS", default=60.0)
+# A delivery claimed by a worker that died is taken over after this.
+WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=120.0)
+# The per-destination flush lock's life, renewed after every batch (a killed worker's lock
+# frees itself this quickly).
+INVENTORY_FLUSH_LOCK_SECONDS = env.int("INVENTORY_FLUSH_LOCK_SECONDS", default=60)
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only after it ran, and requeued if its worker dies mid-run: every task
+# is idempotent, so running twice is safe and losing one is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longer than the hard time limit, so Redis never redelivers a task that is still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES_NAMES = ("default", "webhooks", "sync", "bulk")
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.*": {"queue": "webhooks"},
+    "products.tasks.*": {"queue": "sync"},
+    "products.inventory_tasks.*": {"queue": "sync"},
+    "orders.tasks.*": {"queue": "sync"},
+    "*.tasks.bulk_*": {"queue": "bulk"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "product-jobs-sweep": {
+        "task": "products.tasks.product_jobs_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "inventory-sweep": {
+        "task": "products.inventory_tasks.inventory_sweep_task",
+        "schedule": env.float("INVENTORY_SWEEP_EVERY_SECONDS", default=30.0),
+        "options": {"expires": 25},
+    },
+    "inventory-reconcile": {
+        "task": "products.inventory_tasks.reconciliation_schedule_task",
+        "schedule": env.float("RECONCILE_EVERY_SECONDS", default=6 * 3600),
+        "options": {"expires": 600},
+    },
+    "webhook-inbox-sweep": {
+        "task": "webhooks.tasks.webhook_deliveries_sweep_task",
+        "schedule": env.float("INBOX_SWEEP_EVERY_SECONDS", default=60.0),
+        "options": {"expires": 55},
+    },
+    "beat-heartbeat": {
+        "task": "syncer.tasks.beat_heartbeat",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+}
+CELERY_WORKER_HEARTBEAT_INTERVAL = 10.0
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
+}

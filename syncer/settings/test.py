@@ -1,0 +1,33 @@
+"""Test settings: always real PostgreSQL and Redis (127.0.0.1 unless told otherwise)."""
+
+import os
+
+# Test-only credentials; real ones come from the environment.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("SHOPIFY_API_KEY", "test-client-id")
+os.environ.setdefault(
+    "SHOPIFY_API_SECRET", "test-client-secret-0123456789abcdef0123456789abcdef"
+)
+os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", "test-token-key-1")
+os.environ.setdefault("SHOPIFY_APP_BRIDGE_URL", "")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/syncer")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from syncer.settings.base import *  # noqa: E402,F403
+from syncer.settings.base import DATABASES, env  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise RuntimeError("The test suite runs against PostgreSQL only; set DATABASE_URL to it.")
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Service-level tests run tasks inline; end-to-end tests start real worker processes.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Serve static files straight from the finders: tests never run collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

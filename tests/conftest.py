@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+from syncer.redis import redis_client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def redis_db():
+    """The test Redis database (db 15 by default), empty at the start of the test."""
+    client = redis_client()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+class Emulator:
+    """The Shopify emulator, driven through its control API (the contract other tools use)."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.url = server.url
+        self.http = httpx.Client(base_url=server.url, timeout=30)
+
+    @property
+    def world(self):
+        return self.server.world
+
+    def _json(self, method: str, path: str, **kwargs):
+        response = self.http.request(method, path, **kwargs)
+        assert response.status_code < 300, (
+            f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def reset(self) -> None:
+        self._json("POST", "/_emulator/reset")
+
+    def shop_create(self, domain: str, *, name: str | None = None, plan: str = "standard"):
+        return self._json("POST", "/_emulator/shops",
+                          json={"domain": domain, "name": name or domain.split(".")[0],
+                                "plan": plan})
+
+    def shop(self, domain: str) -> dict:
+        return self._json("GET", f"/_emulator/shops/{domain}")
+
+    def install(self, domain: str) -> dict:
+        return self._json("POST", f"/_emulator/shops/{domain}/install")
+
+    def uninstall(self, domain: str) -> dict:
+        return self._json("POST", f"/_emulator/shops/{domain}/uninstall")
+
+    def session_token(self, domain: str) -> str:
+        return self._json("POST", f"/_emulator/shops/{domain}/session-token")["token"]
+
+    def product_create(self, domain: str, **product) -> dict:
+        return self._json("POST", f"/_emulator/shops/{domain}/products", json=product)
+
+    def order_create(self, domain: str, **order) -> dict:
+        return self._json("POST", f"/_emulator/shops/{domain}/orders", json=order)
+
+    def faults(self, **faults) -> dict:
+        return self._json("POST", "/_emulator/faults", json=faults)
+
+    def stats(self) -> dict:
+        return self._json("GET", "/_emulator/stats")
+
+    def flush_webhooks(self) -> dict:
+        return self._json("POST", "/_emulator/webhooks/flush")
+
+
+@pytest.fixture(scope="session")
+def emulator_server():
+    """One emulator server (real HTTP) for the session, delivering webhooks and loading the app
+    URL straight into this process's Django app (WSGI), i.e. into the test database."""
+    from django.core.wsgi import get_wsgi_application
+
+    from shopify_emulator.config import EmulatorConfig
+    from shopify_emulator.testing import EmulatorServer
+
+    config = EmulatorConfig(
+        app_url="http://testserver", api_key=settings.SHOPIFY_API_KEY,
+        app_secret=settings.SHOPIFY_API_SECRET, app_config_path=str(ROOT / "shopify.app.toml"),
+        webhook_backoff_base=0.05, webhook_backoff_max=0.5,
+        app_transport=httpx.WSGITransport(app=get_wsgi_application()),
+    )
+    server = EmulatorServer(config=config).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server, settings, redis_db):
+    """A fresh emulator world; Syncer's Admin API client pointed at it."""
+    from syncer.shopify import client as shopify_client
+
+    handle = Emulator(emulator_server)
+    handle.reset()
+    handle.faults(throttle_rate=0, error_rate=0, timeout_rate=0, webhook_duplicate_rate=0,
+                  webhook_reorder=False, webhook_delay_ms=0)
+    settings.SHOPIFY_ADMIN_BASE_URL = f"{emulator_server.url}/shops/{{shop}}"
+    shopify_client._clients.clear()
+    yield handle
+    handle.flush_webhooks()
+    shopify_client._clients.clear()
+    handle.http.close()

@@ -1,0 +1,135 @@
+"""The inventory engine end to end in process: emulator webhooks into the real endpoint,
+eager tasks, real writes to the emulator (worker-process tests live in test_inventory_e2e)."""
+
+import pytest
+
+from products.inventory import reconciliation_start
+from products.inventory_tasks import inventory_sweep_task, reconciliation_run_task
+from products.models import InventoryEffect, InventoryWriteBatch, SyncEvent
+from stores.models import Connection
+from tests.products.inventory_world import build, source_adjust
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def settle(world) -> None:
+    """Let webhooks and the tasks they trigger run to the end."""
+    for _ in range(5):
+        world.emulator.flush_webhooks()
+        inventory_sweep_task()
+    world.emulator.flush_webhooks()
+
+
+def reconcile_all(world) -> None:
+    for connection in Connection.objects.all():
+        reconciliation_run_task(reconciliation_start(connection=connection,
+                                                     trigger="merchant").pk)
+    world.emulator.flush_webhooks()
+
+
+def test_first_reconciliation_brings_destinations_to_the_source(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    for destination in world.destinations:
+        assert world.levels(destination) == {"SHIRT-S": 10, "SHIRT-M": 8, "TOTE-1": 25}
+
+
+def test_source_adjustment_reaches_every_destination(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    # when the source merchant sells 3 shirts elsewhere
+    source_adjust(world, "SHIRT-S", delta=-3)
+    settle(world)
+    # then
+    for destination in world.destinations:
+        assert world.level(destination, "SHIRT-S") == 7
+    events = SyncEvent.objects.filter(kind="inventory", to_value="7")
+    assert events.count() == 2
+    assert all(event.latency_ms is not None for event in events)
+
+
+def test_destination_sale_reduces_the_source_and_the_other_destinations(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    # when a customer of destination 1 buys 2 totes
+    order = emulator.order_create(world.destinations[0],
+                                  lines=[{"sku": "TOTE-1", "quantity": 2}],
+                                  financial_status="paid")
+    assert order
+    settle(world)
+    # then the source lost exactly 2 and every destination shows the same stock
+    assert world.level(world.source, "TOTE-1") == 23
+    assert world.level(world.destinations[0], "TOTE-1") == 23
+    assert world.level(world.destinations[1], "TOTE-1") == 23
+    assert InventoryEffect.objects.get().status == "applied"
+
+
+def test_duplicate_paid_webhooks_move_the_source_once(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    emulator.faults(webhook_duplicate_rate=1.0)
+    emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-M", "quantity": 1}],
+                          financial_status="paid")
+    settle(world)
+    emulator.faults(webhook_duplicate_rate=0)
+    assert world.level(world.source, "SHIRT-M") == 7
+    assert InventoryEffect.objects.count() == 1
+
+
+def test_restocked_refund_gives_stock_back_once(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    order = emulator.order_create(world.destinations[1], lines=[{"sku": "SHIRT-S", "quantity": 3}],
+                                  financial_status="paid")
+    settle(world)
+    assert world.level(world.source, "SHIRT-S") == 7
+    order_id = order.get("id") or order["order"]["id"]
+    emulator._json("POST", f"/_emulator/shops/{world.destinations[1]}/orders/{order_id}/refund",
+                   json={"lines": [{"sku": "SHIRT-S", "quantity": 2}], "restock": True})
+    settle(world)
+    assert world.level(world.source, "SHIRT-S") == 9
+    assert world.level(world.destinations[0], "SHIRT-S") == 9
+    assert world.level(world.destinations[1], "SHIRT-S") == 9
+
+
+def test_cancel_with_restock_is_not_counted_twice(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    order = emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-S", "quantity": 4}],
+                                  financial_status="paid")
+    settle(world)
+    order_id = order.get("id") or order["order"]["id"]
+    emulator._json("POST", f"/_emulator/shops/{world.destinations[0]}/orders/{order_id}/cancel",
+                   json={"restock": True})
+    settle(world)
+    assert world.level(world.source, "SHIRT-S") == 10
+    assert list(InventoryEffect.objects.order_by("pk").values_list("kind", "delta")) == [
+        ("sale", -4), ("restock", 4)]
+
+
+def test_manual_destination_edit_does_not_touch_the_source_and_is_healed(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    # when the destination merchant edits stock by hand
+    emulator._json("POST", f"/_emulator/shops/{world.destinations[0]}/inventory",
+                   json={"sku": "TOTE-1", "available": 99})
+    emulator.flush_webhooks()
+    # then it is recorded as drift and the source is untouched
+    assert world.level(world.source, "TOTE-1") == 25
+    drift = SyncEvent.objects.get(kind="drift")
+    assert (drift.from_value, drift.to_value) == ("25", "99")
+    # and once the grace period has passed, it is healed
+    reconcile_all(world)
+    assert world.level(world.destinations[0], "TOTE-1") == 25
+    assert world.level(world.source, "TOTE-1") == 25
+
+
+def test_writes_are_batched_and_carry_idempotency_keys(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    batches = InventoryWriteBatch.objects.filter(status="done")
+    # one batch per destination for all three variants
+    assert batches.count() == 2
+    assert all(len(batch.items) == 3 for batch in batches)
+    assert len({batch.idempotency_key for batch in batches}) == 2
+

@@ -1,0 +1,69 @@
+import pytest
+
+from products.models import ReconciliationRun
+from stores.auth import shop_csrf_token
+from stores.models import Connection, Shop
+from tests.products.inventory_world import build
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def as_shop(emulator, domain):
+    return {"Authorization": f"Bearer {emulator.session_token(domain)}", "HX-Request": "true",
+            "X-CSRFToken": shop_csrf_token(shop_domain=domain, user_id="1")}
+
+
+def test_source_chooses_shared_and_decrement_locations(client, emulator):
+    world = build(emulator, destinations=1)
+    locations = emulator.shop(world.source)["locations"]
+    first, second = locations[0]["id"], locations[1]["id"]
+    page = client.get("/inventory/", headers=as_shop(emulator, world.source))
+    assert page.status_code == 200
+    assert locations[1]["name"] in page.content.decode()
+    # a decrement location outside the shared ones is refused
+    refused = client.post("/inventory/source", {"shared_location_ids": [first],
+                                                "decrement_location_id": second},
+                          headers=as_shop(emulator, world.source))
+    assert refused.status_code == 422
+    assert "Sales must be taken from one of the shared locations." in refused.content.decode()
+    saved = client.post("/inventory/source", {"shared_location_ids": [first, second],
+                                              "decrement_location_id": second},
+                        headers=as_shop(emulator, world.source))
+    assert saved.status_code == 200
+    settings = Shop.objects.get(domain=world.source).settings
+    assert (settings["shared_location_ids"], settings["decrement_location_id"]) == (
+        [first, second], second)
+
+
+def test_destination_safety_stock_and_resync_now(client, emulator):
+    world = build(emulator, destinations=1)
+    destination = world.destinations[0]
+    connection = Connection.objects.get()
+    response = client.post(f"/inventory/sources/{connection.pk}/resync",
+                           headers=as_shop(emulator, destination))
+    assert response.status_code == 200
+    emulator.flush_webhooks()
+    run = ReconciliationRun.objects.get()
+    assert (run.status, run.checked, run.total) == ("done", 3, 3)
+    assert world.levels(destination) == {"SHIRT-S": 10, "SHIRT-M": 8, "TOTE-1": 25}
+    progress = client.get(f"/inventory/sources/{connection.pk}/resync/{run.pk}",
+                          headers=as_shop(emulator, destination))
+    assert progress.status_code == 286  # stop polling: done
+    assert "3 variants checked" in progress.content.decode()
+    # when the destination keeps 5 units of safety stock
+    location = emulator.shop(destination)["primary_location_id"]
+    saved = client.post(f"/inventory/sources/{connection.pk}", {
+        f"c{connection.pk}-destination_location_id": location,
+        f"c{connection.pk}-safety_stock": 5}, headers=as_shop(emulator, destination))
+    assert saved.status_code == 200
+    emulator.flush_webhooks()
+    assert world.levels(destination) == {"SHIRT-S": 5, "SHIRT-M": 3, "TOTE-1": 20}
+
+
+def test_settings_of_another_destinations_connection_are_refused(client, emulator):
+    world = build(emulator, destinations=2)
+    other = Connection.objects.get(destination__domain=world.destinations[1])
+    response = client.post(f"/inventory/sources/{other.pk}/resync",
+                           headers=as_shop(emulator, world.destinations[0]))
+    assert response.status_code == 404
+    assert ReconciliationRun.objects.count() == 0

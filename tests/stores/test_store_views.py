@@ -1,0 +1,121 @@
+"""The stores and sources sections end to end: emulator installs, real views, real tokens."""
+
+import re
+
+import pytest
+
+from stores.auth import shop_csrf_token
+from stores.models import Connection, Shop
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SOURCE = "demo-source.myshopify.com"
+DEST_1 = "demo-dest-1.myshopify.com"
+DEST_2 = "demo-dest-2.myshopify.com"
+
+
+@pytest.fixture
+def world(client, emulator):
+    def as_shop(domain):
+        return {"Authorization": f"Bearer {emulator.session_token(domain)}", "HX-Request": "true",
+                "X-CSRFToken": shop_csrf_token(shop_domain=domain, user_id="1")}
+
+    for domain, name, role in ((SOURCE, "Demo Source", "source"),
+                               (DEST_1, "Demo Dest One", "destination"),
+                               (DEST_2, "Demo Dest Two", "destination")):
+        emulator.shop_create(domain, name=name)
+        emulator.install(domain)
+        response = client.post("/settings/role", {"role": role}, headers=as_shop(domain))
+        assert response.status_code == 200
+    return as_shop
+
+
+def tab_counts(html: str) -> dict[str, int]:
+    return {label.lower(): int(count) for label, count in re.findall(
+        r'role="tab"[^>]*>\s*(\w+) <span class="badge">(\d+)</span>', html)}
+
+
+def test_destination_connects_with_the_key_and_appears_on_the_source(client, world):
+    key = Shop.objects.get(domain=SOURCE).store_key
+    home = client.get("/", headers=world(SOURCE)).content.decode()
+    assert f'value="{key}"' in home
+    # when the destination pastes the key
+    response = client.post("/sources/connect", {"store_key": key}, headers=world(DEST_1))
+    # then
+    assert response.status_code == 200
+    assert "Demo Source" in response.content.decode()
+    assert response["HX-Trigger"] == (
+        '{"toast": {"message": "Connected to Demo Source.", "error": false}}')
+    stores = client.get("/stores/", headers=world(SOURCE)).content.decode()
+    assert "Demo Dest One" in stores
+    assert tab_counts(stores) == {"connected": 1, "blocked": 0, "disconnected": 0}
+
+
+def test_connect_errors_are_field_errors(client, world):
+    response = client.post("/sources/connect", {"store_key": "syncer_wrong"},
+                           headers=world(DEST_1))
+    assert response.status_code == 422
+    assert "No store has this key." in response.content.decode()
+    assert Connection.objects.count() == 0
+
+
+def test_block_unblock_and_tabs(client, world):
+    key = Shop.objects.get(domain=SOURCE).store_key
+    for destination in (DEST_1, DEST_2):
+        client.post("/sources/connect", {"store_key": key}, headers=world(destination))
+    connection = Connection.objects.get(destination__domain=DEST_2)
+    # when the source blocks dest 2
+    response = client.post(f"/stores/{connection.pk}/block", headers=world(SOURCE))
+    assert response.status_code == 200
+    assert "Unblock store" in response.content.decode()
+    blocked_tab = client.get("/stores/?tab=blocked", headers=world(SOURCE)).content.decode()
+    assert tab_counts(blocked_tab) == {"connected": 1, "blocked": 1, "disconnected": 0}
+    assert "Demo Dest Two" in blocked_tab
+    assert "Demo Dest One" not in blocked_tab
+    # the destination sees it and cannot reconnect
+    sources = client.get("/sources/", headers=world(DEST_2)).content.decode()
+    assert "This source blocked your store" in sources
+    refused = client.post("/sources/connect", {"store_key": key}, headers=world(DEST_2))
+    assert "has blocked your store" in refused.content.decode()
+    # blocking twice is refused
+    again = client.post(f"/stores/{connection.pk}/block", headers=world(SOURCE))
+    assert again.status_code == 409
+    # when unblocked, the store must resync
+    client.post(f"/stores/{connection.pk}/unblock", headers=world(SOURCE))
+    sources = client.get("/sources/", headers=world(DEST_2)).content.decode()
+    assert "Sync its products again to resume stock updates." in sources
+
+
+def test_disconnect_and_reconnect(client, world):
+    key = Shop.objects.get(domain=SOURCE).store_key
+    client.post("/sources/connect", {"store_key": key}, headers=world(DEST_1))
+    connection = Connection.objects.get()
+    response = client.post(f"/sources/{connection.pk}/disconnect", headers=world(DEST_1))
+    assert response.status_code == 200
+    disconnected_tab = client.get("/stores/?tab=disconnected",
+                                  headers=world(SOURCE)).content.decode()
+    assert tab_counts(disconnected_tab) == {"connected": 0, "blocked": 0, "disconnected": 1}
+    assert "Demo Dest One" in disconnected_tab
+    # the source cannot disconnect; only block
+    detail = client.get(f"/stores/{connection.pk}/", headers=world(SOURCE)).content.decode()
+    assert "disconnected" in detail
+    client.post("/sources/connect", {"store_key": key}, headers=world(DEST_1))
+    assert Connection.objects.get().status == "connected"
+
+
+def test_store_list_search_and_pagination(client, world, emulator):
+    from tests.stores.factories import ConnectionFactory, DestinationFactory
+
+    source = Shop.objects.get(domain=SOURCE)
+    for n in range(25):
+        ConnectionFactory(source=source, destination=DestinationFactory(name=f"Reseller {n:02d}"))
+    first = client.get("/stores/", headers=world(SOURCE)).content.decode()
+    assert "Page 1 of 2" in first
+    found = client.get("/stores/?q=Reseller 07", headers=world(SOURCE)).content.decode()
+    assert "Reseller 07" in found
+    assert "Reseller 08" not in found
+
+
+def test_sections_are_for_their_role(client, world):
+    assert client.get("/stores/", headers=world(DEST_1)).status_code == 403
+    assert client.get("/sources/", headers=world(SOURCE)).status_code == 403

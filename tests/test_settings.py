@@ -1,0 +1,87 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+from syncer.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRINT_SETTINGS = (
+    "import json, django; from django.conf import settings as s; django.setup(); "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], "
+    "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL, "
+    "'version': s.SHOPIFY_API_VERSION, 'app_url': s.APP_URL, 'emulator_port': s.EMULATOR_PORT}))"
+)
+
+
+def run_with_env(env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "syncer.settings.base",
+            "TOKEN_ENCRYPTION_KEYS": "k"}
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env={**base, **env},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_missing_secret_key_is_refused():
+    # when settings load without SECRET_KEY
+    result = run_with_env({"SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s"})
+    # then
+    assert result.returncode == 1
+    assert "Set the SECRET_KEY environment variable" in result.stderr
+
+
+def test_missing_shopify_secret_is_refused():
+    result = run_with_env({"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k"})
+    assert result.returncode == 1
+    assert "Set the SHOPIFY_API_SECRET environment variable" in result.stderr
+
+
+def test_demo_defaults_are_sqlite_and_eager_celery():
+    # given only the secrets
+    result = run_with_env({"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s"})
+    # then
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "engine": "django.db.backends.sqlite3", "eager": True, "broker": "memory://",
+        "version": "2026-07", "app_url": "http://127.0.0.1:8000", "emulator_port": 8765,
+    }
+
+
+def test_database_and_redis_urls_switch_to_real_services():
+    result = run_with_env({
+        "SECRET_KEY": "x", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s",
+        "DATABASE_URL": "postgres://u:p@db.example:5432/syncer",
+        "REDIS_URL": "redis://cache.example:6379/2", "APP_PORT": "9000", "EMULATOR_PORT": "9765",
+    })
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "engine": "django.db.backends.postgresql", "eager": False,
+        "broker": "redis://cache.example:6379/2", "version": "2026-07",
+        "app_url": "http://127.0.0.1:9000", "emulator_port": 9765,
+    }
+
+
+def test_tests_run_against_postgres_and_redis():
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.REDIS_URL.startswith("redis://")
+
+
+def test_celery_production_settings():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert (conf.task_soft_time_limit, conf.task_time_limit) == (240, 300)
+    assert sorted(queue.name for queue in conf.task_queues) == ["bulk", "default", "sync",
+                                                                "webhooks"]
+    assert conf.task_routes["webhooks.tasks.*"] == {"queue": "webhooks"}
+    assert conf.beat_schedule["beat-heartbeat"]["task"] == "syncer.tasks.beat_heartbeat"
+    celery_app.loader.import_default_modules()  # what a worker does at start
+    assert "syncer.tasks.beat_heartbeat" in celery_app.tasks

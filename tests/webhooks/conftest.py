@@ -1,0 +1,56 @@
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+
+import pytest
+from django.conf import settings
+
+from syncer.celery import app as celery_app
+
+
+def sign(body: bytes, secret: str | None = None) -> str:
+    key = (secret or settings.SHOPIFY_API_SECRET).encode()
+    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+
+
+def webhook_headers(*, topic: str, shop: str, body: bytes, webhook_id: str | None = None,
+                    event_id: str | None = None, secret: str | None = None) -> dict[str, str]:
+    return {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": sign(body, secret),
+        "X-Shopify-Shop-Domain": shop,
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+        "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": "2026-11-23T10:00:00.000Z",
+    }
+
+
+@pytest.fixture
+def post_webhook(client):
+    """Posts a Shopify-signed webhook through the real endpoint."""
+
+    def post(topic: str, payload: dict | bytes, *, shop: str = "demo-source.myshopify.com",
+             **kwargs):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = webhook_headers(topic=topic, shop=shop, body=body, **kwargs)
+        return client.post("/webhooks/shopify", data=body, content_type="application/json",
+                           headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where no broker listens, for real, then restore it."""
+    conf = celery_app.conf
+    saved = (conf.broker_url, conf.task_always_eager)
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    yield
+    conf.broker_url, conf.task_always_eager = saved
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

@@ -1,0 +1,220 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.webhooks.conftest import sign, webhook_headers
+from webhooks.models import WebhookDelivery
+from webhooks.registry import _handlers, webhook_handler_register
+from webhooks.services import MAX_ATTEMPTS, webhook_deliveries_sweep
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHOP = "demo-source.myshopify.com"
+
+
+@pytest.fixture
+def recorded_handler():
+    """A real handler registered for a test topic; it records what it was given."""
+    calls: list[dict] = []
+    topic = "syncer_test/recorded"
+
+    @webhook_handler_register(topic)
+    def handler(*, shop_domain, payload, delivery_id):
+        if payload.get("explode"):
+            raise RuntimeError("handler blew up")
+        calls.append({"shop_domain": shop_domain, "payload": payload})
+
+    yield topic, calls
+    _handlers.pop(topic)
+
+
+def test_several_apps_may_handle_one_topic_in_order(post_webhook):
+    seen = []
+    topic = "syncer_test/two"
+    webhook_handler_register(topic)(lambda **kw: seen.append(("first", kw["payload"])))
+    webhook_handler_register(topic)(lambda **kw: seen.append(("second", kw["payload"])))
+    try:
+        post_webhook(topic, {"id": 5})
+    finally:
+        _handlers.pop(topic)
+    assert seen == [("first", {"id": 5}), ("second", {"id": 5})]
+    assert WebhookDelivery.objects.get().status == "processed"
+
+
+def test_signed_delivery_is_stored_and_processed_once(post_webhook, recorded_handler):
+    topic, calls = recorded_handler
+    # when
+    response = post_webhook(topic, {"id": 1}, webhook_id="w-1", event_id="e-1")
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.shop_domain, delivery.topic, delivery.webhook_id, delivery.event_id) == (
+        SHOP, topic, "w-1", "e-1")
+    assert delivery.triggered_at.isoformat() == "2026-11-23T10:00:00+00:00"
+    assert delivery.status == "processed"
+    assert delivery.attempts == 1
+    assert calls == [{"shop_domain": SHOP, "payload": {"id": 1}}]
+
+
+def test_duplicate_delivery_is_answered_200_and_not_processed_again(post_webhook,
+                                                                    recorded_handler):
+    topic, calls = recorded_handler
+    post_webhook(topic, {"id": 1}, webhook_id="w-1")
+    # when Shopify delivers the same webhook id again
+    response = post_webhook(topic, {"id": 1}, webhook_id="w-1")
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"status": "duplicate"}
+    assert WebhookDelivery.objects.count() == 1
+    assert len(calls) == 1
+
+
+def test_same_event_through_a_second_subscription_is_processed_once(post_webhook,
+                                                                    recorded_handler):
+    topic, calls = recorded_handler
+    post_webhook(topic, {"id": 1}, webhook_id="w-1", event_id="e-1")
+    # when the same merchant action arrives with another delivery id
+    post_webhook(topic, {"id": 1}, webhook_id="w-2", event_id="e-1")
+    # then
+    assert len(calls) == 1
+    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == [
+        "duplicate", "processed"]
+
+
+def test_bad_hmac_is_401_and_stores_nothing(client, recorded_handler):
+    topic, calls = recorded_handler
+    body = json.dumps({"id": 1}).encode()
+    headers = webhook_headers(topic=topic, shop=SHOP, body=body, secret="wrong-secret")
+    # when
+    response = client.post("/webhooks/shopify", data=body, content_type="application/json",
+                           headers=headers)
+    # then
+    assert response.status_code == 401
+    assert WebhookDelivery.objects.count() == 0
+    assert calls == []
+
+
+def test_body_altered_after_signing_is_401(client, recorded_handler):
+    topic, _ = recorded_handler
+    headers = webhook_headers(topic=topic, shop=SHOP, body=b'{"id": 1}')
+    response = client.post("/webhooks/shopify", data=b'{"id": 2}',
+                           content_type="application/json", headers=headers)
+    assert response.status_code == 401
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_previous_secret_is_accepted_during_rotation(settings, post_webhook, recorded_handler):
+    topic, calls = recorded_handler
+    settings.SHOPIFY_API_SECRET_PREVIOUS = "old-secret"
+    response = post_webhook(topic, {"id": 7}, secret="old-secret")
+    assert response.status_code == 200
+    assert calls == [{"shop_domain": SHOP, "payload": {"id": 7}}]
+
+
+def test_oversized_body_is_413_and_stores_nothing(settings, post_webhook, recorded_handler):
+    topic, _ = recorded_handler
+    settings.WEBHOOK_MAX_BODY_BYTES = 100
+    response = post_webhook(topic, {"padding": "x" * 200})
+    assert response.status_code == 413
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_missing_headers_are_400(client):
+    body = b'{"id": 1}'
+    response = client.post("/webhooks/shopify", data=body, content_type="application/json",
+                           headers={"X-Shopify-Hmac-Sha256": sign(body)})
+    assert response.status_code == 400
+    assert response.json() == {"error": "Missing or invalid X-Shopify-Topic"}
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_malformed_json_is_recorded_as_failed_not_retried(post_webhook, recorded_handler):
+    topic, calls = recorded_handler
+    # when a correctly signed body is not JSON
+    response = post_webhook(topic, b"{not json")
+    # then it is kept, marked failed with the reason, and never handed to the handler
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.last_error.startswith("Malformed payload: Expecting property name")
+    assert delivery.raw_body == "{not json"
+    assert calls == []
+    assert webhook_deliveries_sweep() == 0
+
+
+def test_unknown_topic_is_recorded_as_ignored(post_webhook):
+    response = post_webhook("carts/update", {"id": 1})
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.last_error) == (
+        "ignored", "No handler for topic carts/update")
+
+
+def test_failed_handler_is_recorded_and_retried_by_the_sweeper(post_webhook, recorded_handler):
+    topic, calls = recorded_handler
+    post_webhook(topic, {"explode": True})
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.last_error == "RuntimeError: handler blew up"
+    assert delivery.due_at - timezone.now() > timedelta(seconds=25)
+    # given the handler's cause was fixed and the backoff passed
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        raw_body=json.dumps({"explode": False}), due_at=timezone.now())
+    # when the sweeper runs
+    assert webhook_deliveries_sweep() == 1
+    # then
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 2)
+    assert calls == [{"shop_domain": SHOP, "payload": {"explode": False}}]
+
+
+def test_failures_stop_after_the_last_attempt(post_webhook, recorded_handler):
+    topic, _ = recorded_handler
+    post_webhook(topic, {"explode": True})
+    for _ in range(MAX_ATTEMPTS - 1):
+        WebhookDelivery.objects.update(due_at=timezone.now())
+        webhook_deliveries_sweep()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", MAX_ATTEMPTS)
+    assert webhook_deliveries_sweep() == 0
+
+
+def test_broker_down_at_receipt_keeps_the_row_for_the_sweeper(post_webhook, recorded_handler,
+                                                              broker_down):
+    topic, calls = recorded_handler
+    # when the broker is unreachable as Shopify delivers
+    response = post_webhook(topic, {"id": 9})
+    # then Shopify still gets its 200 and the row waits, unprocessed
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "received"
+    assert calls == []
+
+
+def test_sweeper_processes_rows_left_received(post_webhook, recorded_handler, settings):
+    topic, calls = recorded_handler
+    # given a row whose task never ran (broker was down) and a minute has passed
+    delivery = WebhookDelivery.objects.create(
+        shop_domain=SHOP, topic=topic, webhook_id="w-lost", raw_body='{"id": 3}',
+        received_at=timezone.now() - timedelta(seconds=90),
+        due_at=timezone.now() - timedelta(seconds=30),
+    )
+    # when
+    assert webhook_deliveries_sweep() == 1
+    # then
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert calls == [{"shop_domain": SHOP, "payload": {"id": 3}}]
+
+
+def test_sweeper_leaves_fresh_rows_alone(recorded_handler):
+    topic, calls = recorded_handler
+    WebhookDelivery.objects.create(
+        shop_domain=SHOP, topic=topic, webhook_id="w-fresh", raw_body="{}",
+        received_at=timezone.now(), due_at=timezone.now() + timedelta(seconds=60),
+    )
+    assert webhook_deliveries_sweep() == 0
+    assert calls == []

@@ -1,0 +1,31 @@
+"""Topic → handlers table. Each app registers its handlers in AppConfig.ready().
+
+A handler is `handler(*, shop_domain: str, payload: dict, delivery_id: int) -> None`. Several
+apps may handle one topic (orders/paid moves stock in products/ and mirrors the order in
+orders/); they run in registration order, and a failure retries the delivery, so every handler
+must be idempotent — Shopify delivers at least once and a worker may die mid-handler anyway.
+"""
+
+from collections.abc import Callable
+
+WebhookHandler = Callable[..., None]
+
+_handlers: dict[str, list[WebhookHandler]] = {}
+
+
+def webhook_handler_register(topic: str) -> Callable[[WebhookHandler], WebhookHandler]:
+    def decorator(handler: WebhookHandler) -> WebhookHandler:
+        handlers = _handlers.setdefault(topic, [])
+        if handler not in handlers:
+            handlers.append(handler)
+        return handler
+
+    return decorator
+
+
+def webhook_handlers_for(topic: str) -> list[WebhookHandler]:
+    return list(_handlers.get(topic, ()))
+
+
+def webhook_topics_handled() -> list[str]:
+    return sorted(_handlers)

@@ -1,0 +1,278 @@
+import json
+import logging
+import traceback
+from datetime import datetime, timedelta
+
+from celery.exceptions import CeleryError
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+
+from webhooks.metrics import webhook_inbox_lag, webhooks_processed, webhooks_received
+from webhooks.models import WebhookDelivery
+from webhooks.registry import webhook_handlers_for
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookDelivery.Status
+
+# A RECEIVED row is normally processed within milliseconds; the sweeper only steps in for rows
+# whose task never ran (broker down at receipt, worker lost), after this grace period.
+RECEIVED_GRACE = timedelta(seconds=60)
+def _claim_timeout() -> timedelta:
+    """How long a worker's claim on a row lasts before another may take it over (a worker
+    killed mid-handler leaves its claim behind). Handlers are short: they record and queue."""
+    return timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS)
+MAX_ATTEMPTS = 8
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    # 30 s, 1 min, 2 min, ... capped at 1 h: about the span of Shopify's own retries.
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def webhook_delivery_enqueue(delivery_id: int) -> None:
+    from webhooks.tasks import webhook_delivery_process_task
+
+    try:
+        # No publish retries: the request must answer Shopify at once; if the broker is down
+        # the row waits in the inbox for the sweeper.
+        webhook_delivery_process_task.apply_async(args=[delivery_id], retry=False)
+    except (KombuError, CeleryError, RedisError, OSError) as exc:
+        logger.warning("webhook %s not enqueued (%s); the sweeper will pick it up",
+                       delivery_id, exc)
+
+
+_INSERT_SQL = """
+    INSERT INTO webhooks_webhookdelivery
+        (shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
+         status, attempts, last_error, received_at, due_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, '', %s, %s)
+    ON CONFLICT (shop_domain, topic, webhook_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def webhook_delivery_receive(
+    *,
+    shop_domain: str,
+    topic: str,
+    webhook_id: str,
+    event_id: str,
+    triggered_at: datetime | None,
+    api_version: str,
+    raw_body: str,
+) -> tuple[int | None, bool]:
+    """Stores a delivery in the inbox and queues its processing once committed.
+
+    Returns (delivery id, created); a repeated delivery id returns (None, False) and does
+    nothing. One statement, one round trip: this is on the path Shopify times (5 s) and the
+    one that sees every webhook of every shop.
+    """
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [
+            shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
+            Status.RECEIVED, now, now + RECEIVED_GRACE,
+        ])
+        row = cursor.fetchone()
+        if row is None:
+            return None, False
+        delivery_id = row[0]
+        transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id))
+    webhooks_received.labels(topic=topic).inc()
+    return delivery_id, True
+
+
+def _finish(
+    *, delivery: WebhookDelivery, status: str, outcome: str, error: str = "",
+    due_at: datetime | None = None,
+) -> str:
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=status, last_error=error, processed_at=now if status != Status.FAILED else None,
+        due_at=due_at or now,
+    )
+    webhooks_processed.labels(topic=delivery.topic, outcome=outcome).inc()
+    if outcome != "failed":
+        webhook_inbox_lag.observe((now - delivery.received_at).total_seconds())
+    return outcome
+
+
+def webhook_delivery_process(*, delivery_id: int) -> str:
+    """Runs the topic's handler for one inbox row, at most once successfully.
+
+    Returns the outcome: ok | ignored | duplicate | failed | skipped (not claimable now).
+    """
+    now = timezone.now()
+    claimable = Q(status__in=[Status.RECEIVED, Status.FAILED]) | Q(
+        status=Status.PROCESSING, due_at__lte=now
+    )
+    claimed = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
+        status=Status.PROCESSING, attempts=F("attempts") + 1, due_at=now + _claim_timeout()
+    )
+    if not claimed:
+        return "skipped"
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+
+    handlers = webhook_handlers_for(delivery.topic)
+    if not handlers:
+        return _finish(delivery=delivery, status=Status.IGNORED, outcome="ignored",
+                       error=f"No handler for topic {delivery.topic}")
+    if delivery.event_id and WebhookDelivery.objects.filter(
+        shop_domain=delivery.shop_domain, topic=delivery.topic, event_id=delivery.event_id,
+        status=Status.PROCESSED,
+    ).exclude(pk=delivery.pk).exists():
+        return _finish(delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
+                       error=f"Event {delivery.event_id} was already processed")
+    try:
+        payload = json.loads(delivery.raw_body)
+        if not isinstance(payload, dict):
+            raise ValueError("the body is JSON but not an object")
+    except ValueError as exc:
+        # Retrying cannot fix a body; keep it for inspection and stop.
+        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
+                       error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
+    try:
+        for handler in handlers:
+            handler(shop_domain=delivery.shop_domain, payload=payload, delivery_id=delivery.pk)
+    except Exception as exc:  # the inbox records every handler failure and retries it later
+        logger.exception("webhook %s (%s) failed", delivery.pk, delivery.topic)
+        attempts = delivery.attempts
+        due = now + (_retry_delay(attempts) if attempts < MAX_ATTEMPTS else timedelta(days=3650))
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed", error=error,
+                       due_at=due)
+    return _finish(delivery=delivery, status=Status.PROCESSED, outcome="ok")
+
+
+def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
+    """Rows the sweeper should (re)enqueue: never picked up, failed and due, or abandoned."""
+    now = timezone.now()
+    grace = timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
+    # RECEIVED rows carry received + 60 s as due_at; a shorter configured grace moves it in.
+    early = RECEIVED_GRACE - grace
+    return list(
+        WebhookDelivery.objects.filter(
+            Q(status__in=[Status.FAILED, Status.PROCESSING], due_at__lte=now)
+            | Q(status=Status.RECEIVED, due_at__lte=now + early)
+        ).order_by("due_at").values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhook_deliveries_sweep(*, limit: int = 500) -> int:
+    due = webhook_deliveries_due(limit=limit)
+    for delivery_id in due:
+        webhook_delivery_enqueue(delivery_id)
+    return len(due)
+
+
+def webhook_max_body_bytes() -> int:
+    return settings.WEBHOOK_MAX_BODY_BYTES
+
+
+# --- privacy: what the inbox holds is personal data too -------------------------------------
+
+PII_KEYS = {
+    "email", "contact_email", "phone", "first_name", "last_name", "company", "address1",
+    "address2", "city", "zip", "province", "province_code", "latitude", "longitude",
+    "browser_ip", "customer_locale", "note", "note_attributes",
+}
+PII_OBJECT_KEYS = {"billing_address", "shipping_address", "default_address", "addresses",
+                   "client_details", "customer"}
+
+
+def _scrub(value):
+    if isinstance(value, dict):
+        scrubbed = {}
+        for key, item in value.items():
+            if key == "customer" and isinstance(item, dict):
+                scrubbed[key] = {"id": item.get("id"), "redacted": True}
+            elif key in PII_OBJECT_KEYS or key in PII_KEYS:
+                scrubbed[key] = None
+            else:
+                scrubbed[key] = _scrub(item)
+        return scrubbed
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def _mentions_customer(payload: dict, *, customer_id: int | None, email: str,
+                       order_ids: set[int]) -> bool:
+    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    if customer_id is not None and customer.get("id") == customer_id:
+        return True
+    if email and email.lower() in {str(payload.get("email") or "").lower(),
+                                   str(customer.get("email") or "").lower()}:
+        return True
+    order_id = payload.get("order_id", payload.get("id"))
+    return isinstance(order_id, int) and order_id in order_ids
+
+
+def _candidate_deliveries(*, shop_domain: str, customer_id: int | None, email: str,
+                          order_ids: set[int]):
+    needles = Q()
+    if customer_id is not None:
+        needles |= Q(raw_body__contains=str(customer_id))
+    if email:
+        needles |= Q(raw_body__icontains=email)
+    for order_id in order_ids:
+        needles |= Q(raw_body__contains=str(order_id))
+    if not needles:
+        return WebhookDelivery.objects.none()
+    return WebhookDelivery.objects.filter(needles, shop_domain=shop_domain).exclude(
+        topic__startswith="customers/"
+    )
+
+
+def webhook_deliveries_redact_customer(
+    *, shop_domain: str, customer_id: int | None, email: str, order_ids: list[int]
+) -> int:
+    """customers/redact: strip the customer's personal data from stored payloads."""
+    redacted = 0
+    for delivery in _candidate_deliveries(shop_domain=shop_domain, customer_id=customer_id,
+                                          email=email, order_ids=set(order_ids)).iterator():
+        try:
+            payload = json.loads(delivery.raw_body)
+        except ValueError:
+            continue
+        if not isinstance(payload, dict) or not _mentions_customer(
+            payload, customer_id=customer_id, email=email, order_ids=set(order_ids)
+        ):
+            continue
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            raw_body=json.dumps(_scrub(payload), separators=(",", ":"))
+        )
+        redacted += 1
+    return redacted
+
+
+def webhook_deliveries_for_customer(
+    *, shop_domain: str, customer_id: int | None, email: str, order_ids: list[int]
+) -> list[dict]:
+    """customers/data_request: the payloads we hold that concern the customer."""
+    found = []
+    for delivery in _candidate_deliveries(shop_domain=shop_domain, customer_id=customer_id,
+                                          email=email, order_ids=set(order_ids)).order_by("pk"):
+        try:
+            payload = json.loads(delivery.raw_body)
+        except ValueError:
+            continue
+        if isinstance(payload, dict) and _mentions_customer(
+            payload, customer_id=customer_id, email=email, order_ids=set(order_ids)
+        ):
+            found.append({"topic": delivery.topic, "received_at": delivery.received_at.isoformat(),
+                          "payload": payload})
+    return found
+
+
+def webhook_deliveries_erase_shop(*, shop_domain: str) -> int:
+    """shop/redact: drop every stored payload of the shop except the redact request itself."""
+    deleted, _ = WebhookDelivery.objects.filter(shop_domain=shop_domain).exclude(
+        topic="shop/redact"
+    ).delete()
+    return deleted

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from webhooks.services import webhook_deliveries_sweep, webhook_delivery_process
+
+
+@shared_task(ignore_result=True)
+def webhook_delivery_process_task(delivery_id: int) -> None:
+    webhook_delivery_process(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_sweep_task() -> None:
+    webhook_deliveries_sweep()
