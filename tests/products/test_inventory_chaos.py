@@ -15,8 +15,8 @@ import pytest
 from django.db.models import Count
 
 from products.inventory import reconciliation_start
-from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
 from products.inventory_tasks import reconciliation_run_task
+from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
 from stores.models import Connection
 from tests.products.inventory_world import build
 from tests.products.stack import Stack
