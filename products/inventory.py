@@ -55,6 +55,7 @@ from syncer.shopify.errors import (
     ShopifyUserErrors,
     raise_for_user_errors,
 )
+from webhooks.registry import WebhookPayloadInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -578,10 +579,27 @@ def _links_for_destination_variants(*, destination: Shop, variant_ids: Iterable[
     ).select_related("connection", "connection__source", "source_variant")}
 
 
+def _dicts(payload: dict, key: str) -> list[dict]:
+    """payload[key] as the list of objects Shopify sends; anything else cannot be retried into
+    shape, so it fails the delivery once instead of eight times."""
+    value = payload.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise WebhookPayloadInvalid(f"{key} is not a list of objects")
+    for item in value:
+        if item.get("id") is None:
+            raise WebhookPayloadInvalid(f"{key}[] has an item without an id")
+        for field in ("id", "variant_id", "line_item_id", "quantity"):
+            if item.get(field) is not None and not isinstance(item[field], int | str):
+                raise WebhookPayloadInvalid(f"{key}[].{field} is not a number")
+            if isinstance(item.get(field), str) and not item[field].lstrip("-").isdigit():
+                raise WebhookPayloadInvalid(f"{key}[].{field} is not a number")
+    return value
+
+
 def inventory_effects_for_order(*, destination: Shop, payload: dict, trigger: str) -> list[int]:
     """orders/paid (and orders/create when the connection counts pending orders): one sale
     effect per linked line, created at most once whatever the webhooks do."""
-    lines = [line for line in payload.get("line_items") or [] if line.get("variant_id")]
+    lines = [line for line in _dicts(payload, "line_items") if line.get("variant_id")]
     links = _links_for_destination_variants(destination=destination,
                                             variant_ids=[line["variant_id"] for line in lines])
     created = []
@@ -641,7 +659,7 @@ def inventory_effects_for_refund(*, destination: Shop, payload: dict) -> list[in
     """refunds/create with restock (return / cancel): give the units back to the source, once
     per refund line, and never more than that line moved out of the source."""
     created = []
-    for refund_line in payload.get("refund_line_items") or []:
+    for refund_line in _dicts(payload, "refund_line_items"):
         if refund_line.get("restock_type") not in RESTOCK_TYPES:
             continue
         sale = InventoryEffect.objects.filter(

@@ -63,6 +63,14 @@ def main() -> None:
     catalogue = demo_catalogue_seed(
         emulator_url=f"http://127.0.0.1:{os.environ.get('EMULATOR_PORT', '8765')}")
     print(f"Demo catalogue: {catalogue}")
+    from orders.demo import orders_demo_seed
+
+    with emulator() as client:
+        orders = orders_demo_seed(
+            control=lambda method, path, body=None: client.request(
+                method, path, json=body).raise_for_status().json(),
+            destination_domain=DESTINATIONS[0])
+    print(f"Demo orders on {DESTINATIONS[0]}: {orders}")
     print(f"Demo world ready: {SOURCE} (key {source.store_key}) with "
           f"{', '.join(DESTINATIONS)} connected.")
 

@@ -10,6 +10,11 @@ from collections.abc import Callable
 
 WebhookHandler = Callable[..., None]
 
+
+class WebhookPayloadInvalid(ValueError):
+    """Raised by a handler when the payload's shape is wrong: retrying cannot fix it, so the
+    delivery is kept as failed for inspection and not retried."""
+
 _handlers: dict[str, list[WebhookHandler]] = {}
 
 

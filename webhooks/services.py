@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from webhooks.metrics import webhook_inbox_lag, webhooks_processed, webhooks_received
 from webhooks.models import WebhookDelivery
-from webhooks.registry import webhook_handlers_for
+from webhooks.registry import WebhookPayloadInvalid, webhook_handlers_for
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,10 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
     try:
         for handler in handlers:
             handler(shop_domain=delivery.shop_domain, payload=payload, delivery_id=delivery.pk)
+    except WebhookPayloadInvalid as exc:
+        logger.warning("webhook %s (%s) malformed: %s", delivery.pk, delivery.topic, exc)
+        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
+                       error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
     except Exception as exc:  # the inbox records every handler failure and retries it later
         logger.exception("webhook %s (%s) failed", delivery.pk, delivery.topic)
         attempts = delivery.attempts

@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("INBOX_SWEEP_EVERY_SECONDS", default=60.0),
         "options": {"expires": 55},
     },
+    "orders-resume": {
+        "task": "orders.tasks.order_work_resume_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "beat-heartbeat": {
         "task": "syncer.tasks.beat_heartbeat",
         "schedule": 30.0,

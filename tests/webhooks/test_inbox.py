@@ -218,3 +218,29 @@ def test_sweeper_leaves_fresh_rows_alone(recorded_handler):
     )
     assert webhook_deliveries_sweep() == 0
     assert calls == []
+
+
+@pytest.mark.parametrize(("topic", "payload", "error"), [
+    ("orders/paid", {"id": 7, "line_items": "two shirts"},
+     "Malformed payload: line_items is not a list of objects"),
+    ("orders/paid", {"id": 7, "line_items": [{"id": 1, "variant_id": {"x": 1}, "quantity": 1}]},
+     "Malformed payload: line_items[].variant_id is not a number"),
+    ("refunds/create", {"id": 9, "order_id": 7, "refund_line_items": [{"quantity": 1}]},
+     "Malformed payload: refund_line_items[] has an item without an id"),
+])
+def test_misshapen_stock_payload_fails_once_and_is_not_retried(post_webhook, topic, payload,
+                                                               error):
+    # given a destination store
+    from products.models import InventoryEffect
+    from tests.stores.factories import DestinationFactory
+
+    destination = DestinationFactory()
+    # when Shopify (or someone with our secret) sends a payload of the wrong shape
+    response = post_webhook(topic, payload, shop=destination.domain)
+    # then it is accepted, kept as failed with the reason, and nothing is retried or moved
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error == error
+    assert webhook_deliveries_sweep() == 0
+    assert InventoryEffect.objects.count() == 0
