@@ -24,11 +24,11 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
         INSERT INTO stores_shop (domain, name, email, currency, plan_name, role, store_key,
                                  access_token, refresh_token, scopes, settings, installed_at,
                                  created_at, updated_at)
-        SELECT %(source)s, 'Bench Source', '', 'USD', '', 'source', %(key)s, '', '', '', '{}',
-               now(), now(), now()
+        SELECT %(source)s, 'Bench Source', '', 'USD', '', 'source', %(key)s, '', '', '',
+               '{}'::jsonb, now(), now(), now()
         UNION ALL
         SELECT 'bench-dest-' || g || '.myshopify.com', 'Bench Destination ' || g, '', 'USD', '',
-               'destination', NULL, '', '', '', '{}', now(), now(), now()
+               'destination', NULL, '', '', '', '{}'::jsonb, now(), now(), now()
         FROM generate_series(1, %(stores)s) AS g
         ORDER BY 1 DESC
     """, params), ("connections", """

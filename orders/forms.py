@@ -2,7 +2,9 @@ from decimal import Decimal
 
 from django import forms
 
+from orders import dashboard
 from orders.models import DestinationOrder, OrderSettings
+from stores.models import Shop
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -84,3 +86,72 @@ class ShippingRuleForm(forms.Form):
 
 class ShippingRuleDeleteForm(forms.Form):
     delete = forms.IntegerField(min_value=1)
+
+
+# --- dashboards and reports -------------------------------------------------------------------
+
+MAX_RANGE_DAYS = 3 * 366
+CUSTOM = "custom"
+
+
+class DateRangeForm(forms.Form):
+    """A preset (past week, last 30 days, last two months) or a custom from/to, both days
+    included, in the shop's time zone. `cleaned_data["date_range"]` is the DateRange."""
+
+    range = forms.ChoiceField(required=False, choices=[])
+    start = forms.DateField(required=False, label="From", error_messages={
+        "invalid": "Enter the first day as a date, e.g. 2026-01-20."})
+    end = forms.DateField(required=False, label="To", error_messages={
+        "invalid": "Enter the last day as a date, e.g. 2026-01-30."})
+
+    def __init__(self, *args, shop: Shop, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shop = shop
+        self.fields["range"].choices = [
+            *((key, label) for key, (label, _) in dashboard.PRESETS.items()),
+            (CUSTOM, "Custom range")]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        preset = data.get("range") or dashboard.DEFAULT_PRESET
+        data["range"] = preset
+        if preset != CUSTOM:
+            data["date_range"] = dashboard.date_range_preset(shop=self.shop, preset=preset)
+            return data
+        start, end = data.get("start"), data.get("end")
+        if start is None and end is None and not self.errors:
+            # "Custom" just picked: start from the default range, for the merchant to change.
+            default = dashboard.date_range_preset(shop=self.shop,
+                                                  preset=dashboard.DEFAULT_PRESET)
+            start, end = default.first, default.last
+            data["start"], data["end"] = start, end
+        if start is None or end is None:
+            if not self.errors:
+                self.add_error("start" if start is None else "end",
+                               "Choose both the first and the last day.")
+            return data
+        if start > end:
+            self.add_error("end", "The last day is before the first day.")
+        elif (end - start).days + 1 > MAX_RANGE_DAYS:
+            self.add_error("end", f"Choose at most {MAX_RANGE_DAYS} days.")
+        else:
+            data["date_range"] = dashboard.DateRange(first=start, last=end, zone=self.shop.zone)
+        return data
+
+
+class SourceDashboardForm(DateRangeForm):
+    store = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, store_ids: set[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.store_ids = store_ids
+
+    def clean_store(self) -> int | None:
+        store = self.cleaned_data.get("store")
+        if store is not None and store not in self.store_ids:
+            raise forms.ValidationError("No such store.", code="unknown_store")
+        return store
+
+
+class ReportForm(DateRangeForm):
+    page = forms.IntegerField(min_value=1, required=False)

@@ -255,3 +255,67 @@ class ShippingRateRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fee} from {self.min_subtotal}"
+
+
+# --- dashboard roll-ups -----------------------------------------------------------------------
+# Built by orders.stats for days that are over, so a dashboard over months reads a few thousand
+# small rows instead of every push and line; the current day is always read live. A day is in
+# the source's time zone (`zone`, its IANA name), so a changed zone simply builds new rows.
+
+
+class SourceDayStat(models.Model):
+    """Orders a source received on one day: from one destination, or (destination NULL) all."""
+
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    orders = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["source", "zone", "destination", "day"], name="source_day_stat_unique",
+            nulls_distinct=False, include=["orders", "revenue"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}/{self.destination_id or 'all'} {self.day}: {self.orders}"
+
+
+class SourceProductDayStat(models.Model):
+    """Units and line revenue of one source variant on one day, per destination or (NULL) all."""
+
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="+")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    source_variant_id = models.BigIntegerField(null=True, blank=True)
+    units = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["source", "zone", "destination", "day", "source_variant_id"],
+            name="source_product_day_stat_unique", nulls_distinct=False,
+            include=["units", "revenue"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_variant_id} {self.day}: {self.units}"
+
+
+class SourceStatsClosed(models.Model):
+    """How far a source's roll-ups go: every day up to `closed_through` (inclusive) is built."""
+
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    closed_through = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "zone"],
+                                               name="source_stats_closed_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.zone} through {self.closed_through}"

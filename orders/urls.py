@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views
+from orders import views, views_dashboard
 
 app_name = "orders"
 urlpatterns = [
@@ -13,4 +13,8 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_detail_view, name="order_detail"),
     path("orders/<int:order_id>/push", views.order_push, name="order_push"),
     path("stores/<int:connection_id>/orders", views.received_orders, name="received_orders"),
+    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("stores/<int:connection_id>/report", views_dashboard.store_report, name="store_report"),
+    path("stores/<int:connection_id>/report.csv", views_dashboard.store_report_csv,
+         name="store_report_csv"),
 ]

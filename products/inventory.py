@@ -316,11 +316,18 @@ def source_level_changed(*, source: Shop, inventory_item_id: int, location_id: i
 # --- flow 5/6: a destination level changed ---------------------------------------------------
 
 
+# Shopify's updated_at has one-second resolution and its clock is not ours: a level is only
+# called older than our last write when it is older by more than this.
+CLOCK_MARGIN = timedelta(seconds=2)
+
+
 def destination_level_changed(*, destination: Shop, inventory_item_id: int, location_id: int,
-                              available: int | None) -> set[int]:
+                              available: int | None,
+                              updated_at: datetime | None = None) -> set[int]:
     """inventory_levels/update on a destination: our own write coming back (echo) changes
-    nothing; anything else is drift: recorded, never sent to the source, healed after a grace
-    period by writing the target again."""
+    nothing; a level from before our last write (a late or reordered delivery) is history;
+    anything else is drift: recorded, never sent to the source, healed after a grace period by
+    writing the target again."""
     if available is None:
         return set()
     to_flush: set[int] = set()
@@ -333,6 +340,9 @@ def destination_level_changed(*, destination: Shop, inventory_item_id: int, loca
     for stock in stocks:
         if available == stock.known_quantity:
             continue  # echo of our write
+        if (updated_at is not None and stock.last_written_at is not None
+                and updated_at + CLOCK_MARGIN < stock.last_written_at):
+            continue  # a state our later write replaced (if it drifted since, CAS will tell)
         if InventoryWriteBatch.objects.filter(
             destination=destination, status=InventoryWriteBatch.Status.PENDING,
             items__contains=[{"stock": stock.pk, "quantity": available}],

@@ -1,5 +1,7 @@
 """Stock webhooks: inventory_levels/update, orders/paid|create, refunds/create."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
@@ -38,6 +40,14 @@ def _int(value) -> int | None:
         return None
 
 
+def _datetime(value) -> datetime | None:
+    try:
+        parsed = parse_datetime(str(value or ""))
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
 @webhook_handler_register("inventory_levels/update")
 def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
     shop = _shop(shop_domain)
@@ -45,10 +55,10 @@ def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int
     if shop is None or item_id is None or location_id is None:
         return
     available = _int(payload.get("available"))
+    updated_at = _datetime(payload.get("updated_at"))
     if shop.role == Shop.Role.SOURCE:
         # No surrounding transaction: each target update commits on its own, so fan-outs to
         # many destinations never hold locks that a destination's flush is waiting for.
-        updated_at = parse_datetime(str(payload.get("updated_at") or ""))
         _flush_on_commit(inventory.source_level_changed(
             source=shop, inventory_item_id=item_id, location_id=location_id,
             available=available, updated_at=updated_at))
@@ -57,7 +67,8 @@ def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int
         if shop.role == Shop.Role.DESTINATION:
             _flush_on_commit(inventory.destination_level_changed(
                 destination=shop, inventory_item_id=item_id, location_id=location_id,
-                available=available), countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+                available=available, updated_at=updated_at),
+                countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
 
 
 def _order(shop_domain: str, payload: dict, trigger: str) -> None:

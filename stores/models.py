@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.db import models
 from django.db.models import Q
 
@@ -17,6 +19,8 @@ class Shop(models.Model):
     email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, blank=True)
     plan_name = models.CharField(max_length=64, blank=True)
+    # Shopify's `ianaTimezone`: where the merchant's days start and end (dashboards, reports).
+    iana_timezone = models.CharField(max_length=64, blank=True)
     # Empty until the merchant chooses on the first-run screen.
     role = models.CharField(max_length=16, choices=Role.choices, blank=True)
     # A source's unique store key; destinations connect with it. Unguessable and rotatable:
@@ -59,6 +63,14 @@ class Shop(models.Model):
     @property
     def is_installed(self) -> bool:
         return self.installed_at is not None and self.uninstalled_at is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The shop's time zone; UTC until Shopify told us (or if it named an unknown one)."""
+        try:
+            return ZoneInfo(self.iana_timezone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class ShopScopeChange(models.Model):

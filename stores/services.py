@@ -110,8 +110,9 @@ def shop_details_refresh(*, shop: Shop) -> Shop:
     shop.email = info.get("email") or ""
     shop.currency = info.get("currencyCode") or ""
     shop.plan_name = ((info.get("plan") or {}).get("displayName") or "")[:64]
+    shop.iana_timezone = (info.get("ianaTimezone") or "")[:64]
     shop.save(update_fields=["shopify_id", "name", "email", "currency", "plan_name",
-                             "updated_at"])
+                             "iana_timezone", "updated_at"])
     return shop
 
 
@@ -153,9 +154,12 @@ def shop_uninstall(*, shop_domain: str) -> None:
 
 def shop_redact(*, shop_domain: str) -> None:
     """shop/redact: erase everything we hold about the shop."""
+    from orders.stats import source_stats_forget
     from webhooks.services import webhook_deliveries_erase_shop
 
     with transaction.atomic():
+        for shop in Shop.objects.filter(domain=shop_domain):
+            source_stats_forget(shop=shop)  # its orders leave the sources' roll-ups too
         Shop.objects.filter(domain=shop_domain).delete()
         webhook_deliveries_erase_shop(shop_domain=shop_domain)
 

@@ -17,13 +17,15 @@ def app_shell(request: HttpRequest) -> dict:
 def _nav_items(request: HttpRequest) -> list[dict[str, str]]:
     items = [{"label": "Home", "url": reverse("home")}]
     role = getattr(getattr(request, "shop", None), "role", "")
+    if role in ("source", "destination"):
+        items.append({"label": "Dashboard", "url": reverse("orders:dashboard")})
     if role == "source":
         items.append({"label": "Stores", "url": reverse("stores:store_list")})
     elif role == "destination":
         items.append({"label": "Sources", "url": reverse("stores:source_list")})
         items.append({"label": "Orders", "url": reverse("orders:order_list")})
     if role in ("source", "destination"):
-        items.insert(2, {"label": "Products", "url": reverse("products:product_list")})
+        items.insert(3, {"label": "Products", "url": reverse("products:product_list")})
     if role in ("source", "destination"):
         items.append({"label": "Inventory", "url": reverse("inventory:settings")})
     if not role:

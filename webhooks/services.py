@@ -167,8 +167,29 @@ def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
     )
 
 
+# A row the sweeper queued may sit behind a backlog for a while: its next sweep waits as long
+# as it has already waited (at least the grace, at most this), so re-queueing never multiplies
+# a backlog — every copy of a row's task costs a worker a round trip for nothing.
+SWEEP_BACKOFF_MAX = timedelta(minutes=10)
+
+_SWEEP_BACKOFF_SQL = """
+    UPDATE webhooks_webhookdelivery
+    SET due_at = %(now)s + CASE WHEN status = 'received' THEN %(early)s ELSE interval '0' END
+                 + GREATEST(%(grace)s, LEAST(%(now)s - received_at, %(most)s))
+    WHERE id = ANY(%(ids)s) AND status IN ('received', 'failed')
+"""
+
+
 def webhook_deliveries_sweep(*, limit: int = 500) -> int:
     due = webhook_deliveries_due(limit=limit)
+    if due:
+        grace = timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
+        # PROCESSING rows keep their due_at: it is their claim's expiry, which the queued task
+        # needs in the past to take the abandoned claim over.
+        with connection.cursor() as cursor:
+            cursor.execute(_SWEEP_BACKOFF_SQL, {
+                "now": timezone.now(), "early": RECEIVED_GRACE - grace, "grace": grace,
+                "most": SWEEP_BACKOFF_MAX, "ids": due})
     for delivery_id in due:
         webhook_delivery_enqueue(delivery_id)
     return len(due)

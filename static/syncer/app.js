@@ -53,3 +53,25 @@ document.addEventListener("click", function (event) {
     field.select(); document.execCommand("copy"); done();
   }
 });
+
+// Downloads (reports): a plain link would reach the server without a session token inside
+// Shopify's iframe, so fetch a fresh one and follow the link with it (?id_token=, valid 60 s;
+// the server streams the file as an attachment, the page stays where it is).
+document.addEventListener("click", function (event) {
+  var link = event.target.closest("a[data-session-download]");
+  if (!link || !window.shopify || typeof window.shopify.idToken !== "function") return;
+  event.preventDefault();
+  window.shopify.idToken().then(function (token) {
+    var url = new URL(link.href, window.location.href);
+    url.searchParams.set("id_token", token);
+    var carrier = document.createElement("a");
+    carrier.href = url.toString();
+    carrier.setAttribute("download", "");
+    carrier.hidden = true;
+    document.body.appendChild(carrier);
+    carrier.click();
+    carrier.remove();
+  }, function () {
+    window.syncerToast && window.syncerToast("Reload the app, then download again.", true);
+  });
+});

@@ -19,7 +19,9 @@ from syncer.settings.base import DATABASES, env  # noqa: E402
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("The test suite runs against PostgreSQL only; set DATABASE_URL to it.")
 
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The pytest process closes its connection per request (the test database is dropped at the
+# end); worker subprocesses of the end-to-end stack keep theirs, as production workers do.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

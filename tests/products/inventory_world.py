@@ -1,6 +1,7 @@
 """A source and destinations in the emulator with the same SKUs, installed in Syncer, connected,
 and linked variant by variant (what import or map-by-SKU leaves behind)."""
 
+import time
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -9,6 +10,7 @@ from products.models import ProductLink, SourceProduct, SourceVariant, VariantLi
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
+from webhooks.models import WebhookDelivery
 
 CATALOGUE = [
     ("Linen shirt", [("SHIRT-S", 10), ("SHIRT-M", 8)]),
@@ -63,8 +65,20 @@ def build(emulator, *, destinations: int = 2, catalogue=CATALOGUE, plan: str = "
                     variant["id"], variant["inventory_item_id"])
     # Let the catalogue mirror take in the products/create webhooks before we link.
     emulator.flush_webhooks()
+    _webhooks_settle()
     _link(world, source_shop)
     return world
+
+
+def _webhooks_settle(timeout: float = 60.0) -> None:
+    """With real workers the mirror writes the same rows we are about to link: let it finish
+    first (eager Celery has finished already)."""
+    deadline = time.monotonic() + timeout
+    open_statuses = [WebhookDelivery.Status.RECEIVED, WebhookDelivery.Status.PROCESSING]
+    while WebhookDelivery.objects.filter(status__in=open_statuses).exists():
+        if time.monotonic() > deadline:
+            raise AssertionError("products webhooks were not processed in time")
+        time.sleep(0.2)
 
 
 def _link(world: World, source_shop: Shop) -> None:

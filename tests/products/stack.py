@@ -117,6 +117,7 @@ class Stack:
             "SHOPIFY_ADMIN_BASE_URL": settings.SHOPIFY_ADMIN_BASE_URL,
             "SHOPIFY_HTTP_TIMEOUT": "2",
             "LOG_LEVEL": "WARNING",
+            "DB_CONN_MAX_AGE": "60",
         })
         env.update(self.worker_settings)
         return env

@@ -1,12 +1,16 @@
 """The inventory engine end to end in process: emulator webhooks into the real endpoint,
 eager tasks, real writes to the emulator (worker-process tests live in test_inventory_e2e)."""
 
-import pytest
+from datetime import timedelta
 
-from products.inventory import reconciliation_start
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from products.inventory import destination_level_changed, reconciliation_start
 from products.inventory_tasks import inventory_sweep_task, reconciliation_run_task
-from products.models import InventoryEffect, InventoryWriteBatch, SyncEvent
-from stores.models import Connection
+from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch, SyncEvent
+from stores.models import Connection, Shop
 from tests.products.inventory_world import build, source_adjust
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,3 +137,30 @@ def test_writes_are_batched_and_carry_idempotency_keys(emulator):
     assert all(len(batch.items) == 3 for batch in batches)
     assert len({batch.idempotency_key for batch in batches}) == 2
 
+
+
+def test_a_late_destination_level_from_before_our_write_is_history_not_drift(emulator):
+    # given a destination we have written to
+    world = build(emulator)
+    reconcile_all(world)
+    destination = Shop.objects.get(domain=world.destinations[0])
+    stock = DestinationStock.objects.get(destination=destination,
+                                         variant_link__source_variant__sku="TOTE-1")
+    item_id = stock.variant_link.destination_inventory_item_id
+    # when a delivery describing the level as it was before that write arrives late
+    with transaction.atomic():
+        flush = destination_level_changed(
+            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
+            available=0, updated_at=stock.last_written_at - timedelta(seconds=30))
+    # then nothing is recorded or rewritten
+    assert flush == set()
+    assert SyncEvent.objects.filter(kind="drift").count() == 0
+    stock.refresh_from_db()
+    assert (stock.known_quantity, stock.dirty) == (25, False)
+    # but a level changed after our write is drift
+    with transaction.atomic():
+        flush = destination_level_changed(
+            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
+            available=0, updated_at=timezone.now())
+    assert flush == {destination.pk}
+    assert SyncEvent.objects.filter(kind="drift").count() == 1

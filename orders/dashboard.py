@@ -1,0 +1,323 @@
+"""Reads for the dashboards: the source's (orders received, revenue, what sold) and the
+destination's (its sources, its orders by push status, sync health).
+
+Date ranges are whole days in the shop's time zone: from 00:00 of the first day (included) to
+00:00 of the day after the last (excluded), i.e. [first, last + 1 day).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from orders.charts import Bucket, Chart, orders_revenue_chart
+from orders.models import DestinationOrder, OrderPush
+from orders.stats import (
+    ZERO,
+    DayFigures,
+    day_start,
+    source_orders_by_day,
+    source_sales_by_variant,
+)
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    ProductLink,
+    ReconciliationRun,
+    SourceVariant,
+    SyncEvent,
+    VariantLink,
+)
+from products.selectors import source_product_tab_counts
+from stores.models import Connection, Shop
+
+TOP_PRODUCTS = 10
+DAILY_UP_TO_DAYS = 92  # longer ranges are charted by week, beyond two years by month
+WEEKLY_UP_TO_DAYS = 731
+
+# --- date ranges --------------------------------------------------------------------------------
+
+PRESETS: dict[str, tuple[str, int]] = {
+    "7d": ("Past week", 7),
+    "30d": ("Last 30 days", 30),
+    "60d": ("Last two months", 60),
+}
+DEFAULT_PRESET = "30d"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The days `first`..`last`, both included, in `zone`."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+    preset: str = ""
+
+    @property
+    def starts_at(self) -> datetime:
+        return day_start(self.first, self.zone)
+
+    @property
+    def ends_before(self) -> datetime:
+        return day_start(self.last + timedelta(days=1), self.zone)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.preset in PRESETS:
+            return PRESETS[self.preset][0]
+        return f"{self.first:%b %-d, %Y} – {self.last:%b %-d, %Y}"
+
+
+def shop_today(*, shop: Shop, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(shop.zone).date()
+
+
+def date_range_preset(*, shop: Shop, preset: str, now: datetime | None = None) -> DateRange:
+    """The last N days up to and including today, in the shop's zone."""
+    days = PRESETS[preset][1]
+    today = shop_today(shop=shop, now=now)
+    return DateRange(first=today - timedelta(days=days - 1), last=today, zone=shop.zone,
+                     preset=preset)
+
+
+# --- source dashboard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    source_variant_id: int | None
+    title: str
+    sku: str
+    units: int
+    revenue: Decimal
+    share: int  # percent of the range's units, for the bar
+
+
+@dataclass(frozen=True)
+class SourceDashboard:
+    date_range: DateRange
+    store: Connection | None
+    store_counts: dict[str, int]
+    available_products: int
+    synced_products: int
+    orders: int
+    revenue: Decimal
+    units: int
+    currency: str
+    top_products: list[ProductSales]
+    chart: Chart
+    granularity: str
+
+
+def dashboard_stores_for_source(*, source: Shop) -> list[Connection]:
+    """Every store that ever connected (connected, then blocked, then disconnected)."""
+    order = {status: index for index, status in enumerate(Connection.Status.values)}
+    stores = list(Connection.objects.filter(source=source).select_related("destination"))
+    return sorted(stores, key=lambda c: (order[c.status],
+                                         (c.destination.name or c.destination.domain).lower()))
+
+
+def _granularity(date_range: DateRange) -> str:
+    if date_range.days <= DAILY_UP_TO_DAYS:
+        return "day"
+    return "week" if date_range.days <= WEEKLY_UP_TO_DAYS else "month"
+
+
+def _bucket_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _buckets(date_range: DateRange, days: dict[date, DayFigures],
+             granularity: str) -> list[Bucket]:
+    """Every bucket of the range, empty ones included, clipped to the range's ends."""
+    totals: dict[date, list] = {}
+    day = date_range.first
+    while day <= date_range.last:  # at most a few hundred days, never orders
+        start = _bucket_start(day, granularity)
+        entry = totals.setdefault(start, [max(start, date_range.first), day, 0, ZERO])
+        entry[1] = day
+        figures = days.get(day)
+        if figures is not None:
+            entry[2] += figures.orders
+            entry[3] += figures.revenue
+        day += timedelta(days=1)
+    formats = {"day": "{:%b %-d}", "week": "{:%b %-d}", "month": "{:%b %Y}"}
+    return [Bucket(start=first, end=last, label=formats[granularity].format(first),
+                   orders=orders, revenue=revenue)
+            for first, last, orders, revenue in totals.values()]
+
+
+def _variant_names(source: Shop, variant_ids: list[int]) -> dict[int, tuple[str, str]]:
+    names = {}
+    for variant in (SourceVariant.objects.filter(shop=source, shopify_id__in=variant_ids)
+                    .select_related("product")):
+        title = variant.product.title
+        if variant.title and variant.title != "Default Title":
+            title = f"{title} – {variant.title}"
+        names[variant.shopify_id] = (title, variant.sku)
+    return names
+
+
+def _top_products(source: Shop, sales: dict, total_units: int) -> list[ProductSales]:
+    ranked = sorted(sales.items(), key=lambda item: (-item[1].units, -item[1].revenue,
+                                                     item[0] or 0))[:TOP_PRODUCTS]
+    names = _variant_names(source, [variant_id for variant_id, _ in ranked if variant_id])
+    return [ProductSales(
+        source_variant_id=variant_id,
+        title=names.get(variant_id, (f"Variant {variant_id}" if variant_id
+                                     else "Unknown variant", ""))[0],
+        sku=names.get(variant_id, ("", ""))[1], units=figures.units, revenue=figures.revenue,
+        share=round(100 * figures.units / total_units) if total_units else 0)
+        for variant_id, figures in ranked]
+
+
+def source_dashboard(*, source: Shop, date_range: DateRange,
+                     store: Connection | None = None) -> SourceDashboard:
+    """The source's figures over `date_range`, for all stores or one of its connections.
+
+    Orders received = pushes that created an order on this source (status pushed), counted on
+    the day they were pushed; revenue = those orders' totals (items at the source's prices plus
+    the shipping fee charged); units and product revenue = the pushed lines (quantity × price).
+    """
+    if store is not None and store.source_id != source.pk:
+        raise ValueError("That store is not connected to this source.")
+    destination = store.destination if store is not None else None
+    days = source_orders_by_day(source=source, first=date_range.first, last=date_range.last,
+                                destination=destination)
+    sales = source_sales_by_variant(source=source, first=date_range.first,
+                                    last=date_range.last, destination=destination)
+    products = source_product_tab_counts(source=source)
+    if store is not None:
+        synced = ProductLink.objects.filter(connection=store).count()
+    else:
+        synced = products["synced"]
+    counts = dict.fromkeys(Connection.Status.values, 0)
+    for status, number in (Connection.objects.filter(source=source).values_list("status")
+                           .annotate(n=Count("pk"))):
+        counts[status] = number
+    units = sum(figures.units for figures in sales.values())
+    granularity = _granularity(date_range)
+    buckets = _buckets(date_range, days, granularity)
+    currency = source.currency or "USD"
+    return SourceDashboard(
+        date_range=date_range, store=store, store_counts=counts,
+        available_products=products["available"], synced_products=synced,
+        orders=sum(figures.orders for figures in days.values()),
+        revenue=sum((figures.revenue for figures in days.values()), ZERO),
+        units=units, currency=currency, top_products=_top_products(source, sales, units),
+        chart=orders_revenue_chart(buckets=buckets, currency=currency), granularity=granularity)
+
+
+# --- destination dashboard ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    connection: Connection
+    synced_products: int
+    last_stock_write: datetime | None
+    last_reconciliation: ReconciliationRun | None
+    drift_found: int
+    drift_fixed: int
+    failed_updates: int
+
+
+@dataclass(frozen=True)
+class DestinationDashboard:
+    date_range: DateRange
+    sources: list[SourceHealth]
+    synced_products: int
+    orders: int
+    order_states: list[tuple[str, str, int]]  # (push state, label, orders)
+    pushes: dict[str, int]  # push status → pushes of the range's orders
+    failed_pushes: int
+    last_stock_write: datetime | None
+    pending_writes: int
+    drift_found: int
+    drift_fixed: int
+    failed_updates: int
+    failed_source_moves: int
+    recent_failures: list[SyncEvent] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> int:
+        return self.failed_pushes + self.failed_updates + self.failed_source_moves
+
+
+def destination_dashboard(*, destination: Shop, date_range: DateRange) -> DestinationDashboard:
+    """A destination's sources and sync health, and its orders placed within `date_range`.
+
+    Drift and failed updates count what happened within the range; failed pushes and failed
+    source-stock moves count what is failed now, whenever it happened (they wait for action).
+    """
+    in_range = {"gte": date_range.starts_at, "lt": date_range.ends_before}
+    latest_run = (ReconciliationRun.objects.filter(connection=OuterRef("pk"))
+                  .order_by("-started_at", "-pk").values("pk")[:1])
+    connections = list(Connection.objects.filter(destination=destination)
+                       .select_related("source").annotate(latest_run=Subquery(latest_run))
+                       .order_by("status", "source__name"))
+    links = dict(ProductLink.objects.filter(connection__destination=destination)
+                 .values("connection").annotate(n=Count("pk")).values_list("connection", "n"))
+    writes = dict(VariantLink.objects.filter(connection__destination=destination)
+                  .values("connection").annotate(last=Max("last_written_at"))
+                  .values_list("connection", "last"))
+    runs = {row["connection"]: row for row in ReconciliationRun.objects.filter(
+        connection__destination=destination, started_at__gte=in_range["gte"],
+        started_at__lt=in_range["lt"]).values("connection").annotate(
+        found=Sum("drift_found"), fixed=Sum("drift_fixed"))}
+    latest_runs = {run.connection_id: run for run in ReconciliationRun.objects.filter(
+        pk__in=[c.latest_run for c in connections if c.latest_run])}
+    failed_events = SyncEvent.objects.filter(
+        connection__destination=destination, result=SyncEvent.Result.FAILED,
+        created_at__gte=in_range["gte"], created_at__lt=in_range["lt"])
+    failures_by_connection = dict(failed_events.values("connection").annotate(n=Count("pk"))
+                                  .values_list("connection", "n"))
+    sources = [SourceHealth(
+        connection=c, synced_products=links.get(c.pk, 0), last_stock_write=writes.get(c.pk),
+        last_reconciliation=latest_runs.get(c.pk),
+        drift_found=(runs.get(c.pk) or {}).get("found") or 0,
+        drift_fixed=(runs.get(c.pk) or {}).get("fixed") or 0,
+        failed_updates=failures_by_connection.get(c.pk, 0)) for c in connections]
+
+    orders = DestinationOrder.objects.filter(shop=destination,
+                                             processed_at__gte=in_range["gte"],
+                                             processed_at__lt=in_range["lt"])
+    states = orders.aggregate(**{state: Count("pk", filter=Q(push_state=state))
+                                 for state in DestinationOrder.PushState.values})
+    pushes = dict.fromkeys(OrderPush.Status.values, 0)
+    pushes.update(OrderPush.objects.filter(order__in=orders).values_list("status")
+                  .annotate(n=Count("pk")))
+    connected = {c.pk for c in connections if c.status == Connection.Status.CONNECTED}
+    return DestinationDashboard(
+        date_range=date_range, sources=sources,
+        synced_products=sum(n for pk, n in links.items() if pk in connected),
+        orders=sum(states.values()),
+        order_states=[(value, label, states[value])
+                      for value, label in DestinationOrder.PushState.choices],
+        pushes=pushes,
+        failed_pushes=OrderPush.objects.filter(order__shop=destination,
+                                               status=OrderPush.Status.FAILED).count(),
+        last_stock_write=max((w for w in writes.values() if w), default=None),
+        pending_writes=DestinationStock.objects.filter(destination=destination,
+                                                       dirty=True).count(),
+        drift_found=sum(source.drift_found for source in sources),
+        drift_fixed=sum(source.drift_fixed for source in sources),
+        failed_updates=sum(failures_by_connection.values()),
+        failed_source_moves=InventoryEffect.objects.filter(
+            destination=destination, status=InventoryEffect.Status.FAILED).count(),
+        recent_failures=list(failed_events.select_related("connection__source",
+                                                          "source_product")
+                             .order_by("-created_at", "-pk")[:5]),
+    )

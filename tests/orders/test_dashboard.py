@@ -1,0 +1,322 @@
+"""The dashboards through the real view (session tokens, HTMX fragments), every figure checked
+against the hand-counted world of tests/orders/dashboard_world.py."""
+
+import re
+from datetime import UTC, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from orders.dashboard import DateRange, source_dashboard
+from orders.models import DestinationOrder, OrderPush, SourceDayStat, SourceStatsClosed
+from orders.stats import source_stats_close
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    ProductLink,
+    ReconciliationRun,
+    SourceProduct,
+    SourceVariant,
+    SyncEvent,
+    VariantLink,
+)
+from tests.orders.dashboard_world import (
+    ONE_MICROSECOND,
+    V1,
+    ZONE,
+    pushed_order,
+    sales_world,
+    session_headers,
+    start_of,
+)
+from tests.orders.factories import DestinationOrderFactory
+from tests.stores.factories import ConnectionFactory, DestinationFactory, SourceFactory
+
+__all__ = ["sales_world"]  # the fixture, imported for pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def figures(html: str) -> dict[str, str]:
+    return {name: " ".join(re.sub(r"<[^>]+>", " ", value).split())
+            for name, value in re.findall(r'data-figure="([\w-]+)">(.*?)</dd>', html, re.S)}
+
+
+def top_products(html: str) -> list[list[str]]:
+    table = re.search(r'<table class="data-table" id="top-products">(.*?)</table>', html, re.S)
+    if table is None:
+        return []
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)[1:]
+    return [[" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+             for cell in re.findall(r"<td>(.*?)</td>", row, re.S)] for row in rows]
+
+
+def bar_titles(html: str) -> list[str]:
+    return re.findall(r'<rect class="chart-bar"[^>]*><title>(.*?)</title>', html)
+
+
+def dashboard(client, shop, *, htmx: bool = False, **params):
+    return client.get("/dashboard/", params, headers=session_headers(shop, htmx=htmx))
+
+
+def test_source_figures_for_all_stores_over_a_custom_range(client, sales_world):
+    # when the source opens its dashboard for [D0, D0 + 2]
+    response = dashboard(client, sales_world.source, **sales_world.custom())
+    # then p1 (00:00 of D0), p3 (last instant of D0 + 2), p5 (blocked store) and p9
+    # (disconnected store) count; p2 and p4 (just outside), p6/p7 (not pushed) and p8 (another
+    # source) do not
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert figures(html) == {"stores": "2", "available-products": "3", "synced-products": "2",
+                             "orders": "4", "revenue": "83.00 USD", "units": "11"}
+    assert top_products(html) == [
+        ["Stoneware mug", "MUG-1", "5", "25.00 USD", "45%"],
+        ["Linen shirt – S", "SHIRT-S", "3", "30.00 USD", "27%"],
+        ["Canvas tote", "TOTE-1", "3", "22.50 USD", "27%"],
+    ]
+    d0 = sales_world.d0
+    assert bar_titles(html) == [
+        f"{d0:%b} {d0.day}: 1 order, 28.00 USD",
+        f"{d0 + timedelta(days=1):%b} {(d0 + timedelta(days=1)).day}: 1 order, 25.00 USD",
+        f"{sales_world.d2:%b} {sales_world.d2.day}: 2 orders, 30.00 USD",
+    ]
+    assert 'data-orders="4" data-revenue="83.00" data-buckets="3"' in html
+    assert "Asia/Kolkata" in html
+    assert "Including the orders 1 blocked and 1 disconnected store sent you" in html
+
+
+@pytest.mark.parametrize(("store", "expected", "products"), [
+    ("a", {"status": "Connected", "synced-products": "2", "orders": "1",
+           "revenue": "28.00 USD", "units": "3"},
+     [["Linen shirt – S", "SHIRT-S", "2", "20.00 USD", "67%"],
+      ["Stoneware mug", "MUG-1", "1", "5.00 USD", "33%"]]),
+    ("b", {"status": "Connected", "synced-products": "1", "orders": "1",
+           "revenue": "20.00 USD", "units": "4"},
+     [["Stoneware mug", "MUG-1", "4", "20.00 USD", "100%"]]),
+    ("c", {"status": "Blocked", "synced-products": "1", "orders": "1",
+           "revenue": "25.00 USD", "units": "3"},
+     [["Canvas tote", "TOTE-1", "3", "22.50 USD", "100%"]]),
+    ("d", {"status": "Disconnected", "synced-products": "0", "orders": "1",
+           "revenue": "10.00 USD", "units": "1"},
+     [["Linen shirt – S", "SHIRT-S", "1", "10.00 USD", "100%"]]),
+])
+def test_the_store_selector_narrows_every_figure(client, sales_world, store, expected,
+                                                   products):
+    connection = getattr(sales_world, store)
+    # when the merchant picks one store (an HTMX request: only the figures come back)
+    response = dashboard(client, sales_world.source, htmx=True,
+                         **sales_world.custom(store=connection.pk))
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="dashboard"')
+    assert "<nav" not in html
+    # then every figure is that store's; the catalogue size stays the source's
+    assert figures(html) == {**expected, "available-products": "3"}
+    assert top_products(html) == products
+    assert f'<option value="{connection.pk}" selected>' in html
+    assert f'href="/stores/{connection.pk}/report?range=custom' in html
+
+
+def test_a_range_starts_at_00_00_of_its_first_day_and_ends_before_the_next_day(
+        client, sales_world):
+    d0 = sales_world.d0
+    # [D0 - 1, D0 + 1]: p2 (the last instant of D0 - 1) now counts, p3 and p9 (D0 + 2) not
+    earlier = figures(dashboard(client, sales_world.source,
+                                **sales_world.custom(d0 - timedelta(days=1),
+                                                     d0 + timedelta(days=1))).content.decode())
+    assert (earlier["orders"], earlier["revenue"], earlier["units"]) == ("3", "103.00 USD", "11")
+    # [D0 + 3, D0 + 3]: only p4, pushed at its 00:00
+    after = figures(dashboard(client, sales_world.source,
+                              **sales_world.custom(d0 + timedelta(days=3),
+                                                   d0 + timedelta(days=3))).content.decode())
+    assert (after["orders"], after["revenue"], after["units"]) == ("1", "10.00 USD", "1")
+
+
+def test_figures_are_the_same_read_live_or_from_the_roll_ups(sales_world):
+    date_range = DateRange(first=sales_world.d0 - timedelta(days=1), last=sales_world.d2,
+                           zone=ZONE)
+    # given nothing rolled up yet: every figure is summed from the pushes
+    assert not SourceStatsClosed.objects.exists()
+    live = source_dashboard(source=sales_world.source, date_range=date_range)
+    live_a = source_dashboard(source=sales_world.source, date_range=date_range,
+                              store=sales_world.a)
+    # when the finished days are rolled up
+    closed = source_stats_close(source=sales_world.source)
+    assert closed == (timezone.now() - timedelta(hours=1)).astimezone(ZONE).date() \
+        - timedelta(days=1)
+    assert SourceDayStat.objects.filter(source=sales_world.source, destination=None,
+                                        day=sales_world.d0).get().orders == 1
+    # then the same figures come from the roll-ups
+    rolled = source_dashboard(source=sales_world.source, date_range=date_range)
+    rolled_a = source_dashboard(source=sales_world.source, date_range=date_range,
+                                store=sales_world.a)
+    for before, after in ((live, rolled), (live_a, rolled_a)):
+        assert (after.orders, after.revenue, after.units) == (before.orders, before.revenue,
+                                                              before.units)
+        assert after.top_products == before.top_products
+        assert after.chart == before.chart
+    assert (rolled.orders, rolled.revenue, rolled.units) == (5, Decimal("133.00"), 16)
+    assert (rolled_a.orders, rolled_a.revenue, rolled_a.units) == (2, Decimal("78.00"), 8)
+    # and closing again does nothing more
+    assert source_stats_close(source=sales_world.source) == closed
+    assert SourceDayStat.objects.filter(source=sales_world.source, destination=None,
+                                        day=sales_world.d0).count() == 1
+
+
+def test_presets_end_today_and_count_today_live(client, sales_world):
+    today = timezone.now().astimezone(ZONE).date()
+    a, source = sales_world.a.destination, sales_world.source
+    week_start, tomorrow = start_of(today - timedelta(days=6)), start_of(today + timedelta(days=1))
+    for at in (week_start, week_start - ONE_MICROSECOND, timezone.now(),
+               tomorrow - ONE_MICROSECOND, tomorrow):
+        pushed_order(store=a, source=source, at=at, lines=[(V1, 1, "10.00")])
+    counts = {preset: figures(dashboard(client, source, range=preset,
+                                        store=sales_world.a.pk).content.decode())["orders"]
+              for preset in ("7d", "30d", "60d")}
+    # the past week = today and the six days before: 00:00 six days ago through today's end
+    # 30 days also has p1 and p2 (20 and 21 days ago) and the push just before the week
+    assert counts == {"7d": "3", "30d": "6", "60d": "6"}
+    html = dashboard(client, source, range="7d").content.decode()
+    assert f'data-range="{today - timedelta(days=6):%Y-%m-%d}/{today:%Y-%m-%d}"' in html
+    assert 'value="7d" checked' in html
+
+
+def test_long_ranges_are_charted_by_week(client, sales_world):
+    monday = sales_world.d0 - timedelta(days=sales_world.d0.weekday() + 91)
+    html = dashboard(client, sales_world.source,
+                     **sales_world.custom(monday, monday + timedelta(days=97))).content.decode()
+    assert 'data-buckets="14"' in html
+    assert "one bar per week" in html
+
+
+def test_range_errors_are_shown_and_the_default_range_is_used(client, sales_world):
+    # the last day before the first
+    response = dashboard(client, sales_world.source, htmx=True,
+                         **sales_world.custom(sales_world.d2, sales_world.d0))
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "The last day is before the first day." in html
+    assert f'value="{sales_world.d2:%Y-%m-%d}"' in html  # what was typed stays
+    assert "Last 30 days" in html
+    # "Custom" just picked, no dates yet: the last 30 days, in the date fields
+    today = timezone.now().astimezone(ZONE).date()
+    picked = dashboard(client, sales_world.source, htmx=True, range="custom")
+    assert picked.status_code == 200
+    assert f'name="start" value="{today - timedelta(days=29):%Y-%m-%d}"' in picked.content.decode()
+    # more than three years
+    too_long = dashboard(client, sales_world.source,
+                         **sales_world.custom(sales_world.d0 - timedelta(days=2000)))
+    assert too_long.status_code == 422
+    assert "Choose at most 1098 days." in too_long.content.decode()
+
+
+def test_another_sources_store_is_not_found(client, sales_world):
+    foreign = ConnectionFactory(source=sales_world.other_source)
+    assert dashboard(client, sales_world.source, store=foreign.pk).status_code == 404
+    assert dashboard(client, sales_world.source, store=999_999).status_code == 404
+    # the other source sees only its own push (p8), never the first source's stores
+    html = dashboard(client, sales_world.other_source, **sales_world.custom()).content.decode()
+    assert figures(html)["orders"] == "1"
+    assert "Store B" not in html
+
+
+def test_the_source_dashboard_shows_the_key_and_is_in_the_nav(client, sales_world):
+    html = dashboard(client, sales_world.source).content.decode()
+    assert f'value="{sales_world.source.store_key}" readonly' in html
+    assert 'data-copy="#store-key-value">Copy</button>' in html
+    assert '<a href="/dashboard/" aria-current="page">Dashboard</a>' in html
+
+
+def test_a_store_without_a_role_is_told_to_choose_one(client):
+    shop = SourceFactory(role="")
+    response = dashboard(client, shop)
+    assert response.status_code == 403
+    assert "This page is for source and destination stores." in response.content.decode()
+
+
+# --- destination ------------------------------------------------------------------------------
+
+
+def test_destination_dashboard_figures(client):
+    source, other = SourceFactory(name="North Source"), SourceFactory(name="South Source")
+    shop = DestinationFactory(name="Solo Dest")
+    connected = ConnectionFactory(source=source, destination=shop)
+    blocked = ConnectionFactory(source=other, destination=shop, status="blocked")
+    first = timezone.now().date() - timedelta(days=10)
+    starts, ends = start_of(first, UTC), start_of(first + timedelta(days=2), UTC)
+    # orders: three placed in [first, first + 1] (UTC: the shop has no time zone yet), one
+    # the instant before
+    placed = {state: DestinationOrderFactory(shop=shop, push_state=state, processed_at=at)
+              for state, at in (("pushed", starts), ("not_pushed", ends - ONE_MICROSECOND),
+                                ("partial", starts + timedelta(hours=30)),
+                                ("cancelled", starts - ONE_MICROSECOND))}
+    OrderPush.objects.create(order=placed["pushed"], source=source, status="pushed",
+                             pushed_at=starts)
+    OrderPush.objects.create(order=placed["partial"], source=other, status="failed",
+                             error="refused")
+    # products: two synced from the connected source, one left from the blocked one
+    products = [SourceProduct.objects.create(shop=source, shopify_id=n, title=f"North {n}")
+                for n in (1, 2)]
+    links = [ProductLink.objects.create(connection=connected, source_product=product,
+                                        destination_product_id=product.pk + 100,
+                                        origin="imported") for product in products]
+    ProductLink.objects.create(
+        connection=blocked, destination_product_id=9,
+        source_product=SourceProduct.objects.create(shop=other, shopify_id=1, title="South"),
+        origin="imported")
+    variant = SourceVariant.objects.create(product=products[0], shop=source, shopify_id=11,
+                                           inventory_item_id=21, sku="N-1")
+    written = timezone.now() - timedelta(hours=2)
+    variant_link = VariantLink.objects.create(
+        product_link=links[0], connection=connected, source_variant=variant,
+        destination_variant_id=31, destination_inventory_item_id=41,
+        last_written_quantity=5, last_written_at=written)
+    DestinationStock.objects.create(variant_link=variant_link, destination=shop, location_id=1,
+                                    target=4, known_quantity=5, dirty=True)
+    # sync health: a check in the range (3 found, 2 fixed) and one before it (not counted)
+    for found, fixed, at in ((3, 2, starts + timedelta(hours=2)), (5, 5, starts - timedelta(
+            hours=1))):
+        run = ReconciliationRun.objects.create(connection=connected, status="done",
+                                               drift_found=found, drift_fixed=fixed)
+        ReconciliationRun.objects.filter(pk=run.pk).update(started_at=at)
+    for result, at in (("failed", starts + timedelta(hours=3)), ("failed", ends),
+                       ("ok", starts + timedelta(hours=4))):
+        event = SyncEvent.objects.create(connection=connected, kind="inventory", result=result,
+                                         error="Shopify said no" if result == "failed" else "")
+        SyncEvent.objects.filter(pk=event.pk).update(created_at=at)
+    for status in ("failed", "applied"):
+        InventoryEffect.objects.create(destination=shop, source=source, kind="sale",
+                                       key=status, order_id=1, line_item_id=1,
+                                       inventory_item_id=21, location_id=1, delta=-1,
+                                       idempotency_key=status, status=status)
+
+    response = dashboard(client, shop, range="custom", start=first.isoformat(),
+                         end=(first + timedelta(days=1)).isoformat())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert figures(html) == {
+        "synced-products": "2", "orders": "3", "orders-not_pushed": "1", "orders-pushed": "1",
+        "orders-partial": "1", "orders-cancelled": "0", "attention": "3",
+        "last-sync": "2 hours ago", "pending-writes": "1", "drift-found": "3",
+        "drift-fixed": "2", "failed-updates": "1", "failed-moves": "1", "failed-pushes": "1",
+    }
+    sources = re.search(r'id="dashboard-sources">(.*?)</table>', html, re.S).group(1)
+    rows = [[" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+             for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", sources, re.S)[1:]]
+    assert [row[:3] + row[5:] for row in rows] == [
+        ["South Source", "Blocked", "1", "0 / 0", "0"],
+        ["North Source", "Connected", "2", "3 / 2", "1"],
+    ]
+    assert "Shopify said no" in html
+    assert '<a href="/dashboard/" aria-current="page">Dashboard</a>' in html
+
+
+def test_destination_dashboard_updates_by_htmx(client):
+    shop = DestinationFactory()
+    DestinationOrderFactory(shop=shop, push_state=DestinationOrder.PushState.NOT_PUSHED,
+                            processed_at=timezone.now() - timedelta(days=10))
+    week = dashboard(client, shop, htmx=True, range="7d").content.decode()
+    month = dashboard(client, shop, htmx=True, range="30d").content.decode()
+    assert week.lstrip().startswith('<div id="dashboard"')
+    assert (figures(week)["orders"], figures(month)["orders"]) == ("0", "1")
