@@ -306,6 +306,9 @@ class EmulatorApp:
         return throttled_body(self.world, shop_domain=domain, body=body, api_version=version)
 
     def _count_cost(self, domain: str, payload: dict[str, Any]) -> None:
+        data = payload.get("data")
+        if isinstance(data, dict) and data:
+            self.stats.add_root_fields(domain, list(data))
         cost = (payload.get("extensions") or {}).get("cost") or {}
         actual = cost.get("actualQueryCost")
         if isinstance(actual, (int, float)):

@@ -30,14 +30,22 @@ class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.shops: dict[str, dict[str, float]] = defaultdict(_zero)
+        # shop -> root field of an executed GraphQL request (e.g. inventorySetQuantities) -> n
+        self.root_fields: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def add(self, shop: str, counter: str, amount: float = 1) -> None:
         with self.lock:
             self.shops[shop][counter] += amount
 
+    def add_root_fields(self, shop: str, names: list[str]) -> None:
+        with self.lock:
+            for name in names:
+                self.root_fields[shop][name] += 1
+
     def reset(self) -> None:
         with self.lock:
             self.shops.clear()
+            self.root_fields.clear()
 
     def snapshot(self, pending_webhooks: int = 0) -> dict[str, Any]:
         with self.lock:
@@ -45,8 +53,10 @@ class Stats:
                 shop: {k: (int(v) if float(v).is_integer() else v) for k, v in values.items()}
                 for shop, values in self.shops.items()
             }
+            root_fields = {shop: dict(names) for shop, names in self.root_fields.items()}
         totals = _zero()
         for values in shops.values():
             for key, value in values.items():
                 totals[key] += value
-        return {"shops": shops, "totals": totals, "webhooks_pending": pending_webhooks}
+        return {"shops": shops, "totals": totals, "webhooks_pending": pending_webhooks,
+                "root_fields": root_fields}

@@ -8,9 +8,10 @@ import pytest
 from django.conf import settings
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
-from orders.models import DestinationOrder
-from products.models import ProductJob, ReconciliationRun, SourceProduct
+from orders.models import DestinationOrder, OrderLine, OrderPush, OrderPushLine
+from products.models import ProductJob, ReconciliationRun, SourceProduct, SourceVariant
 from stores.auth import shop_csrf_token
 from stores.models import Connection, Shop
 from tests.orders.factories import DestinationOrderFactory
@@ -100,6 +101,15 @@ def test_shop_a_can_neither_see_nor_change_shop_b(client, redis_db, name, method
     b_connection = ConnectionFactory(source=bravo, destination=follower)
     b_order = DestinationOrderFactory(shop=follower, customer_name="Bravo Secret Goods")
     b_product = SourceProduct.objects.create(shop=bravo, shopify_id=1, title="Bravo Secret Goods")
+    # an order B received, so dashboards and reports have B's names to leak if they could
+    SourceVariant.objects.create(product=b_product, shop=bravo, shopify_id=2,
+                                 inventory_item_id=3, sku="BRAVO-1", title="Bravo Secret Goods")
+    b_push = OrderPush.objects.create(order=b_order, source=bravo, status="pushed",
+                                      pushed_at=timezone.now(), source_order_name="#B1",
+                                      total_price=42)
+    OrderPushLine.objects.create(push=b_push, quantity=1, price=42, line=OrderLine.objects.create(
+        order=b_order, shopify_id=1, source=bravo, source_variant_id=2, title="Bravo Secret Goods",
+        quantity=1, current_quantity=1, price=42))
     b_job = ProductJob.objects.create(connection=b_connection, kind="import", total=1)
     b_run = ReconciliationRun.objects.create(connection=b_connection)
     orders_before = list(DestinationOrder.objects.values())
@@ -109,7 +119,8 @@ def test_shop_a_can_neither_see_nor_change_shop_b(client, redis_db, name, method
     response = getattr(client, method)(
         url_for(name, {"b_connection": b_connection.pk, "b_order": b_order.pk,
                        "b_job": b_job.pk, "b_product": b_product.pk, "b_run": b_run.pk}),
-        data={"role": "destination", "shop": SHOP_B, "store_key": "syncer_unknown"},
+        data={"role": "destination", "shop": SHOP_B, "store_key": "syncer_unknown",
+              "store": b_connection.pk},
         headers={"Authorization": f"Bearer {session_token(SHOP_A)}",
                  "X-CSRFToken": shop_csrf_token(shop_domain=SHOP_A, user_id="1"),
                  "HX-Request": "true"},

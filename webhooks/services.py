@@ -1,3 +1,4 @@
+import contextlib
 import json
 import logging
 import traceback
@@ -11,6 +12,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
+from syncer.redis import redis_client
 from webhooks.metrics import webhook_inbox_lag, webhooks_processed, webhooks_received
 from webhooks.models import WebhookDelivery
 from webhooks.registry import WebhookPayloadInvalid, webhook_handlers_for
@@ -34,16 +36,35 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+# While a row's task waits in the broker, this marker says so (the broker's Redis holds both,
+# so they are lost together). Its expiry bounds the wait for a task lost some other way.
+QUEUED_MARK_SECONDS = 900
+
+
+def _queued_key(delivery_id: int) -> str:
+    return f"syncer:webhook-queued:{delivery_id}"
+
+
 def webhook_delivery_enqueue(delivery_id: int) -> None:
     from webhooks.tasks import webhook_delivery_process_task
 
     try:
+        # Marked before publishing, so a fast worker's unmark cannot come first.
+        redis_client().set(_queued_key(delivery_id), 1, ex=QUEUED_MARK_SECONDS)
         # No publish retries: the request must answer Shopify at once; if the broker is down
         # the row waits in the inbox for the sweeper.
         webhook_delivery_process_task.apply_async(args=[delivery_id], retry=False)
     except (KombuError, CeleryError, RedisError, OSError) as exc:
         logger.warning("webhook %s not enqueued (%s); the sweeper will pick it up",
                        delivery_id, exc)
+        with contextlib.suppress(RedisError, OSError):
+            redis_client().delete(_queued_key(delivery_id))
+
+
+def webhook_delivery_unmark(delivery_id: int) -> None:
+    """The task has left the broker: from now on the row's state is in the database."""
+    with contextlib.suppress(RedisError, OSError):
+        redis_client().delete(_queued_key(delivery_id))
 
 
 _INSERT_SQL = """
@@ -167,32 +188,21 @@ def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
     )
 
 
-# A row the sweeper queued may sit behind a backlog for a while: its next sweep waits as long
-# as it has already waited (at least the grace, at most this), so re-queueing never multiplies
-# a backlog — every copy of a row's task costs a worker a round trip for nothing.
-SWEEP_BACKOFF_MAX = timedelta(minutes=10)
-
-_SWEEP_BACKOFF_SQL = """
-    UPDATE webhooks_webhookdelivery
-    SET due_at = %(now)s + CASE WHEN status = 'received' THEN %(early)s ELSE interval '0' END
-                 + GREATEST(%(grace)s, LEAST(%(now)s - received_at, %(most)s))
-    WHERE id = ANY(%(ids)s) AND status IN ('received', 'failed')
-"""
-
-
 def webhook_deliveries_sweep(*, limit: int = 500) -> int:
+    """Queues the due rows whose task is not waiting in the broker already: a backlog is
+    never multiplied by re-queueing (every copy costs a worker a round trip for nothing), and
+    a task lost with the broker (restart, flush) loses its marker with it."""
     due = webhook_deliveries_due(limit=limit)
-    if due:
-        grace = timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
-        # PROCESSING rows keep their due_at: it is their claim's expiry, which the queued task
-        # needs in the past to take the abandoned claim over.
-        with connection.cursor() as cursor:
-            cursor.execute(_SWEEP_BACKOFF_SQL, {
-                "now": timezone.now(), "early": RECEIVED_GRACE - grace, "grace": grace,
-                "most": SWEEP_BACKOFF_MAX, "ids": due})
-    for delivery_id in due:
+    if not due:
+        return 0
+    try:
+        queued = redis_client().mget([_queued_key(delivery_id) for delivery_id in due])
+    except RedisError:
+        queued = [None] * len(due)
+    missing = [delivery_id for delivery_id, mark in zip(due, queued, strict=True) if not mark]
+    for delivery_id in missing:
         webhook_delivery_enqueue(delivery_id)
-    return len(due)
+    return len(missing)
 
 
 def webhook_max_body_bytes() -> int:

@@ -1,10 +1,15 @@
 from celery import shared_task
 
-from webhooks.services import webhook_deliveries_sweep, webhook_delivery_process
+from webhooks.services import (
+    webhook_deliveries_sweep,
+    webhook_delivery_process,
+    webhook_delivery_unmark,
+)
 
 
 @shared_task(ignore_result=True)
 def webhook_delivery_process_task(delivery_id: int) -> None:
+    webhook_delivery_unmark(delivery_id)
     webhook_delivery_process(delivery_id=delivery_id)
 
 

@@ -4,10 +4,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from syncer.redis import redis_client
 from tests.webhooks.conftest import sign, webhook_headers
 from webhooks.models import WebhookDelivery
 from webhooks.registry import _handlers, webhook_handler_register
-from webhooks.services import MAX_ATTEMPTS, RECEIVED_GRACE, webhook_deliveries_sweep
+from webhooks.services import MAX_ATTEMPTS, webhook_deliveries_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,26 +211,27 @@ def test_sweeper_processes_rows_left_received(post_webhook, recorded_handler, se
     assert calls == [{"shop_domain": SHOP, "payload": {"id": 3}}]
 
 
-def test_sweeper_backs_off_rows_it_queued_behind_a_backlog(recorded_handler, broker_down,
-                                                           settings):
+def test_sweeper_does_not_queue_a_row_twice_while_its_task_waits(recorded_handler):
     topic, calls = recorded_handler
-    settings.WEBHOOK_RECEIVED_GRACE_SECONDS = 10
-    # given a row received five minutes ago and still not processed (its task is queued behind
-    # a backlog, or was lost)
+    # given a row left received for five minutes whose task is still waiting in the broker
+    # (behind a backlog): enqueueing marked it
     delivery = WebhookDelivery.objects.create(
         shop_domain=SHOP, topic=topic, webhook_id="w-backlog", raw_body='{"id": 4}',
         received_at=timezone.now() - timedelta(seconds=300),
         due_at=timezone.now() - timedelta(seconds=240),
     )
-    # when the sweeper queues it
-    before = timezone.now()
-    assert webhook_deliveries_sweep() == 1
-    # then its next sweep waits as long as it has waited (300 s), not the next sweep interval
-    delivery.refresh_from_db()
-    effective = delivery.due_at - (RECEIVED_GRACE - timedelta(seconds=10)) - before
-    assert timedelta(seconds=299) < effective < timedelta(seconds=302)
+    redis_client().set(f"syncer:webhook-queued:{delivery.pk}", 1, ex=60)
+    # when the sweeper runs, it leaves it to that task
     assert webhook_deliveries_sweep() == 0
+    delivery.refresh_from_db()
     assert (delivery.status, calls) == ("received", [])
+    # and when the broker loses the task (a restart loses the marker with it)
+    redis_client().delete(f"syncer:webhook-queued:{delivery.pk}")
+    assert webhook_deliveries_sweep() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert calls == [{"shop_domain": SHOP, "payload": {"id": 4}}]
+    assert redis_client().exists(f"syncer:webhook-queued:{delivery.pk}") == 0
 
 
 def test_sweeper_leaves_fresh_rows_alone(recorded_handler):
