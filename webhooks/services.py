@@ -143,9 +143,12 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
     if not handlers:
         return _finish(delivery=delivery, status=Status.IGNORED, outcome="ignored",
                        error=f"No handler for topic {delivery.topic}")
+    # One merchant action shares its Event-Id across every delivery it produces, so a bulk
+    # stock edit sends many inventory_levels/update with one id: only the same body under
+    # the same id is the same event again (a second subscription, a redelivery).
     if delivery.event_id and WebhookDelivery.objects.filter(
         shop_domain=delivery.shop_domain, topic=delivery.topic, event_id=delivery.event_id,
-        status=Status.PROCESSED,
+        raw_body=delivery.raw_body, status=Status.PROCESSED,
     ).exclude(pk=delivery.pk).exists():
         return _finish(delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
                        error=f"Event {delivery.event_id} was already processed")

@@ -85,6 +85,18 @@ def test_same_event_through_a_second_subscription_is_processed_once(post_webhook
         "duplicate", "processed"]
 
 
+def test_one_action_touching_several_resources_is_processed_for_each(post_webhook,
+                                                                    recorded_handler):
+    topic, calls = recorded_handler
+    post_webhook(topic, {"id": 1}, webhook_id="w-1", event_id="e-1")
+    # when the same merchant action also changed another resource of the same topic
+    post_webhook(topic, {"id": 2}, webhook_id="w-2", event_id="e-1")
+    # then
+    assert [call["payload"] for call in calls] == [{"id": 1}, {"id": 2}]
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == [
+        "processed", "processed"]
+
+
 def test_bad_hmac_is_401_and_stores_nothing(client, recorded_handler):
     topic, calls = recorded_handler
     body = json.dumps({"id": 1}).encode()
