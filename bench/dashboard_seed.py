@@ -2,7 +2,8 @@
 generate_series): one source, `stores` connected destinations, a catalogue, and `orders`
 destination orders spread evenly over the last `days` days, each with two synced lines, a push
 to the source (98 % pushed, 1 % failed, 1 % pending) with its lines, and a fulfilment with
-tracking for about 60 % of the pushed ones.
+tracking for about 64 % of the pushed ones (statuses spread by order id modulo primes, so
+every store gets its share).
 
 Row-by-row inserts would take an hour at a million orders; this takes a minute or two.
 """
@@ -13,6 +14,17 @@ SOURCE_DOMAIN = "bench-source.myshopify.com"
 SOURCE_KEY = "syncer_bench_source_key"
 PRODUCTS = 500
 VARIANTS_PER_PRODUCT = 2
+
+
+def _variant(order_id: str) -> str:
+    """The variant index of line k of an order: a fixed pseudo-random pick, skewed (cubed) so a
+    few products sell most, the same wherever it is computed."""
+    return (f"floor(%(variants)s * power((({order_id}) * 2654435761 + k * 40503) %% 1000003"
+            " / 1000003.0, 3))::int")
+
+
+def _quantity(order_id: str) -> str:
+    return f"1 + (({order_id}) + k) %% 3"
 
 
 def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]]:
@@ -65,7 +77,7 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
                p.id
         FROM stores_connection c JOIN products_sourceproduct p ON p.shop_id = c.source_id
         WHERE (p.shopify_id + c.destination_id) %% 3 = 0 AND NOT p.hidden
-    """, params), ("orders", """
+    """, params), ("orders", f"""
         WITH dest AS (SELECT min(id) AS first FROM stores_shop WHERE role = 'destination')
         INSERT INTO orders_destinationorder (shopify_id, name, order_number, processed_at,
             customer_name, email, financial_status, fulfillment_status, tags, shipping_method,
@@ -75,42 +87,39 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
                now() - interval '10 minutes'
                    - %(days)s * interval '1 day' * (1 - (g + 0.5) / %(orders)s),
                'Customer ' || g, '', 'paid', 'unfulfilled', '[]', 'Standard',
-               '{"city": "Bench", "country_code": "US"}', 'USD', 0, 0,
-               dest.first + g %% %(stores)s, '', 'pushed', now(), now()
-        FROM generate_series(0, %(orders)s - 1) AS g, dest
-    """, params), ("order lines", """
+               '{{"city": "Bench", "country_code": "US"}}', 'USD', sub.subtotal,
+               sub.subtotal + 5, dest.first + g %% %(stores)s, '', 'pushed', now(), now()
+        FROM generate_series(0, %(orders)s - 1) AS g, dest,
+             LATERAL (SELECT sum(({_quantity("10000000 + g")}) * (10 + pick.v %% 50))
+                             AS subtotal
+                      FROM generate_series(0, 1) AS k,
+                           LATERAL (SELECT {_variant("10000000 + g")} AS v) AS pick) AS sub
+    """, params), ("order lines", f"""
         WITH source AS (SELECT id FROM stores_shop WHERE domain = %(source)s)
         INSERT INTO orders_orderline (shopify_id, source_variant_id, destination_variant_id, sku,
             title, variant_title, quantity, current_quantity, price, properties, order_id,
             source_id)
         SELECT o.shopify_id * 2 + k, 100000 + v, 8000000 + v, 'B' || v,
                'Bench product ' || (v / %(per)s), 'Size ' || (v %% %(per)s),
-               1 + (o.id + k) %% 3, 1 + (o.id + k) %% 3, 10 + v %% 50, '[]', o.id, source.id
+               {_quantity("o.shopify_id")}, {_quantity("o.shopify_id")}, 10 + v %% 50, '[]',
+               o.id, source.id
         FROM orders_destinationorder o, source, generate_series(0, 1) AS k,
-             LATERAL (SELECT floor(%(variants)s * power(
-                 ((o.shopify_id * 2654435761 + k * 40503) %% 1000003) / 1000003.0, 3))::int
-                 AS v) AS pick
+             LATERAL (SELECT {_variant("o.shopify_id")} AS v) AS pick
         ORDER BY o.id, k
-    """, params), ("order totals", """
-        UPDATE orders_destinationorder o SET subtotal_price = t.subtotal,
-                                             total_price = t.subtotal + 5
-        FROM (SELECT order_id, sum(quantity * price) AS subtotal FROM orders_orderline
-              GROUP BY order_id) AS t
-        WHERE t.order_id = o.id
     """, params), ("pushes", """
         WITH source AS (SELECT id FROM stores_shop WHERE domain = %(source)s)
         INSERT INTO orders_orderpush (status, trigger, source_order_id, source_order_name,
             source_fulfillment_status, shipping_fee, contact_email, currency, subtotal_price,
             total_price, error, attempts, pushed_at, created_at, updated_at, order_id, source_id)
-        SELECT CASE WHEN o.id %% 100 = 1 THEN 'failed' WHEN o.id %% 100 = 2 THEN 'pending'
+        SELECT CASE WHEN o.id %% 101 = 1 THEN 'failed' WHEN o.id %% 101 = 2 THEN 'pending'
                     ELSE 'pushed' END, 'automatic',
-               CASE WHEN o.id %% 100 > 2 THEN 40000000 + o.id END,
-               CASE WHEN o.id %% 100 > 2 THEN '#S' || (5000 + o.id) ELSE '' END,
-               CASE WHEN o.id %% 100 > 2 AND o.id %% 10 < 6 THEN 'fulfilled'
+               CASE WHEN o.id %% 101 > 2 THEN 40000000 + o.id END,
+               CASE WHEN o.id %% 101 > 2 THEN '#S' || (5000 + o.id) ELSE '' END,
+               CASE WHEN o.id %% 101 > 2 AND o.id %% 11 < 7 THEN 'fulfilled'
                     ELSE 'unfulfilled' END,
                5, 'orders@bench.example', 'USD', o.subtotal_price, o.total_price,
-               CASE WHEN o.id %% 100 = 1 THEN 'The source refused it.' ELSE '' END, 1,
-               CASE WHEN o.id %% 100 > 2 THEN o.processed_at + interval '5 minutes' END,
+               CASE WHEN o.id %% 101 = 1 THEN 'The source refused it.' ELSE '' END, 1,
+               CASE WHEN o.id %% 101 > 2 THEN o.processed_at + interval '5 minutes' END,
                o.processed_at, o.processed_at, o.id, source.id
         FROM orders_destinationorder o, source
         ORDER BY o.id

@@ -34,6 +34,7 @@ class Bar:
     width: float
     height: float
     bucket: Bucket
+    title: str  # the tooltip: "Nov 3 – Nov 9: 12 orders, 345.00 USD"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,17 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _day(value: date) -> str:
+    return f"{value:%b} {value.day}"
+
+
+def _bar_title(bucket: Bucket, currency: str) -> str:
+    days = _day(bucket.start) if bucket.start == bucket.end else (
+        f"{_day(bucket.start)} – {_day(bucket.end)}")
+    orders = f"{bucket.orders} order{'' if bucket.orders == 1 else 's'}"
+    return f"{days}: {orders}, {bucket.revenue} {currency}"
+
+
 def orders_revenue_chart(*, buckets: list[Bucket], currency: str) -> Chart:
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
@@ -101,7 +113,8 @@ def orders_revenue_chart(*, buckets: list[Bucket], currency: str) -> Chart:
         height = plot_height * bucket.orders / orders_top
         x = LEFT + slot * index + (slot - bar_width) / 2
         bars.append(Bar(x=round(x, 2), y=round(bottom - height, 2), width=round(bar_width, 2),
-                        height=round(height, 2), bucket=bucket))
+                        height=round(height, 2), bucket=bucket,
+                        title=_bar_title(bucket, currency)))
         points.append((round(LEFT + slot * index + slot / 2, 2),
                        round(bottom - plot_height * float(bucket.revenue) / revenue_top, 2)))
     step = max(1, math.ceil(count / X_LABELS))

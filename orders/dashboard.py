@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from orders.charts import Bucket, Chart, orders_revenue_chart
@@ -18,20 +18,22 @@ from orders.models import DestinationOrder, OrderPush
 from orders.stats import (
     ZERO,
     DayFigures,
+    TopVariants,
     day_start,
     source_orders_by_day,
-    source_sales_by_variant,
+    source_top_variants,
 )
 from products.models import (
     DestinationStock,
     InventoryEffect,
     ProductLink,
     ReconciliationRun,
+    SourceProduct,
     SourceVariant,
     SyncEvent,
     VariantLink,
 )
-from products.selectors import source_product_tab_counts
+from products.selectors import source_product_counts
 from stores.models import Connection, Shop
 
 TOP_PRODUCTS = 10
@@ -117,12 +119,22 @@ class SourceDashboard:
     granularity: str
 
 
-def dashboard_stores_for_source(*, source: Shop) -> list[Connection]:
-    """Every store that ever connected (connected, then blocked, then disconnected)."""
-    order = {status: index for index, status in enumerate(Connection.Status.values)}
-    stores = list(Connection.objects.filter(source=source).select_related("destination"))
-    return sorted(stores, key=lambda c: (order[c.status],
-                                         (c.destination.name or c.destination.domain).lower()))
+@dataclass(frozen=True)
+class StoreChoice:
+    connection_id: int
+    name: str
+
+
+def dashboard_store_choices(*, source: Shop) -> list[tuple[str, list[StoreChoice]]]:
+    """Every store that ever connected, by status (connected, then blocked, then
+    disconnected), for the store picker."""
+    rows = (Connection.objects.filter(source=source)
+            .values_list("pk", "status", "destination__name", "destination__domain"))
+    groups: dict[str, list[StoreChoice]] = {status: [] for status in Connection.Status.values}
+    for pk, status, name, domain in rows:
+        groups[status].append(StoreChoice(pk, name or domain))
+    return [(label, sorted(groups[status], key=lambda choice: choice.name.lower()))
+            for status, label in Connection.Status.choices]
 
 
 def _granularity(date_range: DateRange) -> str:
@@ -170,17 +182,19 @@ def _variant_names(source: Shop, variant_ids: list[int]) -> dict[int, tuple[str,
     return names
 
 
-def _top_products(source: Shop, sales: dict, total_units: int) -> list[ProductSales]:
-    ranked = sorted(sales.items(), key=lambda item: (-item[1].units, -item[1].revenue,
-                                                     item[0] or 0))[:TOP_PRODUCTS]
-    names = _variant_names(source, [variant_id for variant_id, _ in ranked if variant_id])
-    return [ProductSales(
-        source_variant_id=variant_id,
-        title=names.get(variant_id, (f"Variant {variant_id}" if variant_id
-                                     else "Unknown variant", ""))[0],
-        sku=names.get(variant_id, ("", ""))[1], units=figures.units, revenue=figures.revenue,
-        share=round(100 * figures.units / total_units) if total_units else 0)
-        for variant_id, figures in ranked]
+def _top_products(source: Shop, top: TopVariants) -> list[ProductSales]:
+    names = _variant_names(source, [v.source_variant_id for v in top.variants
+                                    if v.source_variant_id])
+    products = []
+    for variant in top.variants:
+        fallback = f"Variant {variant.source_variant_id}" if variant.source_variant_id \
+            else "Unknown variant"
+        title, sku = names.get(variant.source_variant_id, (fallback, ""))
+        products.append(ProductSales(
+            source_variant_id=variant.source_variant_id, title=title, sku=sku,
+            units=variant.units, revenue=variant.revenue,
+            share=round(100 * variant.units / top.total_units) if top.total_units else 0))
+    return products
 
 
 def source_dashboard(*, source: Shop, date_range: DateRange,
@@ -196,27 +210,34 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
     destination = store.destination if store is not None else None
     days = source_orders_by_day(source=source, first=date_range.first, last=date_range.last,
                                 destination=destination)
-    sales = source_sales_by_variant(source=source, first=date_range.first,
-                                    last=date_range.last, destination=destination)
-    products = source_product_tab_counts(source=source)
+    top = source_top_variants(source=source, first=date_range.first, last=date_range.last,
+                              limit=TOP_PRODUCTS, destination=destination)
+    counts = dict.fromkeys(Connection.Status.values, 0)
+    connected = []
+    for pk, status in Connection.objects.filter(source=source).values_list("pk", "status"):
+        counts[status] += 1
+        if status == Connection.Status.CONNECTED:
+            connected.append(pk)
     if store is not None:
         synced = ProductLink.objects.filter(connection=store).count()
+    elif connected:
+        # Per product, stop at its first link to a connected store: ~1 index probe each,
+        # instead of reading every link of every store.
+        synced = SourceProduct.objects.filter(shop=source, deleted_at__isnull=True).filter(
+            Exists(ProductLink.objects.filter(source_product=OuterRef("pk"),
+                                              connection_id__in=connected))).count()
     else:
-        synced = products["synced"]
-    counts = dict.fromkeys(Connection.Status.values, 0)
-    for status, number in (Connection.objects.filter(source=source).values_list("status")
-                           .annotate(n=Count("pk"))):
-        counts[status] = number
-    units = sum(figures.units for figures in sales.values())
+        synced = 0
     granularity = _granularity(date_range)
     buckets = _buckets(date_range, days, granularity)
     currency = source.currency or "USD"
     return SourceDashboard(
         date_range=date_range, store=store, store_counts=counts,
-        available_products=products["available"], synced_products=synced,
+        available_products=source_product_counts(source=source)["visible"],
+        synced_products=synced,
         orders=sum(figures.orders for figures in days.values()),
         revenue=sum((figures.revenue for figures in days.values()), ZERO),
-        units=units, currency=currency, top_products=_top_products(source, sales, units),
+        units=top.total_units, currency=currency, top_products=_top_products(source, top),
         chart=orders_revenue_chart(buckets=buckets, currency=currency), granularity=granularity)
 
 
@@ -241,7 +262,6 @@ class DestinationDashboard:
     synced_products: int
     orders: int
     order_states: list[tuple[str, str, int]]  # (push state, label, orders)
-    pushes: dict[str, int]  # push status → pushes of the range's orders
     failed_pushes: int
     last_stock_write: datetime | None
     pending_writes: int
@@ -296,9 +316,6 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
                                              processed_at__lt=in_range["lt"])
     states = orders.aggregate(**{state: Count("pk", filter=Q(push_state=state))
                                  for state in DestinationOrder.PushState.values})
-    pushes = dict.fromkeys(OrderPush.Status.values, 0)
-    pushes.update(OrderPush.objects.filter(order__in=orders).values_list("status")
-                  .annotate(n=Count("pk")))
     connected = {c.pk for c in connections if c.status == Connection.Status.CONNECTED}
     return DestinationDashboard(
         date_range=date_range, sources=sources,
@@ -306,7 +323,6 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
         orders=sum(states.values()),
         order_states=[(value, label, states[value])
                       for value, label in DestinationOrder.PushState.choices],
-        pushes=pushes,
         failed_pushes=OrderPush.objects.filter(order__shop=destination,
                                                status=OrderPush.Status.FAILED).count(),
         last_stock_write=max((w for w in writes.values() if w), default=None),

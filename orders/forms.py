@@ -98,6 +98,7 @@ class DateRangeForm(forms.Form):
     """A preset (past week, last 30 days, last two months) or a custom from/to, both days
     included, in the shop's time zone. `cleaned_data["date_range"]` is the DateRange."""
 
+    max_days = MAX_RANGE_DAYS
     range = forms.ChoiceField(required=False, choices=[])
     start = forms.DateField(required=False, label="From", error_messages={
         "invalid": "Enter the first day as a date, e.g. 2026-01-20."})
@@ -132,26 +133,17 @@ class DateRangeForm(forms.Form):
             return data
         if start > end:
             self.add_error("end", "The last day is before the first day.")
-        elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            self.add_error("end", f"Choose at most {MAX_RANGE_DAYS} days.")
+        elif (end - start).days + 1 > self.max_days:
+            self.add_error("end", f"Choose at most {self.max_days} days.")
         else:
             data["date_range"] = dashboard.DateRange(first=start, last=end, zone=self.shop.zone)
         return data
 
 
 class SourceDashboardForm(DateRangeForm):
-    store = forms.IntegerField(required=False, min_value=1)
-
-    def __init__(self, *args, store_ids: set[int], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.store_ids = store_ids
-
-    def clean_store(self) -> int | None:
-        store = self.cleaned_data.get("store")
-        if store is not None and store not in self.store_ids:
-            raise forms.ValidationError("No such store.", code="unknown_store")
-        return store
+    store = forms.IntegerField(required=False, min_value=1)  # a Connection of this source
 
 
 class ReportForm(DateRangeForm):
+    max_days = 10 * 366  # a report streams, however long; the cap only catches typos
     page = forms.IntegerField(min_value=1, required=False)

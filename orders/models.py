@@ -158,6 +158,10 @@ class OrderPushLine(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["push", "line"],
                                                name="order_push_line_unique")]
+        # The dashboards sum today's pushed lines from the pushes; covering the sums keeps
+        # that a walk over this index instead of a scan of every line ever pushed.
+        indexes = [models.Index(fields=["push"], include=["line", "quantity", "price"],
+                                name="order_push_line_sums")]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.line.title}"
@@ -275,42 +279,51 @@ class SourceDayStat(models.Model):
     revenue = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["source", "zone", "destination", "day"], name="source_day_stat_unique",
-            nulls_distinct=False, include=["orders", "revenue"])]
+        # Not unique: a provisional day gets a row per refresh; reads sum them.
+        indexes = [models.Index(fields=["source", "zone", "destination", "day"],
+                                include=["orders", "revenue"], name="source_day_stat_read")]
 
     def __str__(self) -> str:
         return f"{self.source_id}/{self.destination_id or 'all'} {self.day}: {self.orders}"
 
 
 class SourceProductDayStat(models.Model):
-    """Units and line revenue of one source variant on one day, per destination or (NULL) all."""
+    """Units and line revenue of one source variant on one day — or one whole week (Monday to
+    Sunday, `day` = its Monday), so long ranges read a row per week — per destination or
+    (NULL) all of them."""
+
+    class Span(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
 
     source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="+")
     zone = models.CharField(max_length=64)
+    span = models.CharField(max_length=4, choices=Span.choices, default=Span.DAY)
     day = models.DateField()
     source_variant_id = models.BigIntegerField(null=True, blank=True)
     units = models.PositiveIntegerField()
     revenue = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["source", "zone", "destination", "day", "source_variant_id"],
-            name="source_product_day_stat_unique", nulls_distinct=False,
-            include=["units", "revenue"])]
+        indexes = [models.Index(fields=["source", "zone", "destination", "span", "day"],
+                                include=["source_variant_id", "units", "revenue"],
+                                name="source_product_day_stat_read")]
 
     def __str__(self) -> str:
         return f"{self.source_variant_id} {self.day}: {self.units}"
 
 
 class SourceStatsClosed(models.Model):
-    """How far a source's roll-ups go: every day up to `closed_through` (inclusive) is built."""
+    """How far a source's roll-ups go: every day up to `closed_through` (inclusive) is final;
+    the days after it are summed up to `provisional_until` and summed afresh every few
+    minutes (orders.stats)."""
 
     source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     zone = models.CharField(max_length=64)
     closed_through = models.DateField(null=True, blank=True)
+    provisional_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

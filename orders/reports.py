@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import (
     Count,
     DecimalField,
@@ -44,11 +46,6 @@ def _pushes(connection: Connection, date_range: DateRange) -> QuerySet[OrderPush
         source=connection.source, order__shop=connection.destination,
         status=OrderPush.Status.PUSHED, pushed_at__gte=date_range.starts_at,
         pushed_at__lt=date_range.ends_before)
-
-
-def _tracked(push: OuterRef) -> QuerySet[OrderFulfillment]:
-    return (OrderFulfillment.objects.filter(push=push).exclude(source_status__in=VOID_FULFILLMENT)
-            .exclude(tracking_number=""))
 
 
 @dataclass(frozen=True)
@@ -93,41 +90,67 @@ def _text(value: str | None) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _tracking_of(push_ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """Tracking company, number and URL of each push (several fulfilments joined by " | ")."""
+    def joined(name: str) -> StringAgg:
+        # Older SQLite (the demo) cannot order inside an aggregate; it keeps the scan order.
+        ordered = db_connection.features.supports_aggregate_order_by_clause
+        return StringAgg(name, delimiter=Value(" | "), order_by="pk" if ordered else None)
+
+    return {push: (company, number, url) for push, company, number, url in (
+        OrderFulfillment.objects.filter(push__in=push_ids)
+        .exclude(source_status__in=VOID_FULFILLMENT).exclude(tracking_number="")
+        .values("push").annotate(company=joined("tracking_company"),
+                                 number=joined("tracking_number"), url=joined("tracking_url"))
+        .values_list("push", "company", "number", "url"))}
+
+
 def report_csv_rows(*, connection: Connection, date_range: DateRange) -> Iterator[list[str]]:
     """The header, then one row per pushed line, oldest order first. A generator over a
-    server-side cursor: rows are read CSV_CHUNK at a time while the response streams."""
+    server-side cursor: lines are read CSV_CHUNK at a time while the response streams, with
+    one more query per chunk for its orders' tracking."""
     zone = date_range.zone
 
     def moment(value: datetime | None) -> str:
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+        return value.astimezone(zone).isoformat(" ", "seconds")[:19] if value else ""
 
-    def tracking(name: str) -> Subquery:
-        return Subquery(_tracked(OuterRef("push")).values("push").annotate(
-            joined=StringAgg(name, delimiter=Value(" | "), order_by="pk")).values("joined"))
+    def formatted(chunk: list[tuple]) -> Iterator[list[str]]:
+        tracking = _tracking_of(list({row[-1] for row in chunk}))
+        no_tracking = ("", "", "")
+        for (source_name, source_id, order_name, ordered_at, pushed_at, sku, title, variant,
+             quantity, price, line_total, fulfilled, shipping, total, currency, status,
+             cancelled_at, push_id) in chunk:
+            company, number, url = tracking.get(push_id, no_tracking)
+            yield [_text(source_name), str(source_id or ""), _text(order_name),
+                   moment(ordered_at), moment(pushed_at), _text(sku), _text(title),
+                   _text(variant), str(quantity), str(price), str(line_total.quantize(ZERO)),
+                   str(fulfilled), str(shipping), str(total), currency,
+                   FULFILLMENT_LABELS.get(status, status), _text(company), _text(number),
+                   _text(url), "yes" if cancelled_at else "no"]
 
     rows = (OrderPushLine.objects.filter(push__in=_pushes(connection, date_range))
             .annotate(line_total=ExpressionWrapper(F("quantity") * F("price"),
-                                                   output_field=MONEY),
-                      tracking_company=tracking("tracking_company"),
-                      tracking_number=tracking("tracking_number"),
-                      tracking_url=tracking("tracking_url"))
+                                                   output_field=MONEY))
             .order_by("push__pushed_at", "push_id", "pk")
             .values_list("push__source_order_name", "push__source_order_id", "push__order__name",
                          "push__order__processed_at", "push__pushed_at", "line__sku",
                          "line__title", "line__variant_title", "quantity", "price",
                          "line_total", "fulfilled_quantity", "push__shipping_fee",
                          "push__total_price", "push__currency",
-                         "push__source_fulfillment_status", "tracking_company",
-                         "tracking_number", "tracking_url", "push__order__cancelled_at"))
+                         "push__source_fulfillment_status", "push__order__cancelled_at",
+                         "push_id"))
     yield report_csv_header(date_range=date_range)
-    for (source_name, source_id, order_name, ordered_at, pushed_at, sku, title, variant,
-         quantity, price, line_total, fulfilled, shipping, total, currency, status, company,
-         number, url, cancelled_at) in rows.iterator(chunk_size=CSV_CHUNK):
-        yield [_text(source_name), str(source_id or ""), _text(order_name), moment(ordered_at),
-               moment(pushed_at), _text(sku), _text(title), _text(variant), str(quantity),
-               str(price), str(line_total.quantize(ZERO)), str(fulfilled), str(shipping),
-               str(total), currency, FULFILLMENT_LABELS.get(status, status), _text(company),
-               _text(number), _text(url), "yes" if cancelled_at else "no"]
+    # Inside a transaction the cursor is a plain one, read as the response goes out; outside,
+    # Django declares it WITH HOLD and PostgreSQL computes the whole result before the first
+    # row. (Read-only: a client that goes away just rolls it back.)
+    with transaction.atomic():
+        chunk: list[tuple] = []
+        for row in rows.iterator(chunk_size=CSV_CHUNK):
+            chunk.append(row)
+            if len(chunk) == CSV_CHUNK:
+                yield from formatted(chunk)
+                chunk = []
+        yield from formatted(chunk)
 
 
 def report_filename(*, connection: Connection, date_range: DateRange) -> str:

@@ -2,15 +2,26 @@
 
 A source with a million received orders cannot sum its pushes and lines on every dashboard
 view (the 60-day range alone is ~160,000 pushes and ~330,000 lines: seconds, not
-milliseconds). So every day that is over is summed once into `SourceDayStat` and
-`SourceProductDayStat` (per destination and for all of them), and a dashboard reads those
-small rows plus, live, the pushes of the days not rolled up yet (today, usually).
+milliseconds). So the pushes are summed per day into `SourceDayStat` and `SourceProductDayStat`
+(per destination and for all of them; products also per whole week), and a dashboard reads those
+small rows plus, live, the few pushes made since they were last summed.
 
-What makes a finished day safe to freeze: a push counts on the day of its `pushed_at`, which the
-push service sets to "now" when the source order is created, and a pushed push never changes
-its status, total or lines again. A day is rolled up only once it ended `CLOSE_GRACE` ago, so a
-push whose transaction is still committing cannot be missed. Erasing a shop
-(`source_stats_forget`) throws the affected roll-ups away; they are rebuilt on the next view.
+Two kinds of rows:
+* closed days — every day that ended `CLOSE_GRACE` ago, summed once from the pushes and never
+  again. Safe to freeze because a push counts on the day of its `pushed_at`, which the push
+  service sets to "now" when the source order is created, and a pushed push never changes its
+  status, total or lines again; the grace covers a push whose transaction is still committing.
+* provisional days — the days after those (today, and yesterday for an hour): at most every
+  `REFRESH_EVERY` the pushes since `provisional_until` (up to `LIVE_GRACE` ago) are added as
+  more rows, so a refresh sums minutes of pushes, never a whole day. When the day closes its
+  provisional rows are replaced by the closed ones, summed afresh: a push that committed more
+  than LIVE_GRACE after its `pushed_at` (none should) is counted from then on.
+
+Rows are summed when read, so several rows for one day (or variant) are fine.
+
+Erasing a shop (`source_stats_forget`) throws the affected roll-ups away; they are rebuilt on
+the next view. Pushes written straight into the database with a past `pushed_at` (tests,
+benchmarks) are only counted if they exist before the days they fall on are summed.
 """
 
 from dataclasses import dataclass
@@ -19,7 +30,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -33,6 +44,9 @@ from orders.models import (
 from stores.models import Connection, Shop
 
 CLOSE_GRACE = timedelta(hours=1)
+LIVE_GRACE = timedelta(minutes=5)
+REFRESH_EVERY = timedelta(minutes=2)
+DAY, WEEK = SourceProductDayStat.Span.DAY, SourceProductDayStat.Span.WEEK
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -72,69 +86,121 @@ def _insert_select(model: type, columns: list[str], constants: list, rows: Query
                        f"SELECT {leading}sub.* FROM ({sql}) sub", [*constants, *params])
 
 
-def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date) -> None:
-    starts, ends = day_start(first, zone), day_start(last + timedelta(days=1), zone)
-    day = TruncDate("pushed_at", tzinfo=zone)
-    per_destination = (
-        OrderPush.objects.filter(_pushed_between(source, starts, ends))
-        .annotate(day=day).values("order__shop", "day")
-        .annotate(orders=Count("pk"), revenue=Sum("total_price"))
-        .values_list("order__shop", "day", "orders", "revenue"))
+def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
+                since: datetime | None = None, until: datetime | None = None) -> None:
+    """Rows for the pushes of the days `first`..`last`: all of them (closing those days), or
+    those made in [since, until) (a provisional refresh, adding to the rows already there)."""
+    provisional = until is not None
+    starts = since or day_start(first, zone)
+    ends = until or day_start(last + timedelta(days=1), zone)
+    pushes = OrderPush.objects.filter(_pushed_between(source, starts, ends)).annotate(
+        day=TruncDate("pushed_at", tzinfo=zone))
+    lines = OrderPushLine.objects.filter(
+        push__source=source, push__status=OrderPush.Status.PUSHED, push__pushed_at__gte=starts,
+        push__pushed_at__lt=ends).annotate(day=TruncDate("push__pushed_at", tzinfo=zone))
+    line_sums = {"units": Sum("quantity"),
+                 "revenue": Sum(F("quantity") * F("price"), output_field=MONEY)}
     _insert_select(SourceDayStat, ["source", "zone", "destination", "day", "orders", "revenue"],
-                   [source.pk, zone.key], per_destination)
-    lines = (
-        OrderPushLine.objects.filter(push__source=source, push__status=OrderPush.Status.PUSHED,
-                                     push__pushed_at__gte=starts, push__pushed_at__lt=ends)
-        .annotate(day=TruncDate("push__pushed_at", tzinfo=zone))
-        .values("push__order__shop", "day", "line__source_variant_id")
-        .annotate(units=Sum("quantity"),
-                  revenue=Sum(F("quantity") * F("price"), output_field=MONEY))
-        .values_list("push__order__shop", "day", "line__source_variant_id", "units", "revenue"))
-    _insert_select(SourceProductDayStat, ["source", "zone", "destination", "day",
+                   [source.pk, zone.key],
+                   pushes.values("order__shop", "day")
+                   .annotate(orders=Count("pk"), revenue=Sum("total_price"))
+                   .values_list("order__shop", "day", "orders", "revenue"))
+    _insert_select(SourceProductDayStat, ["source", "zone", "span", "destination", "day",
                                           "source_variant_id", "units", "revenue"],
-                   [source.pk, zone.key], lines)
-    # "All stores" rows, summed from the per-destination rows just written (far fewer rows).
-    built = Q(source=source, zone=zone.key, destination__isnull=False, day__gte=first,
-              day__lte=last)
+                   [source.pk, zone.key, DAY],
+                   lines.values("push__order__shop", "day", "line__source_variant_id")
+                   .annotate(**line_sums)
+                   .values_list("push__order__shop", "day", "line__source_variant_id", "units",
+                                "revenue"))
+    if provisional:  # "all stores" rows of just these pushes, the others have theirs already
+        all_days = (pushes.values("day").annotate(orders=Count("pk"),
+                                                  revenue=Sum("total_price"))
+                    .values_list("day", "orders", "revenue"))
+        all_products = (lines.values("day", "line__source_variant_id").annotate(**line_sums)
+                        .values_list("day", "line__source_variant_id", "units", "revenue"))
+    else:  # "all stores" rows summed from the per-destination rows just written (fewer rows)
+        built = Q(source=source, zone=zone.key, destination__isnull=False, day__gte=first,
+                  day__lte=last)
+        all_days = (SourceDayStat.objects.filter(built).values("day")
+                    .annotate(total_orders=Sum("orders"), total_revenue=Sum("revenue"))
+                    .values_list("day", "total_orders", "total_revenue"))
+        all_products = (SourceProductDayStat.objects.filter(built, span=DAY)
+                        .values("day", "source_variant_id")
+                        .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
+                        .values_list("day", "source_variant_id", "total_units",
+                                     "total_revenue"))
     _insert_select(SourceDayStat, ["source", "zone", "day", "orders", "revenue"],
-                   [source.pk, zone.key],
-                   SourceDayStat.objects.filter(built).values("day")
-                   .annotate(total_orders=Sum("orders"), total_revenue=Sum("revenue"))
-                   .values_list("day", "total_orders", "total_revenue"))
-    _insert_select(SourceProductDayStat, ["source", "zone", "day", "source_variant_id",
-                                          "units", "revenue"],
-                   [source.pk, zone.key],
-                   SourceProductDayStat.objects.filter(built)
-                   .values("day", "source_variant_id")
-                   .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
-                   .values_list("day", "source_variant_id", "total_units", "total_revenue"))
+                   [source.pk, zone.key], all_days)
+    _insert_select(SourceProductDayStat, ["source", "zone", "span", "day",
+                                          "source_variant_id", "units", "revenue"],
+                   [source.pk, zone.key, DAY], all_products)
+    if provisional:
+        return
+    # Every week that ended in these days, summed from its day rows (all closed by now).
+    monday = first - timedelta(days=first.weekday())
+    while monday + timedelta(days=6) <= last:
+        if monday + timedelta(days=6) >= first:
+            _insert_select(SourceProductDayStat, ["source", "zone", "span", "day",
+                                                  "destination", "source_variant_id", "units",
+                                                  "revenue"],
+                           [source.pk, zone.key, WEEK, monday],
+                           SourceProductDayStat.objects.filter(
+                               source=source, zone=zone.key, span=DAY, day__gte=monday,
+                               day__lte=monday + timedelta(days=6))
+                           .values("destination", "source_variant_id")
+                           .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
+                           .values_list("destination", "source_variant_id", "total_units",
+                                        "total_revenue"))
+        monday += timedelta(days=7)
+
+
+def _is_fresh(state: SourceStatsClosed | None, target: date, now: datetime) -> bool:
+    return (state is not None and state.closed_through is not None
+            and state.closed_through >= target and state.provisional_until is not None
+            and state.provisional_until > now - REFRESH_EVERY - LIVE_GRACE)
 
 
 def source_stats_close(*, source: Shop, now: datetime | None = None) -> date:
-    """Rolls up every finished day not rolled up yet; returns the last day rolled up.
+    """Rolls up every finished day not rolled up yet and, at most every REFRESH_EVERY, the
+    days since (provisionally); returns the last closed day.
 
     Cheap when there is nothing to do (one indexed read), so views call it before reading.
     Concurrent callers queue on the state row's lock; the second finds the work done.
     """
     zone = source.zone
-    target = stats_closable_through(zone=zone, now=now or timezone.now())
+    now = now or timezone.now()
+    target = stats_closable_through(zone=zone, now=now)
     state = SourceStatsClosed.objects.filter(source=source, zone=zone.key).first()
-    if state is not None and state.closed_through is not None and state.closed_through >= target:
+    if _is_fresh(state, target, now):
         return state.closed_through
     with transaction.atomic():
         SourceStatsClosed.objects.get_or_create(source=source, zone=zone.key)
         state = SourceStatsClosed.objects.select_for_update().get(source=source, zone=zone.key)
-        if state.closed_through is not None and state.closed_through >= target:
+        if _is_fresh(state, target, now):
             return state.closed_through
-        if state.closed_through is not None:
-            first = state.closed_through + timedelta(days=1)
+        until = now - LIVE_GRACE
+        if state.closed_through is None or state.closed_through < target:
+            if state.closed_through is not None:
+                # The provisional days go: closed below, or provisional again from scratch.
+                for model in (SourceDayStat, SourceProductDayStat):
+                    model.objects.filter(source=source, zone=zone.key,
+                                         day__gt=state.closed_through).delete()
+                first = state.closed_through + timedelta(days=1)
+            else:
+                earliest = received_pushes(source=source).aggregate(at=Min("pushed_at"))["at"]
+                first = (earliest.astimezone(zone).date() if earliest
+                         else target + timedelta(days=1))
+            if first <= target:
+                _build_days(source=source, zone=zone, first=first, last=target)
+            since = day_start(target + timedelta(days=1), zone)
         else:
-            earliest = received_pushes(source=source).aggregate(at=Min("pushed_at"))["at"]
-            first = earliest.astimezone(zone).date() if earliest else target + timedelta(days=1)
-        if first <= target:
-            _build_days(source=source, zone=zone, first=first, last=target)
+            since = state.provisional_until or day_start(target + timedelta(days=1), zone)
+        if until > since:
+            _build_days(source=source, zone=zone, first=since.astimezone(zone).date(),
+                        last=until.astimezone(zone).date(), since=since, until=until)
         state.closed_through = target
-        state.save(update_fields=["closed_through", "updated_at"])
+        state.provisional_until = max(until, since)
+        state.save(update_fields=["closed_through", "provisional_until", "updated_at"])
     return target
 
 
@@ -157,23 +223,29 @@ class DayFigures:
 
 
 @dataclass(frozen=True)
-class VariantFigures:
-    units: int
-    revenue: Decimal
+class _Coverage:
+    """How a range `first`..`last` is read: days up to `rows_through` from the day rows (None:
+    none), whole weeks up to `weeks_through` from the week rows, and the pushes from `live_from`
+    to the range's end live (None: nothing live)."""
+
+    rows_through: date | None
+    weeks_through: date | None
+    live_from: datetime | None
 
 
-def _closed_through(source: Shop, zone: ZoneInfo) -> date | None:
-    return (SourceStatsClosed.objects.filter(source=source, zone=zone.key)
-            .values_list("closed_through", flat=True).first())
-
-
-def _split(source: Shop, first: date, last: date) -> tuple[date | None, date]:
-    """The range's rolled-up part ends at the first value (None: nothing rolled up); its live
-    part starts at the second."""
-    closed = _closed_through(source, source.zone)
-    if closed is None or closed < first:
-        return None, first
-    return min(closed, last), min(closed, last) + timedelta(days=1)
+def _coverage(source: Shop, first: date, last: date) -> _Coverage:
+    zone = source.zone
+    starts, ends = day_start(first, zone), day_start(last + timedelta(days=1), zone)
+    state = SourceStatsClosed.objects.filter(source=source, zone=zone.key).first()
+    if state is None or state.closed_through is None:
+        return _Coverage(None, None, starts)
+    summed_until = state.provisional_until or day_start(
+        state.closed_through + timedelta(days=1), zone)
+    rows_day = min(summed_until.astimezone(zone).date(), last)
+    if rows_day < first:
+        return _Coverage(None, None, starts)
+    live_from = max(starts, summed_until)
+    return _Coverage(rows_day, state.closed_through, live_from if live_from < ends else None)
 
 
 def source_orders_by_day(*, source: Shop, first: date, last: date,
@@ -181,54 +253,99 @@ def source_orders_by_day(*, source: Shop, first: date, last: date,
     """Orders received and their revenue per day from `first` to `last` (both included, days in
     the source's zone), from one destination or all. Days without orders are absent."""
     zone = source.zone
-    rolled_up_until, live_from = _split(source, first, last)
+    coverage = _coverage(source, first, last)
     days: dict[date, DayFigures] = {}
-    if rolled_up_until is not None:
-        for day, orders, revenue in SourceDayStat.objects.filter(
+
+    def add(day: date, orders: int, revenue: Decimal) -> None:
+        before = days.get(day, DayFigures(0, ZERO))
+        days[day] = DayFigures(before.orders + orders, before.revenue + revenue)
+
+    if coverage.rows_through is not None:
+        for row in SourceDayStat.objects.filter(
                 source=source, zone=zone.key, destination=destination, day__gte=first,
-                day__lte=rolled_up_until).values_list("day", "orders", "revenue"):
-            days[day] = DayFigures(orders, revenue)
-    if live_from <= last:
+                day__lte=coverage.rows_through).values_list("day", "orders", "revenue"):
+            add(*row)
+    if coverage.live_from is not None:
         live = OrderPush.objects.filter(_pushed_between(
-            source, day_start(live_from, zone), day_start(last + timedelta(days=1), zone)))
+            source, coverage.live_from, day_start(last + timedelta(days=1), zone)))
         if destination is not None:
             live = live.filter(order__shop=destination)
-        for day, orders, revenue in (live.annotate(day=TruncDate("pushed_at", tzinfo=zone))
-                                     .values("day").annotate(n=Count("pk"),
-                                                             total=Sum("total_price"))
-                                     .values_list("day", "n", "total")):
-            days[day] = DayFigures(orders, revenue)
+        for row in (live.annotate(day=TruncDate("pushed_at", tzinfo=zone)).values("day")
+                    .annotate(n=Count("pk"), total=Sum("total_price"))
+                    .values_list("day", "n", "total")):
+            add(*row)
     return days
 
 
-def source_sales_by_variant(*, source: Shop, first: date, last: date,
-                            destination: Shop | None = None) -> dict[int | None, VariantFigures]:
-    """Units and line revenue per source variant over the days `first`..`last` (included)."""
+def _weeks_and_days(first: date, last: date, weeks_through: date | None) -> list[Q]:
+    """The rows covering `first`..`last`: whole closed weeks inside it as week rows, the days
+    at either end as day rows (a 60-day range reads ~8 weeks and ~12 days, not 60 days). One Q
+    per part, each read on its own: ORed together the planner filters every row instead."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    weeks_end = min(last, weeks_through) if weeks_through is not None else first
+    weeks = ((weeks_end - monday).days + 1) // 7 if monday <= weeks_end else 0
+    if weeks <= 0:
+        return [Q(span=DAY, day__gte=first, day__lte=last)]
+    after = monday + timedelta(days=7 * weeks)
+    parts = [Q(span=WEEK, day__gte=monday, day__lt=after)]
+    if first < monday:
+        parts.append(Q(span=DAY, day__gte=first, day__lt=monday))
+    if after <= last:
+        parts.append(Q(span=DAY, day__gte=after, day__lte=last))
+    return parts
+
+
+@dataclass(frozen=True)
+class VariantSales:
+    source_variant_id: int | None
+    units: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class TopVariants:
+    total_units: int
+    variants: list[VariantSales]  # the best sellers, most units first
+
+
+def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
+                        destination: Shop | None = None) -> TopVariants:
+    """The `limit` best-selling source variants over the days `first`..`last` (included), by
+    units then line revenue, and the units of all variants together.
+
+    The rows of the rolled-up parts and the live lines are summed per variant and ranked in
+    one statement: the database hands back `limit` rows, not one per variant.
+    """
     zone = source.zone
-    rolled_up_until, live_from = _split(source, first, last)
-    sales: dict[int | None, VariantFigures] = {}
-
-    def add(variant_id: int | None, units: int, revenue: Decimal) -> None:
-        before = sales.get(variant_id, VariantFigures(0, ZERO))
-        sales[variant_id] = VariantFigures(before.units + units, before.revenue + revenue)
-
-    if rolled_up_until is not None:
-        for row in (SourceProductDayStat.objects.filter(
-                source=source, zone=zone.key, destination=destination, day__gte=first,
-                day__lte=rolled_up_until)
-                .values("source_variant_id").annotate(u=Sum("units"), r=Sum("revenue"))
-                .values_list("source_variant_id", "u", "r")):
-            add(*row)
-    if live_from <= last:
+    coverage = _coverage(source, first, last)
+    parts = [SourceProductDayStat.objects.filter(part, source=source, zone=zone.key,
+                                                 destination=destination)
+             .values(variant=F("source_variant_id"), u=F("units"), r=F("revenue"))
+             for part in (_weeks_and_days(first, coverage.rows_through, coverage.weeks_through)
+                          if coverage.rows_through is not None else [])]
+    if coverage.live_from is not None:
         live = OrderPushLine.objects.filter(
             push__source=source, push__status=OrderPush.Status.PUSHED,
-            push__pushed_at__gte=day_start(live_from, zone),
+            push__pushed_at__gte=coverage.live_from,
             push__pushed_at__lt=day_start(last + timedelta(days=1), zone))
         if destination is not None:
             live = live.filter(push__order__shop=destination)
-        for row in (live.values("line__source_variant_id")
-                    .annotate(u=Sum("quantity"),
-                              r=Sum(F("quantity") * F("price"), output_field=MONEY))
-                    .values_list("line__source_variant_id", "u", "r")):
-            add(*row)
-    return sales
+        parts.append(live.values(variant=F("line__source_variant_id"), u=F("quantity"),
+                                 r=ExpressionWrapper(F("quantity") * F("price"),
+                                                     output_field=MONEY)))
+    union, params = [], []
+    for index, part in enumerate(parts):
+        sql, part_params = part.query.sql_with_params()
+        union.append(f"SELECT * FROM ({sql}) part{index}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT variant, units, revenue, SUM(units) OVER () FROM ("
+            " SELECT variant, SUM(u) AS units, SUM(r) AS revenue"
+            f" FROM ({' UNION ALL '.join(union)}) sales GROUP BY variant"
+            ") totals ORDER BY units DESC, revenue DESC, variant LIMIT %s", [*params, limit])
+        rows = cursor.fetchall()
+    return TopVariants(
+        total_units=int(rows[0][3]) if rows else 0,
+        variants=[VariantSales(variant, int(units), Decimal(revenue).quantize(ZERO))
+                  for variant, units, revenue, _ in rows])

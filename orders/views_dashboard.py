@@ -1,6 +1,8 @@
 """Dashboards (source and destination) and the source's per-store report (screen and CSV)."""
 
 import csv
+import io
+from collections.abc import Iterator
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -11,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from orders.dashboard import (
     DEFAULT_PRESET,
     PRESETS,
-    dashboard_stores_for_source,
+    dashboard_store_choices,
     date_range_preset,
     destination_dashboard,
     source_dashboard,
@@ -62,24 +64,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _source_dashboard(request: HttpRequest) -> HttpResponse:
     source = request.shop
-    stores = dashboard_stores_for_source(source=source)
-    form = SourceDashboardForm(request.GET, shop=source, store_ids={c.pk for c in stores})
-    if form.has_error("store", "unknown_store"):
-        raise Http404("No such store")
+    form = SourceDashboardForm(request.GET, shop=source)
     context = _range_context(form, source)
-    store_id = form.cleaned_data.get("store")
-    store = next((c for c in stores if c.pk == store_id), None)
-    # Rolls up the days that ended since the last view (usually none, one read).
+    store = None
+    if form.cleaned_data.get("store") is not None or form.has_error("store"):
+        # Any store that ever connected to this source, whatever its status; others: 404.
+        store = connection_for_source(source=source,
+                                      connection_id=form.cleaned_data.get("store") or 0)
+        if store is None:
+            raise Http404("No such store")
+    # Rolls up the days that ended since the last view (usually none: one read).
     source_stats_close(source=source)
+    fragment = request.htmx and not request.htmx.boosted
+    if not fragment:  # the filters (the store list) are not part of the fragment
+        context["stores_by_status"] = dashboard_store_choices(source=source)
     context.update({
-        "shop": source, "stores": stores, "store": store,
-        "stores_by_status": [(label, [c for c in stores if c.status == status])
-                             for status, label in Connection.Status.choices],
+        "shop": source, "store": store,
         "figures": source_dashboard(source=source, date_range=context["date_range"],
                                     store=store),
     })
-    return render(request, _fragment(request, "orders/dashboard_source.html", "dashboard"),
-                  context, status=422 if form.errors else 200)
+    template = "orders/dashboard_source.html" + ("#results" if fragment else "")
+    return render(request, template, context, status=422 if form.errors else 200)
 
 
 def _destination_dashboard(request: HttpRequest) -> HttpResponse:
@@ -87,7 +92,7 @@ def _destination_dashboard(request: HttpRequest) -> HttpResponse:
     context = _range_context(form, request.shop)
     context["figures"] = destination_dashboard(destination=request.shop,
                                                date_range=context["date_range"])
-    return render(request, _fragment(request, "orders/dashboard_destination.html", "dashboard"),
+    return render(request, _fragment(request, "orders/dashboard_destination.html", "results"),
                   context, status=422 if form.errors else 200)
 
 
@@ -116,15 +121,25 @@ def store_report(request: HttpRequest, connection_id: int) -> HttpResponse:
         "query": f"range={context['range_choice']}&start={date_range.first:%Y-%m-%d}"
                  f"&end={date_range.last:%Y-%m-%d}",
     })
-    return render(request, _fragment(request, "orders/report.html", "report"), context,
+    return render(request, _fragment(request, "orders/report.html", "results"), context,
                   status=422 if form.errors else 200)
 
 
-class _Echo:
-    """csv.writer's file: hands each formatted line straight back to the response."""
+CSV_BLOCK_ROWS = 500
 
-    def write(self, value: str) -> str:
-        return value
+
+def _csv_blocks(rows: Iterator[list[str]]) -> Iterator[str]:
+    """CSV text a few hundred rows at a time: one response chunk per row costs more than the
+    row itself."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if count % CSV_BLOCK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @require_GET
@@ -137,10 +152,8 @@ def store_report_csv(request: HttpRequest, connection_id: int) -> HttpResponse:
         errors = " ".join(message for messages in form.errors.values() for message in messages)
         return HttpResponse(errors, status=422, content_type="text/plain; charset=utf-8")
     date_range = form.cleaned_data["date_range"]
-    writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in report_csv_rows(connection=connection,
-                                                          date_range=date_range)),
+        _csv_blocks(report_csv_rows(connection=connection, date_range=date_range)),
         content_type="text/csv; charset=utf-8")
     filename = report_filename(connection=connection, date_range=date_range)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

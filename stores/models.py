@@ -20,7 +20,7 @@ class Shop(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     plan_name = models.CharField(max_length=64, blank=True)
     # Shopify's `ianaTimezone`: where the merchant's days start and end (dashboards, reports).
-    iana_timezone = models.CharField(max_length=64, blank=True)
+    iana_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")
     # Empty until the merchant chooses on the first-run screen.
     role = models.CharField(max_length=16, choices=Role.choices, blank=True)
     # A source's unique store key; destinations connect with it. Unguessable and rotatable:

@@ -6,10 +6,17 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
 from orders.dashboard import DateRange, source_dashboard
-from orders.models import DestinationOrder, OrderPush, SourceDayStat, SourceStatsClosed
+from orders.models import (
+    DestinationOrder,
+    OrderPush,
+    SourceDayStat,
+    SourceProductDayStat,
+    SourceStatsClosed,
+)
 from orders.stats import source_stats_close
 from products.models import (
     DestinationStock,
@@ -21,6 +28,7 @@ from products.models import (
     SyncEvent,
     VariantLink,
 )
+from stores.services import shop_redact
 from tests.orders.dashboard_world import (
     ONE_MICROSECOND,
     V1,
@@ -108,13 +116,16 @@ def test_the_store_selector_narrows_every_figure(client, sales_world, store, exp
     response = dashboard(client, sales_world.source, htmx=True,
                          **sales_world.custom(store=connection.pk))
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="dashboard"')
+    assert html.lstrip().startswith('<div id="dashboard-results"')
     assert "<nav" not in html
+    assert "<select" not in html  # the filters stay as the merchant set them
     # then every figure is that store's; the catalogue size stays the source's
     assert figures(html) == {**expected, "available-products": "3"}
     assert top_products(html) == products
-    assert f'<option value="{connection.pk}" selected>' in html
     assert f'href="/stores/{connection.pk}/report?range=custom' in html
+    # and a page loaded with that address has the store chosen
+    page = dashboard(client, sales_world.source, **sales_world.custom(store=connection.pk))
+    assert f'<option value="{connection.pk}" selected>' in page.content.decode()
 
 
 def test_a_range_starts_at_00_00_of_its_first_day_and_ends_before_the_next_day(
@@ -133,34 +144,83 @@ def test_a_range_starts_at_00_00_of_its_first_day_and_ends_before_the_next_day(
 
 
 def test_figures_are_the_same_read_live_or_from_the_roll_ups(sales_world):
-    date_range = DateRange(first=sales_world.d0 - timedelta(days=1), last=sales_world.d2,
-                           zone=ZONE)
+    days = DateRange(first=sales_world.d0 - timedelta(days=1), last=sales_world.d2, zone=ZONE)
+    # three whole weeks (Monday to Sunday) around the pushes: read as week rows once rolled up
+    monday = sales_world.d0 - timedelta(days=sales_world.d0.weekday())
+    weeks = DateRange(first=monday - timedelta(days=7), last=monday + timedelta(days=13),
+                      zone=ZONE)
+    cases = [(date_range, store) for date_range in (days, weeks)
+             for store in (None, sales_world.a)]
     # given nothing rolled up yet: every figure is summed from the pushes
     assert not SourceStatsClosed.objects.exists()
-    live = source_dashboard(source=sales_world.source, date_range=date_range)
-    live_a = source_dashboard(source=sales_world.source, date_range=date_range,
-                              store=sales_world.a)
+    live = [source_dashboard(source=sales_world.source, date_range=date_range, store=store)
+            for date_range, store in cases]
     # when the finished days are rolled up
     closed = source_stats_close(source=sales_world.source)
     assert closed == (timezone.now() - timedelta(hours=1)).astimezone(ZONE).date() \
         - timedelta(days=1)
     assert SourceDayStat.objects.filter(source=sales_world.source, destination=None,
                                         day=sales_world.d0).get().orders == 1
+    assert SourceProductDayStat.objects.filter(source=sales_world.source, span="week",
+                                               day=monday, destination=None).exists()
     # then the same figures come from the roll-ups
-    rolled = source_dashboard(source=sales_world.source, date_range=date_range)
-    rolled_a = source_dashboard(source=sales_world.source, date_range=date_range,
-                                store=sales_world.a)
-    for before, after in ((live, rolled), (live_a, rolled_a)):
+    rolled = [source_dashboard(source=sales_world.source, date_range=date_range, store=store)
+              for date_range, store in cases]
+    for before, after in zip(live, rolled, strict=True):
         assert (after.orders, after.revenue, after.units) == (before.orders, before.revenue,
                                                               before.units)
         assert after.top_products == before.top_products
         assert after.chart == before.chart
-    assert (rolled.orders, rolled.revenue, rolled.units) == (5, Decimal("133.00"), 16)
-    assert (rolled_a.orders, rolled_a.revenue, rolled_a.units) == (2, Decimal("78.00"), 8)
+    assert [(r.orders, r.revenue, r.units) for r in rolled] == [
+        (5, Decimal("133.00"), 16), (2, Decimal("78.00"), 8),  # [D0 - 1, D0 + 2]
+        (6, Decimal("143.00"), 17), (2, Decimal("78.00"), 8),  # the three weeks
+    ]
     # and closing again does nothing more
     assert source_stats_close(source=sales_world.source) == closed
     assert SourceDayStat.objects.filter(source=sales_world.source, destination=None,
                                         day=sales_world.d0).count() == 1
+
+
+def test_todays_figures_are_summed_every_few_minutes_and_read_live_since(sales_world):
+    now = timezone.now()
+    today = now.astimezone(ZONE).date()
+    a, source = sales_world.a.destination, sales_world.source
+    date_range = DateRange(first=today - timedelta(days=1), last=today + timedelta(days=1),
+                           zone=ZONE)
+
+    def orders() -> int:
+        return source_dashboard(source=source, date_range=date_range).orders
+
+    def summed_today() -> int:
+        return SourceDayStat.objects.filter(source=source, destination=None,
+                                            day__gte=today - timedelta(days=1)
+                                            ).aggregate(n=Sum("orders"))["n"] or 0
+
+    # given a push ten minutes ago: summed into today's provisional rows
+    pushed_order(store=a, source=source, at=now - timedelta(minutes=10), lines=[(V1, 1, "10.00")])
+    source_stats_close(source=source, now=now)
+    assert SourceStatsClosed.objects.get(source=source).provisional_until == \
+        now - timedelta(minutes=5)
+    assert summed_today() == 1
+    # when another arrives after that: it is read live
+    pushed_order(store=a, source=source, at=now - timedelta(minutes=1), lines=[(V1, 1, "10.00")])
+    assert orders() == 2
+    # a minute later nothing is summed (not due), three minutes later the pushes since are
+    source_stats_close(source=source, now=now + timedelta(minutes=1))
+    assert summed_today() == 1
+    source_stats_close(source=source, now=now + timedelta(minutes=7))
+    assert summed_today() == 2
+    assert orders() == 2
+    # a push whose transaction committed very late (pushed before the last sum) waits for the
+    # day to close; then the day is summed afresh from its pushes
+    pushed_order(store=a, source=source, at=now - timedelta(minutes=6), lines=[(V1, 1, "10.00")])
+    assert orders() == 2
+    source_stats_close(source=source, now=now + timedelta(days=1, hours=2))
+    assert SourceStatsClosed.objects.get(source=source).closed_through >= today
+    assert orders() == 3
+    assert SourceDayStat.objects.filter(source=source, destination=None,
+                                        day=(now - timedelta(minutes=10)).astimezone(ZONE).date()
+                                        ).count() == 1
 
 
 def test_presets_end_today_and_count_today_live(client, sales_world):
@@ -196,13 +256,20 @@ def test_range_errors_are_shown_and_the_default_range_is_used(client, sales_worl
     html = response.content.decode()
     assert response.status_code == 422
     assert "The last day is before the first day." in html
-    assert f'value="{sales_world.d2:%Y-%m-%d}"' in html  # what was typed stays
     assert "Last 30 days" in html
-    # "Custom" just picked, no dates yet: the last 30 days, in the date fields
+    # loaded as a page, what was typed stays in the fields
+    page = dashboard(client, sales_world.source,
+                     **sales_world.custom(sales_world.d2, sales_world.d0)).content.decode()
+    assert f'name="start" value="{sales_world.d2:%Y-%m-%d}"' in page
+    # "Custom" chosen without dates: the last 30 days, shown in the date fields
     today = timezone.now().astimezone(ZONE).date()
-    picked = dashboard(client, sales_world.source, htmx=True, range="custom")
+    picked = dashboard(client, sales_world.source, range="custom")
     assert picked.status_code == 200
     assert f'name="start" value="{today - timedelta(days=29):%Y-%m-%d}"' in picked.content.decode()
+    # a preset fills them with its own days, ready for "Custom range"
+    week = dashboard(client, sales_world.source, range="7d").content.decode()
+    assert f'name="start" value="{today - timedelta(days=6):%Y-%m-%d}"' in week
+    assert f'name="end" value="{today:%Y-%m-%d}"' in week
     # more than three years
     too_long = dashboard(client, sales_world.source,
                          **sales_world.custom(sales_world.d0 - timedelta(days=2000)))
@@ -318,5 +385,19 @@ def test_destination_dashboard_updates_by_htmx(client):
                             processed_at=timezone.now() - timedelta(days=10))
     week = dashboard(client, shop, htmx=True, range="7d").content.decode()
     month = dashboard(client, shop, htmx=True, range="30d").content.decode()
-    assert week.lstrip().startswith('<div id="dashboard"')
+    assert week.lstrip().startswith('<div id="dashboard-results"')
     assert (figures(week)["orders"], figures(month)["orders"]) == ("0", "1")
+
+
+def test_erasing_a_store_takes_its_orders_out_of_the_roll_ups(client, sales_world):
+    # given the source's roll-ups are built
+    before = figures(dashboard(client, sales_world.source, **sales_world.custom()).content
+                     .decode())
+    assert (before["orders"], before["revenue"]) == ("4", "83.00 USD")
+    # when store B is erased (shop/redact, 48 h after it uninstalled)
+    shop_redact(shop_domain=sales_world.b.destination.domain)
+    # then the roll-ups are thrown away and rebuilt without p3
+    assert not SourceStatsClosed.objects.filter(source=sales_world.source).exists()
+    after = figures(dashboard(client, sales_world.source, **sales_world.custom()).content
+                    .decode())
+    assert (after["orders"], after["revenue"], after["units"]) == ("3", "63.00 USD", "7")

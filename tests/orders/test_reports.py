@@ -151,7 +151,7 @@ def test_the_report_is_paginated_and_the_csv_has_every_order(client, sales_world
                     **sales_world.custom(page=2)).content.decode()
     assert len(screen_rows(first)) == 25
     assert "Page 1 of 2" in first
-    assert second.lstrip().startswith('<div id="report"')
+    assert second.lstrip().startswith('<div id="report-results"')
     assert len(screen_rows(second)) == 6
     assert screen_rows(second)[-1][0] == sales_world.pushes["p3"].source_order_name
     assert re.search(r'data-figure="orders">(\d+)<', first).group(1) == "31"

@@ -1,0 +1,181 @@
+"""dashboard: the source dashboard and the store report at 1,000,000 destination orders.
+
+Setup (not timed as part of the figures): a scratch database seeded with set-based SQL
+(bench/dashboard_seed.py) — one source, DASHBOARD_STORES connected stores, DASHBOARD_ORDERS
+orders spread over the last DASHBOARD_DAYS days, each with two lines, a push and its lines,
+60 % fulfilled with tracking — then the roll-ups of every finished day built once (timed
+separately: a live source builds them a day at a time).
+
+Measured, in one process through Django's test client with a real session token (the whole
+stack: auth, middleware, selectors, templates): the source dashboard for the last two months
+(60 days, today included, so today's pushes are read live), as a full page and as the HTMX
+fragment, for all stores and for one store, DASHBOARD_REQUESTS times each after warm-up: p50,
+p95 and max in ms, goal p95 < 100 ms. Then the CSV report of the busiest store over the whole
+span, streamed to the end: rows per second and time to the first row.
+
+Run: `python -m bench dashboard` (DASHBOARD_ORDERS=20000 for a quick one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from bench.dashboard_seed import SOURCE_DOMAIN, seed
+from bench.support import BIN, ROOT, bench_env, database_fresh, percentile
+
+ORDERS = int(os.environ.get("DASHBOARD_ORDERS", "1000000"))
+STORES = int(os.environ.get("DASHBOARD_STORES", "100"))
+DAYS = int(os.environ.get("DASHBOARD_DAYS", "365"))
+REQUESTS = int(os.environ.get("DASHBOARD_REQUESTS", "50"))
+WARMUP = 3
+GOAL_P95_MS = 100.0
+DATABASE = "syncer_bench_dashboard"
+
+
+def _session_header(domain: str) -> str:
+    import jwt
+    from django.conf import settings
+
+    now = int(time.time())
+    token = jwt.encode({
+        "iss": f"https://{domain}/admin", "dest": f"https://{domain}",
+        "aud": settings.SHOPIFY_API_KEY, "sub": "1", "exp": now + 60, "nbf": now - 5,
+        "iat": now - 5, "jti": f"bench-{now}", "sid": "bench",
+    }, settings.SHOPIFY_API_SECRET, algorithm="HS256")
+    return f"Bearer {token}"
+
+
+def _timed_requests(client, path: str, params: dict, *, htmx: bool) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timings = []
+    queries = 0
+    for index in range(WARMUP + REQUESTS):
+        headers = {"Authorization": _session_header(SOURCE_DOMAIN)}
+        if htmx:
+            headers["HX-Request"] = "true"
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path, params, headers=headers)
+            elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code}")
+        if index >= WARMUP:
+            timings.append(elapsed * 1000)
+            queries = len(captured)
+    return {"p50_ms": round(percentile(timings, 0.50), 2),
+            "p95_ms": round(percentile(timings, 0.95), 2),
+            "max_ms": round(max(timings), 2), "queries": queries,
+            "bytes": len(response.content)}
+
+
+def child() -> dict:
+    """Runs inside a process configured for the bench database (see run())."""
+    import django
+
+    django.setup()
+    from django.test import Client
+    from django.utils import timezone
+
+    from orders.models import OrderPush, SourceDayStat, SourceProductDayStat
+    from orders.stats import source_stats_close
+    from stores.models import Connection, Shop
+
+    source = Shop.objects.get(domain=SOURCE_DOMAIN)
+    started = time.perf_counter()
+    closed_through = source_stats_close(source=source)
+    rollup_seconds = time.perf_counter() - started
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # what autovacuum does soon after on a live database
+        cursor.execute("VACUUM ANALYZE orders_sourcedaystat, orders_sourceproductdaystat")
+    busiest = Connection.objects.filter(source=source).order_by("pk").first()
+    client = Client()
+    dashboard = "/dashboard/"
+    figures = {
+        "all_stores_page": _timed_requests(client, dashboard, {"range": "60d"}, htmx=False),
+        "all_stores_fragment": _timed_requests(client, dashboard, {"range": "60d"}, htmx=True),
+        "one_store_page": _timed_requests(client, dashboard, {"range": "60d",
+                                                              "store": busiest.pk}, htmx=False),
+        "one_store_fragment": _timed_requests(client, dashboard, {"range": "60d",
+                                                                  "store": busiest.pk},
+                                              htmx=True),
+    }
+    in_range = OrderPush.objects.filter(source=source, status="pushed").count()
+
+    # the CSV of one store over the whole span, streamed to the end
+    today = timezone.now().date()
+    span = {"range": "custom", "start": f"{today - timedelta(days=DAYS + 1):%Y-%m-%d}",
+            "end": f"{today + timedelta(days=1):%Y-%m-%d}"}
+    started = time.perf_counter()
+    response = client.get(f"/stores/{busiest.pk}/report.csv", span,
+                          headers={"Authorization": _session_header(SOURCE_DOMAIN)})
+    first_row_at, rows, size = None, 0, 0
+    for chunk in response.streaming_content:
+        if first_row_at is None:
+            first_row_at = time.perf_counter() - started
+        rows += chunk.count(b"\n")
+        size += len(chunk)
+    csv_seconds = time.perf_counter() - started
+    data_rows = rows - 1
+    worst_p95 = max(f["p95_ms"] for f in figures.values())
+    return {
+        "name": "dashboard",
+        "params": {"orders": ORDERS, "stores": STORES, "days": DAYS, "lines_per_order": 2,
+                   "range": "last two months (60 days, today included)",
+                   "requests_per_case": REQUESTS, "warmup": WARMUP,
+                   "client": "django.test.Client in one process, real session token"},
+        "orders_received": in_range,
+        "rollup": {"seconds": round(rollup_seconds, 2), "closed_through": str(closed_through),
+                   "day_rows": SourceDayStat.objects.filter(source=source).count(),
+                   "product_day_rows": SourceProductDayStat.objects.filter(
+                       source=source).count()},
+        "dashboard": figures,
+        "worst_p95_ms": worst_p95,
+        "ratio_p95_to_goal": round(worst_p95 / GOAL_P95_MS, 3),
+        "goal": {"p95_ms": GOAL_P95_MS},
+        "csv_report": {"store_rows": data_rows, "bytes": size,
+                       "seconds": round(csv_seconds, 3),
+                       "rows_per_s": round(data_rows / csv_seconds, 1),
+                       "first_row_ms": round((first_row_at or 0) * 1000, 1)},
+    }
+
+
+def run() -> dict:
+    import psycopg2
+
+    database_fresh(DATABASE)
+    env = bench_env(database=DATABASE, redis_db=11,
+                    ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+    started = time.perf_counter()
+    connection = psycopg2.connect(env["DATABASE_URL"])
+    with connection, connection.cursor() as cursor:
+        steps = seed(cursor, orders=ORDERS, stores=STORES, days=DAYS,
+                     log=lambda line: print(line, file=sys.stderr, flush=True))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.close()
+    seed_seconds = time.perf_counter() - started
+    load_before = os.getloadavg()
+    result = subprocess.run([str(BIN / "python"), "-m", "bench.bench_dashboard", "child"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["seed"] = {"seconds": round(seed_seconds, 1), "steps_s": steps}
+    figures["load_average_before"] = [round(x, 2) for x in load_before]
+    return figures
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "child":
+        print(json.dumps(child()))
+    else:
+        print(json.dumps(run(), indent=2))
