@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from shopify_emulator import auth
 from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.faults import FaultBoard
-from shopify_emulator.stats import Stats
+from shopify_emulator.stats import InventoryChangeLog, Stats
 from shopify_emulator.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class EmulatorApp:
         )
         self.webhooks = WebhookDispatcher(config=config, stats=self.stats, faults=self.faults)
         self.webhooks.attach(world)
+        self.inventory_log = InventoryChangeLog()
+        world.listeners.append(self.inventory_log.on_event)
         self.webhooks.on_subscription_exhausted = self._on_subscription_exhausted
         # shop domain → {"installed": bool, "installed_at": ..., "uninstalled_at": ...}
         self.installs: dict[str, dict[str, Any]] = {}

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 PLANS = ("basic", "standard", "shopify", "advanced", "plus", "enterprise", "partner_test")
 FINANCIAL_STATUSES = ("paid", "pending", "authorized")
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+BULK_LIMIT = 5000  # products per bulk request (levels: ten times that)
 
 
 class ControlError(Exception):
@@ -130,7 +131,10 @@ class ControlAPI:
             ("/_emulator/shops", "shops", ["GET", "POST"]),
             (shop, "shop_get", ["GET"]),
             (f"{shop}/products", "products", ["POST"]),
+            (f"{shop}/products/bulk", "products_bulk", ["POST"]),
             (f"{shop}/inventory", "inventory", ["POST"]),
+            (f"{shop}/inventory/bulk", "inventory_bulk", ["POST"]),
+            ("/_emulator/inventory/changes", "inventory_changes", ["GET"]),
             (f"{shop}/orders", "orders", ["POST"]),
             (f"{order}/refund", "refund", ["POST"]),
             (f"{order}/cancel", "cancel", ["POST"]),
@@ -197,6 +201,7 @@ class ControlAPI:
         self.world.reset()
         emulator.auth.reset()
         emulator.stats.reset()
+        emulator.inventory_log.reset()
         emulator.faults.reset()
         emulator.installs.clear()
         return _json({"reset": True})
@@ -249,13 +254,13 @@ class ControlAPI:
 
     def do_shop_get(self, request: Request, domain: str) -> Response:
         self._require_shop(domain)
-        snapshot = self.world.shop_snapshot(domain)
+        snapshot = self.world.shop_snapshot(domain, orders=request.args.get("orders") != "0")
         snapshot["app_installation"] = self.emulator.installs.get(domain) or {"installed": False}
         return _json(snapshot)
 
-    def do_products(self, request: Request, domain: str) -> Response:
-        self._require_shop(domain)
-        data = _body(request)
+    @staticmethod
+    def _product_spec(data: dict[str, Any]) -> dict[str, Any]:
+        """Validated keyword arguments for World.product_create from a control API body."""
         title = _str(data, "title")
         tags = data.get("tags") or []
         if isinstance(tags, str):
@@ -282,15 +287,42 @@ class ControlAPI:
             entry["price"] = _str(variant, "price", required=False, default="0.00")
             entry["available"] = _int(variant, "available", required=False) or 0
             clean.append(entry)
-        product = self._act(
-            self.world.product_create,
-            shop_domain=domain,
-            title=title,
-            vendor=_str(data, "vendor", required=False),
-            tags=tags,
-            variants=clean,
-        )
+        return {"title": title, "vendor": _str(data, "vendor", required=False), "tags": tags,
+                "variants": clean}
+
+    def do_products(self, request: Request, domain: str) -> Response:
+        self._require_shop(domain)
+        spec = self._product_spec(_body(request))
+        product = self._act(self.world.product_create, shop_domain=domain, **spec)
         return _json(product, status=201)
+
+    def do_products_bulk(self, request: Request, domain: str) -> Response:
+        """Many products in one request (benchmark and large-test setup). Each product is its
+        own merchant action, with the same webhooks as one POST .../products each; the reply
+        is compact: ids and SKUs only."""
+        self._require_shop(domain)
+        products = _body(request).get("products")
+        if not isinstance(products, list) or not products:
+            raise ControlError("products must be a non-empty list of product objects")
+        if len(products) > BULK_LIMIT:
+            raise ControlError(f"at most {BULK_LIMIT} products per request")
+        specs = []
+        for index, data in enumerate(products):
+            if not isinstance(data, dict):
+                raise ControlError(f"products[{index}] must be an object")
+            specs.append(self._product_spec(data))
+        created = []
+        for spec in specs:
+            product = self._act(self.world.product_create, shop_domain=domain, **spec)
+            created.append({
+                "id": product["id"],
+                "title": product["title"],
+                "variants": [
+                    {"id": v["id"], "sku": v["sku"], "inventory_item_id": v["inventory_item_id"]}
+                    for v in product["variants"]
+                ],
+            })
+        return _json({"products": created}, status=201)
 
     def do_inventory(self, request: Request, domain: str) -> Response:
         self._require_shop(domain)
@@ -316,6 +348,66 @@ class ControlAPI:
                 location_id=location_id,
             )
         return _json(level)
+
+    def do_inventory_bulk(self, request: Request, domain: str) -> Response:
+        """Sets (or adjusts) many levels, each as its own merchant edit: one
+        inventory_levels/update with its own X-Shopify-Event-Id per level that changed.
+        Everything is validated before anything changes."""
+        shop = self._require_shop(domain)
+        entries = _body(request).get("levels")
+        if not isinstance(entries, list) or not entries:
+            raise ControlError("levels must be a non-empty list of objects")
+        if len(entries) > BULK_LIMIT * 10:
+            raise ControlError(f"at most {BULK_LIMIT * 10} levels per request")
+        with self.world.lock:
+            by_sku: dict[str, int] | None = None
+            changes = []
+            for index, data in enumerate(entries):
+                if not isinstance(data, dict):
+                    raise ControlError(f"levels[{index}] must be an object")
+                item_id = _int(data, "inventory_item_id", required=False)
+                if item_id is None:
+                    sku = _str(data, "sku", required=False)
+                    if not sku:
+                        raise ControlError(f"levels[{index}] needs inventory_item_id or sku")
+                    if by_sku is None:
+                        by_sku = {item.sku: item.id for item in shop.inventory_items.values()}
+                    item_id = by_sku.get(sku)
+                    if item_id is None:
+                        raise ControlError(f"No variant with sku {sku!r} in {domain}")
+                item = shop.inventory_items.get(item_id)
+                if item is None:
+                    raise ControlError(f"Unknown inventory item {item_id} in {domain}")
+                location_id = _int(data, "location_id", required=False) or (
+                    shop.primary_location_id)
+                if location_id not in item.levels:
+                    raise ControlError(
+                        f"inventory item {item_id} is not stocked at location {location_id}")
+                if ("available" in data) == ("delta" in data):
+                    raise ControlError(f"levels[{index}]: pass exactly one of available or delta")
+                key = "available" if "available" in data else "delta"
+                changes.append((item_id, location_id, key, _int(data, key)))
+        levels = [
+            self._act(self.world.inventory_level_set, shop_domain=domain, inventory_item_id=item,
+                      location_id=location, **{key: value})
+            for item, location, key, value in changes
+        ]
+        return _json({"levels": levels})
+
+    def do_inventory_changes(self, request: Request) -> Response:
+        """Every inventory level change (any shop, any cause) since a wall-clock time."""
+        try:
+            since = float(request.args.get("since", "0"))
+        except ValueError as exc:
+            raise ControlError("since must be a number (seconds since the epoch)") from exc
+        limit = request.args.get("limit", "10000")
+        if not limit.isdigit():
+            raise ControlError("limit must be a positive integer")
+        shop = request.args.get("shop")
+        if shop:
+            shop = auth.normalize_shop_domain(shop)
+        changes = self.emulator.inventory_log.since(since, shop=shop, limit=int(limit))
+        return _json({"changes": changes, "now": time.time()})
 
     def do_orders(self, request: Request, domain: str) -> Response:
         self._require_shop(domain)

@@ -674,6 +674,30 @@ class World:
                 self.emit(shop, "inventory_levels/update", rest.inventory_level(level))
             return rest.inventory_level(level)
 
+    def inventory_level_set(
+        self,
+        *,
+        shop_domain: str,
+        inventory_item_id: int,
+        location_id: int | None = None,
+        available: int | None = None,
+        delta: int | None = None,
+    ) -> dict:
+        """Like inventory_set_available / _adjust_available, by inventory item id."""
+        with self.transaction():
+            shop = self.require_shop(shop_domain)
+            item = shop.inventory_items.get(inventory_item_id)
+            if item is None:
+                raise EmulatorError(f"Unknown inventory item {inventory_item_id}")
+            level = item.levels.get(location_id or shop.primary_location_id)
+            if level is None:
+                raise EmulatorError(f"{inventory_item_id} is not stocked at {location_id}")
+            change = int(available) - level.available if available is not None else int(delta or 0)
+            if change:
+                self.level_change(level, "available", change)
+                self.emit(shop, "inventory_levels/update", rest.inventory_level(level))
+            return rest.inventory_level(level)
+
     # ---- orders
 
     def customer_upsert(self, shop: Shop, data: dict | None, email: str | None) -> dict | None:
@@ -1292,7 +1316,9 @@ class World:
 
     # ---- snapshots
 
-    def shop_snapshot(self, domain: str) -> dict:
+    def shop_snapshot(self, domain: str, *, orders: bool = True) -> dict:
+        """The shop as JSON; orders=False leaves out orders and fulfilments, which grow with
+        every sale and dominate the cost of a snapshot polled in a loop."""
         with self.lock:
             shop = self.require_shop(domain)
             products = []
@@ -1359,11 +1385,12 @@ class World:
                 ],
                 "products": products,
                 "inventory_levels": levels,
-                "orders": [rest.order(shop, order) for order in shop.orders.values()],
+                "orders": [rest.order(shop, order) for order in shop.orders.values()]
+                if orders else None,
                 "fulfillments": [
                     rest.fulfillment(shop, shop.orders[f.order_id], f)
                     for f in shop.fulfillments.values()
-                ],
+                ] if orders else None,
                 "subscriptions": [subscription_dict(s) for s in shop.subscriptions.values()],
             }
 

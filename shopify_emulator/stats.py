@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 COUNTERS = (
@@ -60,3 +62,44 @@ class Stats:
                 totals[key] += value
         return {"shops": shops, "totals": totals, "webhooks_pending": pending_webhooks,
                 "root_fields": root_fields}
+
+
+class InventoryChangeLog:
+    """When each inventory level changed, by the wall clock: one entry per
+    inventory_levels/update event the world emits (whatever caused it, whether or not webhooks
+    are delivered). A World listener; bounded, oldest dropped first. Read through
+    GET /_emulator/inventory/changes (e.g. to time propagation from one shop to others)."""
+
+    def __init__(self, *, maxlen: int = 250_000, clock: Callable[[], float] = time.time) -> None:
+        self.lock = threading.Lock()
+        self.clock = clock
+        self.entries: deque[dict[str, Any]] = deque(maxlen=maxlen)
+
+    def on_event(self, shop: str, topic: str, payload: dict[str, Any]) -> None:
+        if topic != "inventory_levels/update":
+            return
+        entry = {
+            "shop": shop,
+            "inventory_item_id": payload.get("inventory_item_id"),
+            "location_id": payload.get("location_id"),
+            "available": payload.get("available"),
+        }
+        with self.lock:  # the clock is read under the lock: entries are in time order
+            entry["at"] = self.clock()
+            self.entries.append(entry)
+
+    def since(self, at: float, *, shop: str | None = None, limit: int = 10_000) -> list[dict]:
+        """Entries strictly after `at`, oldest first (the newest `limit` if there are more)."""
+        found: list[dict[str, Any]] = []
+        with self.lock:
+            for entry in reversed(self.entries):
+                if entry["at"] <= at or len(found) >= limit:
+                    break
+                if shop is None or entry["shop"] == shop:
+                    found.append(dict(entry))
+        found.reverse()
+        return found
+
+    def reset(self) -> None:
+        with self.lock:
+            self.entries.clear()

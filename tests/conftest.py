@@ -44,8 +44,8 @@ class Emulator:
                           json={"domain": domain, "name": name or domain.split(".")[0],
                                 "plan": plan})
 
-    def shop(self, domain: str) -> dict:
-        return self._json("GET", f"/_emulator/shops/{domain}")
+    def shop(self, domain: str, *, orders: bool = True) -> dict:
+        return self._json("GET", f"/_emulator/shops/{domain}" + ("" if orders else "?orders=0"))
 
     def install(self, domain: str) -> dict:
         return self._json("POST", f"/_emulator/shops/{domain}/install")

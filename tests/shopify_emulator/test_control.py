@@ -295,3 +295,18 @@ def test_bulk_result_unknown_is_404(emulator):
     response = client.get("/_emulator/bulk/999.jsonl")
 
     assert response.status_code == 404
+
+
+def test_shop_snapshot_without_orders_is_the_same_shop_minus_orders(emulator, shop):
+    _, client = emulator
+    # given a shop with an order
+    client.post(f"/_emulator/shops/{SHOP}/orders", json={"lines": [{"sku": "SHIRT-S",
+                                                                    "quantity": 1}]})
+    full = client.get(f"/_emulator/shops/{SHOP}").json()
+    # when it is read without orders
+    light = client.get(f"/_emulator/shops/{SHOP}?orders=0").json()
+    # then orders and fulfillments are left out and everything else is identical
+    assert len(full["orders"]) == 1
+    assert (light["orders"], light["fulfillments"]) == (None, None)
+    assert {k: v for k, v in full.items() if k not in ("orders", "fulfillments")} == {
+        k: v for k, v in light.items() if k not in ("orders", "fulfillments")}

@@ -1,0 +1,493 @@
+"""inventory_fanout: 10,000 source stock changes fanned out to 20 destinations on a Standard
+plan (restore 100 points/s, bucket 2,000), through Syncer's own webhook and inventory path.
+
+Setup (not timed): the emulator in its own process (webhooks off), a scratch database; one
+source with 10,000 variants (2,000 products × 5) and 20 destinations with the same SKUs and the
+same stock; in Syncer, everything a first reconciliation leaves behind (shops, connections,
+source mirror, 200,000 variant links, source levels, destination stock known = target), written
+with bulk_create (bench/inventory_support.py).
+
+Measured — what production does. The source's 10,000 levels change in the emulator (one bulk
+control call; its reply holds the exact `inventory_levels/update` payloads Shopify would send).
+Each payload goes into Syncer's inbox with `webhook_delivery_receive` (what the web tier does
+with a verified webhook: insert, enqueue on commit) as fast as one process can; one real Celery
+worker subprocess (prefork, `--concurrency 4`, all queues: docker-compose's worker) processes the
+deliveries through the registered `inventory_levels/update` handler (source_level_changed →
+targets_recompute → dirty marks → one flush task per destination and change) and runs the
+per-destination flushes in parallel (≤ 250 quantities per inventorySetQuantities,
+changeFromQuantity, idempotency keys; the budget shared in Redis). Celery beat runs too, as in
+production (its inventory sweeper re-queues flushes for rows dirty > 30 s, e.g. after a task hit
+its time limit). The worker is bench/inventory_worker.py: `celery worker` plus timing of the
+engine's steps, for the breakdown.
+
+Two rounds on the same world (BENCH_FANOUT_MODE=both, the default; or one of them):
+* `concurrent`: deliveries, handlers and flushes all at once, as in production;
+* `phased`: every variant changes again; the worker consumes only the webhook queue until all
+  deliveries are processed, then the queued flush tasks are purged and one flush per
+  destination is queued (what the sweeper would do): the flush phase alone — everything dirty
+  at once, the best case for batching.
+
+Figures per round: elapsed from the first delivery fed to the last destination write (and to
+the end of the check), the phases, per-destination API calls (all, and inventorySetQuantities,
+from the emulator's counters) against the floor ⌈changes/250⌉, cost and throttled replies, the
+throttle bound = a destination's cost / restore rate (and the same after the 2,000-point head
+start), the ratios to the goals (calls/floor ≤ 1.05, elapsed/bound ≤ 1.2), the breakdown of
+worker time by step (summed over the pool's processes: it can exceed the wall time), and the
+check: every linked destination level in the emulator equals the source's (mismatches).
+
+Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
+BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
+BENCH_FANOUT_CONCURRENCY (4), BENCH_FANOUT_MODE, BENCH_FANOUT_TIMEOUT (s per round, 7200).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bench.support import BIN, ROOT, Process, bench_env, database_fresh, free_port, wait_http
+
+CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
+DESTINATIONS = int(os.environ.get("BENCH_FANOUT_DESTINATIONS", "20"))
+VARIANTS = int(os.environ.get("BENCH_FANOUT_VARIANTS", "5"))
+CONCURRENCY = int(os.environ.get("BENCH_FANOUT_CONCURRENCY", "4"))
+MODE = os.environ.get("BENCH_FANOUT_MODE", "both")
+ROUND_TIMEOUT = float(os.environ.get("BENCH_FANOUT_TIMEOUT", "7200"))
+STALL_SECONDS = 600.0
+DATABASE = "syncer_bench_fanout"
+REDIS_DB = 5
+RESTORE_RATE = 100.0
+BUCKET = 2000.0
+BATCH = 250
+GOAL_CALLS_TO_FLOOR = 1.05
+GOAL_ELAPSED_TO_BOUND = 1.2
+SOURCE = "fanout-source.myshopify.com"
+LOG_DIR = ROOT / "bench" / "results"
+
+
+def _destinations() -> list[str]:
+    return [f"fanout-dest-{n:02d}.myshopify.com" for n in range(1, DESTINATIONS + 1)]
+
+
+def _spread(values: list[float]) -> dict:
+    if not values:
+        return {}
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+class Round:
+    """One measured round: change every variant at the source once, wait until quiet."""
+
+    def __init__(self, control: httpx.Client, catalogue, *, mode: str, number: int) -> None:
+        self.control = control
+        self.catalogue = catalogue
+        self.mode = mode
+        self.number = number
+        self.stalled: str | None = None
+
+    # -- the world -------------------------------------------------------------------------
+
+    def new_levels(self, current: dict[int, int]) -> list[dict]:
+        source = self.catalogue.source
+        changes = []
+        for index, sku in enumerate(self.catalogue.skus[:CHANGES]):
+            item = source.items[sku][2]
+            changes.append({"inventory_item_id": item,
+                            "available": current[item] + 1 + (index + self.number) % 9})
+        return changes
+
+    def stats(self) -> dict:
+        return self.control.get("/_emulator/stats").json()
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    @staticmethod
+    def deliveries_open() -> int:
+        from webhooks.models import WebhookDelivery
+
+        done = [WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED,
+                WebhookDelivery.Status.DUPLICATE, WebhookDelivery.Status.FAILED]
+        return WebhookDelivery.objects.exclude(status__in=done).count()
+
+    @staticmethod
+    def writes_open() -> tuple[int, int]:
+        from products.models import DestinationStock, InventoryWriteBatch
+
+        dirty = DestinationStock.objects.filter(dirty=True)
+        if hasattr(DestinationStock, "Hold"):  # held back by the zero-stock breaker: not ours
+            dirty = dirty.exclude(hold=DestinationStock.Hold.HELD)
+        dirty = dirty.count()
+        pending = InventoryWriteBatch.objects.filter(
+            status=InventoryWriteBatch.Status.PENDING).count()
+        return dirty, pending
+
+    def wait(self, condition, *, what: str, deadline: float) -> None:
+        """Polls until `condition()`; gives up (self.stalled) at the deadline or when nothing
+        has moved for STALL_SECONDS (the figures then show what was left undone)."""
+        last, moved = None, time.monotonic()
+        while not condition():
+            state = (self.deliveries_open(), *self.writes_open())
+            if state != last:
+                last, moved = state, time.monotonic()
+            if time.monotonic() > deadline or time.monotonic() - moved > STALL_SECONDS:
+                self.stalled = f"{what}: not reached; left (open deliveries, dirty, pending) " \
+                               f"= {last}"
+                return
+            time.sleep(0.5)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self, env: dict) -> dict:
+        from django.utils import timezone
+
+        from bench.inventory_support import (
+            API_VERSION,
+            levels_of,
+            timings_read,
+            timings_reset,
+            worker_start,
+            worker_wait,
+        )
+        from products.inventory_tasks import inventory_flush_destination_task
+        from products.models import InventoryWriteBatch
+        from stores.models import Shop
+        from syncer.celery import app
+        from syncer.redis import redis_client
+        from webhooks.models import WebhookDelivery
+        from webhooks.services import webhook_delivery_receive
+
+        source = self.catalogue.source
+        queues = "default,webhooks,sync,bulk" if self.mode == "concurrent" else "default,webhooks"
+        hostname = f"fanout{self.number}a"
+        worker = worker_start(env=env, concurrency=CONCURRENCY, hostname=hostname, queues=queues,
+                              log=LOG_DIR / f"inventory_fanout.worker{self.number}a.log")
+        workers = [worker]
+        purged = None
+        try:
+            worker_wait(hostname)
+            timings_reset()
+            before = self.stats()
+            batches_before = InventoryWriteBatch.objects.order_by("-pk").values_list(
+                "pk", flat=True).first() or 0
+            deliveries_before = WebhookDelivery.objects.order_by("-pk").values_list(
+                "pk", flat=True).first() or 0
+
+            # the merchant's change at the source (not Syncer's work, not in elapsed)
+            started = time.perf_counter()
+            current = levels_of(self.control, source)
+            changed = self.control.post(f"/_emulator/shops/{source.domain}/inventory/bulk",
+                                        json={"levels": self.new_levels(current)}, timeout=600)
+            changed.raise_for_status()
+            payloads = changed.json()["levels"]
+            source_change_s = time.perf_counter() - started
+
+            # measured: the webhooks arrive, Syncer does the rest
+            deadline = time.monotonic() + ROUND_TIMEOUT
+            first_fed = time.time()
+            for payload in payloads:
+                webhook_delivery_receive(
+                    shop_domain=source.domain, topic="inventory_levels/update",
+                    webhook_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
+                    triggered_at=timezone.now(), api_version=API_VERSION,
+                    raw_body=json.dumps(payload, separators=(",", ":")))
+            fed_s = time.time() - first_fed
+            flush_started = None
+            if self.mode == "phased":
+                self.wait(lambda: self.deliveries_open() == 0, what="all deliveries processed",
+                          deadline=deadline)
+                worker.stop()
+                purged = app.control.purge()
+                hostname = f"fanout{self.number}b"
+                worker = worker_start(env=env, concurrency=CONCURRENCY, hostname=hostname,
+                                      log=LOG_DIR / f"inventory_fanout.worker{self.number}b.log")
+                workers.append(worker)
+                worker_wait(hostname)
+                flush_started = time.time()
+                for destination_id in Shop.objects.filter(role="destination").values_list(
+                        "pk", flat=True):
+                    inventory_flush_destination_task.delay(destination_id)
+            self.wait(lambda: self.deliveries_open() == 0 and self.writes_open() == (0, 0),
+                      what="quiet (all processed, nothing dirty, no pending batch)",
+                      deadline=deadline)
+            quiet_at = time.time()
+            left_queued = {queue: redis_client().llen(queue) for queue in ("webhooks", "sync")}
+            after = self.stats()
+            timings = timings_read()
+        finally:
+            for process in workers:
+                process.stop()
+
+        batches = InventoryWriteBatch.objects.filter(pk__gt=batches_before)
+        deliveries = WebhookDelivery.objects.filter(pk__gt=deliveries_before)
+        last_write = max((b.completed_at for b in batches.filter(
+            status=InventoryWriteBatch.Status.DONE)), default=None)
+        last_processed = max((d.processed_at for d in deliveries if d.processed_at),
+                             default=None)
+        last_write_t = last_write.timestamp() if last_write else quiet_at
+        ingest_end_t = last_processed.timestamp() if last_processed else quiet_at
+
+        # the check: every destination level equals the source's
+        started = time.perf_counter()
+        source_levels = levels_of(self.control, source)
+        mismatches = checked = 0
+        for destination in self.catalogue.destinations:
+            levels = levels_of(self.control, destination)
+            for sku in self.catalogue.skus:
+                checked += 1
+                if levels.get(destination.items[sku][2]) != source_levels.get(
+                        source.items[sku][2]):
+                    mismatches += 1
+        verify_s = time.perf_counter() - started
+        elapsed = last_write_t - first_fed
+        return self.figures(
+            before=before, after=after, timings=timings, batches=batches,
+            deliveries=deliveries, elapsed=elapsed, fed_s=fed_s,
+            ingest_s=ingest_end_t - first_fed, last_write_t=last_write_t,
+            ingest_end_t=ingest_end_t, flush_started=flush_started, verify_s=verify_s,
+            source_change_s=source_change_s, mismatches=mismatches, checked=checked,
+            purged=purged, left_queued=left_queued)
+
+    def figures(self, *, before, after, timings, batches, deliveries, elapsed, fed_s, ingest_s,
+                last_write_t, ingest_end_t, flush_started, verify_s, source_change_s,
+                mismatches, checked, purged, left_queued) -> dict:
+        from bench.inventory_support import log_problems
+        from products.models import InventoryWriteBatch
+
+        def delta(shop: str, key: str) -> float:
+            return (after["shops"].get(shop, {}).get(key, 0)
+                    - before["shops"].get(shop, {}).get(key, 0))
+
+        def field_delta(shop: str, name: str) -> int:
+            return (after["root_fields"].get(shop, {}).get(name, 0)
+                    - before["root_fields"].get(shop, {}).get(name, 0))
+
+        floor = math.ceil(CHANGES / BATCH)
+        per_destination = []
+        for destination in self.catalogue.destinations:
+            domain = destination.domain
+            per_destination.append({
+                "calls": int(delta(domain, "graphql_requests")),
+                "set_calls": field_delta(domain, "inventorySetQuantities"),
+                "cost": round(delta(domain, "cost_consumed"), 1),
+                "throttled": int(delta(domain, "throttled")),
+            })
+        costs = [d["cost"] for d in per_destination]
+        bound = max(costs) / RESTORE_RATE if costs else 0.0
+        bound_after_bucket = max(max(costs) - BUCKET, 0.0) / RESTORE_RATE if costs else 0.0
+        set_calls = [d["set_calls"] for d in per_destination]
+        calls = [d["calls"] for d in per_destination]
+        flush_s = last_write_t - (flush_started or ingest_end_t)
+        by_status = {status: batches.filter(status=status).count()
+                     for status in InventoryWriteBatch.Status.values}
+        written = sum(len(b.items) for b in batches.filter(
+            status=InventoryWriteBatch.Status.DONE).only("items"))
+        delivery_status: dict[str, int] = {}
+        for status in deliveries.values_list("status", flat=True):
+            delivery_status[status] = delivery_status.get(status, 0) + 1
+        breakdown = self.breakdown(timings)
+        dominant = ("API budget" if bound >= 0.5 * elapsed else
+                    "our processing (ingest + flush work), not the API budget")
+        return {
+            "mode": self.mode,
+            "elapsed_s": round(elapsed, 2),
+            "elapsed_with_check_s": round(elapsed + verify_s, 2),
+            "phases_s": {
+                "feed_inbox": round(fed_s, 2),
+                "ingest_first_fed_to_last_processed": round(ingest_s, 2),
+                ("flush_alone" if self.mode == "phased" else "flush_tail_after_ingest"):
+                    round(flush_s, 2),
+                "check": round(verify_s, 2),
+                "source_bulk_change_not_timed": round(source_change_s, 2),
+            },
+            "changes_per_s": round(CHANGES / elapsed, 1) if elapsed > 0 else None,
+            "floor_calls_per_destination": floor,
+            "set_calls_per_destination": _spread(set_calls),
+            "calls_per_destination": _spread(calls),
+            "ratio_set_calls_to_floor": round(max(set_calls) / floor, 3) if set_calls else None,
+            "ratio_calls_to_floor": round(max(calls) / floor, 3) if calls else None,
+            "cost_per_destination": _spread(costs),
+            "throttle_bound_s": round(bound, 2),
+            "throttle_bound_after_bucket_s": round(bound_after_bucket, 2),
+            "ratio_elapsed_to_throttle_bound": round(elapsed / bound, 2) if bound else None,
+            "ratio_flush_to_throttle_bound": round(flush_s / bound, 2) if bound else None,
+            "throttled": {"destinations": sum(d["throttled"] for d in per_destination),
+                          "source": int(delta(SOURCE, "throttled"))},
+            "source_api_calls": int(delta(SOURCE, "graphql_requests")),
+            "batches": by_status, "quantities_written": written,
+            "deliveries": delivery_status,
+            "purged_flush_tasks": purged,
+            # tasks still queued when everything was written (no-op flushes, run later)
+            "tasks_left_queued_at_quiet": left_queued,
+            "ingest_changes_per_s": round(CHANGES / ingest_s, 1) if ingest_s > 0 else None,
+            "mismatches": mismatches, "levels_checked": checked,
+            "stalled": self.stalled,
+            "worker_log": {name: log_problems(LOG_DIR / f"inventory_fanout.worker{name}.log")
+                           for name in (f"{self.number}a", f"{self.number}b")
+                           if (LOG_DIR / f"inventory_fanout.worker{name}.log").exists()},
+            "dominant": dominant,
+            "breakdown": breakdown,
+            "per_destination": per_destination,
+        }
+
+    @staticmethod
+    def breakdown(timings: dict) -> dict:
+        """Worker seconds by step, with the nested steps taken out of their parents."""
+
+        def seconds(step: str) -> float:
+            return timings.get(step, {}).get("seconds", 0.0)
+
+        def calls(step: str) -> int:
+            return int(timings.get(step, {}).get("calls", 0))
+
+        send_api = seconds("flush.batch_send") - seconds("flush.batch_done")
+        flush_other = (seconds("flush.call") - seconds("flush.batch_form")
+                       - seconds("flush.batch_send"))
+        return {
+            "worker_seconds": {
+                "ingest_inbox_and_handler": round(seconds("ingest.delivery")
+                                                  - seconds("ingest.source_level_changed")
+                                                  - seconds("ingest.flush_enqueue"), 2),
+                "ingest_level_record": round(seconds("ingest.level_record"), 2),
+                "target_recompute": round(seconds("ingest.targets_recompute"), 2),
+                "flush_task_enqueue": round(seconds("ingest.flush_enqueue"), 2),
+                "flush_overhead_lock_and_empty_looks": round(flush_other
+                                                             + seconds("flush.schedule_next"), 2),
+                "batch_forming": round(seconds("flush.batch_form"), 2),
+                "send_api_call": round(send_api, 2),
+                "of_which_throttle_wait": round(seconds("api.throttle_wait"), 2),
+                "done_bookkeeping": round(seconds("flush.batch_done"), 2),
+            },
+            "calls": {
+                "deliveries": calls("ingest.delivery"),
+                "targets_recompute": calls("ingest.targets_recompute"),
+                "flush_tasks": calls("flush.call"),
+                "flush_busy": calls("flush.busy"),
+                "flush_empty": calls("flush.empty"),
+                "batches_formed": calls("flush.batch_form"),
+                "batches_sent": calls("flush.batch_send"),
+                "api_calls": calls("api.execute"),
+                "throttle_waits": calls("api.throttle_wait"),
+            },
+            "per_call_ms": {
+                "delivery": _ms(seconds("ingest.delivery"), calls("ingest.delivery")),
+                "targets_recompute": _ms(seconds("ingest.targets_recompute"),
+                                         calls("ingest.targets_recompute")),
+                "flush_task": _ms(seconds("flush.call"), calls("flush.call")),
+                "batch_form": _ms(seconds("flush.batch_form"), calls("flush.batch_form")),
+                "api_call": _ms(seconds("api.execute"), calls("api.execute")),
+                "batch_done": _ms(seconds("flush.batch_done"), calls("flush.batch_done")),
+            },
+        }
+
+
+def _ms(seconds: float, calls: int) -> float | None:
+    return round(1000 * seconds / calls, 2) if calls else None
+
+
+def child(emulator_url: str) -> dict:
+    """Runs inside a process configured for the bench database (see run())."""
+    import django
+
+    django.setup()
+    from bench.inventory_support import beat_start, emulator_catalogue, syncer_world
+
+    control = httpx.Client(base_url=emulator_url, timeout=120)
+    products = math.ceil(CHANGES / VARIANTS)
+    started = time.perf_counter()
+    catalogue = emulator_catalogue(control, source=SOURCE, destinations=_destinations(),
+                                   products=products, variants=VARIANTS)
+    emulator_s = time.perf_counter() - started
+    started = time.perf_counter()
+    world = syncer_world(catalogue)
+    database_s = time.perf_counter() - started
+
+    env = dict(os.environ)
+    modes = ["concurrent", "phased"] if MODE == "both" else [MODE]
+    rounds = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        beat = beat_start(env=env, log=LOG_DIR / "inventory_fanout.beat.log",
+                          schedule=Path(scratch) / "beat-schedule")
+        try:
+            for number, mode in enumerate(modes, start=1):
+                rounds[mode] = Round(control, catalogue, mode=mode, number=number).run(env)
+        finally:
+            beat.stop()
+    main = rounds.get("concurrent") or rounds[modes[0]]
+    flush = rounds.get("phased")
+    return {
+        "name": "inventory_fanout",
+        "params": {
+            "changes": CHANGES, "destinations": DESTINATIONS, "products": products,
+            "variants_per_product": VARIANTS, "plan": "standard", "restore_rate": RESTORE_RATE,
+            "engine_experiment": os.environ.get("BENCH_INVENTORY_EXPERIMENT") or None,
+            "bucket": BUCKET, "batch_size": BATCH, "modes": modes,
+            "worker": f"1 Celery worker subprocess, prefork, concurrency {CONCURRENCY}, "
+                      "queues default,webhooks,sync,bulk (docker-compose's); celery beat",
+            "ingest": "emulator's inventory_levels/update payloads → webhook_delivery_receive "
+                      "(inbox + enqueue, as the web tier) → the registered handler in the "
+                      "worker",
+        },
+        "setup_s": {"emulator": round(emulator_s, 2), "database": round(database_s, 2)},
+        "world": world,
+        "goal": {"calls_to_floor": GOAL_CALLS_TO_FLOOR, "elapsed_to_bound": GOAL_ELAPSED_TO_BOUND},
+        # headline figures: production (concurrent) round; flush alone from the phased round
+        "elapsed_s": main["elapsed_s"],
+        "ratio_set_calls_to_floor": main["ratio_set_calls_to_floor"],
+        "ratio_elapsed_to_throttle_bound": main["ratio_elapsed_to_throttle_bound"],
+        "flush_alone_s": flush["phases_s"]["flush_alone"] if flush else None,
+        "flush_alone_ratio_to_throttle_bound": (flush["ratio_flush_to_throttle_bound"]
+                                                if flush else None),
+        "flush_alone_ratio_set_calls_to_floor": (flush["ratio_set_calls_to_floor"]
+                                                 if flush else None),
+        "mismatches": sum(r["mismatches"] for r in rounds.values()),
+        "rounds": rounds,
+    }
+
+
+def run() -> dict:
+    database_fresh(DATABASE)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = bench_env(database=DATABASE, redis_db=REDIS_DB,
+                    SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}", SHOPIFY_HTTP_TIMEOUT="60")
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
+                        str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
+                        "--api-key", env["SHOPIFY_API_KEY"], "--app-secret",
+                        env["SHOPIFY_API_SECRET"], "--app-config",
+                        str(ROOT / "shopify.app.toml")],
+                       env=env, log=LOG_DIR / "inventory_fanout.emulator.log")
+    try:
+        wait_http(f"{url}/_emulator/health")
+        load_before = os.getloadavg()
+        result = subprocess.run(
+            [str(BIN / "python"), "-m", "bench.bench_inventory_fanout", "child", url],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=3600 + 2 * ROUND_TIMEOUT)
+        if result.returncode != 0:
+            raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+    finally:
+        emulator.stop()
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    figures["load_average_before"] = [round(x, 2) for x in load_before]
+    return figures
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "child":
+        print(json.dumps(child(sys.argv[2])))
+    else:
+        print(json.dumps(run(), indent=2))
