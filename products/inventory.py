@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +42,12 @@ from products.models import (
 from stores.models import Connection, Shop
 from stores.services import shop_access_token
 from syncer.redis import redis_client
+from syncer.shopify.bulk import (
+    BulkOperationFailed,
+    bulk_operation_wait,
+    bulk_query_run,
+    bulk_results_stream,
+)
 from syncer.shopify.client import admin_client
 from syncer.shopify.documents import (
     document,
@@ -52,6 +59,7 @@ from syncer.shopify.documents import (
 from syncer.shopify.errors import (
     ShopifyError,
     ShopifyRetryable,
+    ShopifyTimeout,
     ShopifyUserErrors,
     raise_for_user_errors,
 )
@@ -167,11 +175,26 @@ def destination_location_id(*, connection: Connection) -> int:
 # --- reading real levels ----------------------------------------------------------------------
 
 
-def levels_read(*, shop: Shop, inventory_item_ids: Iterable[int]) -> dict[tuple[int, int], tuple[
-        int, datetime | None]]:
-    """Live `available` per (item, location) from Shopify, with its updatedAt."""
-    result: dict[tuple[int, int], tuple[int, datetime | None]] = {}
+Levels = dict[tuple[int, int], tuple[int, datetime | None]]
+
+
+def levels_read(*, shop: Shop, inventory_item_ids: Iterable[int], bulk_allowed: bool = False,
+                keepalive: Callable[[], None] | None = None) -> Levels:
+    """Live `available` per (item, location) from Shopify, with its updatedAt.
+
+    Large reads (reconciliation of a big catalogue) use one bulk query when `bulk_allowed`:
+    paged reads cost about 10 points per item against the shop's budget, a bulk query almost
+    nothing. `keepalive` runs while the bulk query is polled (e.g. to renew a lock)."""
     ids = sorted(set(inventory_item_ids))
+    if bulk_allowed and len(ids) >= settings.INVENTORY_BULK_READ_MIN_ITEMS:
+        try:
+            return _levels_read_bulk(shop=shop, wanted=set(ids), keepalive=keepalive)
+        except (ShopifyUserErrors, BulkOperationFailed, ShopifyTimeout) as exc:
+            # Another bulk query of ours is running (the catalogue load), or this one failed
+            # or is slow: the paged reads get the same answer.
+            logger.warning("bulk level read of %s not used (%s); reading page by page",
+                           shop.domain, exc)
+    result: Levels = {}
     for start in range(0, len(ids), READ_CHUNK):
         chunk = ids[start:start + READ_CHUNK]
         data = _execute(shop, "inventory_levels_for_items",
@@ -187,6 +210,35 @@ def levels_read(*, shop: Shop, inventory_item_ids: Iterable[int]) -> dict[tuple[
                     continue
                 result[(item_id, gid_id(level["location"]["id"]))] = (
                     int(available["quantity"]), parse_datetime(available.get("updatedAt") or ""))
+    return result
+
+
+def _levels_read_bulk(*, shop: Shop, wanted: set[int],
+                      keepalive: Callable[[], None] | None) -> Levels:
+    client = admin_client()
+    token = shop_access_token(shop_domain=shop.domain)
+    started = bulk_query_run(client=client, shop_domain=shop.domain, access_token=token,
+                             query="bulk_query_inventory_levels")
+
+    def pause(seconds: float) -> None:
+        if keepalive is not None:
+            keepalive()
+        time.sleep(seconds)
+
+    finished = bulk_operation_wait(client=client, shop_domain=shop.domain, access_token=token,
+                                   operation_id=started.id, poll_interval=1.0,
+                                   timeout=settings.INVENTORY_BULK_READ_TIMEOUT_SECONDS,
+                                   sleep=pause)
+    result: Levels = {}
+    for row in bulk_results_stream(finished.url, client=client):
+        parent = row.get("__parentId")
+        if parent is None or gid_id(parent) not in wanted:
+            continue  # an item row, or an item we do not sync
+        available = {q["name"]: q for q in row.get("quantities") or []}.get("available")
+        if available is None:
+            continue
+        result[(gid_id(parent), gid_id(row["location"]["id"]))] = (
+            int(available["quantity"]), parse_datetime(available.get("updatedAt") or ""))
     return result
 
 
@@ -283,6 +335,8 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
                 continue
             dirty = stock.dirty or stock.known_quantity != target
             fields = {"target": target, "dirty": dirty}
+            if stock.target != target:
+                fields["hold"] = DestinationStock.Hold.NONE  # a new figure is judged anew
             if dirty and (stock.target != target or stock.changed_at is None):
                 fields["changed_at"] = changed_at
             DestinationStock.objects.filter(pk=stock.pk).update(**fields)
@@ -386,7 +440,62 @@ class FlushResult:
 def _due_dirty(destination_id: int):
     now = timezone.now()
     return DestinationStock.objects.filter(
-        Q(due_at__isnull=True) | Q(due_at__lte=now), destination_id=destination_id, dirty=True)
+        Q(due_at__isnull=True) | Q(due_at__lte=now), destination_id=destination_id, dirty=True,
+    ).exclude(hold=DestinationStock.Hold.HELD)
+
+
+def _zero_breaker(destination: Shop) -> int:
+    """The zero-stock circuit breaker: when the source would take a large share of this
+    destination's synced variants to zero at once (a wiped or mis-imported source catalogue
+    looks exactly like that), the zeros are held back for the merchant instead of written.
+    Returns how many were held."""
+    pending = (_due_dirty(destination.pk).filter(target=0, hold=DestinationStock.Hold.NONE)
+               .exclude(known_quantity=0))
+    pending_count = pending.count()
+    if pending_count == 0:
+        return 0
+    since = timezone.now() - timedelta(seconds=settings.INVENTORY_ZERO_BREAKER_WINDOW_SECONDS)
+    zeroed_lately = DestinationStock.objects.filter(
+        destination=destination, target=0, known_quantity=0, last_written_at__gte=since).count()
+    total = DestinationStock.objects.filter(destination=destination).count()
+    zeroing = pending_count + zeroed_lately
+    if (zeroing < settings.INVENTORY_ZERO_BREAKER_MIN
+            or zeroing < settings.INVENTORY_ZERO_BREAKER_SHARE * total):
+        return 0
+    rows = list(pending.select_related("variant_link", "variant_link__product_link"))
+    held = DestinationStock.objects.filter(pk__in=[row.pk for row in rows]).update(
+        hold=DestinationStock.Hold.HELD)
+    cause = (f"held back: {zeroing} of {total} synced variants would go to zero within "
+             f"{settings.INVENTORY_ZERO_BREAKER_WINDOW_SECONDS // 60} minutes")
+    SyncEvent.objects.bulk_create([SyncEvent(
+        connection_id=row.variant_link.connection_id, product_link=row.variant_link.product_link,
+        source_product_id=row.variant_link.product_link.source_product_id,
+        destination_product_id=row.variant_link.product_link.destination_product_id,
+        kind=SyncEvent.Kind.INVENTORY,
+        field=f"variant {row.variant_link.destination_variant_id} available",
+        from_value="" if row.known_quantity is None else str(row.known_quantity), to_value="0",
+        cause=cause, result=SyncEvent.Result.SKIPPED) for row in rows])
+    logger.warning("zero-stock breaker tripped for %s: %s", destination.domain, cause)
+    return held
+
+
+def zero_held_count(*, connection: Connection) -> int:
+    return DestinationStock.objects.filter(variant_link__connection=connection,
+                                           hold=DestinationStock.Hold.HELD).count()
+
+
+def inventory_zero_hold_release(*, connection: Connection) -> int:
+    """The merchant lets the held zeros of one source through; they are written next flush
+    and not held again unless the source changes them."""
+    released = DestinationStock.objects.filter(
+        variant_link__connection=connection, hold=DestinationStock.Hold.HELD,
+    ).update(hold=DestinationStock.Hold.RELEASED)
+    if released:
+        from products.inventory_tasks import inventory_flush_destination_task
+
+        destination_id = connection.destination_id
+        transaction.on_commit(lambda: inventory_flush_destination_task.delay(destination_id))
+    return released
 
 
 def inventory_flush_destination(*, destination_id: int) -> FlushResult:
@@ -420,6 +529,7 @@ def inventory_flush_destination(*, destination_id: int) -> FlushResult:
 
 
 def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
+    _zero_breaker(destination)
     while True:
         lock.reacquire()  # renew for the next batch; if it had expired, CAS keeps writes safe
         batch = (InventoryWriteBatch.objects.filter(
@@ -807,8 +917,9 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
         run.refresh_from_db()
         return run
     try:
-        source_live = levels_read(shop=connection.source, inventory_item_ids=[
-            link.source_variant.inventory_item_id for link in links])
+        source_live = levels_read(shop=connection.source, bulk_allowed=True,
+                                  inventory_item_ids=[link.source_variant.inventory_item_id
+                                                      for link in links])
         now = timezone.now()
         for (item_id, location_id), (quantity, updated) in source_live.items():
             source_level_record(source=connection.source, inventory_item_id=item_id,
@@ -822,7 +933,7 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
         if not lock.acquire():
             raise ShopifyRetryable("The destination is being written; reconciliation retries.")
         try:
-            drift = _reconcile_destination_locked(run, connection, links)
+            drift = _reconcile_destination_locked(run, connection, links, lock)
         finally:
             lock.release()
         inventory_flush_destination(destination_id=connection.destination_id)
@@ -841,11 +952,12 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
 
 
 def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection,
-                                  links: list[VariantLink]) -> int:
+                                  links: list[VariantLink], lock) -> int:
     """Reads the destination and corrects our beliefs while no write to it is in flight (we
     hold its flush lock), so a read cannot be older than what we believe."""
-    destination_live = levels_read(shop=connection.destination, inventory_item_ids=[
-        link.destination_inventory_item_id for link in links])
+    destination_live = levels_read(
+        shop=connection.destination, bulk_allowed=True, keepalive=lock.reacquire,
+        inventory_item_ids=[link.destination_inventory_item_id for link in links])
     drift = 0
     for index, link in enumerate(links, start=1):
         stock = _stock_for(link)

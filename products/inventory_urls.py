@@ -8,6 +8,8 @@ urlpatterns = [
     path("inventory/source", inventory_views.source_inventory_save, name="source_save"),
     path("inventory/sources/<int:connection_id>", inventory_views.connection_inventory_save,
          name="connection_save"),
+    path("inventory/sources/<int:connection_id>/zeros", inventory_views.zeros_release,
+         name="zeros_release"),
     path("inventory/sources/<int:connection_id>/resync", inventory_views.resync_now,
          name="resync"),
     path("inventory/sources/<int:connection_id>/resync/<int:run_id>",

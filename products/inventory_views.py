@@ -9,7 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from products.inventory import reconciliation_start, shop_locations
+from products.inventory import (
+    inventory_zero_hold_release,
+    reconciliation_start,
+    shop_locations,
+    zero_held_count,
+)
 from products.inventory_tasks import reconciliation_run_task
 from products.models import ReconciliationRun
 from stores.auth import shop_session_required
@@ -82,7 +87,8 @@ def _destination_context(request: HttpRequest, forms_by_pk: dict | None = None) 
                 "safety_stock": connection.safety_stock,
                 "count_pending_orders": connection.count_pending_orders})
         last_run = connection.reconciliations.order_by("-pk").first()
-        connections.append({"connection": connection, "form": form, "run": last_run})
+        connections.append({"connection": connection, "form": form, "run": last_run,
+                            "held": zero_held_count(connection=connection)})
     return {"connections": connections}
 
 
@@ -154,6 +160,16 @@ def connection_inventory_save(request: HttpRequest, connection_id: int) -> HttpR
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))
     return _toast(response, "Saved. Stock is being brought in line.")
+
+
+@require_POST
+@shop_session_required
+def zeros_release(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    released = inventory_zero_hold_release(connection=connection)
+    response = render(request, "products/inventory_settings.html#destination-forms",
+                      _destination_context(request))
+    return _toast(response, f"{released} variant{'s' if released != 1 else ''} set to zero.")
 
 
 @require_POST

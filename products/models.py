@@ -311,6 +311,16 @@ class DestinationStock(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
     last_written_at = models.DateTimeField(null=True, blank=True)
 
+    class Hold(models.TextChoices):
+        NONE = "", "Not held"
+        # The zero-stock circuit breaker held this zero back; the merchant decides.
+        HELD = "held", "Held back"
+        # The merchant let the zero through; the breaker leaves it alone until it changes.
+        RELEASED = "released", "Released"
+
+    hold = models.CharField(max_length=8, choices=Hold.choices, blank=True, default="",
+                            db_default="")
+
     class Meta:
         indexes = [models.Index(fields=["destination", "dirty", "due_at"],
                                 name="destination_stock_dirty")]

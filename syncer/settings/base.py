@@ -145,6 +145,15 @@ WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=120.0)
 # The per-destination flush lock's life, renewed after every batch (a killed worker's lock
 # frees itself this quickly).
 INVENTORY_FLUSH_LOCK_SECONDS = env.int("INVENTORY_FLUSH_LOCK_SECONDS", default=60)
+# Zero-stock circuit breaker: a destination flush that would leave at least this many of its
+# synced variants at zero within the window, and at least this share of them, is held back.
+INVENTORY_ZERO_BREAKER_MIN = env.int("INVENTORY_ZERO_BREAKER_MIN", default=20)
+INVENTORY_ZERO_BREAKER_SHARE = env.float("INVENTORY_ZERO_BREAKER_SHARE", default=0.5)
+INVENTORY_ZERO_BREAKER_WINDOW_SECONDS = env.int("INVENTORY_ZERO_BREAKER_WINDOW_SECONDS",
+                                                default=600)
+# Reconciliation reads this many items or more with one bulk query instead of paged reads.
+INVENTORY_BULK_READ_MIN_ITEMS = env.int("INVENTORY_BULK_READ_MIN_ITEMS", default=500)
+INVENTORY_BULK_READ_TIMEOUT_SECONDS = env.int("INVENTORY_BULK_READ_TIMEOUT_SECONDS", default=180)
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

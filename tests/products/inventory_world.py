@@ -27,16 +27,15 @@ class World:
     items: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
     def level(self, shop: str, sku: str) -> int:
-        snapshot = self.emulator.shop(shop)
-        item_id = self.items[sku][shop][1]
-        primary = snapshot["primary_location_id"]
-        for level in snapshot["inventory_levels"]:
-            if level["inventory_item_id"] == item_id and level["location_id"] == primary:
-                return level["available"]
-        raise KeyError((shop, sku))
+        return self.levels(shop)[sku]
 
     def levels(self, shop: str) -> dict[str, int]:
-        return {sku: self.level(shop, sku) for sku in self.items}
+        """Available at the shop's primary location, per SKU (one snapshot, orders left out)."""
+        snapshot = self.emulator.shop(shop, orders=False)
+        primary = snapshot["primary_location_id"]
+        by_item = {level["inventory_item_id"]: level["available"]
+                   for level in snapshot["inventory_levels"] if level["location_id"] == primary}
+        return {sku: by_item[shops[shop][1]] for sku, shops in self.items.items()}
 
 
 def build(emulator, *, destinations: int = 2, catalogue=CATALOGUE, plan: str = "standard",

@@ -30,7 +30,7 @@ CATALOGUE = [
     ("Wool cap", [("CAP-R", 300), ("CAP-B", 300)]),
 ]
 ACTIONS = int(os.environ.get("CHAOS_ACTIONS", "2000"))
-QUIESCENCE_SECONDS = 420
+QUIESCENCE_SECONDS = 600
 
 
 @pytest.fixture

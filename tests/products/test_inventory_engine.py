@@ -9,8 +9,15 @@ from django.utils import timezone
 
 from products.inventory import destination_level_changed, reconciliation_start
 from products.inventory_tasks import inventory_sweep_task, reconciliation_run_task
-from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch, SyncEvent
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    InventoryWriteBatch,
+    ReconciliationRun,
+    SyncEvent,
+)
 from stores.models import Connection, Shop
+from tests.products.catalogue_world import headers
 from tests.products.inventory_world import build, source_adjust
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,3 +171,86 @@ def test_a_late_destination_level_from_before_our_write_is_history_not_drift(emu
             available=0, updated_at=timezone.now())
     assert flush == {destination.pk}
     assert SyncEvent.objects.filter(kind="drift").count() == 1
+
+
+def test_large_catalogues_are_reconciled_with_bulk_queries(emulator, settings):
+    # given a catalogue above the bulk threshold, with a destination edited by hand and the
+    # webhook telling us lost
+    settings.INVENTORY_BULK_READ_MIN_ITEMS = 3
+    world = build(emulator)
+    reconcile_all(world)
+    emulator.faults(webhook_drop_rate=1.0)
+    emulator._json("POST", f"/_emulator/shops/{world.destinations[0]}/inventory",
+                   json={"sku": "TOTE-1", "available": 99})
+    emulator.faults(webhook_drop_rate=0.0)
+    before = emulator._json("GET", "/_emulator/stats")["root_fields"]
+    # when the merchant reconciles
+    reconcile_all(world)
+    # then each side was read with one bulk query, not page by page, and the drift is healed
+    after = emulator._json("GET", "/_emulator/stats")["root_fields"]
+
+    def moved(shop: str, field: str) -> int:
+        return after.get(shop, {}).get(field, 0) - before.get(shop, {}).get(field, 0)
+
+    assert [moved(shop, "bulkOperationRunQuery") for shop in (world.source, *world.destinations)
+            ] == [2, 1, 1]  # the source once per connection
+    assert [moved(shop, "nodes") for shop in (world.source, *world.destinations)] == [0, 0, 0]
+    assert world.level(world.destinations[0], "TOTE-1") == 25
+    run = ReconciliationRun.objects.filter(
+        connection__destination__domain=world.destinations[0]).latest("pk")
+    assert (run.status, run.drift_found, run.drift_fixed) == ("done", 1, 1)
+
+
+def test_zero_stock_breaker_holds_back_a_mass_zeroing_until_the_merchant_decides(emulator,
+                                                                                  settings,
+                                                                                  client):
+    # given destinations following a three-variant source, a breaker at two zeros and half
+    settings.INVENTORY_ZERO_BREAKER_MIN = 2
+    settings.INVENTORY_ZERO_BREAKER_SHARE = 0.5
+    world = build(emulator)
+    reconcile_all(world)
+    dest = world.destinations[0]
+    # when the source's stock goes to zero for one variant, then for a second
+    source_adjust(world, "SHIRT-S", available=0)
+    settle(world)
+    source_adjust(world, "SHIRT-M", available=0)
+    settle(world)
+    # then the first zero is written but the second, which makes two of three, is held back
+    assert world.levels(dest) == {"SHIRT-S": 0, "SHIRT-M": 8, "TOTE-1": 25}
+    held = DestinationStock.objects.get(destination__domain=dest,
+                                        variant_link__source_variant__sku="SHIRT-M")
+    assert held.hold == "held"
+    event = SyncEvent.objects.get(connection=held.variant_link.connection, result="skipped")
+    assert (event.from_value, event.to_value) == ("8", "0")
+    assert event.cause == "held back: 2 of 3 synced variants would go to zero within 10 minutes"
+    # and the destination merchant sees it and lets it through
+    connection = held.variant_link.connection
+    page = client.get("/inventory/", headers=headers(emulator, dest))
+    assert "1 variant would have gone to zero" in page.content.decode()
+    response = client.post(f"/inventory/sources/{connection.pk}/zeros",
+                           headers=headers(emulator, dest))
+    assert response.status_code == 200
+    settle(world)
+    assert world.levels(dest) == {"SHIRT-S": 0, "SHIRT-M": 0, "TOTE-1": 25}
+    held.refresh_from_db()
+    assert held.hold == "released"
+    # and once the source has stock again, the variant follows it as before
+    source_adjust(world, "SHIRT-M", available=4)
+    settle(world)
+    assert world.level(dest, "SHIRT-M") == 4
+    held.refresh_from_db()
+    assert held.hold == ""
+
+
+def test_zero_stock_breaker_lets_ordinary_sell_outs_through(emulator, settings):
+    # given the default breaker (20 variants and half of them)
+    world = build(emulator)
+    reconcile_all(world)
+    # when two of three variants sell out at the source
+    source_adjust(world, "SHIRT-S", available=0)
+    source_adjust(world, "SHIRT-M", available=0)
+    settle(world)
+    # then both zeros are written everywhere and nothing is held
+    for destination in world.destinations:
+        assert world.levels(destination) == {"SHIRT-S": 0, "SHIRT-M": 0, "TOTE-1": 25}
+    assert DestinationStock.objects.exclude(hold="").count() == 0
