@@ -117,6 +117,13 @@ def shop_location_ids(*, shop: Shop) -> list[int]:
     return [location["id"] for location in shop_locations(shop=shop)]
 
 
+def _flush_on_commit(destination_ids: Iterable[int]) -> None:
+    from products.inventory_tasks import inventory_flush_request
+
+    for destination_id in destination_ids:
+        transaction.on_commit(lambda d=destination_id: inventory_flush_request(destination_id=d))
+
+
 def source_locations_save(*, source: Shop, shared_location_ids: list[int],
                           decrement_location_id: int) -> set[int]:
     """A source's location choice; shared stock changes, so every target is recomputed."""
@@ -128,10 +135,7 @@ def source_locations_save(*, source: Shop, shared_location_ids: list[int],
     source.settings = fresh.settings
     items = SourceLevel.objects.filter(shop=source).values_list("inventory_item_id", flat=True)
     destinations = targets_recompute(source=source, inventory_item_ids=items)
-    from products.inventory_tasks import inventory_flush_destination_task
-
-    for destination_id in destinations:
-        transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task.delay(d))
+    _flush_on_commit(destinations)
     return destinations
 
 
@@ -150,10 +154,7 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
     items = VariantLink.objects.filter(connection=connection).values_list(
         "source_variant__inventory_item_id", flat=True)
     destinations = targets_recompute(source=connection.source, inventory_item_ids=items)
-    from products.inventory_tasks import inventory_flush_destination_task
-
-    for destination_id in destinations:
-        transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task.delay(d))
+    _flush_on_commit(destinations)
 
 
 def source_shared_location_ids(*, source: Shop) -> list[int]:
@@ -314,6 +315,25 @@ def _stock_for(link: VariantLink) -> DestinationStock:
         return stock
 
 
+# One statement per recompute: each row decides from its own current values (Postgres
+# re-reads a row changed under it before applying SET), so no read-then-write window.
+_TARGETS_UPDATE = """
+    UPDATE products_destinationstock AS s SET
+        target = v.target,
+        hold = CASE WHEN s.target IS DISTINCT FROM v.target THEN '' ELSE s.hold END,
+        dirty = s.dirty OR s.known_quantity IS DISTINCT FROM v.target,
+        changed_at = CASE
+            WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
+                 AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
+            THEN %s ELSE s.changed_at END
+    FROM (VALUES {rows}) AS v(id, target)
+    WHERE s.id = v.id
+      AND NOT (s.target IS NOT DISTINCT FROM v.target
+               AND s.known_quantity IS NOT DISTINCT FROM v.target)
+    RETURNING s.destination_id, s.dirty
+"""
+
+
 def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
                       changed_at: datetime | None = None) -> set[int]:
     """Sets each linked destination's target from the source's shared stock; returns the
@@ -321,27 +341,26 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
     item_ids = list(set(inventory_item_ids))
     available = source_available(source=source, inventory_item_ids=item_ids)
     changed_at = changed_at or timezone.now()
-    to_flush: set[int] = set()
+    targets: dict[int, int] = {}
     for link in _syncing_links(source_variant__shop=source,
                                source_variant__inventory_item_id__in=item_ids):
         if link.source_variant.inventory_item_id not in available:
             continue  # never heard of its level yet; reconciliation reads it
-        target = max(available[link.source_variant.inventory_item_id]
-                     - link.connection.safety_stock, 0)
-        stock = _stock_for(link)
-        with transaction.atomic():  # one row: read our belief fresh, decide, write
-            stock = DestinationStock.objects.select_for_update().get(pk=stock.pk)
-            if stock.target == target and stock.known_quantity == target:
-                continue
-            dirty = stock.dirty or stock.known_quantity != target
-            fields = {"target": target, "dirty": dirty}
-            if stock.target != target:
-                fields["hold"] = DestinationStock.Hold.NONE  # a new figure is judged anew
-            if dirty and (stock.target != target or stock.changed_at is None):
-                fields["changed_at"] = changed_at
-            DestinationStock.objects.filter(pk=stock.pk).update(**fields)
-        if dirty:
-            to_flush.add(stock.destination_id)
+        targets[_stock_for(link).pk] = max(
+            available[link.source_variant.inventory_item_id] - link.connection.safety_stock, 0)
+    to_flush: set[int] = set()
+    stock_ids = sorted(targets)
+    for start in range(0, len(stock_ids), 1000):
+        chunk = stock_ids[start:start + 1000]
+        with transaction.atomic(), db_connection.cursor() as cursor:
+            # Locks taken in id order, as every multi-row writer here does: no deadlocks.
+            list(DestinationStock.objects.select_for_update().filter(pk__in=chunk)
+                 .order_by("pk").values_list("pk", flat=True))
+            cursor.execute(
+                _TARGETS_UPDATE.format(rows=", ".join(["(%s, %s)"] * len(chunk))),
+                [changed_at, *[value for pk in chunk for value in (pk, targets[pk])]])
+            to_flush.update(destination_id for destination_id, dirty in cursor.fetchall()
+                            if dirty)
     return to_flush
 
 
@@ -491,10 +510,7 @@ def inventory_zero_hold_release(*, connection: Connection) -> int:
         variant_link__connection=connection, hold=DestinationStock.Hold.HELD,
     ).update(hold=DestinationStock.Hold.RELEASED)
     if released:
-        from products.inventory_tasks import inventory_flush_destination_task
-
-        destination_id = connection.destination_id
-        transaction.on_commit(lambda: inventory_flush_destination_task.delay(destination_id))
+        _flush_on_commit([connection.destination_id])
     return released
 
 
@@ -627,27 +643,48 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
     return "done"
 
 
+_WRITTEN_STOCK_UPDATE = """
+    UPDATE products_destinationstock AS s SET
+        known_quantity = v.quantity, last_written_at = %s,
+        dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
+    FROM (VALUES {rows}) AS v(id, quantity)
+    WHERE s.id = v.id
+"""
+_WRITTEN_LINK_UPDATE = """
+    UPDATE products_variantlink AS l SET last_written_quantity = v.quantity, last_written_at = %s
+    FROM (VALUES {rows}) AS v(id, quantity)
+    WHERE l.id = v.id
+"""
+
+
+def _rows_update(cursor, statement: str, now: datetime, values: dict[int, int]) -> None:
+    cursor.execute(statement.format(rows=", ".join(["(%s, %s)"] * len(values))),
+                   [now, *[value for pk in sorted(values) for value in (pk, values[pk])]])
+
+
 def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
-    # Rows first, one short transaction each (no lock ordering to get wrong), the batch's
-    # status last: an echo webhook that finds a row not yet updated still finds the batch
-    # pending, so it is never mistaken for a manual edit.
+    # Rows first, in one short transaction, the batch's status last: an echo webhook that
+    # finds a row not yet updated still finds the batch pending, so it is never mistaken for
+    # a manual edit.
     now = timezone.now()
     events = []
     stocks = {s.pk: s for s in DestinationStock.objects.filter(
         pk__in=[item["stock"] for item in batch.items]).select_related(
         "variant_link", "variant_link__product_link")}
+    written = {item["stock"]: item["quantity"] for item in batch.items
+               if item["stock"] in stocks}  # a row gone was unlinked meanwhile
+    if written:
+        with transaction.atomic(), db_connection.cursor() as cursor:
+            # Locks in id order, as every multi-row writer here takes them: no deadlocks.
+            list(DestinationStock.objects.select_for_update().filter(pk__in=list(written))
+                 .order_by("pk").values_list("pk", flat=True))
+            _rows_update(cursor, _WRITTEN_STOCK_UPDATE, now, written)
+            _rows_update(cursor, _WRITTEN_LINK_UPDATE, now, {
+                stocks[pk].variant_link_id: quantity for pk, quantity in written.items()})
     for item in batch.items:
         stock = stocks.get(item["stock"])
         if stock is None:
-            continue  # unlinked meanwhile
-        with transaction.atomic():
-            current = DestinationStock.objects.select_for_update().get(pk=stock.pk)
-            DestinationStock.objects.filter(pk=stock.pk).update(
-                known_quantity=item["quantity"], last_written_at=now,
-                dirty=current.dirty or (current.target is not None
-                                        and current.target != item["quantity"]))
-            VariantLink.objects.filter(pk=stock.variant_link_id).update(
-                last_written_quantity=item["quantity"], last_written_at=now)
+            continue
         changed_at = parse_datetime(item["changed_at"]) if item.get("changed_at") else None
         latency = (now - changed_at).total_seconds() if changed_at else None
         if latency is not None:

@@ -15,15 +15,15 @@ def _shop(shop_domain: str) -> Shop | None:
 
 
 def _flush_on_commit(destination_ids, *, countdown: float | None = None) -> None:
-    from products.inventory_tasks import inventory_flush_destination_task
+    from products.inventory_tasks import inventory_flush_destination_task, inventory_flush_request
 
     for destination_id in destination_ids:
         if countdown:
             transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
                                   .apply_async(args=[d], countdown=countdown))
         else:
-            transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
-                                  .delay(d))
+            transaction.on_commit(lambda d=destination_id: inventory_flush_request(
+                destination_id=d))
 
 
 def _apply_on_commit(effect_ids) -> None:

@@ -9,14 +9,41 @@ from django.utils import timezone
 from products import inventory
 from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
 from stores.models import Connection
+from syncer.redis import redis_client
 from syncer.shopify.errors import ShopifyRetryable
 
 RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backoff_max": 120,
          "retry_jitter": True, "max_retries": 50}
 
 
+# A flush writes everything dirty at the time it runs, so one queued flush per destination
+# serves any burst of changes: 10,000 source changes fanned out to 20 destinations queue a
+# handful of flushes, not 200,000 that would each find the lock taken. The marker expires in
+# case its task is lost with the broker; the sweeper covers that gap.
+FLUSH_QUEUED_SECONDS = 120
+
+
+def _flush_queued_key(destination_id: int) -> str:
+    return f"syncer:inventory-flush-queued:{destination_id}"
+
+
+def inventory_flush_request(*, destination_id: int) -> None:
+    """Queues a flush of one destination unless one is already waiting to start."""
+    redis = redis_client()
+    key = _flush_queued_key(destination_id)
+    if not redis.set(key, 1, nx=True, ex=FLUSH_QUEUED_SECONDS):
+        return
+    try:
+        inventory_flush_destination_task.delay(destination_id)
+    except Exception:
+        redis.delete(key)
+        raise
+
+
 @shared_task(ignore_result=True, **RETRY)
 def inventory_flush_destination_task(destination_id: int) -> None:
+    # Cleared before looking for work: a change committed from here on queues a new flush.
+    redis_client().delete(_flush_queued_key(destination_id))
     result = inventory.inventory_flush_destination(destination_id=destination_id)
     if not result.busy:  # a busy flush is finished by the worker holding the lock
         flush_schedule_next(destination_id)
@@ -29,7 +56,7 @@ def flush_schedule_next(destination_id: int) -> None:
     now = timezone.now()
     pending = DestinationStock.objects.filter(destination_id=destination_id, dirty=True)
     if pending.filter(Q(due_at__isnull=True) | Q(due_at__lte=now)).exists():
-        inventory_flush_destination_task.delay(destination_id)
+        inventory_flush_request(destination_id=destination_id)
         return
     next_due = pending.aggregate(next_due=Min("due_at"))["next_due"]
     if next_due is not None:

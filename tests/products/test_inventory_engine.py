@@ -8,7 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from products.inventory import destination_level_changed, reconciliation_start
-from products.inventory_tasks import inventory_sweep_task, reconciliation_run_task
+from products.inventory_tasks import (
+    inventory_flush_destination_task,
+    inventory_sweep_task,
+    reconciliation_run_task,
+)
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -17,6 +21,7 @@ from products.models import (
     SyncEvent,
 )
 from stores.models import Connection, Shop
+from syncer.redis import redis_client
 from tests.products.catalogue_world import headers
 from tests.products.inventory_world import build, source_adjust
 
@@ -254,3 +259,25 @@ def test_zero_stock_breaker_lets_ordinary_sell_outs_through(emulator, settings):
     for destination in world.destinations:
         assert world.levels(destination) == {"SHIRT-S": 0, "SHIRT-M": 0, "TOTE-1": 25}
     assert DestinationStock.objects.exclude(hold="").count() == 0
+
+
+def test_a_burst_of_changes_waits_for_the_one_flush_already_queued(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    first = Shop.objects.get(domain=world.destinations[0])
+    queued = f"syncer:inventory-flush-queued:{first.pk}"
+    batches_before = InventoryWriteBatch.objects.filter(destination=first).count()
+    # given a flush of the first destination already waiting in the broker
+    redis_client().set(queued, 1, ex=60)
+    # when the source changes twice
+    source_adjust(world, "SHIRT-S", delta=-3)
+    source_adjust(world, "SHIRT-S", delta=-1)
+    world.emulator.flush_webhooks()
+    # then no second flush was queued for it; the other destination was written at once
+    assert world.level(world.destinations[0], "SHIRT-S") == 10
+    assert world.level(world.destinations[1], "SHIRT-S") == 6
+    # and when the waiting flush runs, it writes both changes in one batch
+    inventory_flush_destination_task(first.pk)
+    assert world.level(world.destinations[0], "SHIRT-S") == 6
+    assert InventoryWriteBatch.objects.filter(destination=first).count() == batches_before + 1
+    assert redis_client().exists(queued) == 0
