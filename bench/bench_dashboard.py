@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
 
 from bench.dashboard_seed import SOURCE_DOMAIN, seed
-from bench.support import BIN, ROOT, bench_env, database_fresh, percentile
+from bench.support import bench_env, child_figures, database_fresh, percentile
 
 ORDERS = int(os.environ.get("DASHBOARD_ORDERS", "1000000"))
 STORES = int(os.environ.get("DASHBOARD_STORES", "100"))
@@ -164,11 +163,7 @@ def run() -> dict:
     connection.close()
     seed_seconds = time.perf_counter() - started
     load_before = os.getloadavg()
-    result = subprocess.run([str(BIN / "python"), "-m", "bench.bench_dashboard", "child"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200)
-    if result.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = child_figures("bench.bench_dashboard", env=env, timeout=7200)
     figures["seed"] = {"seconds": round(seed_seconds, 1), "steps_s": steps}
     figures["load_average_before"] = [round(x, 2) for x in load_before]
     return figures

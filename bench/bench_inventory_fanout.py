@@ -46,7 +46,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +54,16 @@ from pathlib import Path
 
 import httpx
 
-from bench.support import BIN, ROOT, Process, bench_env, database_fresh, free_port, wait_http
+from bench.support import (
+    BIN,
+    ROOT,
+    Process,
+    bench_env,
+    child_figures,
+    database_fresh,
+    free_port,
+    wait_http,
+)
 
 CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
 DESTINATIONS = int(os.environ.get("BENCH_FANOUT_DESTINATIONS", "20"))
@@ -429,7 +437,6 @@ def child(emulator_url: str) -> dict:
         "params": {
             "changes": CHANGES, "destinations": DESTINATIONS, "products": products,
             "variants_per_product": VARIANTS, "plan": "standard", "restore_rate": RESTORE_RATE,
-            "engine_experiment": os.environ.get("BENCH_INVENTORY_EXPERIMENT") or None,
             "bucket": BUCKET, "batch_size": BATCH, "modes": modes,
             "worker": f"1 Celery worker subprocess, prefork, concurrency {CONCURRENCY}, "
                       "queues default,webhooks,sync,bulk (docker-compose's); celery beat",
@@ -472,13 +479,8 @@ def run() -> dict:
     try:
         wait_http(f"{url}/_emulator/health")
         load_before = os.getloadavg()
-        result = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.bench_inventory_fanout", "child", url],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=3600 + 2 * ROUND_TIMEOUT)
-        if result.returncode != 0:
-            raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures = child_figures("bench.bench_inventory_fanout", url, env=env,
+                                timeout=3600 + 2 * ROUND_TIMEOUT)
     finally:
         emulator.stop()
         redis.Redis.from_url(env["REDIS_URL"]).flushdb()

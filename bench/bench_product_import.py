@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -30,6 +29,7 @@ from bench.support import (
     ROOT,
     Process,
     bench_env,
+    child_figures,
     database_fresh,
     free_port,
     wait_http,
@@ -159,12 +159,8 @@ def run() -> dict:
     try:
         wait_http(f"{url}/_emulator/health")
         load_before = os.getloadavg()
-        result = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.bench_product_import", "child", url],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
-        if result.returncode != 0:
-            raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures = child_figures("bench.bench_product_import", url, env=env,
+                                timeout=3600)
     finally:
         emulator.stop()
         redis.Redis.from_url(env["REDIS_URL"]).flushdb()

@@ -40,7 +40,6 @@ import math
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,7 @@ from bench.support import (
     ROOT,
     Process,
     bench_env,
+    child_figures,
     database_fresh,
     free_port,
     percentile,
@@ -298,7 +298,6 @@ def child(emulator_url: str) -> dict:
             "trials": TRIALS, "warmup": WARMUP, "destinations": DESTINATIONS,
             "variants": products * VARIANTS_PER_PRODUCT, "spacing_s": SPACING,
             "plan": "standard",
-            "engine_experiment": os.environ.get("BENCH_INVENTORY_EXPERIMENT") or None,
             "web": f"gunicorn syncer.wsgi, {WEB_WORKERS} workers × {WEB_THREADS} threads",
             "worker": f"1 Celery worker, prefork, concurrency {CONCURRENCY}, all queues; beat",
             "emulator": "own process, real signed webhooks to the web tier",
@@ -348,13 +347,8 @@ def run() -> dict:
         wait_http(f"{emulator_url}/_emulator/health")
         wait_http(f"{app_url}/healthz", timeout=60)
         load_before = os.getloadavg()
-        result = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.bench_propagation_latency", "child", emulator_url],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=600 + TRIALS * 2 * (TRIAL_TIMEOUT / 10 + SPACING))
-        if result.returncode != 0:
-            raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures = child_figures("bench.bench_propagation_latency", emulator_url, env=env,
+                                timeout=600 + TRIALS * 2 * (TRIAL_TIMEOUT / 10 + SPACING))
     finally:
         for process in reversed(processes):
             process.stop()

@@ -67,12 +67,6 @@ def _flush_outcome(result) -> dict[str, int]:
 
 
 def instrument() -> None:
-    experiment = {name.strip() for name in
-                  os.environ.get("BENCH_INVENTORY_EXPERIMENT", "").split(",") if name.strip()}
-    if experiment:  # prototype engine changes (bench/inventory_experiments.py), timed the same
-        from bench.inventory_experiments import apply
-
-        apply(experiment)
     import products.inventory_handlers as handlers
     import products.inventory_tasks as tasks
     import webhooks.tasks as webhook_tasks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -88,3 +89,13 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
         self.log.close()
+
+
+def child_figures(module: str, *args: str, env: dict, timeout: float) -> dict:
+    """Runs `python -m <module> child <args>` with the bench's environment and returns the JSON
+    figures it prints last."""
+    result = subprocess.run([str(BIN / "python"), "-m", module, "child", *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
