@@ -117,11 +117,19 @@ def shop_location_ids(*, shop: Shop) -> list[int]:
     return [location["id"] for location in shop_locations(shop=shop)]
 
 
-def _flush_on_commit(destination_ids: Iterable[int]) -> None:
-    from products.inventory_tasks import inventory_flush_request
+def inventory_flush_on_commit(destination_ids: Iterable[int], *,
+                              countdown: float | None = None) -> None:
+    """Once the transaction commits, flush these destinations: now (one queued flush per
+    destination), or after `countdown` seconds (a drift grace)."""
+    from products.inventory_tasks import inventory_flush_destination_task, inventory_flush_request
 
     for destination_id in destination_ids:
-        transaction.on_commit(lambda d=destination_id: inventory_flush_request(destination_id=d))
+        if countdown:
+            transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
+                                  .apply_async(args=[d], countdown=countdown))
+        else:
+            transaction.on_commit(lambda d=destination_id: inventory_flush_request(
+                destination_id=d))
 
 
 def source_locations_save(*, source: Shop, shared_location_ids: list[int],
@@ -135,7 +143,7 @@ def source_locations_save(*, source: Shop, shared_location_ids: list[int],
     source.settings = fresh.settings
     items = SourceLevel.objects.filter(shop=source).values_list("inventory_item_id", flat=True)
     destinations = targets_recompute(source=source, inventory_item_ids=items)
-    _flush_on_commit(destinations)
+    inventory_flush_on_commit(destinations)
     return destinations
 
 
@@ -154,7 +162,7 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
     items = VariantLink.objects.filter(connection=connection).values_list(
         "source_variant__inventory_item_id", flat=True)
     destinations = targets_recompute(source=connection.source, inventory_item_ids=items)
-    _flush_on_commit(destinations)
+    inventory_flush_on_commit(destinations)
 
 
 def source_shared_location_ids(*, source: Shop) -> list[int]:
@@ -510,7 +518,7 @@ def inventory_zero_hold_release(*, connection: Connection) -> int:
         variant_link__connection=connection, hold=DestinationStock.Hold.HELD,
     ).update(hold=DestinationStock.Hold.RELEASED)
     if released:
-        _flush_on_commit([connection.destination_id])
+        inventory_flush_on_commit([connection.destination_id])
     return released
 
 

@@ -14,18 +14,6 @@ def _shop(shop_domain: str) -> Shop | None:
     return Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=True).first()
 
 
-def _flush_on_commit(destination_ids, *, countdown: float | None = None) -> None:
-    from products.inventory_tasks import inventory_flush_destination_task, inventory_flush_request
-
-    for destination_id in destination_ids:
-        if countdown:
-            transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
-                                  .apply_async(args=[d], countdown=countdown))
-        else:
-            transaction.on_commit(lambda d=destination_id: inventory_flush_request(
-                destination_id=d))
-
-
 def _apply_on_commit(effect_ids) -> None:
     from products.inventory_tasks import inventory_effect_apply_task
 
@@ -59,13 +47,13 @@ def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int
     if shop.role == Shop.Role.SOURCE:
         # No surrounding transaction: each target update commits on its own, so fan-outs to
         # many destinations never hold locks that a destination's flush is waiting for.
-        _flush_on_commit(inventory.source_level_changed(
+        inventory.inventory_flush_on_commit(inventory.source_level_changed(
             source=shop, inventory_item_id=item_id, location_id=location_id,
             available=available, updated_at=updated_at))
         return
     with transaction.atomic():
         if shop.role == Shop.Role.DESTINATION:
-            _flush_on_commit(inventory.destination_level_changed(
+            inventory.inventory_flush_on_commit(inventory.destination_level_changed(
                 destination=shop, inventory_item_id=item_id, location_id=location_id,
                 available=available, updated_at=updated_at),
                 countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
