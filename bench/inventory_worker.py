@@ -67,7 +67,6 @@ def _flush_outcome(result) -> dict[str, int]:
 
 
 def instrument() -> None:
-    import products.inventory_handlers as handlers
     import products.inventory_tasks as tasks
     import webhooks.tasks as webhook_tasks
     from products import inventory
@@ -77,7 +76,7 @@ def instrument() -> None:
     _wrap(inventory, "source_level_changed", "ingest.source_level_changed")
     _wrap(inventory, "source_level_record", "ingest.level_record")
     _wrap(inventory, "targets_recompute", "ingest.targets_recompute")
-    _wrap(handlers, "_flush_on_commit", "ingest.flush_enqueue")
+    _wrap(inventory, "inventory_flush_on_commit", "ingest.flush_enqueue")
     _wrap(inventory, "inventory_flush_destination", "flush.call", on_result=_flush_outcome)
     _wrap(tasks, "flush_schedule_next", "flush.schedule_next")
     _wrap(inventory, "_batch_form", "flush.batch_form")

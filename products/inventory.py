@@ -123,13 +123,15 @@ def inventory_flush_on_commit(destination_ids: Iterable[int], *,
     destination), or after `countdown` seconds (a drift grace)."""
     from products.inventory_tasks import inventory_flush_destination_task, inventory_flush_request
 
-    for destination_id in destination_ids:
-        if countdown:
+    destination_ids = sorted(set(destination_ids))
+    if not destination_ids:
+        return
+    if countdown:
+        for destination_id in destination_ids:
             transaction.on_commit(lambda d=destination_id: inventory_flush_destination_task
                                   .apply_async(args=[d], countdown=countdown))
-        else:
-            transaction.on_commit(lambda d=destination_id: inventory_flush_request(
-                destination_id=d))
+    else:
+        transaction.on_commit(lambda: inventory_flush_request(destination_ids=destination_ids))
 
 
 def source_locations_save(*, source: Shop, shared_location_ids: list[int],
@@ -304,7 +306,7 @@ def _syncing_links(**filters) -> Iterable[VariantLink]:
     return (VariantLink.objects.filter(
         connection__status=Connection.Status.CONNECTED, product_link__auto_sync=True,
         source_variant__product__hidden=False, source_variant__deleted_at__isnull=True, **filters,
-    ).select_related("connection", "connection__destination", "source_variant"))
+    ).select_related("connection", "connection__destination", "source_variant", "stock"))
 
 
 def _stock_for(link: VariantLink) -> DestinationStock:
@@ -323,9 +325,15 @@ def _stock_for(link: VariantLink) -> DestinationStock:
         return stock
 
 
-# One statement per recompute: each row decides from its own current values (Postgres
-# re-reads a row changed under it before applying SET), so no read-then-write window.
+# One statement per recompute: rows are locked in id order first, as every multi-row writer
+# here locks them (no deadlocks), then each row decides from its own current values, so there
+# is no read-then-write window and no transaction round trips around it.
 _TARGETS_UPDATE = """
+    WITH v(id, target) AS (VALUES {rows}),
+    locked AS MATERIALIZED (
+        SELECT s.id FROM products_destinationstock AS s JOIN v ON v.id = s.id
+        ORDER BY s.id FOR UPDATE OF s
+    )
     UPDATE products_destinationstock AS s SET
         target = v.target,
         hold = CASE WHEN s.target IS DISTINCT FROM v.target THEN '' ELSE s.hold END,
@@ -334,8 +342,8 @@ _TARGETS_UPDATE = """
             WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
                  AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
             THEN %s ELSE s.changed_at END
-    FROM (VALUES {rows}) AS v(id, target)
-    WHERE s.id = v.id
+    FROM v, locked
+    WHERE s.id = v.id AND locked.id = v.id
       AND NOT (s.target IS NOT DISTINCT FROM v.target
                AND s.known_quantity IS NOT DISTINCT FROM v.target)
     RETURNING s.destination_id, s.dirty
@@ -360,13 +368,10 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
     stock_ids = sorted(targets)
     for start in range(0, len(stock_ids), 1000):
         chunk = stock_ids[start:start + 1000]
-        with transaction.atomic(), db_connection.cursor() as cursor:
-            # Locks taken in id order, as every multi-row writer here does: no deadlocks.
-            list(DestinationStock.objects.select_for_update().filter(pk__in=chunk)
-                 .order_by("pk").values_list("pk", flat=True))
+        with db_connection.cursor() as cursor:
             cursor.execute(
                 _TARGETS_UPDATE.format(rows=", ".join(["(%s, %s)"] * len(chunk))),
-                [changed_at, *[value for pk in chunk for value in (pk, targets[pk])]])
+                [*[value for pk in chunk for value in (pk, targets[pk])], changed_at])
             to_flush.update(destination_id for destination_id, dirty in cursor.fetchall()
                             if dirty)
     return to_flush
@@ -411,13 +416,25 @@ def destination_level_changed(*, destination: Shop, inventory_item_id: int, loca
     writing the target again."""
     if available is None:
         return set()
+    rows = DestinationStock.objects.filter(
+        destination=destination, location_id=location_id,
+        variant_link__destination_inventory_item_id=inventory_item_id)
+    # Most deliveries are echoes of our own writes: one unlocked read tells. A write being
+    # completed right now can only make this read look like a change, never hide one, and
+    # every change is looked at again below under the row locks.
+    if all(known == available for known in rows.values_list("known_quantity", flat=True)):
+        return set()
+    with transaction.atomic():
+        return _destination_level_compare(destination, rows, available, updated_at)
+
+
+def _destination_level_compare(destination: Shop, rows, available: int,
+                               updated_at: datetime | None) -> set[int]:
     to_flush: set[int] = set()
     # Row locks: a write completing right now (_batch_done) commits first, so we compare with
     # what it wrote rather than with the belief it is replacing.
-    stocks = DestinationStock.objects.select_for_update(of=("self",)).filter(
-        destination=destination, location_id=location_id,
-        variant_link__destination_inventory_item_id=inventory_item_id,
-    ).select_related("variant_link", "variant_link__product_link", "variant_link__connection")
+    stocks = rows.select_for_update(of=("self",)).select_related(
+        "variant_link", "variant_link__product_link", "variant_link__connection")
     for stock in stocks:
         if available == stock.known_quantity:
             continue  # echo of our write
@@ -554,11 +571,16 @@ def inventory_flush_destination(*, destination_id: int) -> FlushResult:
 
 def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
     _zero_breaker(destination)
+    # Left by a flush that died or was retried mid-send: same key, so the same request again.
+    pending = list(InventoryWriteBatch.objects.filter(
+        destination=destination, status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
     while True:
         lock.reacquire()  # renew for the next batch; if it had expired, CAS keeps writes safe
-        batch = (InventoryWriteBatch.objects.filter(
-            destination=destination, status=InventoryWriteBatch.Status.PENDING)
-            .order_by("pk").first() or _batch_form(destination))
+        more = True
+        if pending:
+            batch = pending.pop(0)
+        else:
+            batch, more = _batch_form(destination)
         if batch is None:
             return
         result.batches += 1
@@ -567,34 +589,71 @@ def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
             result.written += len(batch.items)
         elif outcome == "stale":
             result.stale += len(batch.items)
+            more = True  # its rows are dirty again, to be re-formed from fresh quantities
+        if not more and not pending:
+            # Everything due was in this batch; a change since then queued its own flush
+            # (and if that flush finds us holding the lock, it has asked us to go round).
+            return
 
 
-def _batch_form(destination: Shop) -> InventoryWriteBatch | None:
-    candidates = list(_due_dirty(destination.pk).order_by("changed_at", "pk")[:BATCH_SIZE])
-    if not candidates:
-        return None
-    unknown = [s for s in candidates if s.known_quantity is None]
-    if unknown:
-        _known_refresh(destination, unknown)
-        candidates = list(_due_dirty(destination.pk).order_by("changed_at", "pk")[:BATCH_SIZE])
-    items = []
-    with transaction.atomic():
-        rows = (DestinationStock.objects.select_for_update()
-                .filter(pk__in=[s.pk for s in candidates], dirty=True)
-                .select_related("variant_link"))
-        for stock in rows:
-            if stock.target is None or stock.known_quantity == stock.target:
-                continue
-            items.append({"stock": stock.pk,
-                          "item": stock.variant_link.destination_inventory_item_id,
-                          "location": stock.location_id, "quantity": stock.target,
-                          "from": stock.known_quantity,
-                          "changed_at": stock.changed_at.isoformat() if stock.changed_at else None})
-        DestinationStock.objects.filter(pk__in=[s.pk for s in candidates]).update(dirty=False)
-        if not items:
-            return _batch_form(destination)
-        return InventoryWriteBatch.objects.create(
-            destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}", items=items)
+class _UnknownQuantities(Exception):
+    def __init__(self, stock_ids: list[int]) -> None:
+        super().__init__(stock_ids)
+        self.stock_ids = stock_ids
+
+
+# One statement claims a batch: the oldest due dirty rows, locked in id order as every
+# multi-row writer here locks them, marked clean, with what the write needs.
+_BATCH_CLAIM = """
+    WITH picked AS MATERIALIZED (
+        SELECT id FROM products_destinationstock
+        WHERE id IN (
+            SELECT id FROM products_destinationstock
+            WHERE destination_id = %(destination)s AND dirty AND hold <> %(held)s
+              AND (due_at IS NULL OR due_at <= %(now)s)
+            ORDER BY changed_at, id LIMIT %(limit)s)
+        ORDER BY id FOR UPDATE
+    )
+    UPDATE products_destinationstock AS s SET dirty = false
+    FROM picked, products_variantlink AS l
+    WHERE s.id = picked.id AND l.id = s.variant_link_id AND s.dirty
+    RETURNING s.id, l.destination_inventory_item_id, s.location_id, s.target, s.known_quantity,
+              s.changed_at
+"""
+
+
+def _batch_form(destination: Shop) -> tuple[InventoryWriteBatch | None, bool]:
+    """Claims up to BATCH_SIZE due dirty rows and records them as one pending batch with its
+    idempotency key, in one transaction. Returns (batch or None, whether more may be due)."""
+    while True:
+        try:
+            with transaction.atomic(), db_connection.cursor() as cursor:
+                cursor.execute(_BATCH_CLAIM, {
+                    "destination": destination.pk, "held": DestinationStock.Hold.HELD,
+                    "now": timezone.now(), "limit": BATCH_SIZE})
+                rows = cursor.fetchall()
+                if not rows:
+                    return None, False
+                unknown = [row[0] for row in rows if row[4] is None]
+                if unknown:
+                    raise _UnknownQuantities(unknown)  # rolls the claim back
+                items = [{"stock": pk, "item": item, "location": location, "quantity": target,
+                          "from": known,
+                          "changed_at": changed_at.isoformat() if changed_at else None}
+                         for pk, item, location, target, known, changed_at in sorted(rows)
+                         if target is not None and known != target]
+                more = len(rows) >= BATCH_SIZE
+                if items:
+                    return InventoryWriteBatch.objects.create(
+                        destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}",
+                        items=items), more
+        except _UnknownQuantities as unknown:
+            # Read outside the transaction: no row locks held across an API call.
+            _known_refresh(destination, list(DestinationStock.objects.filter(
+                pk__in=unknown.stock_ids)))
+            continue
+        if not more:
+            return None, False  # every claimed row already showed its target
 
 
 def _known_refresh(destination: Shop, stocks: list[DestinationStock]) -> None:
@@ -651,66 +710,65 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
     return "done"
 
 
-_WRITTEN_STOCK_UPDATE = """
-    UPDATE products_destinationstock AS s SET
-        known_quantity = v.quantity, last_written_at = %s,
-        dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
-    FROM (VALUES {rows}) AS v(id, quantity)
-    WHERE s.id = v.id
+# One statement records a completed write: the rows locked in id order (as every multi-row
+# writer here locks them), their new known quantity, their links' last write, and back what
+# the audit events need. A row gone meanwhile (unlinked) is simply not returned.
+_BATCH_WRITTEN = """
+    WITH v(id, quantity) AS (VALUES {rows}),
+    locked AS MATERIALIZED (
+        SELECT s.id FROM products_destinationstock AS s JOIN v ON v.id = s.id
+        ORDER BY s.id FOR UPDATE OF s
+    ),
+    stock AS (
+        UPDATE products_destinationstock AS s SET
+            known_quantity = v.quantity, last_written_at = %s,
+            dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
+        FROM v, locked
+        WHERE s.id = v.id AND locked.id = v.id
+        RETURNING s.id, s.variant_link_id, v.quantity
+    )
+    UPDATE products_variantlink AS l SET last_written_quantity = stock.quantity,
+        last_written_at = %s
+    FROM stock, products_productlink AS p
+    WHERE l.id = stock.variant_link_id AND p.id = l.product_link_id
+    RETURNING stock.id, l.connection_id, l.product_link_id, p.source_product_id,
+              p.destination_product_id, l.destination_variant_id
 """
-_WRITTEN_LINK_UPDATE = """
-    UPDATE products_variantlink AS l SET last_written_quantity = v.quantity, last_written_at = %s
-    FROM (VALUES {rows}) AS v(id, quantity)
-    WHERE l.id = v.id
-"""
-
-
-def _rows_update(cursor, statement: str, now: datetime, values: dict[int, int]) -> None:
-    cursor.execute(statement.format(rows=", ".join(["(%s, %s)"] * len(values))),
-                   [now, *[value for pk in sorted(values) for value in (pk, values[pk])]])
 
 
 def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
-    # Rows first, in one short transaction, the batch's status last: an echo webhook that
-    # finds a row not yet updated still finds the batch pending, so it is never mistaken for
-    # a manual edit.
+    # Rows first, the batch's status last: an echo webhook that finds a row not yet updated
+    # still finds the batch pending, so it is never mistaken for a manual edit.
     now = timezone.now()
+    written = {item["stock"]: item["quantity"] for item in batch.items}
+    links = {}
+    with db_connection.cursor() as cursor:
+        cursor.execute(_BATCH_WRITTEN.format(rows=", ".join(["(%s, %s)"] * len(written))),
+                       [*[value for pk in sorted(written) for value in (pk, written[pk])],
+                        now, now])
+        links = {row[0]: row[1:] for row in cursor.fetchall()}
     events = []
-    stocks = {s.pk: s for s in DestinationStock.objects.filter(
-        pk__in=[item["stock"] for item in batch.items]).select_related(
-        "variant_link", "variant_link__product_link")}
-    written = {item["stock"]: item["quantity"] for item in batch.items
-               if item["stock"] in stocks}  # a row gone was unlinked meanwhile
-    if written:
-        with transaction.atomic(), db_connection.cursor() as cursor:
-            # Locks in id order, as every multi-row writer here takes them: no deadlocks.
-            list(DestinationStock.objects.select_for_update().filter(pk__in=list(written))
-                 .order_by("pk").values_list("pk", flat=True))
-            _rows_update(cursor, _WRITTEN_STOCK_UPDATE, now, written)
-            _rows_update(cursor, _WRITTEN_LINK_UPDATE, now, {
-                stocks[pk].variant_link_id: quantity for pk, quantity in written.items()})
     for item in batch.items:
-        stock = stocks.get(item["stock"])
-        if stock is None:
+        if item["stock"] not in links:
             continue
+        connection_id, product_link_id, source_product_id, destination_product_id, variant_id = (
+            links[item["stock"]])
         changed_at = parse_datetime(item["changed_at"]) if item.get("changed_at") else None
         latency = (now - changed_at).total_seconds() if changed_at else None
         if latency is not None:
             propagation_seconds.observe(latency)
-        link = stock.variant_link
         events.append(SyncEvent(
-            connection_id=link.connection_id, product_link=link.product_link,
-            source_product_id=link.product_link.source_product_id,
-            destination_product_id=link.product_link.destination_product_id,
-            kind=SyncEvent.Kind.INVENTORY,
-            field=f"variant {link.destination_variant_id} available",
+            connection_id=connection_id, product_link_id=product_link_id,
+            source_product_id=source_product_id, destination_product_id=destination_product_id,
+            kind=SyncEvent.Kind.INVENTORY, field=f"variant {variant_id} available",
             from_value="" if item["from"] is None else str(item["from"]),
             to_value=str(item["quantity"]), cause=f"batch {batch.idempotency_key}",
             latency_ms=int(latency * 1000) if latency is not None else None,
         ))
-    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
-        status=InventoryWriteBatch.Status.DONE, completed_at=now)
-    SyncEvent.objects.bulk_create(events)
+    with transaction.atomic():
+        InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+            status=InventoryWriteBatch.Status.DONE, completed_at=now)
+        SyncEvent.objects.bulk_create(events)
 
 
 def _batch_stale(destination: Shop, batch: InventoryWriteBatch, error: str) -> None:

@@ -51,12 +51,11 @@ def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int
             source=shop, inventory_item_id=item_id, location_id=location_id,
             available=available, updated_at=updated_at))
         return
-    with transaction.atomic():
-        if shop.role == Shop.Role.DESTINATION:
-            inventory.inventory_flush_on_commit(inventory.destination_level_changed(
-                destination=shop, inventory_item_id=item_id, location_id=location_id,
-                available=available, updated_at=updated_at),
-                countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+    if shop.role == Shop.Role.DESTINATION:
+        inventory.inventory_flush_on_commit(inventory.destination_level_changed(
+            destination=shop, inventory_item_id=item_id, location_id=location_id,
+            available=available, updated_at=updated_at),
+            countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
 
 
 def _order(shop_domain: str, payload: dict, trigger: str) -> None:

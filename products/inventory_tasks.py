@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from celery import shared_task
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from products import inventory
@@ -27,17 +27,20 @@ def _flush_queued_key(destination_id: int) -> str:
     return f"syncer:inventory-flush-queued:{destination_id}"
 
 
-def inventory_flush_request(*, destination_id: int) -> None:
-    """Queues a flush of one destination unless one is already waiting to start."""
+def inventory_flush_request(*, destination_ids: list[int]) -> None:
+    """Queues a flush of each destination unless one is already waiting to start."""
     redis = redis_client()
-    key = _flush_queued_key(destination_id)
-    if not redis.set(key, 1, nx=True, ex=FLUSH_QUEUED_SECONDS):
-        return
-    try:
-        inventory_flush_destination_task.delay(destination_id)
-    except Exception:
-        redis.delete(key)
-        raise
+    pipe = redis.pipeline(transaction=False)
+    for destination_id in destination_ids:
+        pipe.set(_flush_queued_key(destination_id), 1, nx=True, ex=FLUSH_QUEUED_SECONDS)
+    for destination_id, marked in zip(destination_ids, pipe.execute(), strict=True):
+        if not marked:
+            continue
+        try:
+            inventory_flush_destination_task.delay(destination_id)
+        except Exception:
+            redis.delete(_flush_queued_key(destination_id))
+            raise
 
 
 @shared_task(ignore_result=True, **RETRY)
@@ -50,18 +53,22 @@ def inventory_flush_destination_task(destination_id: int) -> None:
 
 
 def flush_schedule_next(destination_id: int) -> None:
-    """If rows are dirty but not yet due (drift grace, failed-write pause), wake up then."""
+    """If rows are dirty but not yet due (drift grace, failed-write pause), wake up then.
+    Rows held back by the zero-stock breaker wait for the merchant, not for a flush."""
     if inventory_flush_destination_task.app.conf.task_always_eager:
         return  # inline tasks cannot wait; the sweeper (or the next change) picks rows up
     now = timezone.now()
-    pending = DestinationStock.objects.filter(destination_id=destination_id, dirty=True)
-    if pending.filter(Q(due_at__isnull=True) | Q(due_at__lte=now)).exists():
-        inventory_flush_request(destination_id=destination_id)
-        return
-    next_due = pending.aggregate(next_due=Min("due_at"))["next_due"]
-    if next_due is not None:
+    waiting = DestinationStock.objects.filter(
+        destination_id=destination_id, dirty=True).exclude(
+        hold=DestinationStock.Hold.HELD).aggregate(
+        due_now=Count("pk", filter=Q(due_at__isnull=True) | Q(due_at__lte=now)),
+        next_due=Min("due_at"))
+    if waiting["due_now"]:
+        inventory_flush_request(destination_ids=[destination_id])
+    elif waiting["next_due"] is not None:
         inventory_flush_destination_task.apply_async(
-            args=[destination_id], countdown=max((next_due - now).total_seconds(), 0.1))
+            args=[destination_id],
+            countdown=max((waiting["next_due"] - now).total_seconds(), 0.1))
 
 
 @shared_task(ignore_result=True, **RETRY)
