@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from products.inventory import destination_level_changed, reconciliation_start
 from products.inventory_tasks import (
+    flush_schedule_next,
     inventory_flush_destination_task,
     inventory_sweep_task,
     reconciliation_run_task,
@@ -280,4 +281,23 @@ def test_a_burst_of_changes_waits_for_the_one_flush_already_queued(emulator):
     inventory_flush_destination_task(first.pk)
     assert world.level(world.destinations[0], "SHIRT-S") == 6
     assert InventoryWriteBatch.objects.filter(destination=first).count() == batches_before + 1
+    assert redis_client().exists(queued) == 0
+
+
+def test_rows_held_by_the_zero_breaker_queue_no_flush(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    first = Shop.objects.get(domain=world.destinations[0])
+    queued = f"syncer:inventory-flush-queued:{first.pk}"
+    # given every row of a destination held back by the zero-stock breaker, nothing else dirty
+    DestinationStock.objects.filter(destination=first).update(
+        target=0, dirty=True, due_at=None, hold=DestinationStock.Hold.HELD)
+    app = inventory_flush_destination_task.app
+    app.conf.task_always_eager = False
+    try:
+        # when a flush of it has finished and looks for what comes next
+        flush_schedule_next(first.pk)
+    finally:
+        app.conf.task_always_eager = True
+    # then no flush was queued: held rows wait for the merchant, not for another flush
     assert redis_client().exists(queued) == 0
