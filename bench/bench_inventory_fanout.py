@@ -175,7 +175,8 @@ class Round:
         from webhooks.services import webhook_delivery_receive
 
         source = self.catalogue.source
-        queues = "default,webhooks,sync,bulk" if self.mode == "concurrent" else "default,webhooks"
+        queues = ("webhooks,sync,default,webhooks_later,bulk" if self.mode == "concurrent"
+                  else "webhooks,default,webhooks_later")
         hostname = f"fanout{self.number}a"
         worker = worker_start(env=env, concurrency=CONCURRENCY, hostname=hostname, queues=queues,
                               log=LOG_DIR / f"inventory_fanout.worker{self.number}a.log")
@@ -439,7 +440,8 @@ def child(emulator_url: str) -> dict:
             "variants_per_product": VARIANTS, "plan": "standard", "restore_rate": RESTORE_RATE,
             "bucket": BUCKET, "batch_size": BATCH, "modes": modes,
             "worker": f"1 Celery worker subprocess, prefork, concurrency {CONCURRENCY}, "
-                      "queues default,webhooks,sync,bulk (docker-compose's); celery beat",
+                      "queues webhooks,sync,default,webhooks_later,bulk (docker-compose's), "
+                      "taken in that order; celery beat",
             "ingest": "emulator's inventory_levels/update payloads → webhook_delivery_receive "
                       "(inbox + enqueue, as the web tier) → the registered handler in the "
                       "worker",

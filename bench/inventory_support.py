@@ -198,7 +198,7 @@ def syncer_world(catalogue: Catalogue) -> dict:
 
 
 def worker_start(*, env: dict, log: Path, concurrency: int, hostname: str,
-                 queues: str = "default,webhooks,sync,bulk") -> Process:
+                 queues: str = "webhooks,sync,default,webhooks_later,bulk") -> Process:
     """A Celery worker (prefork, as docker-compose runs it), with the engine's steps timed."""
     return Process([str(BIN / "python"), "-m", "bench.inventory_worker", "-Q", queues,
                     "--concurrency", str(concurrency), "--loglevel", "WARNING",

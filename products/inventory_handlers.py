@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from products import inventory, inventory_tasks  # noqa: F401  (registers the tasks)
 from stores.models import Shop
-from webhooks.registry import webhook_handler_register
+from webhooks.registry import webhook_handler_register, webhook_queue_register
 
 
 def _shop(shop_domain: str) -> Shop | None:
@@ -34,6 +35,18 @@ def _datetime(value) -> datetime | None:
     except ValueError:  # well-formed but impossible, e.g. month 13
         return None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _level_queue(shop_domain: str) -> str | None:
+    # A destination's level webhooks are nearly all echoes of our own writes, and a manual
+    # edit waits out a grace period before it is healed anyway: they go to the queue workers
+    # take last, so the echoes of the first destinations written never hold up the writes to
+    # the others (a source's level changes keep the first queue: they start the writes).
+    role = Shop.objects.filter(domain=shop_domain).values_list("role", flat=True).first()
+    return settings.CELERY_QUEUE_WEBHOOKS_LATER if role == Shop.Role.DESTINATION else None
+
+
+webhook_queue_register("inventory_levels/update", _level_queue)
 
 
 @webhook_handler_register("inventory_levels/update")

@@ -145,7 +145,7 @@ def main() -> int:
         if env.get("REDIS_URL"):
             processes["worker"] = start("worker", [
                 str(BIN / "celery"), "-A", "syncer", "worker", "--loglevel", "INFO",
-                "-Q", "default,webhooks,sync,bulk", "--concurrency", "2",
+                "-Q", "webhooks,sync,default,webhooks_later,bulk", "--concurrency", "2",
             ], env)
             processes["beat"] = start("beat", [
                 str(BIN / "celery"), "-A", "syncer", "beat", "--loglevel", "INFO",

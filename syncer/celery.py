@@ -3,15 +3,15 @@
 import os
 
 from celery import Celery, bootsteps
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "syncer.settings.base")
 
 app = Celery("syncer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [
-    Queue(name) for name in ("default", "webhooks", "sync", "bulk")
-]
+# Declared in the order workers take them (settings.CELERY_WORKER_QUEUES, strict priority).
+app.conf.task_queues = [Queue(name) for name in settings.CELERY_WORKER_QUEUES]
 app.autodiscover_tasks()
 
 

@@ -79,8 +79,10 @@ def test_celery_production_settings():
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert (conf.task_soft_time_limit, conf.task_time_limit) == (240, 300)
-    assert sorted(queue.name for queue in conf.task_queues) == ["bulk", "default", "sync",
-                                                                "webhooks"]
+    # taken strictly in this order: inbox, writes, the rest, echoes of our writes, bulk
+    assert [queue.name for queue in conf.task_queues] == [
+        "webhooks", "sync", "default", "webhooks_later", "bulk"]
+    assert conf.broker_transport_options["queue_order_strategy"] == "priority"
     assert conf.task_routes["webhooks.tasks.*"] == {"queue": "webhooks"}
     assert conf.beat_schedule["beat-heartbeat"]["task"] == "syncer.tasks.beat_heartbeat"
     celery_app.loader.import_default_modules()  # what a worker does at start

@@ -16,6 +16,9 @@ class WebhookPayloadInvalid(ValueError):
     delivery is kept as failed for inspection and not retried."""
 
 _handlers: dict[str, list[WebhookHandler]] = {}
+# Topic → which Celery queue a shop's deliveries of it go to (None: the "webhooks" queue).
+WebhookQueueChooser = Callable[[str], str | None]
+_queues: dict[str, WebhookQueueChooser] = {}
 
 
 def webhook_handler_register(topic: str) -> Callable[[WebhookHandler], WebhookHandler]:
@@ -34,3 +37,14 @@ def webhook_handlers_for(topic: str) -> list[WebhookHandler]:
 
 def webhook_topics_handled() -> list[str]:
     return sorted(_handlers)
+
+
+def webhook_queue_register(topic: str, chooser: WebhookQueueChooser) -> None:
+    """`chooser(shop_domain)` names the queue for that shop's deliveries of `topic`; it runs
+    in the web tier on every such delivery, so it must be one cheap query at most."""
+    _queues[topic] = chooser
+
+
+def webhook_queue_for(*, shop_domain: str, topic: str) -> str | None:
+    chooser = _queues.get(topic)
+    return chooser(shop_domain) if chooser is not None else None

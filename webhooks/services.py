@@ -15,7 +15,11 @@ from redis.exceptions import RedisError
 from syncer.redis import redis_client
 from webhooks.metrics import webhook_inbox_lag, webhooks_processed, webhooks_received
 from webhooks.models import WebhookDelivery
-from webhooks.registry import WebhookPayloadInvalid, webhook_handlers_for
+from webhooks.registry import (
+    WebhookPayloadInvalid,
+    webhook_handlers_for,
+    webhook_queue_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def _queued_key(delivery_id: int) -> str:
     return f"syncer:webhook-queued:{delivery_id}"
 
 
-def webhook_delivery_enqueue(delivery_id: int) -> None:
+def webhook_delivery_enqueue(delivery_id: int, *, queue: str | None = None) -> None:
     from webhooks.tasks import webhook_delivery_process_task
 
     try:
@@ -53,7 +57,8 @@ def webhook_delivery_enqueue(delivery_id: int) -> None:
         redis_client().set(_queued_key(delivery_id), 1, ex=QUEUED_MARK_SECONDS)
         # No publish retries: the request must answer Shopify at once; if the broker is down
         # the row waits in the inbox for the sweeper.
-        webhook_delivery_process_task.apply_async(args=[delivery_id], retry=False)
+        options = {"queue": queue} if queue else {}
+        webhook_delivery_process_task.apply_async(args=[delivery_id], retry=False, **options)
     except (KombuError, CeleryError, RedisError, OSError) as exc:
         logger.warning("webhook %s not enqueued (%s); the sweeper will pick it up",
                        delivery_id, exc)
@@ -90,10 +95,11 @@ def webhook_delivery_receive(
     """Stores a delivery in the inbox and queues its processing once committed.
 
     Returns (delivery id, created); a repeated delivery id returns (None, False) and does
-    nothing. One statement, one round trip: this is on the path Shopify times (5 s) and the
-    one that sees every webhook of every shop.
+    nothing. One statement, one round trip (plus the topic's queue choice, if it has one):
+    this is on the path Shopify times (5 s) and the one that sees every webhook of every shop.
     """
     now = timezone.now()
+    queue = webhook_queue_for(shop_domain=shop_domain, topic=topic)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [
             shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
@@ -103,7 +109,7 @@ def webhook_delivery_receive(
         if row is None:
             return None, False
         delivery_id = row[0]
-        transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id))
+        transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id, queue=queue))
     webhooks_received.labels(topic=topic).inc()
     return delivery_id, True
 

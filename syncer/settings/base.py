@@ -172,9 +172,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the hard time limit, so Redis never redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Workers take the queues strictly in CELERY_WORKER_QUEUES order ("priority"; kombu's default
+# round-robin would interleave them): webhooks first, so a burst of source changes is taken in
+# before the writes it causes and they coalesce into full batches; then the writes; echoes of
+# our own writes last, so they never hold up the writes still to do.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "queue_order_strategy": "priority"}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("default", "webhooks", "sync", "bulk")
+CELERY_QUEUE_WEBHOOKS_LATER = "webhooks_later"
+CELERY_WORKER_QUEUES = ("webhooks", "sync", "default", CELERY_QUEUE_WEBHOOKS_LATER, "bulk")
 CELERY_TASK_ROUTES = {
     "webhooks.tasks.*": {"queue": "webhooks"},
     "products.tasks.*": {"queue": "sync"},

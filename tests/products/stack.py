@@ -124,7 +124,7 @@ class Stack:
 
     def worker_start(self, index: int) -> subprocess.Popen:
         args = [sys.executable, "-m", "celery", "-A", "syncer", "worker", "--loglevel",
-                "WARNING", "-Q", "default,webhooks,sync,bulk", "--concurrency",
+                "WARNING", "-Q", "webhooks,sync,default,webhooks_later,bulk", "--concurrency",
                 str(self.concurrency), "--hostname", f"e2e{index}-{time.time_ns()}@%h"]
         if index == 0:
             args += ["--beat", "--schedule", str(self.tmp / "beat-schedule")]
