@@ -570,7 +570,7 @@ def inventory_flush_destination(*, destination_id: int) -> FlushResult:
 
 
 def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
-    _zero_breaker(destination)
+    zeros_checked = False
     # Left by a flush that died or was retried mid-send: same key, so the same request again.
     pending = list(InventoryWriteBatch.objects.filter(
         destination=destination, status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
@@ -579,8 +579,15 @@ def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
         more = True
         if pending:
             batch = pending.pop(0)
+            batch.attempts += 1
+            InventoryWriteBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts)
         else:
-            batch, more = _batch_form(destination)
+            try:
+                batch, more = _batch_form(destination, zeros_checked=zeros_checked)
+            except _ZerosToCheck:
+                _zero_breaker(destination)
+                zeros_checked = True
+                continue
         if batch is None:
             return
         result.batches += 1
@@ -594,6 +601,10 @@ def _flush_locked(destination: Shop, result: FlushResult, lock) -> None:
             # Everything due was in this batch; a change since then queued its own flush
             # (and if that flush finds us holding the lock, it has asked us to go round).
             return
+
+
+class _ZerosToCheck(Exception):
+    """A claim would take stock to zero: the zero-stock breaker looks first (once a flush)."""
 
 
 class _UnknownQuantities(Exception):
@@ -618,13 +629,16 @@ _BATCH_CLAIM = """
     FROM picked, products_variantlink AS l
     WHERE s.id = picked.id AND l.id = s.variant_link_id AND s.dirty
     RETURNING s.id, l.destination_inventory_item_id, s.location_id, s.target, s.known_quantity,
-              s.changed_at
+              s.changed_at, s.hold
 """
 
 
-def _batch_form(destination: Shop) -> tuple[InventoryWriteBatch | None, bool]:
+def _batch_form(destination: Shop, *,
+                zeros_checked: bool) -> tuple[InventoryWriteBatch | None, bool]:
     """Claims up to BATCH_SIZE due dirty rows and records them as one pending batch with its
-    idempotency key, in one transaction. Returns (batch or None, whether more may be due)."""
+    idempotency key, in one transaction. Returns (batch or None, whether more may be due).
+    Raises _ZerosToCheck (nothing claimed) when it would write a new zero and the zero-stock
+    breaker has not looked yet."""
     while True:
         try:
             with transaction.atomic(), db_connection.cursor() as cursor:
@@ -634,19 +648,24 @@ def _batch_form(destination: Shop) -> tuple[InventoryWriteBatch | None, bool]:
                 rows = cursor.fetchall()
                 if not rows:
                     return None, False
+                if not zeros_checked and any(
+                        target == 0 and known != 0 and hold == DestinationStock.Hold.NONE
+                        for _, _, _, target, known, _, hold in rows):
+                    raise _ZerosToCheck  # rolls the claim back
                 unknown = [row[0] for row in rows if row[4] is None]
                 if unknown:
                     raise _UnknownQuantities(unknown)  # rolls the claim back
                 items = [{"stock": pk, "item": item, "location": location, "quantity": target,
                           "from": known,
                           "changed_at": changed_at.isoformat() if changed_at else None}
-                         for pk, item, location, target, known, changed_at in sorted(rows)
+                         for pk, item, location, target, known, changed_at, _ in sorted(rows)
                          if target is not None and known != target]
                 more = len(rows) >= BATCH_SIZE
                 if items:
+                    # Sent right after this commit: counted as its first attempt already.
                     return InventoryWriteBatch.objects.create(
                         destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}",
-                        items=items), more
+                        items=items, attempts=1), more
         except _UnknownQuantities as unknown:
             # Read outside the transaction: no row locks held across an API call.
             _known_refresh(destination, list(DestinationStock.objects.filter(
@@ -694,7 +713,6 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
             ) for item in batch.items]),
         "idempotencyKey": batch.idempotency_key,
     }
-    InventoryWriteBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts + 1)
     try:
         data = _execute(destination, "inventory_set_quantities", variables)
         raise_for_user_errors(data["inventorySetQuantities"], shop_domain=destination.domain,
@@ -711,8 +729,10 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
 
 
 # One statement records a completed write: the rows locked in id order (as every multi-row
-# writer here locks them), their new known quantity, their links' last write, and back what
-# the audit events need. A row gone meanwhile (unlinked) is simply not returned.
+# writer here locks them), their new known quantity, their links' last write, the batch done,
+# and back what the audit events need. A row gone meanwhile (unlinked) is not returned. Rows
+# and batch status commit together, so an echo webhook sees either the rows before the write
+# with the batch still pending, or both after it: never a manual edit.
 _BATCH_WRITTEN = """
     WITH v(id, quantity) AS (VALUES {rows}),
     locked AS MATERIALIZED (
@@ -721,14 +741,18 @@ _BATCH_WRITTEN = """
     ),
     stock AS (
         UPDATE products_destinationstock AS s SET
-            known_quantity = v.quantity, last_written_at = %s,
+            known_quantity = v.quantity, last_written_at = %(now)s,
             dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
         FROM v, locked
         WHERE s.id = v.id AND locked.id = v.id
         RETURNING s.id, s.variant_link_id, v.quantity
+    ),
+    batch AS (
+        UPDATE products_inventorywritebatch SET status = %(done)s, completed_at = %(now)s
+        WHERE id = %(batch)s
     )
     UPDATE products_variantlink AS l SET last_written_quantity = stock.quantity,
-        last_written_at = %s
+        last_written_at = %(now)s
     FROM stock, products_productlink AS p
     WHERE l.id = stock.variant_link_id AND p.id = l.product_link_id
     RETURNING stock.id, l.connection_id, l.product_link_id, p.source_product_id,
@@ -737,15 +761,14 @@ _BATCH_WRITTEN = """
 
 
 def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
-    # Rows first, the batch's status last: an echo webhook that finds a row not yet updated
-    # still finds the batch pending, so it is never mistaken for a manual edit.
     now = timezone.now()
     written = {item["stock"]: item["quantity"] for item in batch.items}
-    links = {}
+    params = {"now": now, "batch": batch.pk, "done": InventoryWriteBatch.Status.DONE}
+    for n, pk in enumerate(sorted(written)):
+        params[f"id{n}"], params[f"q{n}"] = pk, written[pk]
+    rows = ", ".join(f"(%(id{n})s, %(q{n})s)" for n in range(len(written)))
     with db_connection.cursor() as cursor:
-        cursor.execute(_BATCH_WRITTEN.format(rows=", ".join(["(%s, %s)"] * len(written))),
-                       [*[value for pk in sorted(written) for value in (pk, written[pk])],
-                        now, now])
+        cursor.execute(_BATCH_WRITTEN.format(rows=rows), params)
         links = {row[0]: row[1:] for row in cursor.fetchall()}
     events = []
     for item in batch.items:
@@ -765,10 +788,7 @@ def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
             to_value=str(item["quantity"]), cause=f"batch {batch.idempotency_key}",
             latency_ms=int(latency * 1000) if latency is not None else None,
         ))
-    with transaction.atomic():
-        InventoryWriteBatch.objects.filter(pk=batch.pk).update(
-            status=InventoryWriteBatch.Status.DONE, completed_at=now)
-        SyncEvent.objects.bulk_create(events)
+    SyncEvent.objects.bulk_create(events)
 
 
 def _batch_stale(destination: Shop, batch: InventoryWriteBatch, error: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from celery.exceptions import CeleryError
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -129,21 +129,32 @@ def _finish(
     return outcome
 
 
+# Claimed and read in one round trip: every delivery of every shop passes here.
+_CLAIM_FIELDS = ("id", "shop_domain", "topic", "event_id", "raw_body", "attempts", "received_at")
+_CLAIM_SQL = f"""
+    UPDATE webhooks_webhookdelivery
+    SET status = %(processing)s, attempts = attempts + 1, due_at = %(due_at)s
+    WHERE id = %(id)s
+      AND (status IN (%(received)s, %(failed)s)
+           OR (status = %(processing)s AND due_at <= %(now)s))
+    RETURNING {", ".join(_CLAIM_FIELDS)}
+"""
+
+
 def webhook_delivery_process(*, delivery_id: int) -> str:
     """Runs the topic's handler for one inbox row, at most once successfully.
 
     Returns the outcome: ok | ignored | duplicate | failed | skipped (not claimable now).
     """
     now = timezone.now()
-    claimable = Q(status__in=[Status.RECEIVED, Status.FAILED]) | Q(
-        status=Status.PROCESSING, due_at__lte=now
-    )
-    claimed = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
-        status=Status.PROCESSING, attempts=F("attempts") + 1, due_at=now + _claim_timeout()
-    )
-    if not claimed:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {
+            "processing": Status.PROCESSING, "due_at": now + _claim_timeout(), "id": delivery_id,
+            "received": Status.RECEIVED, "failed": Status.FAILED, "now": now})
+        row = cursor.fetchone()
+    if row is None:
         return "skipped"
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    delivery = WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True)))
 
     handlers = webhook_handlers_for(delivery.topic)
     if not handlers:
