@@ -73,7 +73,7 @@ def instrument() -> None:
     from syncer.shopify import budget
 
     _wrap(webhook_tasks, "webhook_delivery_process", "ingest.delivery")
-    _wrap(inventory, "source_level_changed", "ingest.source_level_changed")
+    _wrap(inventory, "source_levels_changed", "ingest.source_level_changed")
     _wrap(inventory, "source_level_record", "ingest.level_record")
     _wrap(inventory, "targets_recompute", "ingest.targets_recompute")
     _wrap(inventory, "inventory_flush_on_commit", "ingest.flush_enqueue")

@@ -380,23 +380,36 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
 def source_level_changed(*, source: Shop, inventory_item_id: int, location_id: int,
                          available: int | None, updated_at: datetime | None) -> set[int]:
     """inventory_levels/update on a source. Returns destinations to flush."""
-    if available is None or updated_at is None:
-        # Shopify sends null `available` for untracked items; nothing to follow.
-        return set()
+    return source_levels_changed(source=source, levels=[
+        (inventory_item_id, location_id, available, updated_at)])
+
+
+def source_levels_changed(
+    *, source: Shop, levels: Iterable[tuple[int, int, int | None, datetime | None]],
+) -> set[int]:
+    """Source levels (item, location, available, updated_at) in delivery order: each recorded
+    unless stale, then every linked target recomputed once. Returns destinations to flush."""
     seen_at = timezone.now()
-    outcome = source_level_record(source=source, inventory_item_id=inventory_item_id,
-                                  location_id=location_id, available=available,
-                                  updated_at=updated_at, seen_at=seen_at)
-    if outcome == "ambiguous":
-        live = levels_read(shop=source, inventory_item_ids=[inventory_item_id])
-        for (item_id, location), (quantity, live_updated) in live.items():
-            source_level_record(source=source, inventory_item_id=item_id, location_id=location,
-                                available=quantity, updated_at=live_updated or updated_at,
-                                authoritative=True, seen_at=seen_at)
-    elif outcome == "stale":
+    changed: set[int] = set()
+    for inventory_item_id, location_id, available, updated_at in levels:
+        if available is None or updated_at is None:
+            # Shopify sends null `available` for untracked items; nothing to follow.
+            continue
+        outcome = source_level_record(source=source, inventory_item_id=inventory_item_id,
+                                      location_id=location_id, available=available,
+                                      updated_at=updated_at, seen_at=seen_at)
+        if outcome == "ambiguous":
+            live = levels_read(shop=source, inventory_item_ids=[inventory_item_id])
+            for (item_id, location), (quantity, live_updated) in live.items():
+                source_level_record(source=source, inventory_item_id=item_id,
+                                    location_id=location, available=quantity,
+                                    updated_at=live_updated or updated_at, authoritative=True,
+                                    seen_at=seen_at)
+        if outcome != "stale":
+            changed.add(inventory_item_id)
+    if not changed:
         return set()
-    return targets_recompute(source=source, inventory_item_ids=[inventory_item_id],
-                             changed_at=seen_at)
+    return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)
 
 
 # --- flow 5/6: a destination level changed ---------------------------------------------------

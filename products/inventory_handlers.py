@@ -8,7 +8,11 @@ from django.utils.dateparse import parse_datetime
 
 from products import inventory, inventory_tasks  # noqa: F401  (registers the tasks)
 from stores.models import Shop
-from webhooks.registry import webhook_handler_register, webhook_queue_register
+from webhooks.registry import (
+    webhook_batch_handler_register,
+    webhook_handler_register,
+    webhook_queue_register,
+)
 
 
 def _shop(shop_domain: str) -> Shop | None:
@@ -69,6 +73,34 @@ def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int
             destination=shop, inventory_item_id=item_id, location_id=location_id,
             available=available, updated_at=updated_at),
             countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+
+
+@webhook_batch_handler_register("inventory_levels/update")
+def inventory_levels_updated(*, shop_domain: str,
+                             items: list[tuple[int, dict]]) -> dict[int, Exception]:
+    """Many level changes of one shop at once: a source's are recorded in order and every
+    linked target recomputed once (one pass for a bulk edit of thousands of variants, one
+    flush request per destination); a destination's are compared one by one."""
+    shop = _shop(shop_domain)
+    errors: dict[int, Exception] = {}
+    if shop is None or shop.role != Shop.Role.SOURCE:
+        for delivery_id, payload in items:
+            try:
+                inventory_level_updated(shop_domain=shop_domain, payload=payload,
+                                        delivery_id=delivery_id)
+            except Exception as exc:  # that delivery fails alone, and is retried alone
+                errors[delivery_id] = exc
+        return errors
+    levels = []
+    for _, payload in items:
+        item_id = _int(payload.get("inventory_item_id"))
+        location_id = _int(payload.get("location_id"))
+        if item_id is not None and location_id is not None:
+            levels.append((item_id, location_id, _int(payload.get("available")),
+                           _datetime(payload.get("updated_at"))))
+    inventory.inventory_flush_on_commit(inventory.source_levels_changed(source=shop,
+                                                                        levels=levels))
+    return errors
 
 
 def _order(shop_domain: str, payload: dict, trigger: str) -> None:

@@ -39,6 +39,11 @@ class WebhookDelivery(models.Model):
             models.Index(
                 fields=["shop_domain", "topic", "event_id"], name="webhook_delivery_event"
             ),
+            # What a batch handler takes together: one shop's waiting deliveries of a topic.
+            models.Index(
+                fields=["shop_domain", "topic", "id"], name="webhook_delivery_waiting",
+                condition=models.Q(status="received"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,10 @@ class WebhookPayloadInvalid(ValueError):
     delivery is kept as failed for inspection and not retried."""
 
 _handlers: dict[str, list[WebhookHandler]] = {}
+# Topic → a handler that takes many deliveries of one shop at once (see
+# webhook_batch_handler_register).
+WebhookBatchHandler = Callable[..., dict[int, Exception]]
+_batch_handlers: dict[str, WebhookBatchHandler] = {}
 # Topic → which Celery queue a shop's deliveries of it go to (None: the "webhooks" queue).
 WebhookQueueChooser = Callable[[str], str | None]
 _queues: dict[str, WebhookQueueChooser] = {}
@@ -48,3 +52,22 @@ def webhook_queue_register(topic: str, chooser: WebhookQueueChooser) -> None:
 def webhook_queue_for(*, shop_domain: str, topic: str) -> str | None:
     chooser = _queues.get(topic)
     return chooser(shop_domain) if chooser is not None else None
+
+
+def webhook_batch_handler_register(topic: str) -> Callable[[WebhookBatchHandler],
+                                                           WebhookBatchHandler]:
+    """`handler(*, shop_domain: str, items: list[tuple[int, dict]]) -> {delivery id: error}`
+    handles many deliveries of one shop and topic at once, in delivery order, and replaces the
+    topic's one-at-a-time handlers whenever a worker finds several waiting: a burst of stock
+    changes then costs one pass over the shared work, not one per delivery. Deliveries it
+    returns an error for fail (and are retried) one by one; the rest count as processed."""
+
+    def decorator(handler: WebhookBatchHandler) -> WebhookBatchHandler:
+        _batch_handlers[topic] = handler
+        return handler
+
+    return decorator
+
+
+def webhook_batch_handler_for(topic: str) -> WebhookBatchHandler | None:
+    return _batch_handlers.get(topic)

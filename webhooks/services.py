@@ -17,6 +17,7 @@ from webhooks.metrics import webhook_inbox_lag, webhooks_processed, webhooks_rec
 from webhooks.models import WebhookDelivery
 from webhooks.registry import (
     WebhookPayloadInvalid,
+    webhook_batch_handler_for,
     webhook_handlers_for,
     webhook_queue_for,
 )
@@ -141,10 +142,25 @@ _CLAIM_SQL = f"""
 """
 
 
-def webhook_delivery_process(*, delivery_id: int) -> str:
-    """Runs the topic's handler for one inbox row, at most once successfully.
+# How many waiting deliveries of one shop and topic a batch handler takes at once.
+BATCH_LIMIT = 250
+_CLAIM_WAITING_SQL = f"""
+    UPDATE webhooks_webhookdelivery
+    SET status = %(processing)s, attempts = attempts + 1, due_at = %(due_at)s
+    WHERE id IN (
+        SELECT id FROM webhooks_webhookdelivery
+        WHERE shop_domain = %(shop)s AND topic = %(topic)s AND status = %(received)s
+        ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING {", ".join(_CLAIM_FIELDS)}
+"""
 
-    Returns the outcome: ok | ignored | duplicate | failed | skipped (not claimable now).
+
+def webhook_delivery_process(*, delivery_id: int) -> str:
+    """Runs the topic's handler for one inbox row, at most once successfully. If the topic
+    has a batch handler and more of the shop's deliveries of it are waiting, they are claimed
+    and handled together with this one (their own tasks then find nothing to do).
+
+    Returns this row's outcome: ok | ignored | duplicate | failed | skipped (not claimable).
     """
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -157,9 +173,15 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
     delivery = WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True)))
 
     handlers = webhook_handlers_for(delivery.topic)
-    if not handlers:
+    batch_handler = webhook_batch_handler_for(delivery.topic)
+    if not handlers and batch_handler is None:
         return _finish(delivery=delivery, status=Status.IGNORED, outcome="ignored",
                        error=f"No handler for topic {delivery.topic}")
+    if batch_handler is not None:
+        waiting = _claim_waiting(delivery=delivery, now=now)
+        if waiting or not handlers:
+            return _process_together(deliveries=[delivery, *waiting], handler=batch_handler,
+                                     now=now)[delivery.pk]
     # One merchant action shares its Event-Id across every delivery it produces, so a bulk
     # stock edit sends many inventory_levels/update with one id: only the same body under
     # the same id is the same event again (a second subscription, a redelivery).
@@ -169,29 +191,99 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
     ).exclude(pk=delivery.pk).exists():
         return _finish(delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
                        error=f"Event {delivery.event_id} was already processed")
+    payload = _payload_or_fail(delivery=delivery, now=now)
+    if payload is None:
+        return "failed"
+    try:
+        for handler in handlers:
+            handler(shop_domain=delivery.shop_domain, payload=payload, delivery_id=delivery.pk)
+    except Exception as exc:  # the inbox records every handler failure
+        return _fail(delivery=delivery, exc=exc, now=now)
+    return _finish(delivery=delivery, status=Status.PROCESSED, outcome="ok")
+
+
+def _payload_or_fail(*, delivery: WebhookDelivery, now: datetime) -> dict | None:
     try:
         payload = json.loads(delivery.raw_body)
         if not isinstance(payload, dict):
             raise ValueError("the body is JSON but not an object")
     except ValueError as exc:
         # Retrying cannot fix a body; keep it for inspection and stop.
-        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
-                       error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
-    try:
-        for handler in handlers:
-            handler(shop_domain=delivery.shop_domain, payload=payload, delivery_id=delivery.pk)
-    except WebhookPayloadInvalid as exc:
+        _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
+                error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
+        return None
+    return payload
+
+
+def _fail(*, delivery: WebhookDelivery, exc: Exception, now: datetime) -> str:
+    if isinstance(exc, WebhookPayloadInvalid):  # retrying cannot fix it either
         logger.warning("webhook %s (%s) malformed: %s", delivery.pk, delivery.topic, exc)
         return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
                        error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
-    except Exception as exc:  # the inbox records every handler failure and retries it later
-        logger.exception("webhook %s (%s) failed", delivery.pk, delivery.topic)
-        attempts = delivery.attempts
-        due = now + (_retry_delay(attempts) if attempts < MAX_ATTEMPTS else timedelta(days=3650))
-        error = "".join(traceback.format_exception_only(exc)).strip()
-        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed", error=error,
-                       due_at=due)
-    return _finish(delivery=delivery, status=Status.PROCESSED, outcome="ok")
+    logger.error("webhook %s (%s) failed", delivery.pk, delivery.topic, exc_info=exc)
+    attempts = delivery.attempts
+    due = now + (_retry_delay(attempts) if attempts < MAX_ATTEMPTS else timedelta(days=3650))
+    error = "".join(traceback.format_exception_only(exc)).strip()
+    return _finish(delivery=delivery, status=Status.FAILED, outcome="failed", error=error,
+                   due_at=due)
+
+
+def _claim_waiting(*, delivery: WebhookDelivery, now: datetime) -> list[WebhookDelivery]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_WAITING_SQL, {
+            "processing": Status.PROCESSING, "due_at": now + _claim_timeout(),
+            "shop": delivery.shop_domain, "topic": delivery.topic, "received": Status.RECEIVED,
+            "limit": BATCH_LIMIT - 1})
+        rows = cursor.fetchall()
+    return [WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True))) for row in rows]
+
+
+def _process_together(*, deliveries: list[WebhookDelivery], handler,
+                      now: datetime) -> dict[int, str]:
+    """One shop's claimed deliveries of one topic through its batch handler, in delivery
+    order; every row gets the outcome it would have had on its own."""
+    deliveries = sorted(deliveries, key=lambda d: d.pk)
+    first = deliveries[0]
+    outcomes: dict[int, str] = {}
+    same_event = Q(pk__in=[])
+    for delivery in deliveries:
+        if delivery.event_id:
+            same_event |= Q(event_id=delivery.event_id, raw_body=delivery.raw_body)
+    seen = set(WebhookDelivery.objects.filter(
+        same_event, shop_domain=first.shop_domain, topic=first.topic, status=Status.PROCESSED,
+    ).values_list("event_id", "raw_body"))
+    items = []
+    for delivery in deliveries:
+        key = (delivery.event_id, delivery.raw_body)
+        if delivery.event_id and key in seen:
+            outcomes[delivery.pk] = _finish(
+                delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
+                error=f"Event {delivery.event_id} was already processed")
+            continue
+        seen.add(key)
+        payload = _payload_or_fail(delivery=delivery, now=now)
+        if payload is None:
+            outcomes[delivery.pk] = "failed"
+            continue
+        items.append((delivery, payload))
+    try:
+        errors = handler(shop_domain=first.shop_domain,
+                         items=[(delivery.pk, payload) for delivery, payload in items])
+    except Exception as exc:
+        errors = {delivery.pk: exc for delivery, _ in items}
+    done = [delivery for delivery, _ in items if delivery.pk not in errors]
+    for delivery, _ in items:
+        if delivery.pk in errors:
+            outcomes[delivery.pk] = _fail(delivery=delivery, exc=errors[delivery.pk], now=now)
+    if done:
+        finished = timezone.now()
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in done]).update(
+            status=Status.PROCESSED, last_error="", processed_at=finished, due_at=finished)
+        webhooks_processed.labels(topic=first.topic, outcome="ok").inc(len(done))
+        for delivery in done:
+            webhook_inbox_lag.observe((finished - delivery.received_at).total_seconds())
+            outcomes[delivery.pk] = "ok"
+    return outcomes
 
 
 def webhook_deliveries_due(*, limit: int = 500) -> list[int]:

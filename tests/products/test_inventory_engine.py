@@ -1,6 +1,7 @@
 """The inventory engine end to end in process: emulator webhooks into the real endpoint,
 eager tasks, real writes to the emulator (worker-process tests live in test_inventory_e2e)."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,8 @@ from stores.models import Connection, Shop
 from syncer.redis import redis_client
 from tests.products.catalogue_world import headers
 from tests.products.inventory_world import build, source_adjust
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_delivery_receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -301,3 +304,31 @@ def test_rows_held_by_the_zero_breaker_queue_no_flush(emulator):
         app.conf.task_always_eager = True
     # then no flush was queued: held rows wait for the merchant, not for another flush
     assert redis_client().exists(queued) == 0
+
+
+def test_a_burst_of_source_changes_waiting_in_the_inbox_is_taken_in_one_pass(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    location = emulator.shop(world.source, orders=False)["primary_location_id"]
+    first = Shop.objects.get(domain=world.destinations[0])
+    batches_before = InventoryWriteBatch.objects.filter(destination=first).count()
+    changes = {"SHIRT-S": 7, "SHIRT-M": 5, "TOTE-1": 20}
+    # (payloads as Shopify sends them, stamped after everything Syncer has seen so far)
+    stamp = (timezone.now() + timedelta(seconds=5)).isoformat(timespec="seconds")
+    bodies = [json.dumps({"inventory_item_id": world.items[sku][world.source][1],
+                          "location_id": location, "available": available, "updated_at": stamp})
+              for sku, available in changes.items()]
+    # given one bulk edit's three deliveries waiting in the inbox together, with a redelivery
+    # of the first and a malformed one among them
+    with transaction.atomic():
+        ids = [webhook_delivery_receive(
+            shop_domain=world.source, topic="inventory_levels/update", webhook_id=f"burst-{n}",
+            event_id="one-bulk-edit", triggered_at=timezone.now(), api_version="2026-07",
+            raw_body=body)[0] for n, body in enumerate([*bodies, bodies[0], "{not json"])]
+    # when the first one's task runs (it takes the others with it), then every change reached
+    # every destination, in one batch per destination
+    for destination in world.destinations:
+        assert world.levels(destination) == changes
+    assert InventoryWriteBatch.objects.filter(destination=first).count() == batches_before + 1
+    assert list(WebhookDelivery.objects.filter(pk__in=ids).order_by("pk").values_list(
+        "status", flat=True)) == ["processed", "processed", "processed", "duplicate", "failed"]
