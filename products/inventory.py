@@ -388,7 +388,11 @@ def source_levels_changed(
     *, source: Shop, levels: Iterable[tuple[int, int, int | None, datetime | None]],
 ) -> set[int]:
     """Source levels (item, location, available, updated_at) in delivery order: each recorded
-    unless stale, then every linked target recomputed once. Returns destinations to flush."""
+    unless stale, then every linked target recomputed once. Returns destinations to flush.
+
+    Targets are recomputed for stale levels too (from the newer level we hold; a no-op when
+    nothing changed): a delivery retried after its worker died between recording the level
+    and recomputing would otherwise find its own level "stale" and leave targets behind."""
     seen_at = timezone.now()
     changed: set[int] = set()
     for inventory_item_id, location_id, available, updated_at in levels:
@@ -405,8 +409,7 @@ def source_levels_changed(
                                     location_id=location, available=quantity,
                                     updated_at=live_updated or updated_at, authoritative=True,
                                     seen_at=seen_at)
-        if outcome != "stale":
-            changed.add(inventory_item_id)
+        changed.add(inventory_item_id)
     if not changed:
         return set()
     return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)
