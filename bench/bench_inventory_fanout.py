@@ -12,8 +12,8 @@ control call; its reply holds the exact `inventory_levels/update` payloads Shopi
 Each payload goes into Syncer's inbox with `webhook_delivery_receive` (what the web tier does
 with a verified webhook: insert, enqueue on commit) as fast as one process can; one real Celery
 worker subprocess (prefork, `--concurrency 4`, all queues: docker-compose's worker) processes the
-deliveries through the registered `inventory_levels/update` handler (source_level_changed →
-targets_recompute → dirty marks → one flush task per destination and change) and runs the
+deliveries through the registered `inventory_levels/update` handler (source_levels_changed →
+targets_recompute → dirty marks → one queued flush per destination) and runs the
 per-destination flushes in parallel (≤ 250 quantities per inventorySetQuantities,
 changeFromQuantity, idempotency keys; the budget shared in Redis). Celery beat runs too, as in
 production (its inventory sweeper re-queues flushes for rows dirty > 30 s, e.g. after a task hit

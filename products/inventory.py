@@ -377,13 +377,6 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
     return to_flush
 
 
-def source_level_changed(*, source: Shop, inventory_item_id: int, location_id: int,
-                         available: int | None, updated_at: datetime | None) -> set[int]:
-    """inventory_levels/update on a source. Returns destinations to flush."""
-    return source_levels_changed(source=source, levels=[
-        (inventory_item_id, location_id, available, updated_at)])
-
-
 def source_levels_changed(
     *, source: Shop, levels: Iterable[tuple[int, int, int | None, datetime | None]],
 ) -> set[int]:
@@ -740,7 +733,7 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
             return "stale"
         _batch_failed(batch, exc.merchant_message)
         return "failed"
-    _batch_done(destination, batch)
+    _batch_done(batch)
     return "done"
 
 
@@ -776,7 +769,7 @@ _BATCH_WRITTEN = """
 """
 
 
-def _batch_done(destination: Shop, batch: InventoryWriteBatch) -> None:
+def _batch_done(batch: InventoryWriteBatch) -> None:
     now = timezone.now()
     written = {item["stock"]: item["quantity"] for item in batch.items}
     params = {"now": now, "batch": batch.pk, "done": InventoryWriteBatch.Status.DONE}

@@ -11,6 +11,7 @@ from stores.models import Shop
 from webhooks.registry import (
     webhook_batch_handler_register,
     webhook_handler_register,
+    webhook_items_one_at_a_time,
     webhook_queue_register,
 )
 
@@ -53,54 +54,46 @@ def _level_queue(shop_domain: str) -> str | None:
 webhook_queue_register("inventory_levels/update", _level_queue)
 
 
-@webhook_handler_register("inventory_levels/update")
-def inventory_level_updated(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
-    shop = _shop(shop_domain)
+def _level(payload: dict) -> tuple[int, int, int | None, datetime | None] | None:
+    """(item, location, available, updated_at) of an inventory_levels/update payload."""
     item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
-    if shop is None or item_id is None or location_id is None:
-        return
-    available = _int(payload.get("available"))
-    updated_at = _datetime(payload.get("updated_at"))
-    if shop.role == Shop.Role.SOURCE:
-        # No surrounding transaction: each target update commits on its own, so fan-outs to
-        # many destinations never hold locks that a destination's flush is waiting for.
-        inventory.inventory_flush_on_commit(inventory.source_level_changed(
-            source=shop, inventory_item_id=item_id, location_id=location_id,
-            available=available, updated_at=updated_at))
-        return
-    if shop.role == Shop.Role.DESTINATION:
-        inventory.inventory_flush_on_commit(inventory.destination_level_changed(
-            destination=shop, inventory_item_id=item_id, location_id=location_id,
-            available=available, updated_at=updated_at),
-            countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+    if item_id is None or location_id is None:
+        return None
+    return (item_id, location_id, _int(payload.get("available")),
+            _datetime(payload.get("updated_at")))
 
 
 @webhook_batch_handler_register("inventory_levels/update")
 def inventory_levels_updated(*, shop_domain: str,
                              items: list[tuple[int, dict]]) -> dict[int, Exception]:
-    """Many level changes of one shop at once: a source's are recorded in order and every
+    """One or many level changes of one shop: a source's are recorded in order and every
     linked target recomputed once (one pass for a bulk edit of thousands of variants, one
     flush request per destination); a destination's are compared one by one."""
     shop = _shop(shop_domain)
-    errors: dict[int, Exception] = {}
-    if shop is None or shop.role != Shop.Role.SOURCE:
-        for delivery_id, payload in items:
-            try:
-                inventory_level_updated(shop_domain=shop_domain, payload=payload,
-                                        delivery_id=delivery_id)
-            except Exception as exc:  # that delivery fails alone, and is retried alone
-                errors[delivery_id] = exc
-        return errors
-    levels = []
-    for _, payload in items:
-        item_id = _int(payload.get("inventory_item_id"))
-        location_id = _int(payload.get("location_id"))
-        if item_id is not None and location_id is not None:
-            levels.append((item_id, location_id, _int(payload.get("available")),
-                           _datetime(payload.get("updated_at"))))
-    inventory.inventory_flush_on_commit(inventory.source_levels_changed(source=shop,
-                                                                        levels=levels))
-    return errors
+    if shop is None:
+        return {}
+    if shop.role == Shop.Role.SOURCE:
+        # No surrounding transaction: each target update commits on its own, so fan-outs to
+        # many destinations never hold locks that a destination's flush is waiting for.
+        levels = [level for level in (_level(payload) for _, payload in items) if level]
+        inventory.inventory_flush_on_commit(inventory.source_levels_changed(source=shop,
+                                                                            levels=levels))
+        return {}
+    if shop.role != Shop.Role.DESTINATION:
+        return {}
+
+    def destination_level_updated(*, payload: dict, **_) -> None:
+        level = _level(payload)
+        if level is None:
+            return
+        item_id, location_id, available, updated_at = level
+        inventory.inventory_flush_on_commit(inventory.destination_level_changed(
+            destination=shop, inventory_item_id=item_id, location_id=location_id,
+            available=available, updated_at=updated_at),
+            countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+
+    return webhook_items_one_at_a_time(handlers=[destination_level_updated],
+                                       shop_domain=shop_domain, items=items)
 
 
 def _order(shop_domain: str, payload: dict, trigger: str) -> None:

@@ -6,7 +6,7 @@ orders/); they run in registration order, and a failure retries the delivery, so
 must be idempotent — Shopify delivers at least once and a worker may die mid-handler anyway.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 WebhookHandler = Callable[..., None]
 
@@ -40,7 +40,7 @@ def webhook_handlers_for(topic: str) -> list[WebhookHandler]:
 
 
 def webhook_topics_handled() -> list[str]:
-    return sorted(_handlers)
+    return sorted(set(_handlers) | set(_batch_handlers))
 
 
 def webhook_queue_register(topic: str, chooser: WebhookQueueChooser) -> None:
@@ -57,10 +57,11 @@ def webhook_queue_for(*, shop_domain: str, topic: str) -> str | None:
 def webhook_batch_handler_register(topic: str) -> Callable[[WebhookBatchHandler],
                                                            WebhookBatchHandler]:
     """`handler(*, shop_domain: str, items: list[tuple[int, dict]]) -> {delivery id: error}`
-    handles many deliveries of one shop and topic at once, in delivery order, and replaces the
-    topic's one-at-a-time handlers whenever a worker finds several waiting: a burst of stock
-    changes then costs one pass over the shared work, not one per delivery. Deliveries it
-    returns an error for fail (and are retried) one by one; the rest count as processed."""
+    handles one or many deliveries of one shop and topic, in delivery order: a worker that
+    finds several waiting hands them over together, so a burst of stock changes costs one
+    pass over the shared work, not one per delivery. Deliveries it returns an error for fail
+    (and are retried) one by one; the rest go on to the topic's one-at-a-time handlers, if
+    any, and then count as processed."""
 
     def decorator(handler: WebhookBatchHandler) -> WebhookBatchHandler:
         _batch_handlers[topic] = handler
@@ -71,3 +72,17 @@ def webhook_batch_handler_register(topic: str) -> Callable[[WebhookBatchHandler]
 
 def webhook_batch_handler_for(topic: str) -> WebhookBatchHandler | None:
     return _batch_handlers.get(topic)
+
+
+def webhook_items_one_at_a_time(*, handlers: Iterable[WebhookHandler], shop_domain: str,
+                                items: list[tuple[int, dict]]) -> dict[int, Exception]:
+    """Runs one-at-a-time handlers over many deliveries, as a batch handler answers: a
+    delivery whose handler raises fails alone (and is retried alone)."""
+    errors: dict[int, Exception] = {}
+    for delivery_id, payload in items:
+        try:
+            for handler in handlers:
+                handler(shop_domain=shop_domain, payload=payload, delivery_id=delivery_id)
+        except Exception as exc:
+            errors[delivery_id] = exc
+    return errors

@@ -19,6 +19,7 @@ from webhooks.registry import (
     WebhookPayloadInvalid,
     webhook_batch_handler_for,
     webhook_handlers_for,
+    webhook_items_one_at_a_time,
     webhook_queue_for,
 )
 
@@ -156,7 +157,7 @@ _CLAIM_WAITING_SQL = f"""
 
 
 def webhook_delivery_process(*, delivery_id: int) -> str:
-    """Runs the topic's handler for one inbox row, at most once successfully. If the topic
+    """Runs the topic's handlers for one inbox row, at most once successfully. If the topic
     has a batch handler and more of the shop's deliveries of it are waiting, they are claimed
     and handled together with this one (their own tasks then find nothing to do).
 
@@ -172,34 +173,12 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
         return "skipped"
     delivery = WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True)))
 
-    handlers = webhook_handlers_for(delivery.topic)
     batch_handler = webhook_batch_handler_for(delivery.topic)
-    if not handlers and batch_handler is None:
+    if batch_handler is None and not webhook_handlers_for(delivery.topic):
         return _finish(delivery=delivery, status=Status.IGNORED, outcome="ignored",
                        error=f"No handler for topic {delivery.topic}")
-    if batch_handler is not None:
-        waiting = _claim_waiting(delivery=delivery, now=now)
-        if waiting or not handlers:
-            return _process_together(deliveries=[delivery, *waiting], handler=batch_handler,
-                                     now=now)[delivery.pk]
-    # One merchant action shares its Event-Id across every delivery it produces, so a bulk
-    # stock edit sends many inventory_levels/update with one id: only the same body under
-    # the same id is the same event again (a second subscription, a redelivery).
-    if delivery.event_id and WebhookDelivery.objects.filter(
-        shop_domain=delivery.shop_domain, topic=delivery.topic, event_id=delivery.event_id,
-        raw_body=delivery.raw_body, status=Status.PROCESSED,
-    ).exclude(pk=delivery.pk).exists():
-        return _finish(delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
-                       error=f"Event {delivery.event_id} was already processed")
-    payload = _payload_or_fail(delivery=delivery, now=now)
-    if payload is None:
-        return "failed"
-    try:
-        for handler in handlers:
-            handler(shop_domain=delivery.shop_domain, payload=payload, delivery_id=delivery.pk)
-    except Exception as exc:  # the inbox records every handler failure
-        return _fail(delivery=delivery, exc=exc, now=now)
-    return _finish(delivery=delivery, status=Status.PROCESSED, outcome="ok")
+    waiting = _claim_waiting(delivery=delivery, now=now) if batch_handler is not None else []
+    return _process_together(deliveries=[delivery, *waiting], now=now)[delivery.pk]
 
 
 def _payload_or_fail(*, delivery: WebhookDelivery, now: datetime) -> dict | None:
@@ -238,13 +217,15 @@ def _claim_waiting(*, delivery: WebhookDelivery, now: datetime) -> list[WebhookD
     return [WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True))) for row in rows]
 
 
-def _process_together(*, deliveries: list[WebhookDelivery], handler,
-                      now: datetime) -> dict[int, str]:
-    """One shop's claimed deliveries of one topic through its batch handler, in delivery
+def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> dict[int, str]:
+    """Claimed deliveries of one shop and topic through the topic's handlers, in delivery
     order; every row gets the outcome it would have had on its own."""
     deliveries = sorted(deliveries, key=lambda d: d.pk)
     first = deliveries[0]
     outcomes: dict[int, str] = {}
+    # One merchant action shares its Event-Id across every delivery it produces, so a bulk
+    # stock edit sends many inventory_levels/update with one id: only the same body under
+    # the same id is the same event again (a second subscription, a redelivery).
     same_event = Q(pk__in=[])
     for delivery in deliveries:
         if delivery.event_id:
@@ -266,11 +247,8 @@ def _process_together(*, deliveries: list[WebhookDelivery], handler,
             outcomes[delivery.pk] = "failed"
             continue
         items.append((delivery, payload))
-    try:
-        errors = handler(shop_domain=first.shop_domain,
-                         items=[(delivery.pk, payload) for delivery, payload in items])
-    except Exception as exc:
-        errors = {delivery.pk: exc for delivery, _ in items}
+    errors = _handle(topic=first.topic, shop_domain=first.shop_domain,
+                     items=[(delivery.pk, payload) for delivery, payload in items])
     done = [delivery for delivery, _ in items if delivery.pk not in errors]
     for delivery, _ in items:
         if delivery.pk in errors:
@@ -284,6 +262,23 @@ def _process_together(*, deliveries: list[WebhookDelivery], handler,
             webhook_inbox_lag.observe((finished - delivery.received_at).total_seconds())
             outcomes[delivery.pk] = "ok"
     return outcomes
+
+
+def _handle(*, topic: str, shop_domain: str,
+            items: list[tuple[int, dict]]) -> dict[int, Exception]:
+    """The topic's batch handler, then its one-at-a-time handlers for what it did not fail;
+    returns the error of each delivery that failed (the inbox records every failure)."""
+    errors: dict[int, Exception] = {}
+    batch_handler = webhook_batch_handler_for(topic)
+    if batch_handler is not None and items:
+        try:
+            errors = batch_handler(shop_domain=shop_domain, items=items)
+        except Exception as exc:
+            errors = {delivery_id: exc for delivery_id, _ in items}
+    remaining = [(delivery_id, payload) for delivery_id, payload in items
+                 if delivery_id not in errors]
+    return errors | webhook_items_one_at_a_time(handlers=webhook_handlers_for(topic),
+                                                shop_domain=shop_domain, items=remaining)
 
 
 def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
