@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from products.inventory import destination_level_changed, reconciliation_start
 from products.inventory_tasks import (
@@ -21,6 +22,7 @@ from products.models import (
     InventoryWriteBatch,
     ReconciliationRun,
     SyncEvent,
+    VariantLink,
 )
 from stores.models import Connection, Shop
 from syncer.redis import redis_client
@@ -66,6 +68,29 @@ def test_source_adjustment_reaches_every_destination(emulator):
     events = SyncEvent.objects.filter(kind="inventory", to_value="7")
     assert events.count() == 2
     assert all(event.latency_ms is not None for event in events)
+    # and each write is audited with what it replaced, where, and which batch carried it
+    for event in events:
+        link = VariantLink.objects.get(connection=event.connection,
+                                       source_variant__sku="SHIRT-S")
+        assert event.field == f"variant {link.destination_variant_id} available"
+        assert event.from_value == "10"
+        assert event.product_link_id == link.product_link_id
+        assert event.destination_product_id == link.product_link.destination_product_id
+        assert event.result == "ok"
+        batch = InventoryWriteBatch.objects.get(destination=event.connection.destination,
+                                                status="done", items__contains=[{"quantity": 7}])
+        assert event.cause == f"batch {batch.idempotency_key}"
+
+
+def test_every_write_lands_in_the_propagation_histogram(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    before = REGISTRY.get_sample_value("syncer_propagation_seconds_count") or 0
+    # when one source change is written to both destinations
+    source_adjust(world, "SHIRT-S", delta=-1)
+    settle(world)
+    # then each write is one observation
+    assert REGISTRY.get_sample_value("syncer_propagation_seconds_count") == before + 2
 
 
 def test_destination_sale_reduces_the_source_and_the_other_destinations(emulator):
