@@ -10,11 +10,14 @@ with bulk_create (bench/inventory_support.py).
 Measured — what production does. The source's 10,000 levels change in the emulator (one bulk
 control call; its reply holds the exact `inventory_levels/update` payloads Shopify would send).
 Each payload goes into Syncer's inbox with `webhook_delivery_receive` (what the web tier does
-with a verified webhook: insert, enqueue on commit) as fast as one process can; one real Celery
-worker subprocess (prefork, `--concurrency 4`, all queues: docker-compose's worker) processes the
-deliveries through the registered `inventory_levels/update` handler (source_levels_changed →
-targets_recompute → dirty marks → one queued flush per destination) and runs the
-per-destination flushes in parallel (≤ 250 quantities per inventorySetQuantities,
+with a verified webhook: insert, enqueue on commit) from BENCH_FANOUT_FEEDERS threads (4), each
+with its own database connection, as fast as they can — the web tier answers Shopify from
+several processes and threads at once (docker-compose: gunicorn 3 workers × 4 threads). One
+real Celery worker subprocess (prefork, `--concurrency 4`, all queues: docker-compose's worker)
+takes the deliveries (one queued task per shop and topic takes up to 250 waiting ones) through
+the registered `inventory_levels/update` batch handler (source_levels_changed → one statement
+recording the levels → targets_recompute → dirty marks → one queued flush per destination) and
+runs the per-destination flushes in parallel (≤ 250 quantities per inventorySetQuantities,
 changeFromQuantity, idempotency keys; the budget shared in Redis). Celery beat runs too, as in
 production (its inventory sweeper re-queues flushes for rows dirty > 30 s, e.g. after a task hit
 its time limit). The worker is bench/inventory_worker.py: `celery worker` plus timing of the
@@ -37,7 +40,8 @@ check: every linked destination level in the emulator equals the source's (misma
 
 Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
 BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
-BENCH_FANOUT_CONCURRENCY (4), BENCH_FANOUT_MODE, BENCH_FANOUT_TIMEOUT (s per round, 7200).
+BENCH_FANOUT_CONCURRENCY (4), BENCH_FANOUT_FEEDERS (4), BENCH_FANOUT_MODE,
+BENCH_FANOUT_TIMEOUT (s per round, 7200).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -69,6 +74,7 @@ CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
 DESTINATIONS = int(os.environ.get("BENCH_FANOUT_DESTINATIONS", "20"))
 VARIANTS = int(os.environ.get("BENCH_FANOUT_VARIANTS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_FANOUT_CONCURRENCY", "4"))
+FEEDERS = int(os.environ.get("BENCH_FANOUT_FEEDERS", "4"))
 MODE = os.environ.get("BENCH_FANOUT_MODE", "both")
 ROUND_TIMEOUT = float(os.environ.get("BENCH_FANOUT_TIMEOUT", "7200"))
 STALL_SECONDS = 600.0
@@ -156,6 +162,7 @@ class Round:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self, env: dict) -> dict:
+        from django.db import connection as db_connection
         from django.utils import timezone
 
         from bench.inventory_support import (
@@ -202,13 +209,20 @@ class Round:
 
             # measured: the webhooks arrive, Syncer does the rest
             deadline = time.monotonic() + ROUND_TIMEOUT
+            def feed(share: list[dict]) -> None:
+                try:
+                    for payload in share:
+                        webhook_delivery_receive(
+                            shop_domain=source.domain, topic="inventory_levels/update",
+                            webhook_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
+                            triggered_at=timezone.now(), api_version=API_VERSION,
+                            raw_body=json.dumps(payload, separators=(",", ":")))
+                finally:
+                    db_connection.close()
+
             first_fed = time.time()
-            for payload in payloads:
-                webhook_delivery_receive(
-                    shop_domain=source.domain, topic="inventory_levels/update",
-                    webhook_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
-                    triggered_at=timezone.now(), api_version=API_VERSION,
-                    raw_body=json.dumps(payload, separators=(",", ":")))
+            with ThreadPoolExecutor(max_workers=FEEDERS) as feeders:
+                list(feeders.map(feed, [payloads[n::FEEDERS] for n in range(FEEDERS)]))
             fed_s = time.time() - first_fed
             flush_started = None
             if self.mode == "phased":
@@ -364,6 +378,7 @@ class Round:
         return {
             "worker_seconds": {
                 "ingest_inbox_and_handler": round(seconds("ingest.delivery")
+                                                  + seconds("ingest.batch")
                                                   - seconds("ingest.source_level_changed")
                                                   - seconds("ingest.flush_enqueue"), 2),
                 "ingest_level_record": round(seconds("ingest.level_record"), 2),
@@ -377,7 +392,8 @@ class Round:
                 "done_bookkeeping": round(seconds("flush.batch_done"), 2),
             },
             "calls": {
-                "deliveries": calls("ingest.delivery"),
+                "delivery_tasks": calls("ingest.delivery"),
+                "batch_tasks": calls("ingest.batch"),
                 "targets_recompute": calls("ingest.targets_recompute"),
                 "flush_tasks": calls("flush.call"),
                 "flush_busy": calls("flush.busy"),
@@ -388,7 +404,8 @@ class Round:
                 "throttle_waits": calls("api.throttle_wait"),
             },
             "per_call_ms": {
-                "delivery": _ms(seconds("ingest.delivery"), calls("ingest.delivery")),
+                "delivery_task": _ms(seconds("ingest.delivery"), calls("ingest.delivery")),
+                "batch_task": _ms(seconds("ingest.batch"), calls("ingest.batch")),
                 "targets_recompute": _ms(seconds("ingest.targets_recompute"),
                                          calls("ingest.targets_recompute")),
                 "flush_task": _ms(seconds("flush.call"), calls("flush.call")),
@@ -442,9 +459,9 @@ def child(emulator_url: str) -> dict:
             "worker": f"1 Celery worker subprocess, prefork, concurrency {CONCURRENCY}, "
                       "queues webhooks,sync,default,webhooks_later,bulk (docker-compose's), "
                       "taken in that order; celery beat",
-            "ingest": "emulator's inventory_levels/update payloads → webhook_delivery_receive "
-                      "(inbox + enqueue, as the web tier) → the registered handler in the "
-                      "worker",
+            "ingest": f"emulator's inventory_levels/update payloads → webhook_delivery_receive "
+                      f"from {FEEDERS} threads (inbox + enqueue, as the web tier) → the "
+                      "registered handler in the worker",
         },
         "setup_s": {"emulator": round(emulator_s, 2), "database": round(database_s, 2)},
         "world": world,

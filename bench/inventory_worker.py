@@ -7,7 +7,9 @@ Nothing in the engine changes: module attributes are wrapped before the pool for
 caller looks them up by name at call time. One pipelined Redis round trip per timed call is the
 cost (~0.1 ms). Steps (nested ones are included in their parents):
 
-  ingest.delivery            webhooks: one inbox row (claim, handler, finish)
+  ingest.delivery            webhooks: one inbox row by id (claim, handler, finish), with
+                             the waiting rows it takes along (sweeper, per-row topics)
+  ingest.batch               webhooks: a batch topic's task taking a shop's waiting rows
   ingest.source_level_changed   the handler's engine call: record level + targets
   ingest.level_record           upsert of the source level
   ingest.targets_recompute      targets of every linked destination, dirty marks
@@ -73,8 +75,9 @@ def instrument() -> None:
     from syncer.shopify import budget
 
     _wrap(webhook_tasks, "webhook_delivery_process", "ingest.delivery")
+    _wrap(webhook_tasks, "webhook_deliveries_take", "ingest.batch")
     _wrap(inventory, "source_levels_changed", "ingest.source_level_changed")
-    _wrap(inventory, "source_level_record", "ingest.level_record")
+    _wrap(inventory, "source_levels_record", "ingest.level_record")
     _wrap(inventory, "targets_recompute", "ingest.targets_recompute")
     _wrap(inventory, "inventory_flush_on_commit", "ingest.flush_enqueue")
     _wrap(inventory, "inventory_flush_destination", "flush.call", on_result=_flush_outcome)

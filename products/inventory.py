@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -255,51 +254,70 @@ def _levels_read_bulk(*, shop: Shop, wanted: set[int],
 
 # --- flow 2: a source level changed -----------------------------------------------------------
 
-_LEVEL_UPSERT = """
-    INSERT INTO products_sourcelevel
-        (shop_id, inventory_item_id, location_id, available, shopify_updated_at, seen_at)
-    VALUES (%s, %s, %s, %s, %s, %s)
-    ON CONFLICT (shop_id, inventory_item_id, location_id) DO UPDATE
-        SET available = EXCLUDED.available, shopify_updated_at = EXCLUDED.shopify_updated_at,
-            seen_at = EXCLUDED.seen_at
-        WHERE products_sourcelevel.shopify_updated_at < EXCLUDED.shopify_updated_at
-           OR (%s AND products_sourcelevel.available <> EXCLUDED.available)
-    RETURNING id
+# Levels recorded in one statement, each unless what we hold is newer (authoritative: a live
+# read, recorded whatever the timestamps). Besides what it applied, it tells which levels were
+# ambiguous: same second as the stored level but another quantity (read before this statement
+# changed anything: a data-modifying CTE's effects are not visible to its own query).
+_LEVELS_UPSERT = """
+    WITH v AS (
+        SELECT * FROM unnest(%(items)s::bigint[], %(locations)s::bigint[],
+                             %(availables)s::integer[], %(updated)s::timestamptz[])
+            AS v(item, location, available, updated_at)
+    ),
+    upserted AS (
+        INSERT INTO products_sourcelevel
+            (shop_id, inventory_item_id, location_id, available, shopify_updated_at, seen_at)
+        SELECT %(shop)s, item, location, available, updated_at, %(seen_at)s FROM v
+        ON CONFLICT (shop_id, inventory_item_id, location_id) DO UPDATE
+            SET available = EXCLUDED.available,
+                shopify_updated_at = EXCLUDED.shopify_updated_at, seen_at = EXCLUDED.seen_at
+            WHERE products_sourcelevel.shopify_updated_at < EXCLUDED.shopify_updated_at
+               OR (%(authoritative)s
+                   AND products_sourcelevel.available <> EXCLUDED.available)
+        RETURNING inventory_item_id, location_id
+    )
+    SELECT v.item, v.location FROM v
+    JOIN products_sourcelevel AS stored ON stored.shop_id = %(shop)s
+        AND stored.inventory_item_id = v.item AND stored.location_id = v.location
+    WHERE stored.shopify_updated_at = v.updated_at AND stored.available <> v.available
+      AND NOT EXISTS (SELECT 1 FROM upserted AS u
+                      WHERE u.inventory_item_id = v.item AND u.location_id = v.location)
 """
 
+Level = tuple[int, int, int, datetime]  # (inventory item, location, available, updated_at)
 
-def source_level_record(*, source: Shop, inventory_item_id: int, location_id: int,
-                        available: int, updated_at: datetime, authoritative: bool = False,
-                        seen_at: datetime | None = None) -> str:
-    """Stores a source level unless what we hold is newer.
 
-    Returns "applied", "stale" (older than stored, or a duplicate) or "ambiguous": same
-    second as the stored level but another quantity. Shopify's timestamps have one-second
-    resolution, so two changes in one second cannot be ordered from their payloads: the caller
-    then reads the live level (authoritative=True records it whatever the timestamp).
+def source_levels_record(*, source: Shop, levels: Iterable[Level], authoritative: bool = False,
+                         seen_at: datetime | None = None) -> set[tuple[int, int]]:
+    """Stores source levels, each unless what we hold is newer, in one statement. Several
+    levels of one item and location count as they would one after the other: the newest wins.
+
+    Returns the (item, location) pairs that are ambiguous: same second as the stored level (or
+    as another of these) but another quantity. Shopify's timestamps have one-second resolution,
+    so two changes in one second cannot be ordered from their payloads: the caller then reads
+    the live level (authoritative=True records it whatever the timestamp).
     """
-    seen_at = seen_at or timezone.now()
-    with db_connection.cursor() as cursor:
-        cursor.execute(_LEVEL_UPSERT, [source.pk, inventory_item_id, location_id, available,
-                                       updated_at, seen_at, authoritative])
-        if cursor.fetchone():
-            return "applied"
-    stored = SourceLevel.objects.filter(shop=source, inventory_item_id=inventory_item_id,
-                                        location_id=location_id).first()
-    if stored and stored.shopify_updated_at == updated_at and stored.available != available:
-        return "ambiguous"
-    return "stale"
-
-
-def source_available(*, source: Shop, inventory_item_ids: Iterable[int]) -> dict[int, int]:
-    """Shared stock per item: the sum over the source's shared locations we know of."""
-    shared = source_shared_location_ids(source=source)
-    totals: dict[int, int] = defaultdict(int)
-    for item_id, available in SourceLevel.objects.filter(
-        shop=source, inventory_item_id__in=list(inventory_item_ids), location_id__in=shared
-    ).values_list("inventory_item_id", "available"):
-        totals[item_id] += available
-    return dict(totals)
+    newest: dict[tuple[int, int], tuple[int, datetime]] = {}
+    ambiguous: set[tuple[int, int]] = set()
+    for item_id, location_id, available, updated_at in levels:
+        key = (item_id, location_id)
+        held = newest.get(key)
+        if held is None or updated_at > held[1] or authoritative:
+            newest[key] = (available, updated_at)
+            ambiguous.discard(key)
+        elif updated_at == held[1] and available != held[0]:
+            ambiguous.add(key)
+    keys = sorted(key for key in newest if key not in ambiguous)
+    if keys:
+        with db_connection.cursor() as cursor:
+            cursor.execute(_LEVELS_UPSERT, {
+                "shop": source.pk, "seen_at": seen_at or timezone.now(),
+                "authoritative": authoritative,
+                "items": [item for item, _ in keys], "locations": [loc for _, loc in keys],
+                "availables": [newest[key][0] for key in keys],
+                "updated": [newest[key][1] for key in keys]})
+            ambiguous.update(cursor.fetchall())
+    return ambiguous
 
 
 def _syncing_links(**filters) -> Iterable[VariantLink]:
@@ -325,11 +343,32 @@ def _stock_for(link: VariantLink) -> DestinationStock:
         return stock
 
 
-# One statement per recompute: rows are locked in id order first, as every multi-row writer
-# here locks them (no deadlocks), then each row decides from its own current values, so there
-# is no read-then-write window and no transaction round trips around it.
-_TARGETS_UPDATE = """
-    WITH v(id, target) AS (VALUES {rows}),
+# One statement per recompute: each linked row's target from the source's shared stock (the
+# sum over shared locations, less the connection's safety stock: stock.destination_target's
+# rule), computed in the database
+# rather than by loading every link of every destination; rows are locked in id order first,
+# as every multi-row writer here locks them (no deadlocks), then each row decides from its own
+# current values, so there is no read-then-write window and no transaction round trips.
+_TARGETS_RECOMPUTE = """
+    WITH available AS (
+        SELECT inventory_item_id, sum(available) AS available FROM products_sourcelevel
+        WHERE shop_id = %(source)s AND inventory_item_id = ANY(%(items)s)
+          AND location_id = ANY(%(shared)s)
+        GROUP BY inventory_item_id
+    ),
+    v AS (
+        SELECT s.id, greatest(a.available - c.safety_stock, 0) AS target
+        FROM products_sourcevariant AS sv
+        JOIN available AS a ON a.inventory_item_id = sv.inventory_item_id
+        JOIN products_sourceproduct AS sp ON sp.id = sv.product_id
+        JOIN products_variantlink AS l ON l.source_variant_id = sv.id
+        JOIN products_productlink AS p ON p.id = l.product_link_id
+        JOIN stores_connection AS c ON c.id = l.connection_id
+        JOIN products_destinationstock AS s ON s.variant_link_id = l.id
+        WHERE sv.shop_id = %(source)s AND sv.inventory_item_id = ANY(%(items)s)
+          AND sv.deleted_at IS NULL AND NOT sp.hidden AND p.auto_sync
+          AND c.status = %(connected)s
+    ),
     locked AS MATERIALIZED (
         SELECT s.id FROM products_destinationstock AS s JOIN v ON v.id = s.id
         ORDER BY s.id FOR UPDATE OF s
@@ -341,37 +380,36 @@ _TARGETS_UPDATE = """
         changed_at = CASE
             WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
                  AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
-            THEN %s ELSE s.changed_at END
+            THEN %(changed_at)s ELSE s.changed_at END
     FROM v, locked
     WHERE s.id = v.id AND locked.id = v.id
       AND NOT (s.target IS NOT DISTINCT FROM v.target
                AND s.known_quantity IS NOT DISTINCT FROM v.target)
     RETURNING s.destination_id, s.dirty
 """
+# Source items per recompute statement: with 20 destinations, 2,000 rows locked at most.
+_TARGETS_ITEMS_PER_STATEMENT = 100
 
 
 def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
                       changed_at: datetime | None = None) -> set[int]:
     """Sets each linked destination's target from the source's shared stock; returns the
-    destination shop ids that now have something to write."""
-    item_ids = list(set(inventory_item_ids))
-    available = source_available(source=source, inventory_item_ids=item_ids)
+    destination shop ids that now have something to write. Items whose source level we have
+    never heard of are left alone (reconciliation reads them)."""
+    item_ids = sorted(set(inventory_item_ids))
     changed_at = changed_at or timezone.now()
-    targets: dict[int, int] = {}
     for link in _syncing_links(source_variant__shop=source,
-                               source_variant__inventory_item_id__in=item_ids):
-        if link.source_variant.inventory_item_id not in available:
-            continue  # never heard of its level yet; reconciliation reads it
-        targets[_stock_for(link).pk] = max(
-            available[link.source_variant.inventory_item_id] - link.connection.safety_stock, 0)
+                               source_variant__inventory_item_id__in=item_ids,
+                               stock__isnull=True):
+        _stock_for(link)  # a link made since the last reconciliation: its row, once
     to_flush: set[int] = set()
-    stock_ids = sorted(targets)
-    for start in range(0, len(stock_ids), 1000):
-        chunk = stock_ids[start:start + 1000]
+    shared = source_shared_location_ids(source=source)
+    for start in range(0, len(item_ids), _TARGETS_ITEMS_PER_STATEMENT):
         with db_connection.cursor() as cursor:
-            cursor.execute(
-                _TARGETS_UPDATE.format(rows=", ".join(["(%s, %s)"] * len(chunk))),
-                [*[value for pk in chunk for value in (pk, targets[pk])], changed_at])
+            cursor.execute(_TARGETS_RECOMPUTE, {
+                "source": source.pk, "shared": shared, "changed_at": changed_at,
+                "items": item_ids[start:start + _TARGETS_ITEMS_PER_STATEMENT],
+                "connected": Connection.Status.CONNECTED})
             to_flush.update(destination_id for destination_id, dirty in cursor.fetchall()
                             if dirty)
     return to_flush
@@ -387,22 +425,15 @@ def source_levels_changed(
     nothing changed): a delivery retried after its worker died between recording the level
     and recomputing would otherwise find its own level "stale" and leave targets behind."""
     seen_at = timezone.now()
-    changed: set[int] = set()
-    for inventory_item_id, location_id, available, updated_at in levels:
-        if available is None or updated_at is None:
-            # Shopify sends null `available` for untracked items; nothing to follow.
-            continue
-        outcome = source_level_record(source=source, inventory_item_id=inventory_item_id,
-                                      location_id=location_id, available=available,
-                                      updated_at=updated_at, seen_at=seen_at)
-        if outcome == "ambiguous":
-            live = levels_read(shop=source, inventory_item_ids=[inventory_item_id])
-            for (item_id, location), (quantity, live_updated) in live.items():
-                source_level_record(source=source, inventory_item_id=item_id,
-                                    location_id=location, available=quantity,
-                                    updated_at=live_updated or updated_at, authoritative=True,
-                                    seen_at=seen_at)
-        changed.add(inventory_item_id)
+    # Shopify sends null `available` for untracked items; nothing to follow.
+    known = [level for level in levels if level[2] is not None and level[3] is not None]
+    ambiguous = source_levels_record(source=source, levels=known, seen_at=seen_at)
+    if ambiguous:
+        live = levels_read(shop=source, inventory_item_ids={item for item, _ in ambiguous})
+        source_levels_record(source=source, authoritative=True, seen_at=seen_at, levels=[
+            (item_id, location, quantity, live_updated or seen_at)
+            for (item_id, location), (quantity, live_updated) in live.items()])
+    changed = {item_id for item_id, *_ in known}
     if not changed:
         return set()
     return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)
@@ -1059,10 +1090,9 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
                                   inventory_item_ids=[link.source_variant.inventory_item_id
                                                       for link in links])
         now = timezone.now()
-        for (item_id, location_id), (quantity, updated) in source_live.items():
-            source_level_record(source=connection.source, inventory_item_id=item_id,
-                                location_id=location_id, available=quantity,
-                                updated_at=updated or now, authoritative=True, seen_at=now)
+        source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
+            (item_id, location_id, quantity, updated or now)
+            for (item_id, location_id), (quantity, updated) in source_live.items()])
         targets_recompute(source=connection.source, changed_at=now, inventory_item_ids=[
             link.source_variant.inventory_item_id for link in links])
         lock = redis_client().lock(f"syncer:inventory-flush:{connection.destination_id}",

@@ -74,6 +74,41 @@ def webhook_delivery_unmark(delivery_id: int) -> None:
         redis_client().delete(_queued_key(delivery_id))
 
 
+# A topic with a batch handler queues one task per shop and topic, not one per delivery: the
+# task takes whatever of that shop's topic is waiting when it starts. While it waits in the
+# broker this marker says so, and deliveries arriving meanwhile queue nothing (in a burst of
+# 10,000 stock changes, 10,000 tasks that each found their row already taken were most of the
+# inbox's work).
+def _batch_queued_key(shop_domain: str, topic: str) -> str:
+    return f"syncer:webhook-batch-queued:{shop_domain}:{topic}"
+
+
+def webhook_deliveries_enqueue(*, shop_domain: str, topic: str) -> None:
+    """Queues a task that takes the waiting deliveries of one shop and topic, unless one is
+    waiting in the broker already (called after the rows are committed)."""
+    from webhooks.tasks import webhook_deliveries_take_task
+
+    key = _batch_queued_key(shop_domain, topic)
+    try:
+        if not redis_client().set(key, 1, nx=True, ex=QUEUED_MARK_SECONDS):
+            return  # the waiting task starts after this row was committed: it takes it
+        queue = webhook_queue_for(shop_domain=shop_domain, topic=topic)
+        options = {"queue": queue} if queue else {}
+        webhook_deliveries_take_task.apply_async(args=[shop_domain, topic], retry=False,
+                                                 **options)
+    except (KombuError, CeleryError, RedisError, OSError) as exc:
+        logger.warning("%s deliveries of %s not enqueued (%s); the sweeper will pick them up",
+                       topic, shop_domain, exc)
+        with contextlib.suppress(RedisError, OSError):
+            redis_client().delete(key)
+
+
+def webhook_deliveries_unmark(*, shop_domain: str, topic: str) -> None:
+    """The batch task has left the broker: a delivery committed from now on queues another."""
+    with contextlib.suppress(RedisError, OSError):
+        redis_client().delete(_batch_queued_key(shop_domain, topic))
+
+
 _INSERT_SQL = """
     INSERT INTO webhooks_webhookdelivery
         (shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
@@ -101,7 +136,8 @@ def webhook_delivery_receive(
     this is on the path Shopify times (5 s) and the one that sees every webhook of every shop.
     """
     now = timezone.now()
-    queue = webhook_queue_for(shop_domain=shop_domain, topic=topic)
+    batched = webhook_batch_handler_for(topic) is not None
+    queue = None if batched else webhook_queue_for(shop_domain=shop_domain, topic=topic)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [
             shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
@@ -111,7 +147,11 @@ def webhook_delivery_receive(
         if row is None:
             return None, False
         delivery_id = row[0]
-        transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id, queue=queue))
+        if batched:
+            transaction.on_commit(lambda: webhook_deliveries_enqueue(shop_domain=shop_domain,
+                                                                     topic=topic))
+        else:
+            transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id, queue=queue))
     webhooks_received.labels(topic=topic).inc()
     return delivery_id, True
 
@@ -208,13 +248,33 @@ def _fail(*, delivery: WebhookDelivery, exc: Exception, now: datetime) -> str:
 
 
 def _claim_waiting(*, delivery: WebhookDelivery, now: datetime) -> list[WebhookDelivery]:
+    return _waiting_claim(shop_domain=delivery.shop_domain, topic=delivery.topic, now=now,
+                          limit=BATCH_LIMIT - 1)
+
+
+def _waiting_claim(*, shop_domain: str, topic: str, now: datetime,
+                   limit: int) -> list[WebhookDelivery]:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_WAITING_SQL, {
             "processing": Status.PROCESSING, "due_at": now + _claim_timeout(),
-            "shop": delivery.shop_domain, "topic": delivery.topic, "received": Status.RECEIVED,
-            "limit": BATCH_LIMIT - 1})
+            "shop": shop_domain, "topic": topic, "received": Status.RECEIVED, "limit": limit})
         rows = cursor.fetchall()
     return [WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True))) for row in rows]
+
+
+def webhook_deliveries_take(*, shop_domain: str, topic: str) -> dict[int, str]:
+    """Claims up to BATCH_LIMIT waiting deliveries of one shop and topic and runs them through
+    the topic's handlers together. A full claim may have left more waiting: another task is
+    queued for them first, so another worker takes the next batch in parallel. Returns each
+    claimed row's outcome."""
+    now = timezone.now()
+    deliveries = _waiting_claim(shop_domain=shop_domain, topic=topic, now=now,
+                                limit=BATCH_LIMIT)
+    if not deliveries:
+        return {}
+    if len(deliveries) == BATCH_LIMIT:
+        webhook_deliveries_enqueue(shop_domain=shop_domain, topic=topic)
+    return _process_together(deliveries=deliveries, now=now)
 
 
 def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> dict[int, str]:
@@ -281,8 +341,9 @@ def _handle(*, topic: str, shop_domain: str,
                                                 shop_domain=shop_domain, items=remaining)
 
 
-def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
-    """Rows the sweeper should (re)enqueue: never picked up, failed and due, or abandoned."""
+def _deliveries_due(*, limit: int) -> list[tuple[int, str, str, str]]:
+    """(id, shop, topic, status) of the rows the sweeper should (re)enqueue: never picked up,
+    failed and due, or abandoned."""
     now = timezone.now()
     grace = timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
     # RECEIVED rows carry received + 60 s as due_at; a shorter configured grace moves it in.
@@ -291,22 +352,29 @@ def webhook_deliveries_due(*, limit: int = 500) -> list[int]:
         WebhookDelivery.objects.filter(
             Q(status__in=[Status.FAILED, Status.PROCESSING], due_at__lte=now)
             | Q(status=Status.RECEIVED, due_at__lte=now + early)
-        ).order_by("due_at").values_list("pk", flat=True)[:limit]
+        ).order_by("due_at").values_list("pk", "shop_domain", "topic", "status")[:limit]
     )
 
 
 def webhook_deliveries_sweep(*, limit: int = 500) -> int:
     """Queues the due rows whose task is not waiting in the broker already: a backlog is
     never multiplied by re-queueing (every copy costs a worker a round trip for nothing), and
-    a task lost with the broker (restart, flush) loses its marker with it."""
-    due = webhook_deliveries_due(limit=limit)
+    a task lost with the broker (restart, flush) loses its marker with it. A received row of
+    a batch topic is awaited by its shop's batch task too, when one is queued."""
+    due = _deliveries_due(limit=limit)
     if not due:
         return 0
+    marks_of = {delivery_id: [_queued_key(delivery_id)] for delivery_id, *_ in due}
+    for delivery_id, shop_domain, topic, status in due:
+        if status == Status.RECEIVED and webhook_batch_handler_for(topic) is not None:
+            marks_of[delivery_id].append(_batch_queued_key(shop_domain, topic))
+    keys = sorted({key for keys in marks_of.values() for key in keys})
     try:
-        queued = redis_client().mget([_queued_key(delivery_id) for delivery_id in due])
+        marked = {key for key, mark in zip(keys, redis_client().mget(keys), strict=True) if mark}
     except RedisError:
-        queued = [None] * len(due)
-    missing = [delivery_id for delivery_id, mark in zip(due, queued, strict=True) if not mark]
+        marked = set()
+    missing = [delivery_id for delivery_id, keys in marks_of.items()
+               if not marked.intersection(keys)]
     for delivery_id in missing:
         webhook_delivery_enqueue(delivery_id)
     return len(missing)

@@ -20,7 +20,9 @@ from products.models import (
     DestinationStock,
     InventoryEffect,
     InventoryWriteBatch,
+    ProductLink,
     ReconciliationRun,
+    SourceProduct,
     SyncEvent,
     VariantLink,
 )
@@ -91,6 +93,41 @@ def test_every_write_lands_in_the_propagation_histogram(emulator):
     settle(world)
     # then each write is one observation
     assert REGISTRY.get_sample_value("syncer_propagation_seconds_count") == before + 2
+
+
+def test_source_changes_reach_only_syncing_links_less_their_safety_stock(emulator):
+    world = build(emulator, destinations=3)
+    reconcile_all(world)
+    first, second, third = (Connection.objects.get(destination__domain=domain)
+                            for domain in world.destinations)
+    # given a safety stock of 3 on the first destination, auto sync off for the shirt on the
+    # second, the third blocked, and the tote hidden at the source
+    Connection.objects.filter(pk=first.pk).update(safety_stock=3)
+    ProductLink.objects.filter(connection=second, source_product__title="Linen shirt").update(
+        auto_sync=False)
+    Connection.objects.filter(pk=third.pk).update(status=Connection.Status.BLOCKED)
+    SourceProduct.objects.filter(title="Canvas tote").update(hidden=True)
+    # when the source's shirt and tote change
+    source_adjust(world, "SHIRT-S", available=20)
+    source_adjust(world, "TOTE-1", available=30)
+    settle(world)
+    # then only the syncing links follow, less their safety stock
+    assert world.levels(world.destinations[0]) == {"SHIRT-S": 17, "SHIRT-M": 8, "TOTE-1": 25}
+    assert world.levels(world.destinations[1]) == {"SHIRT-S": 10, "SHIRT-M": 8, "TOTE-1": 25}
+    assert world.levels(world.destinations[2]) == {"SHIRT-S": 10, "SHIRT-M": 8, "TOTE-1": 25}
+
+
+def test_a_source_change_before_any_reconciliation_reaches_the_destinations(emulator):
+    # given links just made (no stock rows yet; the destinations hold 0 of everything)
+    world = build(emulator)
+    assert DestinationStock.objects.count() == 0
+    # when the source's shirt changes
+    source_adjust(world, "SHIRT-S", available=6)
+    settle(world)
+    # then each destination's shirt row was made, read and written
+    for destination in world.destinations:
+        assert world.level(destination, "SHIRT-S") == 6
+    assert DestinationStock.objects.filter(target=6, known_quantity=6, dirty=False).count() == 2
 
 
 def test_destination_sale_reduces_the_source_and_the_other_destinations(emulator):

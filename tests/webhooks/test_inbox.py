@@ -7,8 +7,14 @@ from django.utils import timezone
 from syncer.redis import redis_client
 from tests.webhooks.conftest import sign, webhook_headers
 from webhooks.models import WebhookDelivery
-from webhooks.registry import _handlers, webhook_handler_register
-from webhooks.services import MAX_ATTEMPTS, webhook_deliveries_sweep
+from webhooks.registry import (
+    _batch_handlers,
+    _handlers,
+    webhook_batch_handler_register,
+    webhook_handler_register,
+)
+from webhooks.services import BATCH_LIMIT, MAX_ATTEMPTS, webhook_deliveries_sweep
+from webhooks.tasks import webhook_deliveries_take_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -280,3 +286,88 @@ def test_misshapen_stock_payload_fails_once_and_is_not_retried(post_webhook, top
     assert delivery.last_error == error
     assert webhook_deliveries_sweep() == 0
     assert InventoryEffect.objects.count() == 0
+
+
+@pytest.fixture
+def batched_handler():
+    """A real batch handler registered for a test topic; it records each call's payloads."""
+    calls: list[list[dict]] = []
+    topic = "syncer_test/batched"
+
+    @webhook_batch_handler_register(topic)
+    def handler(*, shop_domain, items):
+        calls.append([payload for _, payload in items])
+        return {}
+
+    yield topic, calls
+    _batch_handlers.pop(topic)
+
+
+@pytest.fixture
+def broker_real(redis_db):
+    """Tasks go to the real Redis broker instead of running inline."""
+    app = webhook_deliveries_take_task.app
+    app.conf.task_always_eager = False
+    yield redis_db
+    app.conf.task_always_eager = True
+
+
+def test_a_burst_of_a_batch_topic_queues_one_task_that_takes_it_all(post_webhook,
+                                                                     batched_handler,
+                                                                     broker_real):
+    topic, calls = batched_handler
+    # when three deliveries of one shop's batch topic arrive while no task is running
+    for n in range(3):
+        assert post_webhook(topic, {"id": n}).status_code == 200
+    # then one task waits in the broker for all three (marked, so the sweeper leaves them)
+    assert broker_real.llen("webhooks") == 1
+    assert broker_real.exists(f"syncer:webhook-batch-queued:{SHOP}:{topic}") == 1
+    assert webhook_deliveries_sweep() == 0
+    # and when it runs, it takes them together, in order
+    webhook_deliveries_take_task.run(SHOP, topic)
+    assert calls == [[{"id": 0}, {"id": 1}, {"id": 2}]]
+    assert list(WebhookDelivery.objects.values_list("status", flat=True).distinct()) == [
+        "processed"]
+    # and a delivery arriving after it started queues a task of its own
+    assert broker_real.exists(f"syncer:webhook-batch-queued:{SHOP}:{topic}") == 0
+    assert post_webhook(topic, {"id": 3}).status_code == 200
+    assert broker_real.llen("webhooks") == 2
+
+
+def test_a_full_batch_queues_the_next_one_for_another_worker(post_webhook, batched_handler,
+                                                             broker_real):
+    topic, calls = batched_handler
+    # given more deliveries waiting than one batch takes (the task that brought them ran)
+    WebhookDelivery.objects.bulk_create([WebhookDelivery(
+        shop_domain=SHOP, topic=topic, webhook_id=f"w-{n}", raw_body=json.dumps({"id": n}),
+        received_at=timezone.now(), due_at=timezone.now() + timedelta(seconds=60))
+        for n in range(BATCH_LIMIT + 2)])
+    # when a task takes its batch
+    webhook_deliveries_take_task.run(SHOP, topic)
+    # then it took exactly one batch and queued a task for the rest first
+    assert [len(call) for call in calls] == [BATCH_LIMIT]
+    assert broker_real.llen("webhooks") == 1
+    webhook_deliveries_take_task.run(SHOP, topic)
+    assert [len(call) for call in calls] == [BATCH_LIMIT, 2]
+    assert WebhookDelivery.objects.exclude(status="processed").count() == 0
+    # and the last, partial batch queued nothing more
+    assert broker_real.llen("webhooks") == 1
+
+
+def test_sweeper_requeues_a_batch_topic_row_whose_batch_task_was_lost(batched_handler,
+                                                                      redis_db):
+    topic, calls = batched_handler
+    # given a row of a batch topic left received for five minutes with its batch task queued
+    WebhookDelivery.objects.create(
+        shop_domain=SHOP, topic=topic, webhook_id="w-batch", raw_body='{"id": 5}',
+        received_at=timezone.now() - timedelta(seconds=300),
+        due_at=timezone.now() - timedelta(seconds=240),
+    )
+    redis_db.set(f"syncer:webhook-batch-queued:{SHOP}:{topic}", 1, ex=60)
+    # when the sweeper runs, it leaves the row to that task
+    assert webhook_deliveries_sweep() == 0
+    assert calls == []
+    # and when the broker lost the task (and its marker with it), the sweeper queues the row
+    redis_db.delete(f"syncer:webhook-batch-queued:{SHOP}:{topic}")
+    assert webhook_deliveries_sweep() == 1
+    assert calls == [[{"id": 5}]]
