@@ -193,6 +193,12 @@ def syncer_world(catalogue: Catalogue) -> dict:
                              last_written_at=long_ago)
             for link in variant_links], batch_size=5000)
         links += len(variant_links)
+    # Planner statistics, as autovacuum keeps them in a database that has been running a
+    # while (right after bulk loading, the planner would guess every table nearly empty).
+    from django.db import connection as db_connection
+
+    with db_connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return {"source_variants": len(variants), "variant_links": links,
             "destinations": len(catalogue.destinations)}
 

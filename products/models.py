@@ -322,8 +322,11 @@ class DestinationStock(models.Model):
                             db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["destination", "dirty", "due_at"],
-                                name="destination_stock_dirty")]
+        # Only dirty rows, in the order a flush takes them: forming a batch reads its 250 rows
+        # instead of every dirty row of the destination, and clean rows (nearly all of them,
+        # nearly always) cost this index nothing.
+        indexes = [models.Index(fields=["destination", "changed_at", "id"],
+                                condition=models.Q(dirty=True), name="destination_stock_due")]
 
     def __str__(self) -> str:
         return f"{self.variant_link_id}: {self.known_quantity} → {self.target}"
