@@ -654,10 +654,13 @@ class _UnknownQuantities(Exception):
 
 
 # One statement claims a batch: the oldest due dirty rows, locked in id order as every
-# multi-row writer here locks them, marked clean, with what the write needs.
+# multi-row writer here locks them, marked clean, with what the write needs. `picked.dirty`
+# is the row as it is once locked (a concurrent claim may have taken it meanwhile); testing it
+# there rather than on `s` keeps the update on primary keys: planner statistics taken while
+# nothing was dirty make a scan of every dirty row through their index look free.
 _BATCH_CLAIM = """
     WITH picked AS MATERIALIZED (
-        SELECT id FROM products_destinationstock
+        SELECT id, dirty FROM products_destinationstock
         WHERE id IN (
             SELECT id FROM products_destinationstock
             WHERE destination_id = %(destination)s AND dirty AND hold <> %(held)s
@@ -667,7 +670,7 @@ _BATCH_CLAIM = """
     )
     UPDATE products_destinationstock AS s SET dirty = false
     FROM picked, products_variantlink AS l
-    WHERE s.id = picked.id AND l.id = s.variant_link_id AND s.dirty
+    WHERE s.id = picked.id AND picked.dirty AND l.id = s.variant_link_id
     RETURNING s.id, l.destination_inventory_item_id, s.location_id, s.target, s.known_quantity,
               s.changed_at, s.hold
 """

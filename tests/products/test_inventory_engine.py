@@ -2,13 +2,18 @@
 eager tasks, real writes to the emulator (worker-process tests live in test_inventory_e2e)."""
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from products import inventory
 from products.inventory import destination_level_changed, reconciliation_start
 from products.inventory_tasks import (
     flush_schedule_next,
@@ -394,3 +399,43 @@ def test_a_burst_of_source_changes_waiting_in_the_inbox_is_taken_in_one_pass(emu
     assert InventoryWriteBatch.objects.filter(destination=first).count() == batches_before + 1
     assert list(WebhookDelivery.objects.filter(pk__in=ids).order_by("pk").values_list(
         "status", flat=True)) == ["processed", "processed", "processed", "duplicate", "failed"]
+
+
+def test_two_flushes_racing_for_the_same_rows_claim_them_once(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    first = Shop.objects.get(domain=world.destinations[0])
+    DestinationStock.objects.filter(destination=first).update(
+        target=F("known_quantity") + 1, dirty=True, due_at=None, changed_at=timezone.now())
+    claimed_by_second: list = []
+
+    def second_flush_forms_a_batch() -> None:
+        try:
+            claimed_by_second.append(inventory._batch_form(first, zeros_checked=True))
+        finally:
+            db_connection.close()
+
+    # given a first flush that has claimed the rows and not committed yet
+    with transaction.atomic():
+        batch, _ = inventory._batch_form(first, zeros_checked=True)
+        assert len(batch.items) == 3
+        # when a second flush tries to claim them and waits for the row locks
+        racer = threading.Thread(target=second_flush_forms_a_batch)
+        racer.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_for_a_lock()
+    racer.join(timeout=10)
+    # then once the first commits, the second finds them taken and forms nothing
+    assert claimed_by_second == [(None, False)]
+    assert InventoryWriteBatch.objects.filter(destination=first, status="pending").count() == 1
+
+
+def _waiting_for_a_lock() -> bool:
+    with db_connection.cursor() as cursor:
+        # (activity is a snapshot kept for the rest of a transaction unless cleared)
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND datname = current_database()")
+        return cursor.fetchone()[0] > 0
