@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from orders.charts import Bucket, Chart, orders_revenue_chart
@@ -290,8 +291,10 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
                        .order_by("status", "source__name"))
     links = dict(ProductLink.objects.filter(connection__destination=destination)
                  .values("connection").annotate(n=Count("pk")).values_list("connection", "n"))
+    # The engine's writes are on the stock rows; imports and mappings write the links.
     writes = dict(VariantLink.objects.filter(connection__destination=destination)
-                  .values("connection").annotate(last=Max("last_written_at"))
+                  .values("connection")
+                  .annotate(last=Max(Greatest("last_written_at", "stock__last_written_at")))
                   .values_list("connection", "last"))
     runs = {row["connection"]: row for row in ReconciliationRun.objects.filter(
         connection__destination=destination, started_at__gte=in_range["gte"],

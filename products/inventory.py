@@ -772,12 +772,13 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
 
 
 # One statement records a completed write: the rows locked in id order (as every multi-row
-# writer here locks them), their new known quantity, their links' last write, the batch done,
-# and one audit event per row written, with its latency from the source change. A row gone
-# meanwhile (unlinked) gets no event. Rows and batch status commit together, so an echo
-# webhook sees either the rows before the write with the batch still pending, or both after
-# it: never a manual edit. The events are made here rather than as 250 Django objects because
-# building and inserting those was most of a write's bookkeeping.
+# writer here locks them), their new known quantity, the batch done, and one audit event per
+# row written, with its latency from the source change. A row gone meanwhile (unlinked) gets no
+# event. Rows and batch status commit together, so an echo webhook sees either the rows before
+# the write with the batch still pending, or both after it: never a manual edit. The events are
+# made here rather than as 250 Django objects because building and inserting those was most of
+# a write's bookkeeping; for the same reason the variant links are only read (the engine's last
+# write lives on the stock row; a link's own last write is what an import or mapping set).
 _BATCH_WRITTEN = """
     WITH v AS (
         SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[],
@@ -799,25 +800,18 @@ _BATCH_WRITTEN = """
     batch AS (
         UPDATE products_inventorywritebatch SET status = %(done)s, completed_at = %(now)s
         WHERE id = %(batch)s
-    ),
-    links AS (
-        UPDATE products_variantlink AS l SET last_written_quantity = stock.quantity,
-            last_written_at = %(now)s
-        FROM stock, products_productlink AS p
-        WHERE l.id = stock.variant_link_id AND p.id = l.product_link_id
-        RETURNING l.connection_id, l.product_link_id, p.source_product_id,
-                  p.destination_product_id, l.destination_variant_id, stock.quantity,
-                  stock.from_quantity, stock.changed_at
     )
     INSERT INTO products_syncevent
         (connection_id, product_link_id, source_product_id, destination_product_id, kind,
          field, from_value, to_value, cause, result, error, latency_ms, created_at)
-    SELECT connection_id, product_link_id, source_product_id, destination_product_id,
-           %(kind)s, 'variant ' || destination_variant_id || ' available',
-           coalesce(from_quantity::text, ''), quantity::text, %(cause)s, %(ok)s, '',
-           greatest(0, floor(extract(epoch FROM %(now)s - changed_at) * 1000))::integer,
+    SELECT l.connection_id, l.product_link_id, p.source_product_id, p.destination_product_id,
+           %(kind)s, 'variant ' || l.destination_variant_id || ' available',
+           coalesce(stock.from_quantity::text, ''), stock.quantity::text, %(cause)s, %(ok)s, '',
+           greatest(0, floor(extract(epoch FROM %(now)s - stock.changed_at) * 1000))::integer,
            %(now)s
-    FROM links
+    FROM stock
+    JOIN products_variantlink AS l ON l.id = stock.variant_link_id
+    JOIN products_productlink AS p ON p.id = l.product_link_id
     RETURNING latency_ms
 """
 

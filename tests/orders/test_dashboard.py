@@ -401,3 +401,28 @@ def test_erasing_a_store_takes_its_orders_out_of_the_roll_ups(client, sales_worl
     after = figures(dashboard(client, sales_world.source, **sales_world.custom()).content
                     .decode())
     assert (after["orders"], after["revenue"], after["units"]) == ("3", "63.00 USD", "7")
+
+
+def test_destination_last_stock_update_counts_the_engines_writes_too(client):
+    source, shop = SourceFactory(name="North Source"), DestinationFactory(name="Solo Dest")
+    connection = ConnectionFactory(source=source, destination=shop)
+    product = SourceProduct.objects.create(shop=source, shopify_id=1, title="North 1")
+    product_link = ProductLink.objects.create(connection=connection, source_product=product,
+                                              destination_product_id=101, origin="imported")
+    links = [VariantLink.objects.create(
+        product_link=product_link, connection=connection, destination_variant_id=30 + n,
+        destination_inventory_item_id=40 + n, last_written_quantity=5,
+        last_written_at=timezone.now() - timedelta(days=3),
+        source_variant=SourceVariant.objects.create(product=product, shop=source,
+                                                    shopify_id=10 + n, inventory_item_id=20 + n))
+        for n in range(2)]
+    # given an import three days ago, and the inventory engine's write to one variant since
+    DestinationStock.objects.create(variant_link=links[0], destination=shop, location_id=1,
+                                    target=4, known_quantity=4,
+                                    last_written_at=timezone.now() - timedelta(hours=5))
+    DestinationStock.objects.create(variant_link=links[1], destination=shop, location_id=1,
+                                    target=5, known_quantity=5)
+    # when the destination's owner looks at the dashboard
+    html = dashboard(client, shop).content.decode()
+    # then the last stock update is the engine's
+    assert figures(html)["last-sync"] == "5 hours ago"
