@@ -345,10 +345,10 @@ def _stock_for(link: VariantLink) -> DestinationStock:
 
 # One statement per recompute: each linked row's target from the source's shared stock (the
 # sum over shared locations, less the connection's safety stock: stock.destination_target's
-# rule), computed in the database
-# rather than by loading every link of every destination; rows are locked in id order first,
-# as every multi-row writer here locks them (no deadlocks), then each row decides from its own
-# current values, so there is no read-then-write window and no transaction round trips.
+# rule), computed in the database rather than by loading every link of every destination; rows
+# are locked in id order first, as every multi-row writer here locks them (no deadlocks), then
+# each row decides from its own current values, so there is no read-then-write window and no
+# transaction round trips.
 _TARGETS_RECOMPUTE = """
     WITH available AS (
         SELECT inventory_item_id, sum(available) AS available FROM products_sourcelevel
@@ -429,9 +429,14 @@ def source_levels_changed(
     known = [level for level in levels if level[2] is not None and level[3] is not None]
     ambiguous = source_levels_record(source=source, levels=known, seen_at=seen_at)
     if ambiguous:
+        # A live level without its own timestamp takes the newest delivered one (never our
+        # clock, which would make Shopify's next level for the item look stale).
+        delivered: dict[int, datetime] = {}
+        for item_id, _, _, updated_at in known:
+            delivered[item_id] = max(updated_at, delivered.get(item_id, updated_at))
         live = levels_read(shop=source, inventory_item_ids={item for item, _ in ambiguous})
         source_levels_record(source=source, authoritative=True, seen_at=seen_at, levels=[
-            (item_id, location, quantity, live_updated or seen_at)
+            (item_id, location, quantity, live_updated or delivered[item_id])
             for (item_id, location), (quantity, live_updated) in live.items()])
     changed = {item_id for item_id, *_ in known}
     if not changed:
