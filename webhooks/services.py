@@ -217,7 +217,8 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
     if batch_handler is None and not webhook_handlers_for(delivery.topic):
         return _finish(delivery=delivery, status=Status.IGNORED, outcome="ignored",
                        error=f"No handler for topic {delivery.topic}")
-    waiting = _claim_waiting(delivery=delivery, now=now) if batch_handler is not None else []
+    waiting = (_claim_waiting(shop_domain=delivery.shop_domain, topic=delivery.topic, now=now,
+                              limit=BATCH_LIMIT - 1) if batch_handler is not None else [])
     return _process_together(deliveries=[delivery, *waiting], now=now)[delivery.pk]
 
 
@@ -247,12 +248,7 @@ def _fail(*, delivery: WebhookDelivery, exc: Exception, now: datetime) -> str:
                    due_at=due)
 
 
-def _claim_waiting(*, delivery: WebhookDelivery, now: datetime) -> list[WebhookDelivery]:
-    return _waiting_claim(shop_domain=delivery.shop_domain, topic=delivery.topic, now=now,
-                          limit=BATCH_LIMIT - 1)
-
-
-def _waiting_claim(*, shop_domain: str, topic: str, now: datetime,
+def _claim_waiting(*, shop_domain: str, topic: str, now: datetime,
                    limit: int) -> list[WebhookDelivery]:
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_WAITING_SQL, {
@@ -268,7 +264,7 @@ def webhook_deliveries_take(*, shop_domain: str, topic: str) -> dict[int, str]:
     queued for them first, so another worker takes the next batch in parallel. Returns each
     claimed row's outcome."""
     now = timezone.now()
-    deliveries = _waiting_claim(shop_domain=shop_domain, topic=topic, now=now,
+    deliveries = _claim_waiting(shop_domain=shop_domain, topic=topic, now=now,
                                 limit=BATCH_LIMIT)
     if not deliveries:
         return {}
