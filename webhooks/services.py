@@ -2,6 +2,7 @@ import contextlib
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery.exceptions import CeleryError
@@ -51,27 +52,38 @@ def _queued_key(delivery_id: int) -> str:
     return f"syncer:webhook-queued:{delivery_id}"
 
 
+def _publish_marked(*, key: str, task, args: list, choose_queue: Callable[[], str | None],
+                    if_unmarked: bool, what: str) -> None:
+    """Marks `key`, then publishes the task (so a fast worker's unmark cannot come first); with
+    `if_unmarked`, publishes nothing when the mark is already there. No publish retries: the
+    request must answer Shopify at once; if the broker is down the rows wait in the inbox for
+    the sweeper."""
+    try:
+        if not redis_client().set(key, 1, nx=if_unmarked, ex=QUEUED_MARK_SECONDS):
+            return
+        queue = choose_queue()
+        task.apply_async(args=args, retry=False, **({"queue": queue} if queue else {}))
+    except (KombuError, CeleryError, RedisError, OSError) as exc:
+        logger.warning("%s not enqueued (%s); the sweeper will pick it up", what, exc)
+        _unmark(key)
+
+
+def _unmark(key: str) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        redis_client().delete(key)
+
+
 def webhook_delivery_enqueue(delivery_id: int, *, queue: str | None = None) -> None:
     from webhooks.tasks import webhook_delivery_process_task
 
-    try:
-        # Marked before publishing, so a fast worker's unmark cannot come first.
-        redis_client().set(_queued_key(delivery_id), 1, ex=QUEUED_MARK_SECONDS)
-        # No publish retries: the request must answer Shopify at once; if the broker is down
-        # the row waits in the inbox for the sweeper.
-        options = {"queue": queue} if queue else {}
-        webhook_delivery_process_task.apply_async(args=[delivery_id], retry=False, **options)
-    except (KombuError, CeleryError, RedisError, OSError) as exc:
-        logger.warning("webhook %s not enqueued (%s); the sweeper will pick it up",
-                       delivery_id, exc)
-        with contextlib.suppress(RedisError, OSError):
-            redis_client().delete(_queued_key(delivery_id))
+    _publish_marked(key=_queued_key(delivery_id), task=webhook_delivery_process_task,
+                    args=[delivery_id], choose_queue=lambda: queue, if_unmarked=False,
+                    what=f"webhook {delivery_id}")
 
 
 def webhook_delivery_unmark(delivery_id: int) -> None:
     """The task has left the broker: from now on the row's state is in the database."""
-    with contextlib.suppress(RedisError, OSError):
-        redis_client().delete(_queued_key(delivery_id))
+    _unmark(_queued_key(delivery_id))
 
 
 # A topic with a batch handler queues one task per shop and topic, not one per delivery: the
@@ -85,28 +97,20 @@ def _batch_queued_key(shop_domain: str, topic: str) -> str:
 
 def webhook_deliveries_enqueue(*, shop_domain: str, topic: str) -> None:
     """Queues a task that takes the waiting deliveries of one shop and topic, unless one is
-    waiting in the broker already (called after the rows are committed)."""
+    waiting in the broker already: that one starts after this row was committed, so it takes
+    it (called after the rows are committed)."""
     from webhooks.tasks import webhook_deliveries_take_task
 
-    key = _batch_queued_key(shop_domain, topic)
-    try:
-        if not redis_client().set(key, 1, nx=True, ex=QUEUED_MARK_SECONDS):
-            return  # the waiting task starts after this row was committed: it takes it
-        queue = webhook_queue_for(shop_domain=shop_domain, topic=topic)
-        options = {"queue": queue} if queue else {}
-        webhook_deliveries_take_task.apply_async(args=[shop_domain, topic], retry=False,
-                                                 **options)
-    except (KombuError, CeleryError, RedisError, OSError) as exc:
-        logger.warning("%s deliveries of %s not enqueued (%s); the sweeper will pick them up",
-                       topic, shop_domain, exc)
-        with contextlib.suppress(RedisError, OSError):
-            redis_client().delete(key)
+    _publish_marked(
+        key=_batch_queued_key(shop_domain, topic), task=webhook_deliveries_take_task,
+        args=[shop_domain, topic], if_unmarked=True,
+        choose_queue=lambda: webhook_queue_for(shop_domain=shop_domain, topic=topic),
+        what=f"{topic} deliveries of {shop_domain}")
 
 
 def webhook_deliveries_unmark(*, shop_domain: str, topic: str) -> None:
     """The batch task has left the broker: a delivery committed from now on queues another."""
-    with contextlib.suppress(RedisError, OSError):
-        redis_client().delete(_batch_queued_key(shop_domain, topic))
+    _unmark(_batch_queued_key(shop_domain, topic))
 
 
 _INSERT_SQL = """
