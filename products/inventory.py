@@ -320,6 +320,9 @@ def source_levels_record(*, source: Shop, levels: Iterable[Level], authoritative
     return ambiguous
 
 
+# What makes a link follow the source's stock. _TARGETS_RECOMPUTE states the same rule in SQL:
+# change both together (test_source_changes_reach_only_syncing_links_less_their_safety_stock
+# covers each part of it).
 def _syncing_links(**filters) -> Iterable[VariantLink]:
     return (VariantLink.objects.filter(
         connection__status=Connection.Status.CONNECTED, product_link__auto_sync=True,
@@ -343,12 +346,12 @@ def _stock_for(link: VariantLink) -> DestinationStock:
         return stock
 
 
-# One statement per recompute: each linked row's target from the source's shared stock (the
-# sum over shared locations, less the connection's safety stock: stock.destination_target's
-# rule), computed in the database rather than by loading every link of every destination; rows
-# are locked in id order first, as every multi-row writer here locks them (no deadlocks), then
-# each row decides from its own current values, so there is no read-then-write window and no
-# transaction round trips.
+# One statement per recompute: each syncing row's target (_syncing_links' rule) from the
+# source's shared stock (the sum over shared locations, less the connection's safety stock:
+# stock.destination_target's rule), computed in the database rather than by loading every link
+# of every destination; rows are locked in id order first, as every multi-row writer here locks
+# them (no deadlocks), then each row decides from its own current values, so there is no
+# read-then-write window and no transaction round trips.
 _TARGETS_RECOMPUTE = """
     WITH available AS (
         SELECT inventory_item_id, sum(available) AS available FROM products_sourcelevel
