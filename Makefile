@@ -1,6 +1,6 @@
 # Syncer: `make run` brings the demo up, `make test` runs the whole suite.
 SHELL := /bin/bash
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
 
@@ -8,7 +8,7 @@ APP_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 export APP_PORT EMULATOR_PORT
 
-.PHONY: install run test test-fast lint format bench lock services clean
+.PHONY: install run reset-demo test lint format bench lock services clean
 
 install: $(STAMP)
 
@@ -21,14 +21,20 @@ $(STAMP): requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Starts this machine's own PostgreSQL and Redis if they are installed and down (CI does this).
 services:
 	@scripts/services-up
 
+# PostgreSQL and Redis: DATABASE_URL / REDIS_URL when set, else the ones on 127.0.0.1's default
+# ports, else embedded servers from the venv (scripts/local_services.py). Never anything else.
 run: install
 	$(PY) scripts/run_demo.py
 
-test: install services
-	$(PY) -m pytest $(PYTEST_ARGS)
+reset-demo: install
+	$(PY) scripts/run_demo.py --reset
+
+test: install
+	$(PY) -m scripts.local_services test -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -37,8 +43,8 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 
-bench: install services
-	$(PY) -m bench $(BENCH_ARGS)
+bench: install
+	$(PY) -m scripts.local_services bench -- $(PY) -m bench $(BENCH_ARGS)
 
 # Re-resolve every pin from requirements.in (needs network access to PyPI).
 lock:

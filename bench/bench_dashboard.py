@@ -150,8 +150,7 @@ def run() -> dict:
     import psycopg2
 
     database_fresh(DATABASE)
-    env = bench_env(database=DATABASE, redis_db=11,
-                    ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+    env = bench_env(database=DATABASE, ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
     started = time.perf_counter()
     connection = psycopg2.connect(env["DATABASE_URL"])
     with connection, connection.cursor() as cursor:

@@ -79,7 +79,6 @@ MODE = os.environ.get("BENCH_FANOUT_MODE", "both")
 ROUND_TIMEOUT = float(os.environ.get("BENCH_FANOUT_TIMEOUT", "7200"))
 STALL_SECONDS = 600.0
 DATABASE = "syncer_bench_fanout"
-REDIS_DB = 5
 RESTORE_RATE = 100.0
 BUCKET = 2000.0
 BATCH = 250
@@ -484,8 +483,8 @@ def run() -> dict:
     database_fresh(DATABASE)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = bench_env(database=DATABASE, redis_db=REDIS_DB,
-                    SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}", SHOPIFY_HTTP_TIMEOUT="60")
+    env = bench_env(database=DATABASE, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
+                    SHOPIFY_HTTP_TIMEOUT="60")
     import redis
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()

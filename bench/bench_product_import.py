@@ -144,7 +144,7 @@ def run() -> dict:
     database_fresh(database)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = bench_env(database=database, redis_db=12, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
+    env = bench_env(database=database, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
                     SHOPIFY_HTTP_TIMEOUT="30")
     import redis
 

@@ -75,7 +75,6 @@ TRIAL_TIMEOUT = 60.0
 POLL_SECONDS = 0.02
 GOAL_P95_S = 1.0
 DATABASE = "syncer_bench_latency"
-REDIS_DB = 6
 SOURCE = "latency-source.myshopify.com"
 LOG_DIR = ROOT / "bench" / "results"
 
@@ -320,7 +319,7 @@ def run() -> dict:
         web_port = free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     app_url = f"http://127.0.0.1:{web_port}"
-    env = bench_env(database=DATABASE, redis_db=REDIS_DB, APP_URL=app_url,
+    env = bench_env(database=DATABASE, APP_URL=app_url,
                     SHOPIFY_ADMIN_BASE_URL=f"{emulator_url}/shops/{{shop}}",
                     SHOPIFY_HTTP_TIMEOUT="30")
     import redis

@@ -98,7 +98,7 @@ async def load(port: int, body: bytes, headers: bytes) -> tuple[list[float], lis
 def run() -> dict:
     database = "syncer_bench_webhooks"
     database_fresh(database)
-    env = bench_env(database=database, redis_db=13)
+    env = bench_env(database=database)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     port = free_port()
     log_dir = ROOT / "bench" / "results"

@@ -13,9 +13,15 @@ from pathlib import Path
 
 import psycopg2
 
+from scripts.local_services import url_with_path
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# `make bench` names the server (scripts/local_services.py: yours, the local one or embedded);
+# each benchmark makes its own database there and runs alone in the Redis database it was given.
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL") or url_with_path(
+    os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"), "postgres")
+BENCH_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def free_port() -> int:
@@ -24,7 +30,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def bench_env(*, database: str = "syncer_bench", redis_db: int = 13, **extra: str) -> dict:
+def bench_env(*, database: str = "syncer_bench", **extra: str) -> dict:
     """Environment for processes under benchmark: real PostgreSQL and Redis, bench secrets."""
     env = dict(os.environ)
     env.update({
@@ -33,8 +39,8 @@ def bench_env(*, database: str = "syncer_bench", redis_db: int = 13, **extra: st
         "SHOPIFY_API_KEY": "bench-client-id",
         "SHOPIFY_API_SECRET": "bench-client-secret-0123456789abcdef0123456789abcdef",
         "TOKEN_ENCRYPTION_KEYS": "bench-token-key",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "DATABASE_URL": url_with_path(PG_ADMIN_URL, database),
+        "REDIS_URL": BENCH_REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     })

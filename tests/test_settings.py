@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRINT_SETTINGS = (
     "import json, django; from django.conf import settings as s; django.setup(); "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], "
-    "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL, "
+    "'eager': getattr(s, 'CELERY_TASK_ALWAYS_EAGER', False), 'broker': s.CELERY_BROKER_URL, "
     "'version': s.SHOPIFY_API_VERSION, 'app_url': s.APP_URL, 'emulator_port': s.EMULATOR_PORT}))"
 )
 
@@ -36,25 +36,41 @@ def test_missing_secret_key_is_refused():
 
 
 def test_missing_shopify_secret_is_refused():
-    result = run_with_env({"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k"})
+    result = run_with_env({"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k",
+                           "DATABASE_URL": "postgres://u:p@db.example:5432/syncer",
+                           "REDIS_URL": "redis://cache.example:6379/2"})
     assert result.returncode == 1
     assert "Set the SHOPIFY_API_SECRET environment variable" in result.stderr
 
 
-def test_demo_defaults_are_sqlite_and_eager_celery():
-    # given only the secrets
-    result = run_with_env({"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s"})
-    # then
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
-        "engine": "django.db.backends.sqlite3", "eager": True, "broker": "memory://",
-        "version": "2026-07", "app_url": "http://127.0.0.1:8000", "emulator_port": 8765,
-    }
+SECRETS = {"SECRET_KEY": "x", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s"}
+
+
+def test_without_a_database_url_settings_refuse_to_load():
+    # given only the secrets and a Redis
+    result = run_with_env({**SECRETS, "REDIS_URL": "redis://cache.example:6379/2"})
+    # then there is no fallback database
+    assert result.returncode == 1
+    assert "DATABASE_URL is not set. Syncer runs on PostgreSQL only" in result.stderr
+
+
+def test_a_sqlite_database_is_refused():
+    result = run_with_env({**SECRETS, "DATABASE_URL": "sqlite:////tmp/syncer.sqlite3",
+                           "REDIS_URL": "redis://cache.example:6379/2"})
+    assert result.returncode == 1
+    assert "DATABASE_URL names a sqlite3 database; Syncer runs on PostgreSQL only" in result.stderr
+
+
+def test_without_a_redis_url_settings_refuse_to_load():
+    # given no Redis, so no broker: there is no mode where tasks run inline
+    result = run_with_env({**SECRETS, "DATABASE_URL": "postgres://u:p@db.example:5432/syncer"})
+    assert result.returncode == 1
+    assert "REDIS_URL is not set." in result.stderr
 
 
 def test_database_and_redis_urls_switch_to_real_services():
     result = run_with_env({
-        "SECRET_KEY": "x", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s",
+        **SECRETS,
         "DATABASE_URL": "postgres://u:p@db.example:5432/syncer",
         "REDIS_URL": "redis://cache.example:6379/2", "APP_PORT": "9000", "EMULATOR_PORT": "9765",
     })

@@ -1,12 +1,15 @@
 """Settings for every environment, read from environment variables only.
 
 Secrets have no defaults here: `make run` generates demo secrets into var/ and exports them,
-production injects them. Without REDIS_URL Celery runs tasks eagerly (the embedded demo only).
+production injects them. There is one run path: PostgreSQL and Redis with a real Celery worker,
+in production, under `make run`, `make test` and `make bench` alike (scripts/local_services.py
+finds or starts them for the make targets).
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -71,20 +74,29 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
-}
+if not env.str("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Syncer runs on PostgreSQL only: set DATABASE_URL to one "
+        "(postgres://user:password@host:5432/name), or use `make run` / `make test`, which find "
+        "or start one for you.")
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # The engine's SQL (row locks with SKIP LOCKED, arrays, upserts) is PostgreSQL's.
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names a {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} database; "
+        "Syncer runs on PostgreSQL only (postgres://user:password@host:5432/name).")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
-
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. Syncer's tasks, locks and API budgets live in Redis: set "
+        "REDIS_URL (redis://host:6379/0), or use `make run` / `make test`, which find or start "
+        "one for you.")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": REDIS_URL}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -156,9 +168,7 @@ INVENTORY_BULK_READ_MIN_ITEMS = env.int("INVENTORY_BULK_READ_MIN_ITEMS", default
 INVENTORY_BULK_READ_TIMEOUT_SECONDS = env.int("INVENTORY_BULK_READ_TIMEOUT_SECONDS", default=180)
 
 # --- Celery -------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

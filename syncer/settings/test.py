@@ -29,6 +29,7 @@ STORAGES = {
 }
 # Service-level tests run tasks inline; end-to-end tests start real worker processes.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
 # Serve static files straight from the finders: tests never run collectstatic.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

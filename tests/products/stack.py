@@ -5,7 +5,6 @@ restarted without disturbing anything else), the emulator over real HTTP, Syncer
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from scripts.local_services import redis_server_binary
 from syncer.celery import app as celery_app
 from syncer.redis import redis_client
 from tests.conftest import ROOT, Emulator
@@ -45,11 +45,10 @@ class Stack:
 
     # -- redis --------------------------------------------------------------------------------
     def redis_start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed for the end-to-end stack"
         self.redis_process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.redis_port),
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.redis_port)
         for _ in range(100):
             try:
