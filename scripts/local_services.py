@@ -73,6 +73,7 @@ class Services:
     redis_url: str
     notes: list[str] = field(default_factory=list)
     servers: list[EmbeddedServer] = field(default_factory=list)
+    redis_owner: str = ""  # set when a database on a shared Redis was claimed for us
 
     def environ(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
@@ -423,6 +424,7 @@ def services_start(*, purpose: str, environ: Mapping[str, str] | None = None,
                                                   owner=f"{root.resolve()}#{purpose}")
                     if number is not None:
                         services.redis_url = f"redis://{host}:{port}/{number}"
+                        services.redis_owner = f"{root.resolve()}#{purpose}"
                         services.notes.append(f"Redis: {host}:{port}, database {number}")
                     reason = f"every database on {host}:{port} is taken"
             if not services.redis_url:
@@ -471,6 +473,13 @@ def main(argv: list[str]) -> int:
         return child.wait()
     finally:
         services.stop()
+        if services.redis_owner:
+            # A suite or benchmark run leaves nothing worth keeping: give the database back, so
+            # clones that come and go (CI) never use up a shared server's databases.
+            import redis
+
+            redis.Redis.from_url(services.redis_url).flushdb()
+            redis_database_release(url=services.redis_url, owner=services.redis_owner)
 
 
 if __name__ == "__main__":
