@@ -24,6 +24,7 @@ from orders.stats import (
     source_orders_by_day,
     source_top_variants,
 )
+from orders.sync_health import WorkHealth, destination_work_health
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -271,6 +272,8 @@ class DestinationDashboard:
     failed_updates: int
     failed_source_moves: int
     recent_failures: list[SyncEvent] = field(default_factory=list)
+    # Failed and stuck work of each kind, with Try again (orders.sync_health).
+    work: list[WorkHealth] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> int:
@@ -339,4 +342,5 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
         recent_failures=list(failed_events.select_related("connection__source",
                                                           "source_product")
                              .order_by("-created_at", "-pk")[:5]),
+        work=destination_work_health(destination=destination),
     )

@@ -4,6 +4,7 @@ from django import forms
 
 from orders import dashboard
 from orders.models import DestinationOrder, OrderSettings
+from orders.sync_health import WorkKind
 from stores.models import Shop
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
@@ -30,6 +31,12 @@ class PushForm(forms.Form):
         "max_digits": "That shipping fee is too large.",
         "max_decimal_places": "Use at most two decimals for the shipping fee.",
     })
+
+
+class WorkRetryForm(forms.Form):
+    kind = forms.ChoiceField(choices=WorkKind.choices, error_messages={
+        "required": "Choose the work to try again.",
+        "invalid_choice": "Choose the work to try again."})
 
 
 class BulkPushForm(forms.Form):

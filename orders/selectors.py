@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from orders import payloads as p
@@ -18,6 +18,7 @@ from orders.models import (
     ShippingRateRule,
 )
 from stores.models import Connection, Shop
+from syncer.health import Backlog, work_stuck_after
 
 Fulfillment = DestinationOrder.FulfillmentStatus
 PushState = DestinationOrder.PushState
@@ -271,17 +272,52 @@ def order_list_reasons(*, shop: Shop, orders: list[DestinationOrder]) -> dict[in
     return reasons
 
 
+def _stalled(*, pending: str, older_than: timedelta) -> Q:
+    """Pending, nobody working on it (broker down, worker lost, retries exhausted)."""
+    now = timezone.now()
+    return ((Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            & Q(status=pending, updated_at__lt=now - older_than))
+
+
 def order_work_stalled(*, older_than: timedelta = timedelta(minutes=10)
                        ) -> tuple[list[int], list[int]]:
-    """Pending pushes and fulfilments nobody is working on (broker down, worker lost, retries
-    exhausted): the resume task queues them again."""
-    now = timezone.now()
-    idle = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    pushes = list(OrderPush.objects.filter(idle, status=OrderPush.Status.PENDING,
-                                           updated_at__lt=now - older_than)
-                  .values_list("pk", flat=True)[:200])
-    fulfillments = list(OrderFulfillment.objects.filter(
-        idle, status=OrderFulfillment.Status.PENDING, updated_at__lt=now - older_than,
-    ).exclude(source_status__in=["cancelled", "error", "failure"])
+    """Pending pushes and fulfilments nobody is working on: the resume task queues them
+    again."""
+    pushes = list(OrderPush.objects.filter(
+        _stalled(pending=OrderPush.Status.PENDING, older_than=older_than))
         .values_list("pk", flat=True)[:200])
+    fulfillments = list(OrderFulfillment.objects.filter(
+        _stalled(pending=OrderFulfillment.Status.PENDING, older_than=older_than))
+                        .exclude(source_status__in=["cancelled", "error", "failure"])
+                        .values_list("pk", flat=True)[:200])
     return pushes, fulfillments
+
+
+@dataclass(frozen=True)
+class PushTrouble:
+    failed: Backlog
+    stuck: Backlog
+    latest_error: str = ""
+
+
+def order_pushes_troubled(*, shop: Shop) -> QuerySet[OrderPush]:
+    """A destination's failed pushes, and those pending longer than work_stuck_after() with
+    nobody working on them."""
+    return OrderPush.objects.filter(
+        Q(status=OrderPush.Status.FAILED)
+        | _stalled(pending=OrderPush.Status.PENDING, older_than=work_stuck_after()),
+        order__shop=shop)
+
+
+def order_pushes_trouble(*, shop: Shop) -> PushTrouble:
+    failed = Q(status=OrderPush.Status.FAILED)
+    stuck = Q(status=OrderPush.Status.PENDING)  # within order_pushes_troubled: stalled
+    pushes = order_pushes_troubled(shop=shop)
+    figures = pushes.aggregate(
+        failed=Count("pk", filter=failed), failed_oldest=Min("updated_at", filter=failed),
+        stuck=Count("pk", filter=stuck), stuck_oldest=Min("updated_at", filter=stuck))
+    latest_error = (pushes.filter(failed).order_by("-updated_at", "-pk")
+                    .values_list("error", flat=True).first() or "") if figures["failed"] else ""
+    return PushTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
+                       stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
+                       latest_error=latest_error)

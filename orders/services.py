@@ -23,7 +23,7 @@ from orders.models import (
     OrderSettings,
     ShippingRateRule,
 )
-from orders.selectors import push_refusal, shipping_fee_from_rules
+from orders.selectors import order_pushes_troubled, push_refusal, shipping_fee_from_rules
 from products.models import SourceVariant, VariantLink
 from stores.models import Connection, Shop
 from syncer.shopify import (
@@ -427,6 +427,23 @@ def order_push_request_many(*, shop: Shop, order_ids: list[int]) -> BulkPushResu
             if pushed.pushes:
                 result.queued.append(order.name)
     return result
+
+
+# How many pushes one Try again takes; the rest wait for the next one.
+RETRY_LIMIT = 100
+
+
+def order_pushes_retry(*, shop: Shop) -> int:
+    """Try again on the Sync health card: each failed push is prepared afresh (requirements
+    checked again, with the shipping fee it had) and each stalled one queued again. Returns
+    how many were queued; a push refused again keeps its reason."""
+    queued = 0
+    pushes = order_pushes_troubled(shop=shop).select_related("order").order_by("pk")
+    for push in pushes[:RETRY_LIMIT]:
+        result = order_push_request(order=push.order, source_ids=[push.source_id],
+                                    shipping_fee=push.shipping_fee, quiet=True)
+        queued += len(result.pushes)
+    return queued
 
 
 # --- the push itself ---------------------------------------------------------------------------

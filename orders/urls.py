@@ -14,6 +14,7 @@ urlpatterns = [
     path("orders/<int:order_id>/push", views.order_push, name="order_push"),
     path("stores/<int:connection_id>/orders", views.received_orders, name="received_orders"),
     path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("dashboard/try-again", views_dashboard.work_retry, name="work_retry"),
     path("stores/<int:connection_id>/report", views_dashboard.store_report, name="store_report"),
     path("stores/<int:connection_id>/report.csv", views_dashboard.store_report_csv,
          name="store_report_csv"),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from orders.dashboard import (
@@ -18,7 +18,7 @@ from orders.dashboard import (
     destination_dashboard,
     source_dashboard,
 )
-from orders.forms import CUSTOM, DateRangeForm, ReportForm, SourceDashboardForm
+from orders.forms import CUSTOM, DateRangeForm, ReportForm, SourceDashboardForm, WorkRetryForm
 from orders.reports import (
     report_csv_rows,
     report_filename,
@@ -26,9 +26,11 @@ from orders.reports import (
     report_summary,
 )
 from orders.stats import source_stats_close
+from orders.sync_health import WorkKind, destination_work_health, destination_work_retry
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source
+from syncer.htmx import toast
 
 REPORT_PAGE_SIZE = 25
 
@@ -94,6 +96,23 @@ def _destination_dashboard(request: HttpRequest) -> HttpResponse:
                                                date_range=context["date_range"])
     return render(request, _fragment(request, "orders/dashboard_destination.html", "results"),
                   context, status=422 if form.errors else 200)
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def work_retry(request: HttpRequest) -> HttpResponse:
+    """Sync health's Try again: one kind of the shop's failed and stuck work, queued again."""
+    form = WorkRetryForm(request.POST)
+    if not form.is_valid():
+        return toast(HttpResponse(status=422), form.errors["kind"][0], error=True)
+    kind = WorkKind(form.cleaned_data["kind"])
+    queued = destination_work_retry(destination=request.shop, kind=kind)
+    response = render(request, "orders/dashboard_destination.html#work-health",
+                      {"work_health": destination_work_health(destination=request.shop)})
+    if not queued:
+        return toast(response, f"{kind.label}: nothing is waiting to be tried again.")
+    return toast(response, f"{kind.label}: {queued} queued again.")
 
 
 def _report_connection(request: HttpRequest, connection_id: int) -> Connection:

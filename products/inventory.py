@@ -1073,13 +1073,60 @@ def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> N
 # --- flow 10: reconciliation ------------------------------------------------------------------
 
 
+RESYNC_UNEXPECTED = ("Syncer ran into an unexpected problem and stopped the resync (it has "
+                     "been logged). Try again; if it happens again, contact support.")
+RESYNC_LOST = ("The resync stopped before it finished: the worker running it was lost, or it "
+               "never started. Try again.")
+RESYNC_NOT_QUEUED = ("The resync could not be started: Syncer's task queue did not answer. "
+                     "Try again in a minute.")
+
+
+def reconciliation_stuck_after() -> timedelta:
+    """A run still "running" this long after it started has lost its task: one attempt is
+    bounded by the task time limit (minutes), its retries wait as failed runs."""
+    return timedelta(seconds=settings.RESYNC_STUCK_SECONDS)
+
+
 def reconciliation_start(*, connection: Connection, trigger: str) -> ReconciliationRun:
     return ReconciliationRun.objects.create(connection=connection, trigger=trigger)
 
 
+def reconciliation_fail(*, run_id: int, reason: str) -> None:
+    """Ends a run as failed with a reason in plain words (a finished run stays finished)."""
+    ReconciliationRun.objects.filter(pk=run_id).exclude(
+        status=ReconciliationRun.Status.DONE).update(
+        status=ReconciliationRun.Status.FAILED, error=reason, finished_at=timezone.now())
+
+
+def reconciliation_runs_end_stuck(*, destination: Shop | None = None) -> int:
+    """The sweeper's part: runs left "running" past reconciliation_stuck_after() end failed,
+    so the merchant sees why and can try again instead of watching "Checking 0 of N"."""
+    runs = ReconciliationRun.objects.filter(
+        status=ReconciliationRun.Status.RUNNING,
+        started_at__lt=timezone.now() - reconciliation_stuck_after())
+    if destination is not None:
+        runs = runs.filter(connection__destination=destination)
+    return runs.update(status=ReconciliationRun.Status.FAILED, error=RESYNC_LOST,
+                       finished_at=timezone.now())
+
+
 def reconciliation_run(*, run_id: int) -> ReconciliationRun:
     """Compares real levels on both sides for every synced variant of a connection, records
-    drift, and heals it (by marking the rows dirty and flushing)."""
+    drift, and heals it (by marking the rows dirty and flushing). Whatever stops it ends the
+    run failed with its reason (and is raised on, for the task to retry or record)."""
+    try:
+        return _reconciliation_run(run_id=run_id)
+    except ShopifyError as exc:
+        reconciliation_fail(run_id=run_id, reason=exc.merchant_message)
+        raise
+    except Exception:
+        # Not retried and not the merchant's to fix, but never left "running" with no word.
+        logger.exception("resync %s failed", run_id)
+        reconciliation_fail(run_id=run_id, reason=RESYNC_UNEXPECTED)
+        raise
+
+
+def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
     run = ReconciliationRun.objects.select_related(
         "connection", "connection__source", "connection__destination").get(pk=run_id)
     connection = run.connection
@@ -1090,36 +1137,30 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
             status=ReconciliationRun.Status.DONE, finished_at=timezone.now())
         run.refresh_from_db()
         return run
+    source_live = levels_read(shop=connection.source, bulk_allowed=True,
+                              inventory_item_ids=[link.source_variant.inventory_item_id
+                                                  for link in links])
+    now = timezone.now()
+    source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
+        (item_id, location_id, quantity, updated or now)
+        for (item_id, location_id), (quantity, updated) in source_live.items()])
+    targets_recompute(source=connection.source, changed_at=now, inventory_item_ids=[
+        link.source_variant.inventory_item_id for link in links])
+    lock = redis_client().lock(f"syncer:inventory-flush:{connection.destination_id}",
+                               timeout=settings.INVENTORY_FLUSH_LOCK_SECONDS,
+                               blocking_timeout=120, thread_local=False)
+    if not lock.acquire():
+        raise ShopifyRetryable("The destination is being written; reconciliation retries.")
     try:
-        source_live = levels_read(shop=connection.source, bulk_allowed=True,
-                                  inventory_item_ids=[link.source_variant.inventory_item_id
-                                                      for link in links])
-        now = timezone.now()
-        source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
-            (item_id, location_id, quantity, updated or now)
-            for (item_id, location_id), (quantity, updated) in source_live.items()])
-        targets_recompute(source=connection.source, changed_at=now, inventory_item_ids=[
-            link.source_variant.inventory_item_id for link in links])
-        lock = redis_client().lock(f"syncer:inventory-flush:{connection.destination_id}",
-                                   timeout=settings.INVENTORY_FLUSH_LOCK_SECONDS,
-                                   blocking_timeout=120, thread_local=False)
-        if not lock.acquire():
-            raise ShopifyRetryable("The destination is being written; reconciliation retries.")
-        try:
-            drift = _reconcile_destination_locked(run, connection, links, lock)
-        finally:
-            lock.release()
-        inventory_flush_destination(destination_id=connection.destination_id)
-        remaining = DestinationStock.objects.filter(
-            variant_link__connection=connection, dirty=True).count()
-        ReconciliationRun.objects.filter(pk=run.pk).update(
-            drift_fixed=max(drift - remaining, 0), status=ReconciliationRun.Status.DONE,
-            finished_at=timezone.now())
-    except ShopifyError as exc:
-        ReconciliationRun.objects.filter(pk=run.pk).update(
-            status=ReconciliationRun.Status.FAILED, error=exc.merchant_message,
-            finished_at=timezone.now())
-        raise
+        drift = _reconcile_destination_locked(run, connection, links, lock)
+    finally:
+        lock.release()
+    inventory_flush_destination(destination_id=connection.destination_id)
+    remaining = DestinationStock.objects.filter(
+        variant_link__connection=connection, dirty=True).count()
+    ReconciliationRun.objects.filter(pk=run.pk).update(
+        drift_fixed=max(drift - remaining, 0), status=ReconciliationRun.Status.DONE,
+        finished_at=timezone.now())
     run.refresh_from_db()
     return run
 

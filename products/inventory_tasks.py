@@ -1,16 +1,28 @@
 """Thin tasks around the inventory engine: ids in, one service call, safe to run twice."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import CeleryError
+from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from products import inventory
-from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    InventoryWriteBatch,
+    ReconciliationRun,
+)
 from stores.models import Connection
 from syncer.redis import redis_client
 from syncer.shopify.errors import ShopifyRetryable
+
+logger = logging.getLogger(__name__)
 
 RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backoff_max": 120,
          "retry_jitter": True, "max_retries": 50}
@@ -81,16 +93,36 @@ def reconciliation_run_task(run_id: int) -> None:
     inventory.reconciliation_run(run_id=run_id)
 
 
+def reconciliation_request(*, connection: Connection, trigger: str) -> ReconciliationRun:
+    """Starts a resync of one connection, its task queued once committed. Returns the run as
+    it stands then (failed already if the broker refused the task)."""
+    run = inventory.reconciliation_start(connection=connection, trigger=trigger)
+    # robust: an inline task (tests) that fails has ended its run failed; the caller's work
+    # stands.
+    transaction.on_commit(lambda: _reconciliation_enqueue(run.pk), robust=True)
+    run.refresh_from_db()
+    return run
+
+
+def _reconciliation_enqueue(run_id: int) -> None:
+    try:
+        reconciliation_run_task.delay(run_id)
+    except (KombuError, CeleryError, RedisError, OSError) as exc:
+        # Nobody would ever run it: say so now rather than show "Checking 0 of N" forever.
+        logger.warning("resync %s not queued: %s", run_id, exc)
+        inventory.reconciliation_fail(run_id=run_id, reason=inventory.RESYNC_NOT_QUEUED)
+
+
 @shared_task(ignore_result=True)
 def reconciliation_schedule_task() -> None:
     for connection in Connection.objects.filter(pk__in=inventory.connections_to_reconcile()):
-        run = inventory.reconciliation_start(connection=connection, trigger="schedule")
-        reconciliation_run_task.delay(run.pk)
+        reconciliation_request(connection=connection, trigger="schedule")
 
 
 @shared_task(ignore_result=True)
 def inventory_sweep_task() -> None:
     """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
+    inventory.reconciliation_runs_end_stuck()
     stale = timezone.now() - timedelta(seconds=30)
     for effect_id in inventory.inventory_restocks_release_waiting():
         inventory_effect_apply_task.delay(effect_id)

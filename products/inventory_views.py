@@ -11,11 +11,10 @@ from django_htmx.http import HttpResponseStopPolling
 
 from products.inventory import (
     inventory_zero_hold_release,
-    reconciliation_start,
     shop_locations,
     zero_held_count,
 )
-from products.inventory_tasks import reconciliation_run_task
+from products.inventory_tasks import reconciliation_request
 from products.models import ReconciliationRun
 from stores.auth import shop_session_required
 from stores.models import Connection, Shop
@@ -176,8 +175,7 @@ def zeros_release(request: HttpRequest, connection_id: int) -> HttpResponse:
 @shop_session_required
 def resync_now(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    run = reconciliation_start(connection=connection, trigger="merchant")
-    reconciliation_run_task.delay(run.pk)
+    run = reconciliation_request(connection=connection, trigger="merchant")
     return render(request, "products/_resync_progress.html", {"run": run,
                                                               "connection": connection})
 

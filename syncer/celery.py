@@ -1,8 +1,10 @@
 """The Celery app. Configuration lives in Django settings under the CELERY_ namespace."""
 
 import os
+import traceback
 
 from celery import Celery, bootsteps
+from celery.signals import task_failure
 from django.conf import settings
 from kombu import Queue
 
@@ -46,3 +48,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(WorkerHeartbeat)
+
+
+@task_failure.connect
+def _task_failure_record(sender=None, exception=None, **kwargs) -> None:
+    """Tasks run with ignore_result, so nothing else remembers a failure: /healthz and the
+    System status page read these records. Retries are not failures; the last one is."""
+    from syncer.health import task_failure_record
+
+    error = "".join(traceback.format_exception_only(exception)).strip() if exception else ""
+    task_failure_record(task_name=getattr(sender, "name", str(sender)), error=error)

@@ -26,6 +26,8 @@ class WebhookDelivery(models.Model):
     # When a RECEIVED/FAILED row is next due, or until when a PROCESSING claim holds.
     due_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When it last failed: /healthz counts recent failures, not every one ever kept.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"

@@ -23,6 +23,7 @@ from webhooks.registry import (
     webhook_items_one_at_a_time,
     webhook_queue_for,
 )
+from webhooks.selectors import deliveries_failed, deliveries_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +166,10 @@ def _finish(
     due_at: datetime | None = None,
 ) -> str:
     now = timezone.now()
+    failed = status == Status.FAILED
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status, last_error=error, processed_at=now if status != Status.FAILED else None,
-        due_at=due_at or now,
+        status=status, last_error=error, processed_at=None if failed else now,
+        due_at=due_at or now, **({"failed_at": now} if failed else {}),
     )
     webhooks_processed.labels(topic=delivery.topic, outcome=outcome).inc()
     if outcome != "failed":
@@ -378,6 +380,31 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> int:
     for delivery_id in missing:
         webhook_delivery_enqueue(delivery_id)
     return len(missing)
+
+
+# How many of one shop's deliveries one Try again queues; the rest wait for the next one.
+RETRY_LIMIT = 500
+
+
+def webhook_deliveries_retry(*, shop_domain: str) -> int:
+    """The merchant's Try again: the shop's failed and stuck deliveries are processed again
+    now, whatever their retry schedule (given-up ones too), queued once committed. Returns
+    how many were queued."""
+    now = timezone.now()
+    troubled = deliveries_failed() | deliveries_stuck(now=now)
+    with transaction.atomic():
+        ids = list(WebhookDelivery.objects.filter(troubled, shop_domain=shop_domain)
+                   .order_by("pk").values_list("pk", flat=True)[:RETRY_LIMIT])
+        # Due now, so the sweeper takes them if the broker refuses the tasks; the filter again
+        # so a claim a worker took meanwhile is not cut short.
+        WebhookDelivery.objects.filter(troubled, pk__in=ids).update(due_at=now)
+
+        def enqueue() -> None:
+            for delivery_id in ids:
+                webhook_delivery_enqueue(delivery_id)
+
+        transaction.on_commit(enqueue)
+    return len(ids)
 
 
 def webhook_max_body_bytes() -> int:

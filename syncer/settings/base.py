@@ -163,6 +163,12 @@ INVENTORY_ZERO_BREAKER_MIN = env.int("INVENTORY_ZERO_BREAKER_MIN", default=20)
 INVENTORY_ZERO_BREAKER_SHARE = env.float("INVENTORY_ZERO_BREAKER_SHARE", default=0.5)
 INVENTORY_ZERO_BREAKER_WINDOW_SECONDS = env.int("INVENTORY_ZERO_BREAKER_WINDOW_SECONDS",
                                                 default=600)
+# Work not done this long after it was due is "stuck" (webhook deliveries, stock writes, pushes).
+WORK_STUCK_SECONDS = env.int("WORK_STUCK_SECONDS", default=300)
+# /healthz reports webhook deliveries and tasks that failed within this window.
+HEALTH_FAILURE_WINDOW_SECONDS = env.int("HEALTH_FAILURE_WINDOW_SECONDS", default=900)
+# A resync still "running" this long after it started has lost its task; the sweeper ends it.
+RESYNC_STUCK_SECONDS = env.int("RESYNC_STUCK_SECONDS", default=900)
 # Reconciliation reads this many items or more with one bulk query instead of paged reads.
 INVENTORY_BULK_READ_MIN_ITEMS = env.int("INVENTORY_BULK_READ_MIN_ITEMS", default=500)
 INVENTORY_BULK_READ_TIMEOUT_SECONDS = env.int("INVENTORY_BULK_READ_TIMEOUT_SECONDS", default=180)

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 
 from syncer.celery import app as celery_app
+from webhooks.registry import _handlers, webhook_handler_register
 
 
 def sign(body: bytes, secret: str | None = None) -> str:
@@ -54,3 +55,19 @@ def broker_down():
     conf.broker_url, conf.task_always_eager = saved
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def flaky_handler():
+    """A real handler on a test topic that fails while `state["broken"]`."""
+    state = {"broken": True, "handled": []}
+    topic = "syncer_test/flaky"
+
+    @webhook_handler_register(topic)
+    def handler(*, shop_domain, payload, delivery_id):
+        if state["broken"]:
+            raise RuntimeError("the handler has a bug")
+        state["handled"].append(payload)
+
+    yield topic, state
+    _handlers.pop(topic)

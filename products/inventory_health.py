@@ -1,0 +1,169 @@
+"""The inventory engine's failed and stuck work for one destination (stock writes, resyncs), for
+its Sync health card, and Try again, which hands that work back to the engine."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection as db_connection
+from django.db.models import (
+    Count,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.utils import timezone
+
+from products.inventory import (
+    inventory_flush_on_commit,
+    reconciliation_runs_end_stuck,
+    reconciliation_stuck_after,
+)
+from products.inventory_tasks import reconciliation_request
+from products.models import DestinationStock, InventoryWriteBatch, ReconciliationRun
+from stores.models import Connection, Shop
+from syncer.health import Backlog, work_stuck_after
+
+Held = DestinationStock.Hold
+
+
+@dataclass(frozen=True)
+class StockTrouble:
+    # Rows whose last write failed and that nothing has written since.
+    failed: Backlog
+    # Rows due but not written for longer than work_stuck_after() (a lost flush).
+    stuck: Backlog
+    # Zeros the zero-stock breaker held back: the merchant decides, on the Inventory page.
+    held: Backlog
+    latest_error: str = ""
+
+
+@dataclass(frozen=True)
+class ResyncTrouble:
+    failed: Backlog
+    stuck: Backlog
+    latest_error: str = ""
+
+
+# A row still failing fails again at every retry (every few minutes), so failed batches of the
+# last day are enough to find it, however long ago it first failed. A batch's items name its
+# rows; a write since the failure (or a row no longer dirty) means it is no longer failing.
+# Each failing row comes with when the change still waiting was seen (its age on the card).
+FAILURES_LOOKED_AT = timedelta(days=1)
+_STOCK_FAILING = """
+    SELECT s.id, min(coalesce(s.changed_at, b.completed_at))
+    FROM products_inventorywritebatch AS b
+    CROSS JOIN LATERAL jsonb_array_elements(b.items) AS item
+    JOIN products_destinationstock AS s ON s.id = (item->>'stock')::bigint
+    WHERE b.destination_id = %(destination)s AND b.status = %(failed)s
+      AND b.completed_at >= %(looked_from)s
+      AND s.destination_id = %(destination)s AND s.dirty AND s.hold <> %(held)s
+      AND (s.last_written_at IS NULL OR s.last_written_at < b.completed_at)
+    GROUP BY s.id
+"""
+
+
+def _stock_failing(*, destination: Shop, now: datetime) -> dict[int, datetime]:
+    with db_connection.cursor() as cursor:
+        cursor.execute(_STOCK_FAILING, {
+            "destination": destination.pk, "failed": InventoryWriteBatch.Status.FAILED,
+            "looked_from": now - FAILURES_LOOKED_AT, "held": Held.HELD})
+        return dict(cursor.fetchall())
+
+
+def _stock_stuck(*, now: datetime) -> Q:
+    return (~Q(hold=Held.HELD) & (Q(due_at__isnull=True) | Q(due_at__lte=now))
+            & Q(changed_at__lte=now - work_stuck_after()))
+
+
+def _batches_stuck(*, destination: Shop, now: datetime) -> dict:
+    """Batches formed but never answered for: the flush sending them died. Their rows are not
+    dirty (the batch holds them); the next flush sends them first, with the same key."""
+    return InventoryWriteBatch.objects.filter(
+        destination=destination, status=InventoryWriteBatch.Status.PENDING,
+        created_at__lte=now - work_stuck_after(),
+    ).aggregate(items=Sum(Func("items", function="jsonb_array_length",
+                               output_field=IntegerField())),
+                oldest=Min("created_at"))
+
+
+def destination_stock_trouble(*, destination: Shop) -> StockTrouble:
+    now = timezone.now()
+    failing = _stock_failing(destination=destination, now=now)
+    stuck = _stock_stuck(now=now) & ~Q(pk__in=list(failing))
+    held = Q(hold=Held.HELD)
+    figures = DestinationStock.objects.filter(destination=destination, dirty=True).aggregate(
+        stuck=Count("pk", filter=stuck), stuck_oldest=Min("changed_at", filter=stuck),
+        held=Count("pk", filter=held), held_oldest=Min("changed_at", filter=held))
+    unsent = _batches_stuck(destination=destination, now=now)
+    latest_error = ""
+    if failing:
+        latest_error = (InventoryWriteBatch.objects.filter(
+            destination=destination, status=InventoryWriteBatch.Status.FAILED)
+            .order_by("-completed_at", "-pk").values_list("error", flat=True).first() or "")
+    return StockTrouble(
+        failed=Backlog(len(failing), min(failing.values(), default=None)),
+        stuck=Backlog(figures["stuck"] + (unsent["items"] or 0),
+                      min((t for t in (figures["stuck_oldest"], unsent["oldest"]) if t),
+                          default=None)),
+        held=Backlog(figures["held"], figures["held_oldest"]), latest_error=latest_error)
+
+
+def destination_stock_retry(*, destination: Shop) -> int:
+    """Try again: rows whose write failed are due now rather than after their pause, and the
+    destination is flushed (a new batch, so a new idempotency key: Shopify would only replay
+    the failed answer to the old one; a batch left unsent goes first, with its own key). Held
+    zeros are not released: that is the merchant's own decision, on the Inventory page.
+    Returns how many rows were handed back."""
+    now = timezone.now()
+    failing = list(_stock_failing(destination=destination, now=now))
+    DestinationStock.objects.filter(pk__in=failing, dirty=True).update(due_at=None)
+    stuck = DestinationStock.objects.filter(_stock_stuck(now=now), destination=destination,
+                                            dirty=True).exclude(pk__in=failing).count()
+    stuck += _batches_stuck(destination=destination, now=now)["items"] or 0
+    if failing or stuck:
+        inventory_flush_on_commit([destination.pk])
+    return len(failing) + stuck
+
+
+def _latest_runs(*, destination: Shop) -> QuerySet[ReconciliationRun]:
+    """The latest run of each connected source: an older failure a later run healed is
+    history."""
+    latest = (ReconciliationRun.objects.filter(connection=OuterRef("pk"))
+              .order_by("-started_at", "-pk").values("pk")[:1])
+    connections = Connection.objects.filter(
+        destination=destination, status=Connection.Status.CONNECTED,
+    ).annotate(latest_run=Subquery(latest))
+    return ReconciliationRun.objects.filter(pk__in=connections.values("latest_run"))
+
+
+def destination_resync_trouble(*, destination: Shop) -> ResyncTrouble:
+    failed = Q(status=ReconciliationRun.Status.FAILED)
+    stuck = Q(status=ReconciliationRun.Status.RUNNING,
+              started_at__lt=timezone.now() - reconciliation_stuck_after())
+    runs = _latest_runs(destination=destination)
+    figures = runs.aggregate(
+        failed=Count("pk", filter=failed), failed_oldest=Min("finished_at", filter=failed),
+        stuck=Count("pk", filter=stuck), stuck_oldest=Min("started_at", filter=stuck))
+    latest_error = (runs.filter(failed).order_by("-finished_at", "-pk")
+                    .values_list("error", flat=True).first() or "") if figures["failed"] else ""
+    return ResyncTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
+                         stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
+                         latest_error=latest_error)
+
+
+def destination_resyncs_retry(*, destination: Shop) -> int:
+    """Try again: a new resync of each connected source whose latest one failed or is stuck
+    (a stuck one is ended failed first). Returns how many were started."""
+    reconciliation_runs_end_stuck(destination=destination)
+    failed = _latest_runs(destination=destination).filter(
+        status=ReconciliationRun.Status.FAILED).select_related("connection")
+    started = 0
+    for run in failed:
+        reconciliation_request(connection=run.connection, trigger="merchant")
+        started += 1
+    return started

@@ -1,0 +1,84 @@
+"""Reads over the inbox: deliveries that failed and deliveries stuck waiting, for /healthz, the
+System status page and a shop's Sync health card."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from syncer.health import (
+    Backlog,
+    Check,
+    Problem,
+    duration_words,
+    health_failure_window,
+    problems_check,
+    work_stuck_after,
+)
+from webhooks.models import WebhookDelivery
+
+Status = WebhookDelivery.Status
+
+
+@dataclass(frozen=True)
+class InboxTrouble:
+    failed: Backlog
+    stuck: Backlog
+    latest_error: str = ""
+
+
+def deliveries_failed(*, since: datetime | None = None) -> Q:
+    failed = Q(status=Status.FAILED)
+    return failed & Q(failed_at__gte=since) if since is not None else failed
+
+
+def deliveries_stuck(*, now: datetime) -> Q:
+    """Waiting for a worker, or claimed by one, for longer than work_stuck_after(): the task
+    was lost (broker restart, worker killed) or the workers are far behind."""
+    stuck_before = now - work_stuck_after()
+    # A claim's due_at is when it expires, WEBHOOK_CLAIM_SECONDS after it was taken.
+    claimed_before = stuck_before + timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS)
+    return (Q(status=Status.RECEIVED, received_at__lte=stuck_before)
+            | Q(status=Status.PROCESSING, due_at__lte=claimed_before))
+
+
+def webhook_deliveries_trouble(*, shop_domain: str | None = None,
+                               failed_since: datetime | None = None) -> InboxTrouble:
+    """Failed deliveries (only those that failed since `failed_since`, when given) and stuck
+    ones, of one shop or of all; `oldest` is when the oldest of them arrived."""
+    failed = deliveries_failed(since=failed_since)
+    stuck = deliveries_stuck(now=timezone.now())
+    rows = WebhookDelivery.objects.filter(failed | stuck)
+    if shop_domain is not None:
+        rows = rows.filter(shop_domain=shop_domain)
+    figures = rows.aggregate(
+        failed=Count("pk", filter=failed), failed_oldest=Min("received_at", filter=failed),
+        stuck=Count("pk", filter=stuck), stuck_oldest=Min("received_at", filter=stuck))
+    latest_error = ""
+    if figures["failed"]:
+        latest_error = (rows.filter(failed).order_by("-failed_at", "-pk")
+                        .values_list("last_error", flat=True).first() or "")
+    return InboxTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
+                        stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
+                        latest_error=latest_error)
+
+
+def webhook_inbox_check() -> Check:
+    """For /healthz (registered in WebhooksConfig.ready)."""
+    window = health_failure_window()
+    trouble = webhook_deliveries_trouble(failed_since=timezone.now() - window)
+    problems = []
+    if trouble.failed.count:
+        problems.append(Problem(
+            "webhooks_failed", f"Webhook deliveries failed in the last {duration_words(window)}",
+            trouble.failed))
+    if trouble.stuck.count:
+        problems.append(Problem(
+            "webhooks_stuck",
+            f"Webhook deliveries waiting longer than {duration_words(work_stuck_after())}",
+            trouble.stuck))
+    return problems_check(problems, ok_detail="no failed or stuck deliveries",
+                          detail=f"latest error: {trouble.latest_error}"
+                          if trouble.latest_error else "")
