@@ -22,7 +22,7 @@ from django.utils import timezone
 from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderSettings
 from orders.selectors import order_tab_counts
 from orders.services import order_push_request, order_settings_get_or_create
-from products.models import ProductLink, SourceProduct, SourceVariant, VariantLink
+from products.models import ProductLink, SourceVariant, VariantLink
 from stores.models import Connection, Shop
 
 Control = Callable[..., dict]
@@ -66,6 +66,20 @@ def _linked_skus(control: Control, destination: Shop) -> dict[int, list[str]]:
     return found
 
 
+def _source_variant_wait(*, shop: Shop, shopify_id: int, timeout: float = 60.0
+                         ) -> SourceVariant:
+    deadline = time.monotonic() + timeout
+    while True:
+        variant = (SourceVariant.objects.select_related("product")
+                   .filter(shop=shop, shopify_id=shopify_id).first())
+        if variant is not None:
+            return variant
+        if time.monotonic() > deadline:
+            raise DemoSeedError(f"{shop.domain}'s new product did not reach Syncer's catalogue "
+                                f"within {timeout:.0f} s: is the worker running?")
+        time.sleep(0.2)
+
+
 def _second_source(control: Control, destination: Shop, domain: str) -> None:
     from stores.connections import connection_create
     from stores.services import shop_role_choose
@@ -85,17 +99,12 @@ def _second_source(control: Control, destination: Shop, domain: str) -> None:
     twin = control("POST", f"/_emulator/shops/{destination.domain}/products",
                    {"title": "Stoneware mug", "vendor": "Demo Source 2", "variants": spec})
     control("POST", "/_emulator/webhooks/flush", {"timeout": 30})
-    product, _ = SourceProduct.objects.get_or_create(
-        shop=source, shopify_id=made["id"],
-        defaults={"title": "Stoneware mug", "vendor": "Demo Source 2"})
+    # The source's catalogue rows are the products/create handler's to write (the worker runs
+    # it as the webhook arrives); writing them here too raced it into a deadlock.
+    source_variant = _source_variant_wait(shop=source, shopify_id=made["variants"][0]["id"])
     link, _ = ProductLink.objects.get_or_create(
-        connection=connection, source_product=product,
+        connection=connection, source_product=source_variant.product,
         defaults={"destination_product_id": twin["id"], "origin": ProductLink.Origin.IMPORTED})
-    variant = made["variants"][0]
-    source_variant, _ = SourceVariant.objects.update_or_create(
-        shop=source, shopify_id=variant["id"], defaults={
-            "product": product, "inventory_item_id": variant["inventory_item_id"],
-            "sku": variant["sku"], "price": Decimal(str(variant["price"]))})
     VariantLink.objects.get_or_create(connection=connection, source_variant=source_variant,
                                       defaults={
                                           "product_link": link,
