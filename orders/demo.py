@@ -66,6 +66,15 @@ def _linked_skus(control: Control, destination: Shop) -> dict[int, list[str]]:
     return found
 
 
+def _product_ensure(control: Control, *, domain: str, spec: dict) -> dict:
+    """The shop's product titled spec["title"], created once: a seed that stopped half-way and
+    runs again must not sell a second product under the same SKU."""
+    for product in control("GET", f"/_emulator/shops/{domain}?orders=0")["products"]:
+        if product["title"] == spec["title"]:
+            return product
+    return control("POST", f"/_emulator/shops/{domain}/products", spec)
+
+
 def _source_variant_wait(*, shop: Shop, shopify_id: int, timeout: float = 60.0
                          ) -> SourceVariant:
     deadline = time.monotonic() + timeout
@@ -93,11 +102,10 @@ def _second_source(control: Control, destination: Shop, domain: str) -> None:
     connection = Connection.objects.filter(source=source, destination=destination).first()
     if connection is None:
         connection = connection_create(destination=destination, store_key=source.store_key)
-    spec = [{"sku": "DEMO2-MUG", "price": "14.00", "available": 40}]
-    made = control("POST", f"/_emulator/shops/{domain}/products",
-                   {"title": "Stoneware mug", "vendor": "Demo Source 2", "variants": spec})
-    twin = control("POST", f"/_emulator/shops/{destination.domain}/products",
-                   {"title": "Stoneware mug", "vendor": "Demo Source 2", "variants": spec})
+    spec = {"title": "Stoneware mug", "vendor": "Demo Source 2",
+            "variants": [{"sku": "DEMO2-MUG", "price": "14.00", "available": 40}]}
+    made = _product_ensure(control, domain=domain, spec=spec)
+    twin = _product_ensure(control, domain=destination.domain, spec=spec)
     control("POST", "/_emulator/webhooks/flush", {"timeout": 30})
     # The source's catalogue rows are the products/create handler's to write (the worker runs
     # it as the webhook arrives); writing them here too raced it into a deadlock.
