@@ -25,8 +25,8 @@ from orders.stats import (
     source_top_variants,
 )
 from orders.sync_health import WorkHealth, destination_work_health
+from products.inventory_health import destination_stock_waiting
 from products.models import (
-    DestinationStock,
     InventoryEffect,
     ProductLink,
     ReconciliationRun,
@@ -332,8 +332,7 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
         failed_pushes=OrderPush.objects.filter(order__shop=destination,
                                                status=OrderPush.Status.FAILED).count(),
         last_stock_write=max((w for w in writes.values() if w), default=None),
-        pending_writes=DestinationStock.objects.filter(destination=destination,
-                                                       dirty=True).count(),
+        pending_writes=destination_stock_waiting(destination=destination),
         drift_found=sum(source.drift_found for source in sources),
         drift_fixed=sum(source.drift_fixed for source in sources),
         failed_updates=sum(failures_by_connection.values()),

@@ -31,6 +31,20 @@ from syncer.health import Backlog, work_stuck_after
 Held = DestinationStock.Hold
 
 
+def destination_stock_waiting(*, destination: Shop) -> int:
+    """Variants whose stock is still to be written: rows marked dirty, and rows in a write that
+    is out at Shopify and not yet confirmed (a write being retried through a Shopify outage is
+    waiting, not done). Each variant once, whichever way it waits."""
+    in_flight: set[int] = set()
+    for items in InventoryWriteBatch.objects.filter(
+            destination=destination, status=InventoryWriteBatch.Status.PENDING
+    ).values_list("items", flat=True):
+        in_flight.update(item["stock"] for item in items)
+    dirty = DestinationStock.objects.filter(destination=destination, dirty=True)
+    both = dirty.filter(pk__in=in_flight).count() if in_flight else 0
+    return dirty.count() + len(in_flight) - both
+
+
 @dataclass(frozen=True)
 class StockTrouble:
     # Rows whose last write failed and that nothing has written since.

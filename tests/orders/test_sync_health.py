@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders.models import OrderPush
 from orders.services import order_push_execute, order_push_prepare
+from products.inventory_health import destination_stock_waiting
 from products.inventory_tasks import inventory_sweep_task
 from products.models import (
     DestinationStock,
@@ -168,6 +169,36 @@ def test_sync_health_counts_the_shops_own_failed_and_stuck_work_only(client):
         "pushes": ["Order pushes", "1 (oldest 1 day ago)", "1 (oldest 10 minutes ago)",
                    "Demo Source has blocked your store, so orders cannot be pushed to it."],
     }
+
+
+def test_updates_waiting_counts_writes_out_at_shopify_and_each_variant_once(client):
+    # given four dirty rows and three rows in writes not yet confirmed by Shopify, and another
+    # store with the same
+    mine = ConnectionFactory()
+    other = ConnectionFactory()
+    troubled_work(mine)
+    troubled_work(other)
+    destination = mine.destination
+    # then all seven wait
+    assert destination_stock_waiting(destination=destination) == 7
+    assert figure(client, destination, "pending-writes") == "7"
+
+    # when a row out at Shopify changes again before its write is confirmed
+    in_flight = InventoryWriteBatch.objects.filter(destination=destination,
+                                                   status="pending").first().items[0]["stock"]
+    DestinationStock.objects.filter(pk=in_flight).update(dirty=True)
+    # then it still waits once
+    assert destination_stock_waiting(destination=destination) == 7
+
+    # when the writes are confirmed
+    InventoryWriteBatch.objects.filter(destination=destination).update(status="done")
+    # then only the dirty rows wait
+    assert destination_stock_waiting(destination=destination) == 5
+
+
+def figure(client, shop: Shop, name: str) -> str:
+    html = client.get("/dashboard/", headers=session_headers(shop)).content.decode()
+    return re.search(rf'data-figure="{name}">([^<]*)<', html).group(1)
 
 
 def test_try_again_is_for_the_asking_shops_work_only(client):
