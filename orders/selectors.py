@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from orders import payloads as p
@@ -18,7 +18,7 @@ from orders.models import (
     ShippingRateRule,
 )
 from stores.models import Connection, Shop
-from syncer.health import Backlog, work_stuck_after
+from syncer.health import Trouble, trouble_read, work_stuck_after
 
 Fulfillment = DestinationOrder.FulfillmentStatus
 PushState = DestinationOrder.PushState
@@ -293,13 +293,6 @@ def order_work_stalled(*, older_than: timedelta = timedelta(minutes=10)
     return pushes, fulfillments
 
 
-@dataclass(frozen=True)
-class PushTrouble:
-    failed: Backlog
-    stuck: Backlog
-    latest_error: str = ""
-
-
 def order_pushes_troubled(*, shop: Shop) -> QuerySet[OrderPush]:
     """A destination's failed pushes, and those pending longer than work_stuck_after() with
     nobody working on them."""
@@ -309,15 +302,8 @@ def order_pushes_troubled(*, shop: Shop) -> QuerySet[OrderPush]:
         order__shop=shop)
 
 
-def order_pushes_trouble(*, shop: Shop) -> PushTrouble:
-    failed = Q(status=OrderPush.Status.FAILED)
-    stuck = Q(status=OrderPush.Status.PENDING)  # within order_pushes_troubled: stalled
-    pushes = order_pushes_troubled(shop=shop)
-    figures = pushes.aggregate(
-        failed=Count("pk", filter=failed), failed_oldest=Min("updated_at", filter=failed),
-        stuck=Count("pk", filter=stuck), stuck_oldest=Min("updated_at", filter=stuck))
-    latest_error = (pushes.filter(failed).order_by("-updated_at", "-pk")
-                    .values_list("error", flat=True).first() or "") if figures["failed"] else ""
-    return PushTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
-                       stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
-                       latest_error=latest_error)
+def order_pushes_trouble(*, shop: Shop) -> Trouble:
+    # Within order_pushes_troubled, a pending push is a stalled one.
+    return trouble_read(order_pushes_troubled(shop=shop), failed=Q(status=OrderPush.Status.FAILED),
+                        failed_oldest="updated_at", stuck=Q(status=OrderPush.Status.PENDING),
+                        stuck_oldest="updated_at", latest_first="updated_at")

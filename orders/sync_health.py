@@ -15,7 +15,7 @@ from products.inventory_health import (
     destination_stock_trouble,
 )
 from stores.models import Shop
-from syncer.health import Backlog
+from syncer.health import Trouble
 from webhooks.selectors import webhook_deliveries_trouble
 from webhooks.services import webhook_deliveries_retry
 
@@ -30,11 +30,7 @@ class WorkKind(models.TextChoices):
 @dataclass(frozen=True)
 class WorkHealth:
     kind: WorkKind
-    failed: Backlog
-    stuck: Backlog
-    latest_error: str = ""
-    # Stock only: zeros held back for the merchant (Try again does not release them).
-    held: Backlog | None = None
+    trouble: Trouble
 
     @property
     def label(self) -> str:
@@ -42,23 +38,15 @@ class WorkHealth:
 
     @property
     def retryable(self) -> bool:
-        return bool(self.failed.count or self.stuck.count)
+        return bool(self.trouble.failed.count or self.trouble.stuck.count)
 
 
 def destination_work_health(*, destination: Shop) -> list[WorkHealth]:
-    webhooks = webhook_deliveries_trouble(shop_domain=destination.domain)
-    stock = destination_stock_trouble(destination=destination)
-    resyncs = destination_resync_trouble(destination=destination)
-    pushes = order_pushes_trouble(shop=destination)
     return [
-        WorkHealth(WorkKind.WEBHOOKS, webhooks.failed, webhooks.stuck,
-                   webhooks.latest_error),
-        WorkHealth(WorkKind.STOCK, stock.failed, stock.stuck,
-                   stock.latest_error, held=stock.held),
-        WorkHealth(WorkKind.RESYNCS, resyncs.failed, resyncs.stuck,
-                   resyncs.latest_error),
-        WorkHealth(WorkKind.PUSHES, pushes.failed, pushes.stuck,
-                   pushes.latest_error),
+        WorkHealth(WorkKind.WEBHOOKS, webhook_deliveries_trouble(shop_domain=destination.domain)),
+        WorkHealth(WorkKind.STOCK, destination_stock_trouble(destination=destination)),
+        WorkHealth(WorkKind.RESYNCS, destination_resync_trouble(destination=destination)),
+        WorkHealth(WorkKind.PUSHES, order_pushes_trouble(shop=destination)),
     ]
 
 

@@ -1,7 +1,6 @@
 """The inventory engine's failed and stuck work for one destination (stock writes, resyncs), for
 its Sync health card, and Try again, which hands that work back to the engine."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection as db_connection
@@ -26,7 +25,7 @@ from products.inventory import (
 from products.inventory_tasks import reconciliation_request
 from products.models import DestinationStock, InventoryWriteBatch, ReconciliationRun
 from stores.models import Connection, Shop
-from syncer.health import Backlog, work_stuck_after
+from syncer.health import Backlog, Trouble, trouble_read, work_stuck_after
 
 Held = DestinationStock.Hold
 
@@ -43,24 +42,6 @@ def destination_stock_waiting(*, destination: Shop) -> int:
     dirty = DestinationStock.objects.filter(destination=destination, dirty=True)
     both = dirty.filter(pk__in=in_flight).count() if in_flight else 0
     return dirty.count() + len(in_flight) - both
-
-
-@dataclass(frozen=True)
-class StockTrouble:
-    # Rows whose last write failed and that nothing has written since.
-    failed: Backlog
-    # Rows due but not written for longer than work_stuck_after() (a lost flush).
-    stuck: Backlog
-    # Zeros the zero-stock breaker held back: the merchant decides, on the Inventory page.
-    held: Backlog
-    latest_error: str = ""
-
-
-@dataclass(frozen=True)
-class ResyncTrouble:
-    failed: Backlog
-    stuck: Backlog
-    latest_error: str = ""
 
 
 # A row still failing fails again at every retry (every few minutes), so failed batches of the
@@ -105,7 +86,10 @@ def _batches_stuck(*, destination: Shop, now: datetime) -> dict:
                 oldest=Min("created_at"))
 
 
-def destination_stock_trouble(*, destination: Shop) -> StockTrouble:
+def destination_stock_trouble(*, destination: Shop) -> Trouble:
+    """Failed: rows whose last write failed and that nothing has written since. Stuck: rows due
+    but not written for longer than work_stuck_after() (a lost flush), and batches formed but
+    never answered for. Held: zeros the breaker held back, for the merchant on Inventory."""
     now = timezone.now()
     failing = _stock_failing(destination=destination, now=now)
     stuck = _stock_stuck(now=now) & ~Q(pk__in=list(failing))
@@ -119,7 +103,7 @@ def destination_stock_trouble(*, destination: Shop) -> StockTrouble:
         latest_error = (InventoryWriteBatch.objects.filter(
             destination=destination, status=InventoryWriteBatch.Status.FAILED)
             .order_by("-completed_at", "-pk").values_list("error", flat=True).first() or "")
-    return StockTrouble(
+    return Trouble(
         failed=Backlog(len(failing), min(failing.values(), default=None)),
         stuck=Backlog(figures["stuck"] + (unsent["items"] or 0),
                       min((t for t in (figures["stuck_oldest"], unsent["oldest"]) if t),
@@ -155,19 +139,13 @@ def _latest_runs(*, destination: Shop) -> QuerySet[ReconciliationRun]:
     return ReconciliationRun.objects.filter(pk__in=connections.values("latest_run"))
 
 
-def destination_resync_trouble(*, destination: Shop) -> ResyncTrouble:
-    failed = Q(status=ReconciliationRun.Status.FAILED)
+def destination_resync_trouble(*, destination: Shop) -> Trouble:
     stuck = Q(status=ReconciliationRun.Status.RUNNING,
               started_at__lt=timezone.now() - reconciliation_stuck_after())
-    runs = _latest_runs(destination=destination)
-    figures = runs.aggregate(
-        failed=Count("pk", filter=failed), failed_oldest=Min("finished_at", filter=failed),
-        stuck=Count("pk", filter=stuck), stuck_oldest=Min("started_at", filter=stuck))
-    latest_error = (runs.filter(failed).order_by("-finished_at", "-pk")
-                    .values_list("error", flat=True).first() or "") if figures["failed"] else ""
-    return ResyncTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
-                         stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
-                         latest_error=latest_error)
+    return trouble_read(_latest_runs(destination=destination),
+                        failed=Q(status=ReconciliationRun.Status.FAILED),
+                        failed_oldest="finished_at", stuck=stuck, stuck_oldest="started_at",
+                        latest_first="finished_at")
 
 
 def destination_resyncs_retry(*, destination: Shop) -> int:

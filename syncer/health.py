@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -75,6 +76,33 @@ class Backlog:
 
     count: int = 0
     oldest: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """One kind of work's failed and stuck backlog, with the latest failure in its own words."""
+
+    failed: Backlog
+    stuck: Backlog
+    latest_error: str = ""
+    # Stock updates only: zeros the zero-stock breaker held back for the merchant to decide.
+    held: Backlog | None = None
+
+
+def trouble_read(rows: QuerySet, *, failed: Q, failed_oldest: str, stuck: Q, stuck_oldest: str,
+                 latest_first: str, error_field: str = "error") -> Trouble:
+    """Counts `rows` matching `failed` and `stuck` in one query, each with its oldest value of
+    the given field, and the error of the latest failure (by `latest_first`)."""
+    figures = rows.aggregate(
+        failed=Count("pk", filter=failed), failed_oldest=Min(failed_oldest, filter=failed),
+        stuck=Count("pk", filter=stuck), stuck_oldest=Min(stuck_oldest, filter=stuck))
+    latest_error = ""
+    if figures["failed"]:
+        latest_error = (rows.filter(failed).order_by(f"-{latest_first}", "-pk")
+                        .values_list(error_field, flat=True).first() or "")
+    return Trouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
+                   stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
+                   latest_error=latest_error)
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,25 @@
 """Reads over the inbox: deliveries that failed and deliveries stuck waiting, for /healthz, the
 System status page and a shop's Sync health card."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from syncer.health import (
-    Backlog,
     Check,
     Problem,
+    Trouble,
     duration_words,
     health_failure_window,
     problems_check,
+    trouble_read,
     work_stuck_after,
 )
 from webhooks.models import WebhookDelivery
 
 Status = WebhookDelivery.Status
-
-
-@dataclass(frozen=True)
-class InboxTrouble:
-    failed: Backlog
-    stuck: Backlog
-    latest_error: str = ""
 
 
 def deliveries_failed(*, since: datetime | None = None) -> Q:
@@ -45,7 +38,7 @@ def deliveries_stuck(*, now: datetime) -> Q:
 
 
 def webhook_deliveries_trouble(*, shop_domain: str | None = None,
-                               failed_since: datetime | None = None) -> InboxTrouble:
+                               failed_since: datetime | None = None) -> Trouble:
     """Failed deliveries (only those that failed since `failed_since`, when given) and stuck
     ones, of one shop or of all; `oldest` is when the oldest of them arrived."""
     failed = deliveries_failed(since=failed_since)
@@ -53,16 +46,9 @@ def webhook_deliveries_trouble(*, shop_domain: str | None = None,
     rows = WebhookDelivery.objects.filter(failed | stuck)
     if shop_domain is not None:
         rows = rows.filter(shop_domain=shop_domain)
-    figures = rows.aggregate(
-        failed=Count("pk", filter=failed), failed_oldest=Min("received_at", filter=failed),
-        stuck=Count("pk", filter=stuck), stuck_oldest=Min("received_at", filter=stuck))
-    latest_error = ""
-    if figures["failed"]:
-        latest_error = (rows.filter(failed).order_by("-failed_at", "-pk")
-                        .values_list("last_error", flat=True).first() or "")
-    return InboxTrouble(failed=Backlog(figures["failed"], figures["failed_oldest"]),
-                        stuck=Backlog(figures["stuck"], figures["stuck_oldest"]),
-                        latest_error=latest_error)
+    return trouble_read(rows, failed=failed, failed_oldest="received_at", stuck=stuck,
+                        stuck_oldest="received_at", latest_first="failed_at",
+                        error_field="last_error")
 
 
 def webhook_inbox_check() -> Check:
