@@ -20,7 +20,7 @@ def test_shell_renders_in_a_real_browser(live_server, page, redis_db, tmp_path):
         page.get_by_role("button", name="Refresh").click()
     assert info.value.status == 200
     assert page.locator("#system-status dt").all_inner_texts() == [
-        "Database", "Task broker", "Workers",
+        "Database", "Task broker", "Workers", "Webhook deliveries", "Background tasks",
     ]
     page.screenshot(path=str(tmp_path / "shell.png"), full_page=True)
     assert (tmp_path / "shell.png").stat().st_size > 0
