@@ -202,23 +202,37 @@ def _reachable_by_others(path: Path) -> Path | None:
     return None
 
 
+def _process_name(pid: int) -> str | None:
+    """The command name of a live process, or None when there is no such process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    shown = subprocess.run(["ps", "-o", "comm=", "-p", str(pid)], capture_output=True,
+                           text=True, check=False)
+    return shown.stdout.strip()
+
+
 def _stale_server_stop(pid_file: Path, *, process_name: str) -> None:
     """Stops a server left running by a run that was killed before it could stop it."""
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return
-    try:
-        comm = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        comm = ""
-    if process_name not in comm:
-        pid_file.unlink(missing_ok=True)  # PostgreSQL would take a reused pid for a live server
+    name = _process_name(pid)
+    if name is None:
+        return  # a dead server's file: PostgreSQL sees that itself
+    if process_name not in name:
+        # The pid was reused by an unrelated process, which PostgreSQL would take for a live
+        # server holding the data folder.
+        pid_file.unlink(missing_ok=True)
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGINT if process_name == "postgres" else signal.SIGTERM)
     for _ in range(100):
-        if not Path(f"/proc/{pid}").exists():
+        if _process_name(pid) is None:
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):

@@ -262,3 +262,35 @@ def test_two_checkouts_never_share_a_database_or_queues(tmp_path):
             database_drop(admin_url=url_with_path(services.database_url, "postgres"),
                           name=services.database_url.rsplit("/", 1)[-1])
             services.stop()
+
+
+def test_servers_left_by_a_killed_run_are_stopped_by_the_next(tmp_path):
+    # given embedded servers whose starter was killed before it could stop them
+    root = Path(tempfile.mkdtemp(prefix="syncer-stale-"))
+    root.chmod(0o755)
+    starter = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c",
+         "import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+         "from scripts.local_services import services_start; "
+         "services_start(purpose='test', environ={'SYNCER_EMBEDDED_SERVICES': '1'}, "
+         "root=Path(sys.argv[2])); print('up', flush=True); time.sleep(600)",
+         str(ROOT), str(root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert starter.stdout.readline() == "up\n"
+        orphans = descendants(starter.pid)
+        starter.kill()
+        starter.wait()
+        assert len(orphans) >= 2
+        assert all(alive(pid) for pid in orphans)
+        # when the next run starts its services
+        services = services_start(purpose="test", environ={"SYNCER_EMBEDDED_SERVICES": "1"},
+                                  root=root)
+        services.stop()
+        # then the old servers are gone, not serving the same data folder twice
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(alive(pid) for pid in orphans):
+            time.sleep(0.2)
+        assert [pid for pid in orphans if alive(pid)] == []
+    finally:
+        starter.kill()
+        shutil.rmtree(root, ignore_errors=True)
