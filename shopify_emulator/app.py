@@ -25,11 +25,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from shopify_emulator import auth
+from shopify_emulator import auth, control
 from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.domains.webhook_subscriptions.operations import subscription_delete
 from shopify_emulator.faults import FaultBoard
 from shopify_emulator.stats import InventoryChangeLog, Stats
 from shopify_emulator.webhooks import WebhookDispatcher
+from shopify_emulator.world import World
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +75,7 @@ def _install_graphql_adapter() -> Callable[..., tuple[int, dict[str, Any]]]:
 class EmulatorApp:
     """WSGI application. Attributes are the emulator's live parts, for in-process tests."""
 
-    def __init__(self, *, world: Any, config: EmulatorConfig) -> None:
-        from shopify_emulator import control
-
+    def __init__(self, *, world: World, config: EmulatorConfig) -> None:
         self.world = world
         self.config = config
         self.stats = Stats()
@@ -217,8 +217,9 @@ class EmulatorApp:
         if delivery.subscription_source != "api" or delivery.subscription_id is None:
             return
         with contextlib.suppress(LookupError, ValueError):
-            self.world.subscription_delete(
-                shop_domain=delivery.shop, subscription_id=delivery.subscription_id
+            subscription_delete(
+                world=self.world, shop_domain=delivery.shop,
+                subscription_id=delivery.subscription_id,
             )
 
     # -- Shopify endpoints ---------------------------------------------------------------
@@ -405,10 +406,8 @@ class EmulatorApp:
         return Response(html, mimetype="text/html")
 
 
-def load_snapshot(path: str) -> tuple[Any, dict[str, Any]]:
+def load_snapshot(path: str) -> tuple[World, dict[str, Any]]:
     """(World, rest of the snapshot) from a file written by `EmulatorApp.save_snapshot`."""
-    from shopify_emulator.state import World
-
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     if "world" not in data:  # a bare World snapshot
@@ -416,7 +415,7 @@ def load_snapshot(path: str) -> tuple[Any, dict[str, Any]]:
     return World.from_snapshot(data["world"]), data
 
 
-def create_app(*, world: Any = None, config: EmulatorConfig | None = None) -> EmulatorApp:
+def create_app(*, world: World | None = None, config: EmulatorConfig | None = None) -> EmulatorApp:
     """Build the WSGI app around a World.
 
     Without a world: the one in `config.snapshot_path` when that file exists, else a fresh one.
@@ -426,9 +425,7 @@ def create_app(*, world: Any = None, config: EmulatorConfig | None = None) -> Em
     if world is None and config.snapshot_path and os.path.exists(config.snapshot_path):
         world, extra = load_snapshot(config.snapshot_path)
     if world is None:
-        from shopify_emulator.state import World
-
-        world = World()
+            world = World()
     emulator = EmulatorApp(world=world, config=config)
     if extra.get("auth"):
         emulator.auth.load_snapshot(extra["auth"])

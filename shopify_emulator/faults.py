@@ -154,8 +154,8 @@ def throttled_body(world: Any, *, shop_domain: str, body: dict[str, Any], api_ve
 def _requested_cost(body: dict[str, Any]) -> int:
     """The document's requested cost; 10 (a mutation's base cost) when it cannot be computed."""
     # Imported here: the GraphQL machinery is only needed once a throttle fault fires.
-    from shopify_emulator import cost
-    from shopify_emulator.graphql_api import QUERY_CACHE
+    from shopify_emulator.admin_graphql import cost
+    from shopify_emulator.admin_graphql.query_cache import QUERY_CACHE
     from shopify_emulator.schema import get_schema
 
     try:

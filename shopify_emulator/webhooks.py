@@ -29,6 +29,7 @@ import httpx
 
 from shopify_emulator.auth import webhook_hmac
 from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.domains.webhook_subscriptions.operations import subscriptions_for
 from shopify_emulator.faults import FaultBoard
 from shopify_emulator.stats import Stats
 
@@ -132,7 +133,7 @@ class WebhookDispatcher:
         """Listen to a World's state changes and read its subscriptions."""
 
         def lookup(shop: str, topic: str) -> list[dict[str, Any]]:
-            return list(world.subscriptions_for(shop_domain=shop, topic=topic))
+            return list(subscriptions_for(world=world, shop_domain=shop, topic=topic))
 
         self.subscriptions = lookup
         if self.on_event not in world.listeners:

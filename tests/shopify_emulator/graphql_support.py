@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shopify_emulator.domains.products.operations import product_create
+from shopify_emulator.domains.shop.operations import shop_create
 from shopify_emulator.graphql_api import execute
 from shopify_emulator.ids import gid
-from shopify_emulator.state import World
+from shopify_emulator.world import World
 
 CAPTURES = Path("/work/shared/shopify/captures")
 SHOP = "source.myshopify.com"
@@ -34,9 +36,10 @@ def make_world(
 ) -> tuple[World, Recorder]:
     world = World()
     recorder = Recorder()
-    world.shop_create(domain=SHOP, name="Source")
+    shop_create(world=world, domain=SHOP, name="Source")
     for sku in skus:
-        world.product_create(
+        product_create(
+            world=world,
             shop_domain=SHOP,
             title=f"Product {sku}",
             vendor="Acme",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLError, GraphQLSchema, parse, validate
 
-from shopify_emulator.cost import (
+from shopify_emulator.admin_graphql.cost import (
     actual_query_cost,
     connection_multiplier,
     requested_query_cost,

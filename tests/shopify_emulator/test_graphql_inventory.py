@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shopify_emulator.domains.products.operations import product_create
+from shopify_emulator.domains.shop.operations import shop_create
 from tests.shopify_emulator.graphql_support import (
     SHOP,
     call,
@@ -190,8 +192,8 @@ def test_same_key_different_variables_is_a_mismatch() -> None:
 
 def test_idempotency_keys_are_scoped_per_shop() -> None:
     world, _ = make_world(available=10)
-    world.shop_create(domain="other.myshopify.com", name="Other")
-    world.product_create(shop_domain="other.myshopify.com", title="P",
+    shop_create(world=world, domain="other.myshopify.com", name="Other")
+    product_create(world=world, shop_domain="other.myshopify.com", title="P",
                          variants=[{"sku": "SKU-1", "price": "1", "available": 10}])
     ids = ids_for(world, "SKU-1")
     call(world, SET, {"input": set_input(ids, quantity=7, change_from=10), "key": "shared"})

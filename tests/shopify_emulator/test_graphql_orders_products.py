@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+from shopify_emulator.domains.bulk.operations import bulk_result_jsonl
+from shopify_emulator.domains.fulfillments.operations import order_fulfill
+from shopify_emulator.domains.orders.operations import order_checkout
+from shopify_emulator.domains.webhook_subscriptions.operations import subscriptions_for
 from tests.shopify_emulator.graphql_support import (
     SHOP,
     call,
@@ -151,8 +155,8 @@ def test_fulfillment_create_unknown_order_matches_the_capture() -> None:
 
 def test_tracking_update_fires_fulfillments_update() -> None:
     world, recorder = make_world(available=10)
-    order = world.order_checkout(shop_domain=SHOP, lines=[{"sku": "SKU-1", "quantity": 1}])
-    fulfillment = world.order_fulfill(shop_domain=SHOP, order_id=order["id"],
+    order = order_checkout(world=world, shop_domain=SHOP, lines=[{"sku": "SKU-1", "quantity": 1}])
+    fulfillment = order_fulfill(world=world, shop_domain=SHOP, order_id=order["id"],
                                       tracking_company="UPS", tracking_number="A",
                                       tracking_url=None)
     recorder.events.clear()
@@ -238,7 +242,7 @@ def test_webhook_subscription_create_list_and_delete() -> None:
     sub = created["data"]["webhookSubscriptionCreate"]["webhookSubscription"]
     assert (sub["topic"], sub["uri"], sub["format"]) == (
         "INVENTORY_LEVELS_UPDATE", "https://app.example/webhooks", "JSON")
-    assert world.subscriptions_for(shop_domain=SHOP, topic="inventory_levels/update")[0][
+    assert subscriptions_for(world=world, shop_domain=SHOP, topic="inventory_levels/update")[0][
         "uri"] == "https://app.example/webhooks"
     listed = call(world, '{ webhookSubscriptions(first: 10, topics: [INVENTORY_LEVELS_UPDATE]) '
                          '{ nodes { id } } }')
@@ -247,7 +251,7 @@ def test_webhook_subscription_create_list_and_delete() -> None:
       deletedWebhookSubscriptionId userErrors { message } } }""", {"id": sub["id"]})
     assert deleted["data"]["webhookSubscriptionDelete"] == {
         "deletedWebhookSubscriptionId": sub["id"], "userErrors": []}
-    assert world.subscriptions_for(shop_domain=SHOP, topic="inventory_levels/update") == []
+    assert subscriptions_for(world=world, shop_domain=SHOP, topic="inventory_levels/update") == []
 
 
 def test_bulk_query_writes_jsonl_with_parent_ids() -> None:
@@ -271,7 +275,7 @@ def test_bulk_query_writes_jsonl_with_parent_ids() -> None:
                       "url": f"http://emulator.test/_emulator/bulk/{numeric}.jsonl",
                       "objectCount": "4", "rootObjectCount": "2", "errorCode": None}
     lines = [json.loads(line) for line in
-             world.bulk_result_jsonl(bulk_id=numeric).decode().splitlines()]
+             bulk_result_jsonl(world=world, bulk_id=numeric).decode().splitlines()]
     products = [line for line in lines if "__parentId" not in line]
     variants = [line for line in lines if "__parentId" in line]
     assert [p["title"] for p in products] == ["Product A-1", "Product B-1"]

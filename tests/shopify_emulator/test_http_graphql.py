@@ -10,6 +10,7 @@ import pytest
 
 from shopify_emulator.app import create_app
 from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.domains.webhook_subscriptions.operations import subscription_create
 from shopify_emulator.testing import EmulatorServer, WebhookReceiver
 
 SECRET = "graphql-http-secret-0123456789abcdef0123"
@@ -231,7 +232,8 @@ def test_graphql_mutation_webhook_carries_one_event_id_and_valid_headers():
         )
         with EmulatorServer(config=config) as server, server.client() as control:
             token, item, location = seed(control)
-            server.world.subscription_create(
+            subscription_create(
+                world=server.world,
                 shop_domain=SHOP, topic="inventory_levels/update", uri="/webhooks"
             )
             response = httpx.post(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shopify_emulator.domains.products.operations import product_create
+from shopify_emulator.domains.shop.operations import shop_create
 from tests.shopify_emulator.graphql_support import SHOP, call, level_quantities
 
 CREATE = """mutation($p: ID!, $v: [ProductVariantsBulkInput!]!) {
@@ -16,8 +18,8 @@ DELETE = """mutation($p: ID!, $ids: [ID!]!) {
 
 
 def _shirt(world):
-    world.shop_create(domain=SHOP, name="Source")
-    product = world.product_create(shop_domain=SHOP, title="Shirt", variants=[
+    shop_create(world=world, domain=SHOP, name="Source")
+    product = product_create(world=world, shop_domain=SHOP, title="Shirt", variants=[
         {"sku": "S-S", "price": "10.00", "option1": "S"},
         {"sku": "S-M", "price": "10.00", "option1": "M"}])
     shop = world.shop_get(SHOP)
@@ -25,7 +27,7 @@ def _shirt(world):
 
 
 def test_bulk_create_adds_a_variant_with_a_new_option_value_and_stock():
-    from shopify_emulator.state import World
+    from shopify_emulator.world import World
     from tests.shopify_emulator.graphql_support import Recorder
 
     world = World()
@@ -50,7 +52,7 @@ def test_bulk_create_adds_a_variant_with_a_new_option_value_and_stock():
 
 
 def test_bulk_create_refuses_an_existing_combination_and_unknown_options():
-    from shopify_emulator.state import World
+    from shopify_emulator.world import World
 
     world = World()
     _shop, product_id = _shirt(world)
@@ -65,7 +67,7 @@ def test_bulk_create_refuses_an_existing_combination_and_unknown_options():
 
 
 def test_bulk_delete_removes_variants_but_never_the_last():
-    from shopify_emulator.state import World
+    from shopify_emulator.world import World
 
     world = World()
     shop, product_id = _shirt(world)

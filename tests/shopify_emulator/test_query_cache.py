@@ -22,10 +22,13 @@ from graphql.pyutils import Undefined
 from graphql.utilities import coerce_input_value
 
 from shopify_emulator import graphql_api
-from shopify_emulator.coercion import compile_coercer
-from shopify_emulator.graphql_api import QUERY_CACHE, QueryCache
+from shopify_emulator.admin_graphql.coercion import compile_coercer
+from shopify_emulator.admin_graphql.idempotency import IDEMPOTENCY_TTL_SECONDS
+from shopify_emulator.admin_graphql.query_cache import QUERY_CACHE, QueryCache
+from shopify_emulator.domains.products.operations import product_create
+from shopify_emulator.domains.shop.operations import shop_create
 from shopify_emulator.schema import get_schema
-from shopify_emulator.state import IDEMPOTENCY_TTL_SECONDS, World
+from shopify_emulator.world import World
 from tests.shopify_emulator.graphql_support import (
     SHOP,
     call,
@@ -272,8 +275,8 @@ def test_cache_is_bounded_by_entries_and_by_text_length():
 def test_idempotency_keys_still_expire():
     now = [1_800_000_000.0]
     world = World(clock=lambda: now[0])
-    world.shop_create(domain=SHOP, name="Source")
-    world.product_create(shop_domain=SHOP, title="P", variants=[{"sku": "SKU-1",
+    shop_create(world=world, domain=SHOP, name="Source")
+    product_create(world=world, shop_domain=SHOP, title="P", variants=[{"sku": "SKU-1",
                                                                  "available": 10}])
     ids = ids_for(world, "SKU-1")
 

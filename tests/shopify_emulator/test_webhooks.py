@@ -17,6 +17,7 @@ import pytest
 from shopify_emulator.app import create_app
 from shopify_emulator.auth import admin_host_param
 from shopify_emulator.config import EmulatorConfig
+from shopify_emulator.domains.webhook_subscriptions.operations import subscription_create
 from shopify_emulator.testing import WebhookReceiver
 
 SECRET = "webhook-test-secret-0123456789abcdef0123"
@@ -240,7 +241,8 @@ def test_delivery_gives_up_after_max_attempts_and_drops_api_subscription(tmp_pat
     with WebhookReceiver(responder=lambda index, path: 503) as receiver:
         app, client = make_emulator(tmp_path, receiver.url, webhook_max_attempts=3)
         # Given an Admin-API subscription (not TOML) to a failing endpoint
-        app.world.subscription_create(
+        subscription_create(
+            world=app.world,
             shop_domain=SHOP, topic="inventory_levels/update", uri=f"{receiver.url}/hook"
         )
 

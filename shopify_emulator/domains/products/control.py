@@ -1,0 +1,97 @@
+"""Control routes for products: the merchant's product form, one or many at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from shopify_emulator.control_support import (
+    BULK_LIMIT,
+    SHOP_PATH,
+    ControlError,
+    Emulator,
+    Route,
+    act,
+    int_field,
+    json_reply,
+    read_body,
+    require_shop,
+    str_field,
+)
+from shopify_emulator.domains.products.operations import product_create
+
+
+def _product_spec(data: dict[str, Any]) -> dict[str, Any]:
+    """Validated keyword arguments for product_create from a control API body."""
+    title = str_field(data, "title")
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ControlError("tags must be a list of strings")
+    variants = data.get("variants")
+    if variants is None:
+        variants = [
+            {
+                "sku": data.get("sku"),
+                "price": data.get("price", "10.00"),
+                "available": data.get("available", 0),
+            }
+        ]
+    if not isinstance(variants, list) or not variants:
+        raise ControlError("variants must be a non-empty list of {sku, price, available}")
+    clean = []
+    for index, variant in enumerate(variants):
+        if not isinstance(variant, dict):
+            raise ControlError(f"variants[{index}] must be an object")
+        entry = dict(variant)
+        entry["sku"] = str_field(variant, "sku", required=False) or None
+        entry["price"] = str_field(variant, "price", required=False, default="0.00")
+        entry["available"] = int_field(variant, "available", required=False) or 0
+        clean.append(entry)
+    return {"title": title, "vendor": str_field(data, "vendor", required=False), "tags": tags,
+            "variants": clean}
+
+
+def do_products(*, emulator: Emulator, request: Request, domain: str) -> Response:
+    require_shop(emulator=emulator, domain=domain)
+    spec = _product_spec(read_body(request))
+    product = act(emulator=emulator, operation=product_create, shop_domain=domain, **spec)
+    return json_reply(product, status=201)
+
+
+def do_products_bulk(*, emulator: Emulator, request: Request, domain: str) -> Response:
+    """Many products in one request (benchmark and large-test setup). Each product is its
+    own merchant action, with the same webhooks as one POST .../products each; the reply
+    is compact: ids and SKUs only."""
+    require_shop(emulator=emulator, domain=domain)
+    products = read_body(request).get("products")
+    if not isinstance(products, list) or not products:
+        raise ControlError("products must be a non-empty list of product objects")
+    if len(products) > BULK_LIMIT:
+        raise ControlError(f"at most {BULK_LIMIT} products per request")
+    specs = []
+    for index, data in enumerate(products):
+        if not isinstance(data, dict):
+            raise ControlError(f"products[{index}] must be an object")
+        specs.append(_product_spec(data))
+    created = []
+    for spec in specs:
+        product = act(emulator=emulator, operation=product_create, shop_domain=domain, **spec)
+        created.append({
+            "id": product["id"],
+            "title": product["title"],
+            "variants": [
+                {"id": v["id"], "sku": v["sku"], "inventory_item_id": v["inventory_item_id"]}
+                for v in product["variants"]
+            ],
+        })
+    return json_reply({"products": created}, status=201)
+
+
+ROUTES = [
+    Route(path=f"{SHOP_PATH}/products", name="products", methods=("POST",), handler=do_products),
+    Route(path=f"{SHOP_PATH}/products/bulk", name="products_bulk", methods=("POST",),
+          handler=do_products_bulk),
+]
