@@ -25,6 +25,7 @@ from syncer.shopify import (
     document,
     raise_for_user_errors,
 )
+from syncer.shopify.ids import gid, gid_id_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def _wanted(row: OrderFulfillment) -> dict[str, int]:
     for entry in row.lines:
         push_line = by_source_line.get(entry["source_line_item_id"])
         if push_line is not None and entry["quantity"] > 0:
-            wanted[f"gid://shopify/LineItem/{push_line.line.shopify_id}"] += entry["quantity"]
+            wanted[gid("LineItem", push_line.line.shopify_id)] += entry["quantity"]
     return dict(wanted)
 
 
@@ -180,7 +181,7 @@ def _adopt_existing(*, row: OrderFulfillment, token: str, wanted: dict[str, int]
         pk=row.pk).values_list("destination_fulfillment_ids", flat=True) for fid in ids}
     adopted = []
     for fulfillment in (data.get("order") or {}).get("fulfillments") or []:
-        fid = p.gid_id(fulfillment.get("id"))
+        fid = gid_id_or_none(fulfillment.get("id"))
         if fid is None or fid in known or fulfillment.get("status") != "SUCCESS":
             continue
         number = ((fulfillment.get("trackingInfo") or [{}])[0] or {}).get("number") or ""
@@ -260,7 +261,7 @@ def _create_on_destination(row: OrderFulfillment) -> None:
         payload = raise_for_user_errors(result.get("fulfillmentCreate"),
                                         shop_domain=destination.domain,
                                         document="fulfillment_create")
-        created_ids.append(p.gid_id(payload["fulfillment"]["id"]))
+        created_ids.append(gid_id_or_none(payload["fulfillment"]["id"]))
         # Keep each id as soon as it exists: a failure on the next location must not lose it.
         _finish(row, destination_fulfillment_ids=list(created_ids))
     _mark_synced(row, tracking_sent)
@@ -278,7 +279,7 @@ def _tracking_on_destination(row: OrderFulfillment) -> None:
         result = admin_client().execute(
             shop_domain=destination.domain, access_token=token,
             document=document("fulfillment_tracking_info_update"),
-            variables={"fulfillmentId": f"gid://shopify/Fulfillment/{fulfillment_id}",
+            variables={"fulfillmentId": gid("Fulfillment", fulfillment_id),
                        "trackingInfoInput": tracking,
                        "notifyCustomer": settings.notify_customer})
         raise_for_user_errors(result.get("fulfillmentTrackingInfoUpdate"),

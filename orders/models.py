@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from stores.models import Shop
+from syncer.shopify.ids import gid
 
 
 class DestinationOrder(models.Model):
@@ -59,7 +60,7 @@ class DestinationOrder(models.Model):
 
     @property
     def admin_graphql_api_id(self) -> str:
-        return f"gid://shopify/Order/{self.shopify_id}"
+        return gid("Order", self.shopify_id)
 
 
 class OrderLine(models.Model):
@@ -142,7 +143,7 @@ class OrderPush(models.Model):
 
     @property
     def source_order_gid(self) -> str:
-        return f"gid://shopify/Order/{self.source_order_id}"
+        return gid("Order", self.source_order_id)
 
 
 class OrderPushLine(models.Model):

@@ -51,13 +51,6 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def gid_id(value) -> int | None:
-    """`gid://shopify/Order/123` → 123."""
-    if not isinstance(value, str):
-        return as_int(value)
-    return as_int(value.rsplit("/", 1)[-1].split("?", 1)[0])
-
-
 def tags_parse(value) -> list[str]:
     if isinstance(value, list):
         raw = value

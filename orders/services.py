@@ -34,6 +34,7 @@ from syncer.shopify import (
     document,
     raise_for_user_errors,
 )
+from syncer.shopify.ids import gid, gid_id_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -462,7 +463,7 @@ def _source_order_input(push: OrderPush, lines: list[OrderPushLine]) -> dict:
     line_items = []
     for push_line in lines:
         line = push_line.line
-        item = {"variantId": f"gid://shopify/ProductVariant/{line.source_variant_id}",
+        item = {"variantId": gid("ProductVariant", line.source_variant_id),
                 "quantity": push_line.quantity, "priceSet": money(push_line.price)}
         properties = [prop for prop in line.properties if not prop["name"].startswith("_")]
         if properties:
@@ -519,13 +520,13 @@ def _lines_map(lines: list[OrderPushLine], nodes: list[dict]) -> None:
     by variant."""
     free = list(nodes)
     for push_line in lines:
-        wanted = f"gid://shopify/ProductVariant/{push_line.line.source_variant_id}"
+        wanted = gid("ProductVariant", push_line.line.source_variant_id)
         match = next((node for node in free
                       if ((node.get("variant") or {}).get("id")) == wanted), None)
         if match is None:
             continue
         free.remove(match)
-        push_line.source_line_item_id = p.gid_id(match["id"])
+        push_line.source_line_item_id = gid_id_or_none(match["id"])
     OrderPushLine.objects.bulk_update(lines, ["source_line_item_id"])
 
 
@@ -537,7 +538,7 @@ def _push_done(*, push: OrderPush, node: dict, lines: list[OrderPushLine]) -> Or
         order = DestinationOrder.objects.select_for_update().get(pk=push.order_id)
         _lines_map(lines, (node.get("lineItems") or {}).get("nodes") or [])
         push.status = PushStatus.PUSHED
-        push.source_order_id = p.gid_id(node["id"])
+        push.source_order_id = gid_id_or_none(node["id"])
         push.source_order_name = p.as_str(node.get("name"), limit=64)
         push.pushed_at = timezone.now()
         push.error = ""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent, VariantLink
-from products.services import gid, gid_id, shop_execute, shop_mutate, sync_event_record
+from products.services import shop_execute, shop_mutate, sync_event_record
 from products.stock import (
     StockWriteResult,
     destination_location,
@@ -32,6 +32,7 @@ from products.stock import (
 )
 from stores.models import Connection
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable, ShopifyUserErrors
+from syncer.shopify.ids import gid, gid_id
 
 if TYPE_CHECKING:
     from products.catalogue import MirrorChange

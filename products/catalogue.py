@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from products.models import CatalogueScan, SourceProduct, SourceVariant
-from products.services import gid, gid_id, shop_execute
+from products.services import shop_execute
 from stores.models import Connection, Shop
 from stores.services import shop_access_token
 from syncer.shopify.bulk import (
@@ -39,6 +39,7 @@ from syncer.shopify.errors import (
     ShopifyRetryable,
     ShopifyUserErrors,
 )
+from syncer.shopify.ids import gid, gid_id
 
 logger = logging.getLogger(__name__)
 

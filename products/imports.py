@@ -27,11 +27,12 @@ from products.models import (
     SyncEvent,
     VariantLink,
 )
-from products.services import gid, gid_id, shop_mutate, sync_event_record
+from products.services import shop_mutate, sync_event_record
 from products.stock import destination_location, destination_target, source_available_live
 from stores.models import Connection
 from syncer.redis import redis_client
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable
+from syncer.shopify.ids import gid, gid_id
 
 logger = logging.getLogger(__name__)
 

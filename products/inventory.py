@@ -62,6 +62,7 @@ from syncer.shopify.errors import (
     ShopifyUserErrors,
     raise_for_user_errors,
 )
+from syncer.shopify.ids import gid, gid_id
 from webhooks.registry import WebhookPayloadInvalid
 
 logger = logging.getLogger(__name__)
@@ -76,14 +77,6 @@ FAILED_WRITE_RETRY = timedelta(minutes=5)
 READ_CHUNK = 25
 SYNC_REASON = "correction"
 SALE_REASON = "correction"
-
-
-def gid(kind: str, value: int) -> str:
-    return f"gid://shopify/{kind}/{value}"
-
-
-def gid_id(value: str) -> int:
-    return int(str(value).rsplit("/", 1)[-1].split("?", 1)[0])
 
 
 def _execute(shop: Shop, name: str, variables: dict) -> dict:

@@ -32,9 +32,10 @@ from products.models import (
     SyncEvent,
     VariantLink,
 )
-from products.services import gid_id, sync_event_record
+from products.services import sync_event_record
 from products.stock import variant_links_stock_write
 from stores.models import Connection
+from syncer.shopify.ids import gid, gid_id
 
 REPORT_LIST_LIMIT = 200
 
@@ -76,8 +77,7 @@ def destination_scan_apply(*, scan: CatalogueScan, rows: Iterable[dict]) -> None
             })
     for variant in variants:
         if not variant["product_title"]:
-            variant["product_title"] = products.get(f"gid://shopify/Product/"
-                                                    f"{variant['product_id']}", "")
+            variant["product_title"] = products.get(gid("Product", variant["product_id"]), "")
     report = sku_health_report(connection=scan.connection, destination_variants=variants)
     CatalogueScan.objects.filter(pk=scan.pk).update(
         destination_variants=variants, report=report, products=len(products),

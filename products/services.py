@@ -13,15 +13,6 @@ from syncer.shopify.documents import document
 from syncer.shopify.errors import raise_for_user_errors
 
 
-def gid(kind: str, value: int | str) -> str:
-    return f"gid://shopify/{kind}/{value}"
-
-
-def gid_id(value: str | int) -> int:
-    """The number in `gid://shopify/Product/123` (or a bare number)."""
-    return int(str(value).rsplit("/", 1)[-1].split("?", 1)[0])
-
-
 def shop_execute(*, shop: Shop, name: str, variables: dict[str, Any] | None = None) -> dict:
     """Runs one of our GraphQL documents against the shop with its offline token."""
     return admin_client().execute(shop_domain=shop.domain,

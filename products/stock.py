@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from products.models import SyncEvent, VariantLink
-from products.services import gid, gid_id, shop_execute, shop_mutate, sync_event_record
+from products.services import shop_execute, shop_mutate, sync_event_record
 from stores.models import Connection, Shop
 from syncer.shopify.documents import (
     MAX_INPUT_ITEMS,
@@ -25,6 +25,7 @@ from syncer.shopify.documents import (
     inventory_set_quantities_input,
 )
 from syncer.shopify.errors import ShopifyUserErrors
+from syncer.shopify.ids import gid, gid_id
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from stores.models import Shop, ShopScopeChange
 from syncer.shopify.client import admin_client
 from syncer.shopify.documents import document
+from syncer.shopify.ids import gid_id
 from syncer.shopify.oauth import OfflineToken, token_exchange
 from syncer.shopify.session_tokens import SessionToken
 from syncer.shopify.tokens import access_token_fresh
@@ -105,7 +106,7 @@ def shop_details_refresh(*, shop: Shop) -> Shop:
         document=document("shop_info"),
     )
     info = data["shop"]
-    shop.shopify_id = int(str(info["id"]).rsplit("/", 1)[-1])
+    shop.shopify_id = gid_id(info["id"])
     shop.name = info.get("name") or ""
     shop.email = info.get("email") or ""
     shop.currency = info.get("currencyCode") or ""
