@@ -1,6 +1,5 @@
 """Orders section (destination), received orders (source), order push settings and help."""
 
-import json
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,18 +42,10 @@ from orders.services import (
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Shop
 from stores.selectors import connection_for_source
+from syncer.htmx import page_or_fragment, toast
 
 PAGE_SIZE = 20
 PushState = DestinationOrder.PushState
-
-
-def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "error": error}})
-    return response
-
-
-def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
 
 
 def _order_or_404(request: HttpRequest, order_id: int) -> DestinationOrder:
@@ -87,7 +78,8 @@ def _list_context(request: HttpRequest, form: OrderListForm) -> dict:
 @shop_role_required(Shop.Role.DESTINATION)
 def order_list(request: HttpRequest) -> HttpResponse:
     context = _list_context(request, OrderListForm(request.GET))
-    return render(request, _fragment(request, "orders/order_list.html", "order-table"), context)
+    template = page_or_fragment(request, "orders/order_list.html", "order-table")
+    return render(request, template, context)
 
 
 @require_POST
@@ -98,7 +90,7 @@ def order_push_bulk(request: HttpRequest) -> HttpResponse:
     context = _list_context(request, OrderListForm(request.POST))
     if not form.is_valid():
         response = render(request, "orders/order_list.html#order-table", context, status=422)
-        return _toast(response, form.errors["order"][0], error=True)
+        return toast(response, form.errors["order"][0], error=True)
     result = order_push_request_many(shop=request.shop, order_ids=form.cleaned_data["order"])
     context = _list_context(request, OrderListForm(request.POST))
     parts = []
@@ -107,8 +99,8 @@ def order_push_bulk(request: HttpRequest) -> HttpResponse:
     for name, reason in result.refused.items():
         parts.append(f"{name}: {reason}")
     response = render(request, "orders/order_list.html#order-table", context)
-    return _toast(response, " ".join(parts) or "Nothing to push.",
-                  error=bool(result.refused) and not result.queued)
+    return toast(response, " ".join(parts) or "Nothing to push.",
+                 error=bool(result.refused) and not result.queued)
 
 
 @require_POST
@@ -119,8 +111,8 @@ def order_auto_push(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     settings = order_auto_push_set(shop=request.shop, enabled=form.cleaned_data["enabled"])
     response = render(request, "orders/order_list.html#auto-push", {"settings": settings})
-    return _toast(response, "Automatic push is on: paid orders are pushed as they arrive."
-                  if settings.auto_push else "Automatic push is off.")
+    return toast(response, "Automatic push is on: paid orders are pushed as they arrive."
+                 if settings.auto_push else "Automatic push is off.")
 
 
 @require_GET
@@ -145,7 +137,7 @@ def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
     if not form.is_valid():
         response = render(request, "orders/order_detail.html#order-pushes",
                           {"detail": order_detail(order=order), "form": form}, status=422)
-        return _toast(response, "Check the shipping fee.", error=True)
+        return toast(response, "Check the shipping fee.", error=True)
     source = form.cleaned_data["source"]
     try:
         result = order_push_request(order=order, source_ids=[source] if source else None,
@@ -153,7 +145,7 @@ def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
     except OrderPushRefused as exc:
         response = render(request, "orders/order_detail.html#order-pushes",
                           {"detail": order_detail(order=order), "form": form}, status=409)
-        return _toast(response, str(exc), error=True)
+        return toast(response, str(exc), error=True)
     detail = order_detail(order=order)
     response = render(request, "orders/order_detail.html#order-pushes",
                       {"detail": detail, "form": PushForm()})
@@ -167,7 +159,7 @@ def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
         message = f"Already pushed to {', '.join(result.already_pushed)}."
     if result.refusals:
         message += " " + " ".join(f"{name}: {reason}" for name, reason in result.refusals.items())
-    return _toast(response, message)
+    return toast(response, message)
 
 
 # --- destination: settings and help -------------------------------------------------------------
@@ -195,7 +187,7 @@ def _settings_context(request: HttpRequest, form: OrderSettingsForm | None = Non
 @shop_role_required(Shop.Role.DESTINATION)
 def order_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, _fragment(request, "orders/settings.html", "settings-form"),
+        return render(request, page_or_fragment(request, "orders/settings.html", "settings-form"),
                       _settings_context(request))
     form = OrderSettingsForm(request.POST)
     if not form.is_valid():
@@ -203,7 +195,7 @@ def order_settings(request: HttpRequest) -> HttpResponse:
                       _settings_context(request, form=form), status=422)
     order_settings_update(shop=request.shop, **form.cleaned_data)
     response = render(request, "orders/settings.html#settings-form", _settings_context(request))
-    return _toast(response, "Order settings saved.")
+    return toast(response, "Order settings saved.")
 
 
 @require_POST
@@ -217,7 +209,7 @@ def shipping_rules(request: HttpRequest) -> HttpResponse:
             shop=request.shop, rule_id=delete.cleaned_data["delete"])
         response = render(request, "orders/settings.html#shipping-rules",
                           _settings_context(request))
-        return _toast(response, "Rule removed." if deleted else "That rule was already gone.")
+        return toast(response, "Rule removed." if deleted else "That rule was already gone.")
     form = ShippingRuleForm(request.POST, sources=sources)
     if not form.is_valid():
         return render(request, "orders/settings.html#shipping-rules",
@@ -228,7 +220,7 @@ def shipping_rules(request: HttpRequest) -> HttpResponse:
                       min_subtotal=form.cleaned_data["min_subtotal"],
                       fee=form.cleaned_data["fee"])
     response = render(request, "orders/settings.html#shipping-rules", _settings_context(request))
-    return _toast(response, "Shipping rule saved.")
+    return toast(response, "Shipping rule saved.")
 
 
 @require_GET
@@ -258,5 +250,5 @@ def received_orders(request: HttpRequest, connection_id: int) -> HttpResponse:
     context = {"connection": connection, "status": status, "q": search, "page": page,
                "counts": order_counts_for_connection(connection=connection),
                "filters": [("", "All")] + list(DestinationOrder.FulfillmentStatus.choices)}
-    return render(request, _fragment(request, "orders/received_list.html", "received-table"),
+    return render(request, page_or_fragment(request, "orders/received_list.html", "received-table"),
                   context)

@@ -30,13 +30,9 @@ from orders.sync_health import WorkKind, destination_work_health, destination_wo
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import toast
+from syncer.htmx import page_or_fragment, toast
 
 REPORT_PAGE_SIZE = 25
-
-
-def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
 
 
 def _range_context(form: DateRangeForm, shop: Shop) -> dict:
@@ -94,7 +90,8 @@ def _destination_dashboard(request: HttpRequest) -> HttpResponse:
     context = _range_context(form, request.shop)
     context["figures"] = destination_dashboard(destination=request.shop,
                                                date_range=context["date_range"])
-    return render(request, _fragment(request, "orders/dashboard_destination.html", "results"),
+    template = page_or_fragment(request, "orders/dashboard_destination.html", "results")
+    return render(request, template,
                   context, status=422 if form.errors else 200)
 
 
@@ -140,7 +137,7 @@ def store_report(request: HttpRequest, connection_id: int) -> HttpResponse:
         "query": f"range={context['range_choice']}&start={date_range.first:%Y-%m-%d}"
                  f"&end={date_range.last:%Y-%m-%d}",
     })
-    return render(request, _fragment(request, "orders/report.html", "results"), context,
+    return render(request, page_or_fragment(request, "orders/report.html", "results"), context,
                   status=422 if form.errors else 200)
 
 

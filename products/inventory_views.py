@@ -1,7 +1,6 @@
 """Inventory settings: which source locations count and take destination sales; each
 destination's receiving location, safety stock and pending-order rule; Resync now."""
 
-import json
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from products.inventory_tasks import reconciliation_request
 from products.models import ReconciliationRun
 from stores.auth import shop_session_required
 from stores.models import Connection, Shop
+from syncer.htmx import toast
 from syncer.shopify.errors import ShopifyError
 
 
@@ -55,11 +55,6 @@ class ConnectionInventoryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["destination_location_id"].choices = [
             (location["id"], location["name"]) for location in locations]
-
-
-def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "error": error}})
-    return response
 
 
 def _source_context(request: HttpRequest, form: SourceInventoryForm | None = None) -> dict:
@@ -107,7 +102,7 @@ def inventory_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _shopify_unavailable(exc: ShopifyError) -> HttpResponse:
-    return _toast(HttpResponse(status=502), exc.merchant_message, error=True)
+    return toast(HttpResponse(status=502), exc.merchant_message, error=True)
 
 
 @require_POST
@@ -130,7 +125,7 @@ def source_inventory_save(request: HttpRequest) -> HttpResponse:
                           decrement_location_id=form.cleaned_data["decrement_location_id"])
     response = render(request, "products/inventory_settings.html#source-form",
                       _source_context(request))
-    return _toast(response, "Saved. Destinations are being brought in line.")
+    return toast(response, "Saved. Destinations are being brought in line.")
 
 
 def _connection(request: HttpRequest, connection_id: int) -> Connection:
@@ -158,7 +153,7 @@ def connection_inventory_save(request: HttpRequest, connection_id: int) -> HttpR
     save(connection=connection, **form.cleaned_data)
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))
-    return _toast(response, "Saved. Stock is being brought in line.")
+    return toast(response, "Saved. Stock is being brought in line.")
 
 
 @require_POST
@@ -168,7 +163,7 @@ def zeros_release(request: HttpRequest, connection_id: int) -> HttpResponse:
     released = inventory_zero_hold_release(connection=connection)
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))
-    return _toast(response, f"{released} variant{'s' if released != 1 else ''} set to zero.")
+    return toast(response, f"{released} variant{'s' if released != 1 else ''} set to zero.")
 
 
 @require_POST

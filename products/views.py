@@ -25,17 +25,10 @@ from products.models import CatalogueScan, ProductJob
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_destination
+from syncer.htmx import page_or_fragment, toast
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
-
-
-def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
-    return trigger_client_event(response, "toast", {"message": message, "error": error})
-
-
-def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
 
 
 def _user(request: HttpRequest) -> str:
@@ -83,7 +76,8 @@ def _source_context(request: HttpRequest, form: HiddenTagForm | None = None) -> 
 
 
 def _source_products(request: HttpRequest) -> HttpResponse:
-    return render(request, _fragment(request, "products/source_products.html", "product-table"),
+    template = page_or_fragment(request, "products/source_products.html", "product-table")
+    return render(request, template,
                   _source_context(request))
 
 
@@ -108,7 +102,7 @@ def catalogue_reload(request: HttpRequest) -> HttpResponse:
     catalogue.source_catalogue_load_start(source=request.shop)
     response = render(request, "products/source_products.html#catalogue-status",
                       _source_context(request))
-    return _toast(response, "Reading your catalogue from Shopify. This page updates when done.")
+    return toast(response, "Reading your catalogue from Shopify. This page updates when done.")
 
 
 @require_POST
@@ -126,8 +120,8 @@ def hidden_tag_update(request: HttpRequest) -> HttpResponse:
     response = render(request, "products/source_products.html#hidden-tag",
                       _source_context(request))
     response["HX-Trigger-After-Swap"] = "catalogueChanged"
-    return _toast(response, f"Hidden tag saved. {changed} product"
-                            f"{'' if changed == 1 else 's'} changed visibility.")
+    return toast(response, f"Hidden tag saved. {changed} product"
+                           f"{'' if changed == 1 else 's'} changed visibility.")
 
 
 # --- destination side -------------------------------------------------------------------------
@@ -156,7 +150,7 @@ def _refused(request: HttpRequest, connection: Connection) -> HttpResponse:
         message = ("You disconnected from this source, so its catalogue is not available. "
                    "Reconnect with its store key on the Sources page to see it again.")
     if request.htmx:
-        return _toast(HttpResponse(message, status=403), message, error=True)
+        return toast(HttpResponse(message, status=403), message, error=True)
     return render(request, "products/catalogue_refused.html",
                   {"connection": connection, "message": message}, status=403)
 
@@ -202,7 +196,7 @@ def _catalogue_context(request: HttpRequest, connection: Connection,
 
 def _catalogue(request: HttpRequest, connection: Connection,
                connections: list[Connection] | None = None) -> HttpResponse:
-    return render(request, _fragment(request, "products/catalogue.html", "catalogue-table"),
+    return render(request, page_or_fragment(request, "products/catalogue.html", "catalogue-table"),
                   _catalogue_context(request, connection, connections))
 
 
@@ -217,7 +211,7 @@ def _catalogue_main(request: HttpRequest, connection: Connection, message: str, 
                     error: bool = False, status: int = 200) -> HttpResponse:
     response = render(request, "products/catalogue.html#catalogue-main",
                       _catalogue_context(request, connection), status=status)
-    return _toast(response, message, error=error)
+    return toast(response, message, error=error)
 
 
 def _selection(request: HttpRequest, form_class=ProductSelectionForm):
@@ -300,7 +294,7 @@ def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
               if on]
     response = render(request, "products/catalogue.html#sync-rules",
                       _catalogue_context(request, connection))
-    return _toast(response, "Auto-sync rules saved: " + (
+    return toast(response, "Auto-sync rules saved: " + (
         ", ".join(chosen) + " follow the source from its next change." if chosen else
         "only stock and SKUs follow the source."))
 
@@ -338,7 +332,7 @@ def _map_context(request: HttpRequest, connection: Connection) -> dict:
 @destination_view
 def map_page(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    response = render(request, _fragment(request, "products/map.html", "map-panel"),
+    response = render(request, page_or_fragment(request, "products/map.html", "map-panel"),
                       _map_context(request, connection))
     scan = _map_context(request, connection)["scan"]
     if request.htmx and (scan is None or scan.finished):
@@ -352,7 +346,7 @@ def map_check(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
     mapping.sku_scan_start(connection=connection)
     response = render(request, "products/map.html#map-panel", _map_context(request, connection))
-    return _toast(response, "Reading your store's SKUs…")
+    return toast(response, "Reading your store's SKUs…")
 
 
 @require_POST
@@ -373,11 +367,11 @@ def map_link(request: HttpRequest, connection_id: int) -> HttpResponse:
     except imports.ImportRefused as exc:
         response = render(request, "products/map.html#map-panel",
                           _map_context(request, connection), status=409)
-        return _toast(response, str(exc), error=True)
+        return toast(response, str(exc), error=True)
     response = render(request, "products/map.html#map-panel",
                       {**_map_context(request, connection), "job": ProductJob.objects.get(
                           pk=job.pk)})
-    return _toast(response, f"Linking {job.total} product{'' if job.total == 1 else 's'} by "
+    return toast(response, f"Linking {job.total} product{'' if job.total == 1 else 's'} by "
                             "SKU and setting their stock.")
 
 
@@ -399,7 +393,7 @@ def product_history(request: HttpRequest, connection_id: int,
     page = Paginator(selectors.sync_history(connection=connection, source_product=product),
                      HISTORY_PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
     link = product.links.filter(connection=connection).first()
-    return render(request, _fragment(request, "products/history.html", "history-table"), {
+    return render(request, page_or_fragment(request, "products/history.html", "history-table"), {
         "connection": connection, "product": product, "link": link, "page": page,
         "back_url": reverse("products:source_catalogue", args=[connection.pk]),
     })

@@ -14,6 +14,7 @@ from stores.services import (
     shop_install_from_authorization_code,
     shop_role_choose,
 )
+from syncer.htmx import toast
 from syncer.shopify.client import admin_client
 from syncer.shopify.errors import ShopifyError
 from syncer.shopify.oauth import (
@@ -63,7 +64,7 @@ def role_choose(request: HttpRequest) -> HttpResponse:
                       status=status)
     if status == 200:
         role = request.shop.get_role_display().lower()
-        response["HX-Trigger"] = f'{{"toast": {{"message": "This store is now a {role}."}}}}'
+        toast(response, f"This store is now a {role}.")
     return response
 
 

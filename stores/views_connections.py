@@ -24,19 +24,9 @@ from stores.selectors import (
     connection_list_for_destination,
     connection_list_for_source,
 )
+from syncer.htmx import page_or_fragment, toast
 
 PAGE_SIZE = 20
-
-
-def _toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
-    import json
-
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "error": error}})
-    return response
-
-
-def _fragment(request: HttpRequest, template: str, fragment: str) -> str:
-    return f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
 
 
 @require_GET
@@ -55,7 +45,8 @@ def store_list(request: HttpRequest) -> HttpResponse:
         "counts": connection_counts_for_source(source=request.shop),
         "tabs": Connection.Status.choices,
     }
-    return render(request, _fragment(request, "stores/store_list.html", "store-table"), context)
+    template = page_or_fragment(request, "stores/store_list.html", "store-table")
+    return render(request, template, context)
 
 
 @require_POST
@@ -64,7 +55,7 @@ def store_list(request: HttpRequest) -> HttpResponse:
 def store_key_rotate_view(request: HttpRequest) -> HttpResponse:
     shop = store_key_rotate(shop=request.shop)
     response = render(request, "stores/_store_key.html", {"shop": shop})
-    return _toast(response, "New key created. Existing connections keep working.")
+    return toast(response, "New key created. Existing connections keep working.")
 
 
 def _connection_or_404(request: HttpRequest, connection_id: int) -> Connection:
@@ -92,13 +83,13 @@ def _transition(request: HttpRequest, connection_id: int, action, done: str) -> 
         connection = action(connection=connection, actor=request.shop,
                             actor_user_id=request.session_token.user_id)
     except ConnectionRefused as exc:
-        return _toast(HttpResponse(status=409), str(exc), error=True)
+        return toast(HttpResponse(status=409), str(exc), error=True)
     from stores.selectors import connection_detail_figures
 
     response = render(request, "stores/store_detail.html#store-status",
                       {"connection": connection,
                        **connection_detail_figures(connection=connection)})
-    return _toast(response, done)
+    return toast(response, done)
 
 
 @require_POST
@@ -127,7 +118,7 @@ def _sources_context(request: HttpRequest, form: ConnectForm | None = None) -> d
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
 def source_list(request: HttpRequest) -> HttpResponse:
-    return render(request, _fragment(request, "stores/source_list.html", "sources"),
+    return render(request, page_or_fragment(request, "stores/source_list.html", "sources"),
                   _sources_context(request))
 
 
@@ -147,7 +138,7 @@ def source_connect(request: HttpRequest) -> HttpResponse:
             response = render(request, "stores/source_list.html#sources",
                               _sources_context(request))
             source = connection.source.name or connection.source.domain
-            return _toast(response, f"Connected to {source}.")
+            return toast(response, f"Connected to {source}.")
     return render(request, "stores/source_list.html#sources", _sources_context(request, form),
                   status=422)
 
@@ -164,6 +155,6 @@ def source_disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
         connection_disconnect(connection=connection, actor=request.shop,
                               actor_user_id=request.session_token.user_id)
     except ConnectionRefused as exc:
-        return _toast(HttpResponse(status=409), str(exc), error=True)
+        return toast(HttpResponse(status=409), str(exc), error=True)
     response = render(request, "stores/source_list.html#sources", _sources_context(request))
-    return _toast(response, "Disconnected. Your orders and history are kept.")
+    return toast(response, "Disconnected. Your orders and history are kept.")

@@ -1,3 +1,4 @@
+import json
 import re
 import time
 from datetime import timedelta
@@ -80,7 +81,8 @@ def test_choosing_a_role_over_htmx(client, emulator):
     assert response.status_code == 200
     assert Shop.objects.get(domain=SOURCE).role == "source"
     assert "No destination stores yet" in response.content.decode()
-    assert response["HX-Trigger"] == '{"toast": {"message": "This store is now a source."}}'
+    assert json.loads(response["HX-Trigger"]) == {
+        "toast": {"message": "This store is now a source.", "error": False}}
 
 
 def test_invalid_role_is_a_field_error(client, emulator):
