@@ -22,8 +22,10 @@ from syncer.shopify.errors import ShopifyError
 
 
 class SourceInventoryForm(forms.Form):
+    # Check boxes: the template lays out each choice's own input, which a <select> has not.
     shared_location_ids = forms.TypedMultipleChoiceField(
-        coerce=int, label="Locations whose stock is shared", error_messages={
+        coerce=int, label="Locations whose stock is shared",
+        widget=forms.CheckboxSelectMultiple, error_messages={
             "required": "Choose at least one location to share."})
     decrement_location_id = forms.TypedChoiceField(
         coerce=int, label="Location that destination sales are taken from")

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from products.models import ReconciliationRun
@@ -19,7 +21,14 @@ def test_source_chooses_shared_and_decrement_locations(client, emulator):
     first, second = locations[0]["id"], locations[1]["id"]
     page = client.get("/inventory/", headers=as_shop(emulator, world.source))
     assert page.status_code == 200
-    assert locations[1]["name"] in page.content.decode()
+    html = page.content.decode()
+    assert locations[1]["name"] in html
+    # every location is a check box, and with nothing chosen yet all are shared
+    boxes = re.findall(r'<input type="checkbox" name="shared_location_ids" value="(\d+)"[^>]*>',
+                       html)
+    assert boxes == [str(first), str(second)]
+    assert html.count('name="shared_location_ids" value=') == 2
+    assert len(re.findall(r'name="shared_location_ids" value="\d+"[^>]* checked', html)) == 2
     # a decrement location outside the shared ones is refused
     refused = client.post("/inventory/source", {"shared_location_ids": [first],
                                                 "decrement_location_id": second},
