@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import (
     Count,
@@ -93,9 +92,7 @@ def _text(value: str | None) -> str:
 def _tracking_of(push_ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """Tracking company, number and URL of each push (several fulfilments joined by " | ")."""
     def joined(name: str) -> StringAgg:
-        # Older SQLite (the demo) cannot order inside an aggregate; it keeps the scan order.
-        ordered = db_connection.features.supports_aggregate_order_by_clause
-        return StringAgg(name, delimiter=Value(" | "), order_by="pk" if ordered else None)
+        return StringAgg(name, delimiter=Value(" | "), order_by="pk")
 
     return {push: (company, number, url) for push, company, number, url in (
         OrderFulfillment.objects.filter(push__in=push_ids)

