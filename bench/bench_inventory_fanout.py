@@ -172,7 +172,7 @@ class Round:
             worker_start,
             worker_wait,
         )
-        from products.inventory_tasks import inventory_flush_destination_task
+        from products.inventory.tasks import inventory_flush_destination_task
         from products.models import InventoryWriteBatch
         from stores.models import Shop
         from syncer.celery import app

@@ -69,23 +69,23 @@ def _flush_outcome(result) -> dict[str, int]:
 
 
 def instrument() -> None:
-    import products.inventory_tasks as tasks
-    import webhooks.tasks as webhook_tasks
-    from products import inventory
-    from syncer.shopify import budget
+    import webhooks.inbox as inbox
+    from products.inventory import flush, handlers, targets, tasks
+    from syncer.shopify import admin_session, budget
 
-    _wrap(webhook_tasks, "webhook_delivery_process", "ingest.delivery")
-    _wrap(webhook_tasks, "webhook_deliveries_take", "ingest.batch")
-    _wrap(inventory, "source_levels_changed", "ingest.source_level_changed")
-    _wrap(inventory, "source_levels_record", "ingest.level_record")
-    _wrap(inventory, "targets_recompute", "ingest.targets_recompute")
-    _wrap(inventory, "inventory_flush_on_commit", "ingest.flush_enqueue")
-    _wrap(inventory, "inventory_flush_destination", "flush.call", on_result=_flush_outcome)
+    _wrap(inbox, "webhook_delivery_process", "ingest.delivery")
+    _wrap(inbox, "webhook_deliveries_take", "ingest.batch")
+    # Each function is wrapped where it is looked up: in the module that calls it.
+    _wrap(handlers, "source_levels_changed", "ingest.source_level_changed")
+    _wrap(targets, "source_levels_record", "ingest.level_record")
+    _wrap(targets, "targets_recompute", "ingest.targets_recompute")
+    _wrap(handlers, "inventory_flush_on_commit", "ingest.flush_enqueue")
+    _wrap(flush, "inventory_flush_destination", "flush.call", on_result=_flush_outcome)
     _wrap(tasks, "flush_schedule_next", "flush.schedule_next")
-    _wrap(inventory, "_batch_form", "flush.batch_form")
-    _wrap(inventory, "_batch_send", "flush.batch_send")
-    _wrap(inventory, "_batch_done", "flush.batch_done")
-    _wrap(inventory, "_execute", "api.execute")
+    _wrap(flush, "_batch_form", "flush.batch_form")
+    _wrap(flush, "_batch_send", "flush.batch_send")
+    _wrap(flush, "_batch_done", "flush.batch_done")
+    _wrap(admin_session.AdminSession, "execute", "api.execute")
 
     reserve = budget.ShopBudget.reserve
 

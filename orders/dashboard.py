@@ -25,7 +25,7 @@ from orders.stats import (
     source_top_variants,
 )
 from orders.sync_health import WorkHealth, destination_work_health
-from products.inventory_health import destination_stock_waiting
+from products.inventory.health import destination_stock_waiting
 from products.models import (
     InventoryEffect,
     ProductLink,

@@ -8,7 +8,7 @@ from django.db import models
 
 from orders.selectors import order_pushes_trouble
 from orders.services import order_pushes_retry
-from products.inventory_health import (
+from products.inventory.health import (
     destination_resync_trouble,
     destination_resyncs_retry,
     destination_stock_retry,

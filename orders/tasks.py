@@ -1,7 +1,15 @@
 """Thin, idempotent tasks: take ids, call one service. A re-run finds the work done (status,
-claims, the source order's tag) and does nothing twice."""
+claims, the source order's tag) and does nothing twice.
+
+Imports run one way: the services that queue these tasks import this module at the top; these
+tasks import the services they run inside their bodies, and only services that queue no task
+(`orders.push`, `orders.source_orders`, `orders.fulfillment_sync`), so there is no circle.
+"""
+
+from typing import Any
 
 from celery import shared_task
+from django.db import transaction
 
 from syncer.shopify import ShopifyOutcomeUnknown, ShopifyRetryable
 
@@ -15,23 +23,34 @@ RETRY = {
 }
 
 
+def task_enqueue_on_commit(task: Any, *args: Any) -> None:
+    """Queue `task` once the current transaction commits (at once outside one).
+
+    robust: an eager task (tests, demo) that fails must not undo the caller's commit.
+    """
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
 @shared_task(ignore_result=True, **RETRY)
 def order_push_task(push_id: int) -> None:
-    from orders.services import order_push_execute
+    from orders.push import order_push_cancel_flag_due, order_push_execute
 
     order_push_execute(push_id=push_id)
+    # The destination cancelled the order while it was being pushed: flag it on the source.
+    if order_push_cancel_flag_due(push_id=push_id):
+        task_enqueue_on_commit(order_push_flag_cancelled_task, push_id)
 
 
 @shared_task(ignore_result=True, **RETRY)
 def order_fulfillment_sync_task(fulfillment_id: int) -> None:
-    from orders.fulfillments import order_fulfillment_sync
+    from orders.fulfillment_sync import order_fulfillment_sync
 
     order_fulfillment_sync(fulfillment_id=fulfillment_id)
 
 
 @shared_task(ignore_result=True, **RETRY)
 def order_push_flag_cancelled_task(push_id: int) -> None:
-    from orders.services import order_push_flag_cancelled
+    from orders.source_orders import order_push_flag_cancelled
 
     order_push_flag_cancelled(push_id=push_id)
 

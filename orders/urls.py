@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views, views_dashboard
+from orders import views, views_dashboard, views_stores
 
 app_name = "orders"
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("orders/help", views.order_help, name="order_help"),
     path("orders/<int:order_id>/", views.order_detail_view, name="order_detail"),
     path("orders/<int:order_id>/push", views.order_push, name="order_push"),
+    path("stores/<int:connection_id>/", views_stores.store_detail, name="store_detail"),
+    path("stores/<int:connection_id>/block", views_stores.store_block, name="store_block"),
+    path("stores/<int:connection_id>/unblock", views_stores.store_unblock, name="store_unblock"),
     path("stores/<int:connection_id>/orders", views.received_orders, name="received_orders"),
     path("dashboard/", views_dashboard.dashboard, name="dashboard"),
     path("dashboard/try-again", views_dashboard.work_retry, name="work_retry"),

@@ -2,7 +2,7 @@
 
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -42,13 +42,13 @@ from orders.services import (
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import page_or_fragment, toast
+from syncer.htmx import ShopRequest, page_or_fragment, toast
 
 PAGE_SIZE = 20
 PushState = DestinationOrder.PushState
 
 
-def _order_or_404(request: HttpRequest, order_id: int) -> DestinationOrder:
+def _order_or_404(request: ShopRequest[Shop], order_id: int) -> DestinationOrder:
     order = order_for_destination(shop=request.shop, order_id=order_id)
     if order is None:
         raise Http404("No such order")
@@ -58,7 +58,7 @@ def _order_or_404(request: HttpRequest, order_id: int) -> DestinationOrder:
 # --- destination: the Orders section --------------------------------------------------------
 
 
-def _list_context(request: HttpRequest, form: OrderListForm) -> dict:
+def _list_context(request: ShopRequest[Shop], form: OrderListForm) -> dict:
     form.is_valid()
     tab = form.cleaned_data.get("tab") or PushState.NOT_PUSHED
     search = (form.cleaned_data.get("q") or "").strip()
@@ -76,7 +76,7 @@ def _list_context(request: HttpRequest, form: OrderListForm) -> dict:
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: ShopRequest[Shop]) -> HttpResponse:
     context = _list_context(request, OrderListForm(request.GET))
     template = page_or_fragment(request, "orders/order_list.html", "order-table")
     return render(request, template, context)
@@ -85,7 +85,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_push_bulk(request: HttpRequest) -> HttpResponse:
+def order_push_bulk(request: ShopRequest[Shop]) -> HttpResponse:
     form = BulkPushForm(request.POST)
     context = _list_context(request, OrderListForm(request.POST))
     if not form.is_valid():
@@ -106,7 +106,7 @@ def order_push_bulk(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_auto_push(request: HttpRequest) -> HttpResponse:
+def order_auto_push(request: ShopRequest[Shop]) -> HttpResponse:
     form = AutoPushForm(request.POST)
     form.is_valid()
     settings = order_auto_push_set(shop=request.shop, enabled=form.cleaned_data["enabled"])
@@ -119,7 +119,7 @@ def order_auto_push(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_detail_view(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
     template = "orders/order_detail.html"
     if request.htmx and not request.htmx.boosted and request.htmx.target == "order-pushes":
@@ -131,7 +131,7 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
     form = PushForm(request.POST)
     if not form.is_valid():
@@ -165,7 +165,7 @@ def order_push(request: HttpRequest, order_id: int) -> HttpResponse:
 # --- destination: settings and help -------------------------------------------------------------
 
 
-def _settings_context(request: HttpRequest, form: OrderSettingsForm | None = None,
+def _settings_context(request: ShopRequest[Shop], form: OrderSettingsForm | None = None,
                       rule_form: ShippingRuleForm | None = None) -> dict:
     settings = order_settings_for(shop=request.shop)
     sources = connected_sources_for(shop=request.shop)
@@ -185,7 +185,7 @@ def _settings_context(request: HttpRequest, form: OrderSettingsForm | None = Non
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def order_settings(request: HttpRequest) -> HttpResponse:
+def order_settings(request: ShopRequest[Shop]) -> HttpResponse:
     if request.method == "GET":
         return render(request, page_or_fragment(request, "orders/settings.html", "settings-form"),
                       _settings_context(request))
@@ -201,7 +201,7 @@ def order_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def shipping_rules(request: HttpRequest) -> HttpResponse:
+def shipping_rules(request: ShopRequest[Shop]) -> HttpResponse:
     sources = connected_sources_for(shop=request.shop)
     if "delete" in request.POST:
         delete = ShippingRuleDeleteForm(request.POST)
@@ -225,7 +225,7 @@ def shipping_rules(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @shop_session_required
-def order_help(request: HttpRequest) -> HttpResponse:
+def order_help(request: ShopRequest[Shop]) -> HttpResponse:
     return render(request, "orders/help.html", {})
 
 
@@ -236,7 +236,7 @@ def order_help(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
-def received_orders(request: HttpRequest, connection_id: int) -> HttpResponse:
+def received_orders(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = connection_for_source(source=request.shop, connection_id=connection_id)
     if connection is None:
         raise Http404("No such store")
@@ -247,8 +247,10 @@ def received_orders(request: HttpRequest, connection_id: int) -> HttpResponse:
     page = Paginator(received_order_list(connection=connection, fulfillment=status,
                                          search=search),
                      PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    counts = order_counts_for_connection(connection=connection)
     context = {"connection": connection, "status": status, "q": search, "page": page,
-               "counts": order_counts_for_connection(connection=connection),
-               "filters": [("", "All")] + list(DestinationOrder.FulfillmentStatus.choices)}
+               "filters": [("", "All")] + list(DestinationOrder.FulfillmentStatus.choices),
+               # Each filter's badge: "All" shows every received order.
+               "filter_counts": {"": counts["total"], **counts}}
     return render(request, page_or_fragment(request, "orders/received_list.html", "received-table"),
                   context)

@@ -5,7 +5,7 @@ import io
 from collections.abc import Iterator
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -30,7 +30,7 @@ from orders.sync_health import WorkKind, destination_work_health, destination_wo
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import page_or_fragment, toast
+from syncer.htmx import ShopRequest, page_or_fragment, toast
 
 REPORT_PAGE_SIZE = 25
 
@@ -51,7 +51,7 @@ def _range_context(form: DateRangeForm, shop: Shop) -> dict:
 @require_GET
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ShopRequest[Shop]) -> HttpResponse:
     if request.shop.role == Shop.Role.SOURCE:
         return _source_dashboard(request)
     if request.shop.role == Shop.Role.DESTINATION:
@@ -60,7 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                   status=403)
 
 
-def _source_dashboard(request: HttpRequest) -> HttpResponse:
+def _source_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
     source = request.shop
     form = SourceDashboardForm(request.GET, shop=source)
     context = _range_context(form, source)
@@ -85,7 +85,7 @@ def _source_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=422 if form.errors else 200)
 
 
-def _destination_dashboard(request: HttpRequest) -> HttpResponse:
+def _destination_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
     form = DateRangeForm(request.GET, shop=request.shop)
     context = _range_context(form, request.shop)
     context["figures"] = destination_dashboard(destination=request.shop,
@@ -98,7 +98,7 @@ def _destination_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def work_retry(request: HttpRequest) -> HttpResponse:
+def work_retry(request: ShopRequest[Shop]) -> HttpResponse:
     """Sync health's Try again: one kind of the shop's failed and stuck work, queued again."""
     form = WorkRetryForm(request.POST)
     if not form.is_valid():
@@ -112,7 +112,7 @@ def work_retry(request: HttpRequest) -> HttpResponse:
     return toast(response, f"{kind.label}: {queued} queued again.")
 
 
-def _report_connection(request: HttpRequest, connection_id: int) -> Connection:
+def _report_connection(request: ShopRequest[Shop], connection_id: int) -> Connection:
     """Any store that ever connected to this source: connected, blocked or disconnected."""
     connection = connection_for_source(source=request.shop, connection_id=connection_id)
     if connection is None:
@@ -124,7 +124,7 @@ def _report_connection(request: HttpRequest, connection_id: int) -> Connection:
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
-def store_report(request: HttpRequest, connection_id: int) -> HttpResponse:
+def store_report(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = _report_connection(request, connection_id)
     form = ReportForm(request.GET, shop=request.shop)
     context = _range_context(form, request.shop)
@@ -161,7 +161,7 @@ def _csv_blocks(rows: Iterator[list[str]]) -> Iterator[str]:
 @require_GET
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
-def store_report_csv(request: HttpRequest, connection_id: int) -> HttpResponse:
+def store_report_csv(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = _report_connection(request, connection_id)
     form = ReportForm(request.GET, shop=request.shop)
     if not form.is_valid():

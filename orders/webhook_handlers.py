@@ -4,11 +4,8 @@ shops and orders that are not ours to handle."""
 
 from orders import payloads as p
 from orders.fulfillments import order_fulfillment_upsert_from_webhook
-from orders.services import (
-    order_mirror_redact_customer,
-    order_mirror_upsert_from_webhook,
-    source_order_update_from_webhook,
-)
+from orders.mirror import order_mirror_redact_customer, order_mirror_upsert_from_webhook
+from orders.source_orders import source_order_update_from_webhook
 from stores.models import Shop
 from webhooks.registry import webhook_handler_register
 

@@ -8,4 +8,5 @@ class ProductsConfig(AppConfig):
     def ready(self) -> None:
         # Catalogue topics (products/*, inventory_items/*) and stock topics
         # (inventory_levels/*, orders/paid, refunds/create) live in separate modules.
-        from products import inventory_handlers, webhook_handlers  # noqa: F401
+        from products import webhook_handlers  # noqa: F401
+        from products.inventory import handlers  # noqa: F401

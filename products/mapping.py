@@ -1,53 +1,25 @@
 """Map existing products: link the destination's own variants to the source's by SKU.
 
-1. A scan reads the destination's whole catalogue with a bulk query (its variants and SKUs).
-2. The SKU health report compares both sides before anything is linked: duplicate SKUs on
-   either side, blank SKUs, near matches (differ only in case or spaces), products whose
-   variant counts differ, and matches that cannot be linked (one destination product matching
-   several source products, or the other way round).
-3. Linking takes exactly the unique matches (exact SKU after trimming spaces, one variant on
-   each side) and brings their stock to the target. Mapping syncs inventory only: nothing
-   else of the destination's products is touched.
+1. `sku_scan_start` reads the destination's whole catalogue with a bulk query (a catalogue
+   scan); when it is applied, `products.sku_matching` keeps its variants and computes the SKU
+   health report.
+2. `map_start` queues a product job linking exactly the report's unique matches; the job runner
+   (`products.jobs`) links them batch by batch and brings their stock to the target.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-
 from django.db import transaction
-from django.utils import timezone
 
 from products.catalogue import catalogue_scan_start
 from products.imports import (
     ImportRefused,
-    _busy_product_ids,
+    connection_busy_product_ids,
     connection_require_connected,
 )
-from products.models import (
-    CatalogueScan,
-    ProductJob,
-    ProductLink,
-    SourceVariant,
-    SyncEvent,
-    VariantLink,
-)
-from products.services import sync_event_record
-from products.stock import variant_links_stock_write
+from products.models import CatalogueScan, ProductJob
+from products.tasks import product_job_run_task
 from stores.models import Connection
-from syncer.shopify.ids import gid, gid_id
-
-REPORT_LIST_LIMIT = 200
-
-
-def sku_normal(sku: str | None) -> str:
-    """What must match exactly: the SKU without surrounding whitespace."""
-    return (sku or "").strip()
-
-
-def sku_loose(sku: str | None) -> str:
-    """Near-match key: no whitespace at all, case folded."""
-    return "".join((sku or "").split()).casefold()
 
 
 def sku_scan_start(*, connection: Connection) -> CatalogueScan:
@@ -57,189 +29,9 @@ def sku_scan_start(*, connection: Connection) -> CatalogueScan:
                                 connection=connection)
 
 
-def destination_scan_apply(*, scan: CatalogueScan, rows: Iterable[dict]) -> None:
-    """Keeps the destination's variants from the bulk result and computes the report."""
-    products: dict[str, str] = {}
-    variants = []
-    for row in rows:
-        row_id = str(row.get("id") or "")
-        parent = row.get("__parentId")
-        if parent is None and "/Product/" in row_id:
-            products[row_id] = str(row.get("title") or "")
-        elif parent is not None and "/ProductVariant/" in row_id:
-            item = row.get("inventoryItem") or {}
-            if not item.get("id"):
-                continue
-            variants.append({
-                "product_id": gid_id(parent), "product_title": products.get(parent, ""),
-                "variant_id": gid_id(row_id), "variant_title": str(row.get("title") or ""),
-                "inventory_item_id": gid_id(item["id"]), "sku": str(row.get("sku") or ""),
-            })
-    for variant in variants:
-        if not variant["product_title"]:
-            variant["product_title"] = products.get(gid("Product", variant["product_id"]), "")
-    report = sku_health_report(connection=scan.connection, destination_variants=variants)
-    CatalogueScan.objects.filter(pk=scan.pk).update(
-        destination_variants=variants, report=report, products=len(products),
-        variants=len(variants))
-
-
-def _source_variants(connection: Connection) -> list[dict]:
-    rows = (SourceVariant.objects.filter(shop_id=connection.source_id, deleted_at__isnull=True,
-                                         product__deleted_at__isnull=True,
-                                         product__hidden=False)
-            .values("pk", "sku", "title", "inventory_item_id", "product_id", "product__title"))
-    return [{"id": r["pk"], "sku": r["sku"], "title": r["title"], "product_id": r["product_id"],
-             "product_title": r["product__title"]} for r in rows]
-
-
-def _product_variant_counts(variants: Iterable[dict], key: str) -> dict[int, int]:
-    counts: dict[int, int] = defaultdict(int)
-    for variant in variants:
-        counts[variant[key]] += 1
-    return counts
-
-
-def sku_health_report(*, connection: Connection, destination_variants: list[dict]) -> dict:
-    """Everything a merchant should know before linking by SKU, and the matches to link."""
-    source_variants = _source_variants(connection)
-    source_by_sku: dict[str, list[dict]] = defaultdict(list)
-    destination_by_sku: dict[str, list[dict]] = defaultdict(list)
-    blank_source = [v for v in source_variants if not sku_normal(v["sku"])]
-    blank_destination = [v for v in destination_variants if not sku_normal(v["sku"])]
-    for variant in source_variants:
-        if sku_normal(variant["sku"]):
-            source_by_sku[sku_normal(variant["sku"])].append(variant)
-    for variant in destination_variants:
-        if sku_normal(variant["sku"]):
-            destination_by_sku[sku_normal(variant["sku"])].append(variant)
-
-    duplicates = []
-    for side, by_sku, title in (("source", source_by_sku, "product_title"),
-                                ("destination", destination_by_sku, "product_title")):
-        for sku, found in sorted(by_sku.items()):
-            if len(found) > 1:
-                duplicates.append({"side": side, "sku": sku, "count": len(found),
-                                   "products": sorted({v[title] for v in found})})
-
-    linked_source = dict(VariantLink.objects.filter(connection=connection)
-                         .values_list("source_variant_id", "destination_variant_id"))
-    linked_destination = set(linked_source.values())
-    product_links = {link.source_product_id: link.destination_product_id
-                     for link in ProductLink.objects.filter(connection=connection)}
-    destination_taken = {dest: src for src, dest in product_links.items()}
-
-    candidates = []
-    already_linked = 0
-    for sku, sources in source_by_sku.items():
-        destinations = destination_by_sku.get(sku, [])
-        if len(sources) != 1 or len(destinations) != 1:
-            continue
-        source, destination = sources[0], destinations[0]
-        if source["id"] in linked_source or destination["variant_id"] in linked_destination:
-            already_linked += 1
-            continue
-        candidates.append((sku, source, destination))
-
-    # A product link pairs one source product with one destination product.
-    destinations_of: dict[int, set[int]] = defaultdict(set)
-    sources_of: dict[int, set[int]] = defaultdict(set)
-    for _sku, source, destination in candidates:
-        destinations_of[source["product_id"]].add(destination["product_id"])
-        sources_of[destination["product_id"]].add(source["product_id"])
-    matches, conflicts = [], []
-    for sku, source, destination in candidates:
-        reason = None
-        if len(destinations_of[source["product_id"]]) > 1:
-            reason = (f"The source product “{source['product_title']}” matches variants of "
-                      "several products in your store.")
-        elif len(sources_of[destination["product_id"]]) > 1:
-            reason = (f"Your product “{destination['product_title']}” matches variants of "
-                      "several source products.")
-        elif product_links.get(source["product_id"], destination["product_id"]) != destination[
-                "product_id"]:
-            reason = (f"The source product “{source['product_title']}” is already synced with "
-                      "another product in your store.")
-        elif destination_taken.get(destination["product_id"], source["product_id"]) != source[
-                "product_id"]:
-            reason = (f"Your product “{destination['product_title']}” is already synced with "
-                      "another source product.")
-        if reason:
-            conflicts.append({"sku": sku, "reason": reason})
-            continue
-        matches.append({
-            "sku": sku, "source_variant_id": source["id"],
-            "source_product_id": source["product_id"], "source_title": source["product_title"],
-            "source_variant_title": source["title"],
-            "destination_product_id": destination["product_id"],
-            "destination_variant_id": destination["variant_id"],
-            "destination_inventory_item_id": destination["inventory_item_id"],
-            "destination_title": destination["product_title"],
-        })
-
-    source_loose: dict[str, list[dict]] = defaultdict(list)
-    for sku, sources in source_by_sku.items():
-        source_loose[sku_loose(sku)].extend(sources)
-    near = []
-    for sku, destinations in sorted(destination_by_sku.items()):
-        if sku in source_by_sku:
-            continue
-        for source in source_loose.get(sku_loose(sku), []):
-            near.append({"destination_sku": sku, "source_sku": sku_normal(source["sku"]),
-                         "destination_product": destinations[0]["product_title"],
-                         "source_product": source["product_title"]})
-
-    source_counts = _product_variant_counts(source_variants, "product_id")
-    destination_counts = _product_variant_counts(destination_variants, "product_id")
-    pairs: dict[tuple[int, int], dict] = {}
-    for match in matches:
-        key = (match["source_product_id"], match["destination_product_id"])
-        pair = pairs.setdefault(key, {"source_product": match["source_title"],
-                                      "destination_product": match["destination_title"],
-                                      "source_variants": source_counts[key[0]],
-                                      "destination_variants": destination_counts[key[1]],
-                                      "matched": 0})
-        pair["matched"] += 1
-    mismatched = sorted((pair for pair in pairs.values()
-                         if pair["source_variants"] != pair["destination_variants"]),
-                        key=lambda pair: (pair["source_product"], pair["destination_product"]))
-
-    matched_source = {m["source_variant_id"] for m in matches}
-    matched_destination = {m["destination_variant_id"] for m in matches}
-    return {
-        "computed_at": timezone.now().isoformat(timespec="seconds"),
-        "source_variants": len(source_variants),
-        "destination_variants": len(destination_variants),
-        "matches": matches,
-        "match_count": len(matches),
-        "product_count": len({m["source_product_id"] for m in matches}),
-        "already_linked": already_linked,
-        "duplicates": duplicates[:REPORT_LIST_LIMIT],
-        "duplicate_count": len(duplicates),
-        "blank": {"source": len(blank_source), "destination": len(blank_destination),
-                  "source_products": sorted({v["product_title"] for v in blank_source}
-                                            )[:REPORT_LIST_LIMIT],
-                  "destination_products": sorted({v["product_title"] for v in blank_destination}
-                                                 )[:REPORT_LIST_LIMIT]},
-        "near": near[:REPORT_LIST_LIMIT],
-        "near_count": len(near),
-        "variant_count_mismatch": mismatched[:REPORT_LIST_LIMIT],
-        "conflicts": conflicts[:REPORT_LIST_LIMIT],
-        "conflict_count": len(conflicts),
-        "unmatched_source": len([v for v in source_variants
-                                 if v["id"] not in matched_source
-                                 and v["id"] not in linked_source]),
-        "unmatched_destination": len([v for v in destination_variants
-                                      if v["variant_id"] not in matched_destination
-                                      and v["variant_id"] not in linked_destination]),
-    }
-
-
 def map_start(*, connection: Connection, scan: CatalogueScan,
               actor_user_id: str = "") -> ProductJob:
     """Queues linking the scan's unique matches."""
-    from products.tasks import product_job_run_task
-
     connection_require_connected(connection)
     if scan.connection_id != connection.pk or scan.status != CatalogueScan.Status.DONE:
         raise ImportRefused("Check your SKUs first, then link the matches.")
@@ -248,7 +40,7 @@ def map_start(*, connection: Connection, scan: CatalogueScan,
                             "what is left to link.")
     with transaction.atomic():
         Connection.objects.select_for_update().filter(pk=connection.pk).first()
-        busy = _busy_product_ids(connection)
+        busy = connection_busy_product_ids(connection)
         ids = sorted({m["source_product_id"] for m in scan.report.get("matches", [])} - busy)
         if not ids:
             raise ImportRefused("There is nothing to link: no SKU matches one variant on each "
@@ -258,89 +50,3 @@ def map_start(*, connection: Connection, scan: CatalogueScan,
                                         actor_user_id=actor_user_id)
         transaction.on_commit(lambda: product_job_run_task.delay(job.pk))
     return job
-
-
-def map_batch(*, job: ProductJob, source_product_ids: list[int],
-              progress: Callable[..., None]) -> None:
-    """Links the matches of a batch of source products, then writes their stock."""
-    connection = job.connection
-    cause = f"map by SKU job #{job.pk}"
-    matches: dict[int, list[dict]] = defaultdict(list)
-    for match in (job.scan.report.get("matches", []) if job.scan else []):
-        if match["source_product_id"] in source_product_ids:
-            matches[match["source_product_id"]].append(match)
-    created: list[VariantLink] = []
-    rest = list(job.source_product_ids[len(source_product_ids):])
-    for index, product_id in enumerate(source_product_ids):
-        remaining = source_product_ids[index + 1:] + rest
-        new, problem = _link_product(connection=connection, matches=matches.get(product_id, []),
-                                     cause=cause)
-        created.extend(new)
-        title = matches[product_id][0]["source_title"] if matches.get(product_id) else ""
-        if problem:
-            progress(job, remaining=remaining, failed=1,
-                     error={"product": title, "message": problem})
-        else:
-            progress(job, remaining=remaining, done=1)
-    if created:
-        links = list(VariantLink.objects.filter(pk__in=[v.pk for v in created])
-                     .select_related("product_link", "source_variant", "connection"))
-        result = variant_links_stock_write(connection=connection, variant_links=links,
-                                           cause=cause)
-        if result.failed:
-            errors = [*job.errors, {"product": "", "message": (
-                f"Stock could not be set for {len(result.failed)} variant(s): "
-                f"{result.failed[0][1]} See each product's sync history.")}]
-            job.errors = errors
-            ProductJob.objects.filter(pk=job.pk).update(errors=errors)
-
-
-def _link_product(*, connection: Connection, matches: list[dict],
-                  cause: str) -> tuple[list[VariantLink], str | None]:
-    if not matches:
-        return [], "Its SKUs no longer match (the source changed since the check)."
-    source_product_id = matches[0]["source_product_id"]
-    destination_product_id = matches[0]["destination_product_id"]
-    live = {v.pk: v for v in SourceVariant.objects.filter(
-        pk__in=[m["source_variant_id"] for m in matches], deleted_at__isnull=True,
-        product__hidden=False, product__deleted_at__isnull=True).select_related("product")}
-    created = []
-    with transaction.atomic():
-        link = ProductLink.objects.filter(connection=connection,
-                                          source_product_id=source_product_id).first()
-        if link is not None and link.destination_product_id != destination_product_id:
-            return [], "It is already synced with another product in your store."
-        if ProductLink.objects.filter(connection=connection,
-                                      destination_product_id=destination_product_id).exclude(
-                source_product_id=source_product_id).exists():
-            return [], "Your product is already synced with another source product."
-        if not live:
-            return [], "It was hidden, deleted or changed at the source since the check."
-        if link is None:
-            link = ProductLink.objects.create(connection=connection,
-                                              source_product_id=source_product_id,
-                                              destination_product_id=destination_product_id,
-                                              origin=ProductLink.Origin.MAPPED)
-            sync_event_record(connection=connection, kind=SyncEvent.Kind.MAPPED,
-                              product_link=link, field="product", from_value="",
-                              to_value=matches[0]["destination_title"], cause=cause)
-        taken_source = set(VariantLink.objects.filter(connection=connection).filter(
-            source_variant_id__in=list(live)).values_list("source_variant_id", flat=True))
-        taken_destination = set(VariantLink.objects.filter(
-            connection=connection,
-            destination_variant_id__in=[m["destination_variant_id"] for m in matches],
-        ).values_list("destination_variant_id", flat=True))
-        for match in matches:
-            variant = live.get(match["source_variant_id"])
-            if (variant is None or variant.pk in taken_source
-                    or match["destination_variant_id"] in taken_destination
-                    or sku_normal(variant.sku) != match["sku"]):
-                continue
-            created.append(VariantLink.objects.create(
-                product_link=link, connection=connection, source_variant=variant,
-                destination_variant_id=match["destination_variant_id"],
-                destination_inventory_item_id=match["destination_inventory_item_id"]))
-            sync_event_record(connection=connection, kind=SyncEvent.Kind.MAPPED,
-                              product_link=link, field=f"variant {match['sku']}",
-                              from_value="", to_value="linked by SKU", cause=cause)
-    return created, None

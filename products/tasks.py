@@ -1,46 +1,75 @@
-"""Thin tasks for the catalogue, import, mapping and auto-sync: ids in, one service call, safe
-to run twice (state decides what is left to do)."""
+"""Thin tasks for catalogue scans and product jobs: ids in, one call into the module that does
+the work, safe to run twice (state decides what is left to do).
 
-from celery import shared_task
+A catalogue scan's steps say what should happen next (`ScanStep`) and the task schedules it;
+a product job runs a batch at a time and queues itself again while there is more. Auto-sync's
+tasks are in `products.autosync_tasks` (the mirror, which these tasks run, queues them).
+"""
 
-from products import autosync, catalogue, imports
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from celery import Task, shared_task
+from django.db import transaction
+
+from products import autosync_tasks  # noqa: F401  (registers auto-sync's tasks with the worker)
 from syncer.shopify.errors import ShopifyRetryable
 
-RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backoff_max": 120,
-         "retry_jitter": True, "max_retries": 20}
+if TYPE_CHECKING:
+    from products.catalogue_scan import ScanStep
+
+# Retried: only what can recover (throttle, 5xx, timeouts), with backoff.
+retrying_task = shared_task(ignore_result=True, autoretry_for=(ShopifyRetryable,),
+                            retry_backoff=2, retry_backoff_max=120, retry_jitter=True,
+                            max_retries=20)
 
 
-@shared_task(ignore_result=True, **RETRY)
+def _later(task: Task[Any, Any], args: tuple[Any, ...], countdown: float) -> None:
+    """Runs the task again later. Inline (eager) Celery cannot wait: the sweeper does it."""
+    if task.app.conf.task_always_eager:
+        return
+    task.apply_async(args=args, countdown=countdown)
+
+
+def _scan_next(step: ScanStep, *, scan_id: int, attempt: int = 0) -> None:
+    """Schedules what a catalogue scan step asked for."""
+    if step.run_again_in is not None:
+        _later(catalogue_scan_run_task, (scan_id, attempt + 1), step.run_again_in)
+    poll_in = step.poll_in
+    if poll_in is not None:
+        transaction.on_commit(lambda: catalogue_scan_poll_task.apply_async(
+            args=(scan_id,), countdown=poll_in))
+
+
+@retrying_task
 def catalogue_scan_run_task(scan_id: int, attempt: int = 0) -> None:
-    catalogue.catalogue_scan_run(scan_id=scan_id, attempt=attempt)
+    from products.catalogue_scan import catalogue_scan_run
+
+    _scan_next(catalogue_scan_run(scan_id=scan_id, attempt=attempt), scan_id=scan_id,
+               attempt=attempt)
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def catalogue_scan_poll_task(scan_id: int) -> None:
-    catalogue.catalogue_scan_poll(scan_id=scan_id)
+    from products.catalogue_scan import catalogue_scan_poll
+
+    _scan_next(catalogue_scan_poll(scan_id=scan_id), scan_id=scan_id)
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def catalogue_scan_finish_task(scan_id: int) -> None:
-    catalogue.catalogue_scan_finish(scan_id=scan_id)
+    from products.catalogue_scan import catalogue_scan_finish
+
+    _scan_next(catalogue_scan_finish(scan_id=scan_id), scan_id=scan_id)
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def product_job_run_task(job_id: int) -> None:
-    if imports.product_job_run(job_id=job_id):
+    from products.jobs import product_job_run
+
+    if product_job_run(job_id=job_id):
         product_job_run_task.delay(job_id)
-
-
-@shared_task(ignore_result=True, **RETRY)
-def product_link_autosync_task(link_id: int, cause: str) -> None:
-    autosync.product_link_autosync(link_id=link_id, cause=cause)
-
-
-@shared_task(ignore_result=True, **RETRY)
-def product_links_stock_sync_task(connection_id: int, product_link_ids: list[int],
-                                  cause: str) -> None:
-    autosync.product_links_stock_sync(connection_id=connection_id,
-                                      product_link_ids=product_link_ids, cause=cause)
 
 
 @shared_task(ignore_result=True)
@@ -48,7 +77,15 @@ def product_jobs_sweep_task() -> None:
     """Resumes jobs whose task was lost (broker restart, worker killed, retries spent), polls
     catalogue scans whose finish webhook never came, and starts the first catalogue load of
     sources that never had one."""
-    for job_id in imports.product_jobs_stalled():
+    from products.catalogue_scan import catalogue_scans_resume, source_catalogue_scans_create
+    from products.jobs import product_jobs_stalled
+
+    for job_id in product_jobs_stalled():
         product_job_run_task.delay(job_id)
-    catalogue.catalogue_scans_resume()
-    catalogue.source_catalogues_ensure()
+    resume = catalogue_scans_resume()
+    for scan_id in resume.run:
+        catalogue_scan_run_task.delay(scan_id)
+    for scan_id in resume.poll:
+        catalogue_scan_poll_task.delay(scan_id)
+    for scan in source_catalogue_scans_create():
+        catalogue_scan_run_task.delay(scan.pk)

@@ -3,6 +3,12 @@ and bulk_operations/finish (catalogue scans of any shop). Each handler is idempo
 mirror ignores payloads older than what it holds and auto-sync compares states."""
 
 from products import catalogue
+from products.catalogue_data import CatalogueError
+from products.catalogue_mirror import (
+    source_inventory_item_updated,
+    source_product_changed,
+    source_products_deleted,
+)
 from stores.models import Shop
 from webhooks.registry import webhook_handler_register
 
@@ -19,7 +25,7 @@ def _cause(delivery_id: int, topic: str) -> str:
 def _product_changed(shop_domain: str, payload: dict, cause: str) -> None:
     source = _source(shop_domain)
     if source is not None:
-        catalogue.source_product_changed(source=source, payload=payload, cause=cause)
+        source_product_changed(source=source, payload=payload, cause=cause)
 
 
 @webhook_handler_register("products/create")
@@ -40,16 +46,16 @@ def product_deleted(*, shop_domain: str, payload: dict, delivery_id: int) -> Non
     try:
         product_id = int(payload["id"])
     except (KeyError, TypeError, ValueError):
-        raise catalogue.CatalogueError("products/delete without a product id") from None
-    catalogue.source_products_deleted(source=source, shopify_ids=[product_id],
-                                      cause=_cause(delivery_id, "products/delete"))
+        raise CatalogueError("products/delete without a product id") from None
+    source_products_deleted(source=source, shopify_ids=[product_id],
+                            cause=_cause(delivery_id, "products/delete"))
 
 
 @webhook_handler_register("inventory_items/update")
 def inventory_item_updated(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
     source = _source(shop_domain)
     if source is not None:
-        catalogue.source_inventory_item_updated(
+        source_inventory_item_updated(
             source=source, payload=payload, cause=_cause(delivery_id, "inventory_items/update"))
 
 

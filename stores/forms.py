@@ -1,6 +1,7 @@
 from django import forms
 
 from stores.models import Connection, Shop
+from syncer.shopify.oauth import shop_domain_normalize
 
 
 class RoleForm(forms.Form):
@@ -15,8 +16,6 @@ class ShopDomainForm(forms.Form):
                            help_text="e.g. my-store.myshopify.com")
 
     def clean_shop(self) -> str:
-        from syncer.shopify.oauth import shop_domain_normalize
-
         domain = shop_domain_normalize(self.cleaned_data["shop"])
         if not domain:
             raise forms.ValidationError("Enter your store's myshopify.com address.")

@@ -1,6 +1,6 @@
 from django.db.models import Count, Q
 
-from stores.models import Connection, Shop
+from stores.models import Connection, ConnectionEvent, Shop
 
 
 def shop_has_connections(*, shop: Shop) -> bool:
@@ -49,17 +49,15 @@ def connection_for_destination(*, destination: Shop, connection_id: int) -> Conn
             .select_related("source").first())
 
 
-def connection_detail_figures(*, connection: Connection) -> dict:
-    """Figures for a connected store's page: its products and its orders by fulfilment."""
-    from products.selectors import source_product_counts
+def connection_history(*, connection: Connection, limit: int = 10) -> list[ConnectionEvent]:
+    """The connection's latest events, newest first, with who did them."""
+    return list(connection.events.select_related("actor_shop")[:limit])
 
-    products = source_product_counts(source=connection.source)
-    figures = {
-        "synced_products": connection.product_links.count(),
-        "available_products": products["visible"],
-        "events": list(connection.events.select_related("actor_shop")[:10]),
-    }
-    from orders.selectors import order_counts_for_connection
 
-    figures["orders"] = order_counts_for_connection(connection=connection)
-    return figures
+def connection_synced_product_count(*, connection: Connection) -> int:
+    return connection.product_links.count()
+
+
+def connection_between(*, source: Shop, destination: Shop) -> Connection | None:
+    """The two stores' connection in whatever state it is, if they were ever connected."""
+    return Connection.objects.filter(source=source, destination=destination).first()

@@ -4,13 +4,18 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from stores.connections import store_key_ensure
 from stores.models import Shop, ShopScopeChange
+from stores.registry import shop_erasers_run
+from stores.selectors import shop_has_connections
+from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.client import admin_client
 from syncer.shopify.documents import document
 from syncer.shopify.ids import gid_id
 from syncer.shopify.oauth import OfflineToken, token_exchange
 from syncer.shopify.session_tokens import SessionToken
 from syncer.shopify.tokens import access_token_fresh
+from webhooks.services import webhook_deliveries_erase_shop
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,12 @@ def shop_access_token(*, shop_domain: str) -> str:
         store=lambda fresh: shop_token_store(shop_domain=shop_domain, token=fresh),
     )
     return token.access_token
+
+
+def shop_admin_session(*, shop_domain: str) -> AdminSession:
+    """The one way to talk to a shop's Admin API: its domain with a fresh offline token."""
+    return AdminSession(shop_domain=shop_domain,
+                        access_token=shop_access_token(shop_domain=shop_domain))
 
 
 def _needs_token_exchange(shop: Shop) -> bool:
@@ -126,8 +137,6 @@ def shop_role_choose(*, shop: Shop, role: str) -> Shop:
     as it has no connections (they only make sense for the role they were made with)."""
     if role not in Shop.Role.values:
         raise RoleChangeRefused(f"Unknown role {role!r}")
-    from stores.selectors import shop_has_connections
-
     with transaction.atomic():
         shop = Shop.objects.select_for_update().get(pk=shop.pk)
         if shop.role and shop.role != role and shop_has_connections(shop=shop):
@@ -136,8 +145,6 @@ def shop_role_choose(*, shop: Shop, role: str) -> Shop:
             )
         shop.role = role
         shop.save(update_fields=["role", "updated_at"])
-    from stores.connections import store_key_ensure
-
     return store_key_ensure(shop=shop)
 
 
@@ -153,14 +160,19 @@ def shop_uninstall(*, shop_domain: str) -> None:
     )
 
 
-def shop_redact(*, shop_domain: str) -> None:
-    """shop/redact: erase everything we hold about the shop."""
-    from orders.stats import source_stats_forget
-    from webhooks.services import webhook_deliveries_erase_shop
+def shop_tokens_forget(*, shop_domain: str) -> None:
+    """Drops the shop's tokens but keeps it installed, so the next embedded load exchanges its
+    session token for new ones (the demo's fresh emulator world has forgotten the old)."""
+    Shop.objects.filter(domain=shop_domain).update(access_token="", refresh_token="")
 
+
+def shop_redact(*, shop_domain: str) -> None:
+    """shop/redact: erase everything we hold about the shop. The apps above stores drop what
+    the cascade cannot reach (e.g. orders' roll-ups of the sources it sold for) through the
+    erasers they registered in stores.registry."""
     with transaction.atomic():
         for shop in Shop.objects.filter(domain=shop_domain):
-            source_stats_forget(shop=shop)  # its orders leave the sources' roll-ups too
+            shop_erasers_run(shop=shop)
         Shop.objects.filter(domain=shop_domain).delete()
         webhook_deliveries_erase_shop(shop_domain=shop_domain)
 

@@ -9,12 +9,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from stores.auth import shop_session_required
 from stores.forms import RoleForm, ShopDomainForm
+from stores.models import Shop
+from stores.selectors import connection_counts_for_source, shop_has_connections
 from stores.services import (
     RoleChangeRefused,
     shop_install_from_authorization_code,
     shop_role_choose,
 )
-from syncer.htmx import toast
+from syncer.htmx import ShopRequest, page_or_fragment, toast
 from syncer.shopify.client import admin_client
 from syncer.shopify.errors import ShopifyError
 from syncer.shopify.oauth import (
@@ -28,9 +30,7 @@ from syncer.shopify.oauth import (
 OAUTH_STATE_COOKIE = "syncer_oauth_state"
 
 
-def _home_context(request: HttpRequest, form: RoleForm | None = None) -> dict:
-    from stores.selectors import connection_counts_for_source, shop_has_connections
-
+def _home_context(request: ShopRequest[Shop], form: RoleForm | None = None) -> dict:
     return {
         "shop": request.shop,
         "connection_counts": connection_counts_for_source(source=request.shop),
@@ -43,16 +43,14 @@ def _home_context(request: HttpRequest, form: RoleForm | None = None) -> dict:
 @require_GET
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
-def app_home(request: HttpRequest) -> HttpResponse:
-    template = "stores/home.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#app-main"
-    return render(request, template, _home_context(request))
+def app_home(request: ShopRequest[Shop]) -> HttpResponse:
+    return render(request, page_or_fragment(request, "stores/home.html", "app-main"),
+                  _home_context(request))
 
 
 @require_POST
 @shop_session_required
-def role_choose(request: HttpRequest) -> HttpResponse:
+def role_choose(request: ShopRequest[Shop]) -> HttpResponse:
     form = RoleForm(request.POST)
     if form.is_valid():
         try:

@@ -1,7 +1,8 @@
-"""Stores section (source side) and Sources section (destination side)."""
+"""Stores section (source side) and Sources section (destination side). A connected store's
+own page shows its products and orders too, so orders/views_stores.py composes it."""
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -9,10 +10,8 @@ from django.views.decorators.vary import vary_on_headers
 from stores.auth import shop_role_required, shop_session_required
 from stores.connections import (
     ConnectionRefused,
-    connection_block,
     connection_create,
     connection_disconnect,
-    connection_unblock,
     store_key_rotate,
 )
 from stores.forms import ConnectForm, StoreListForm
@@ -20,11 +19,10 @@ from stores.models import Connection, Shop
 from stores.selectors import (
     connection_counts_for_source,
     connection_for_destination,
-    connection_for_source,
     connection_list_for_destination,
     connection_list_for_source,
 )
-from syncer.htmx import page_or_fragment, toast
+from syncer.htmx import ShopRequest, page_or_fragment, toast
 
 PAGE_SIZE = 20
 
@@ -33,7 +31,7 @@ PAGE_SIZE = 20
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
-def store_list(request: HttpRequest) -> HttpResponse:
+def store_list(request: ShopRequest[Shop]) -> HttpResponse:
     form = StoreListForm(request.GET)
     form.is_valid()
     tab = form.cleaned_data.get("tab") or Connection.Status.CONNECTED
@@ -52,63 +50,13 @@ def store_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
-def store_key_rotate_view(request: HttpRequest) -> HttpResponse:
+def store_key_rotate_view(request: ShopRequest[Shop]) -> HttpResponse:
     shop = store_key_rotate(shop=request.shop)
     response = render(request, "stores/_store_key.html", {"shop": shop})
     return toast(response, "New key created. Existing connections keep working.")
 
 
-def _connection_or_404(request: HttpRequest, connection_id: int) -> Connection:
-    connection = connection_for_source(source=request.shop, connection_id=connection_id)
-    if connection is None:
-        raise Http404("No such store")
-    return connection
-
-
-@require_GET
-@shop_session_required
-@shop_role_required(Shop.Role.SOURCE)
-def store_detail(request: HttpRequest, connection_id: int) -> HttpResponse:
-    from stores.selectors import connection_detail_figures
-
-    connection = _connection_or_404(request, connection_id)
-    context = {"connection": connection,
-               **connection_detail_figures(connection=connection)}
-    return render(request, "stores/store_detail.html", context)
-
-
-def _transition(request: HttpRequest, connection_id: int, action, done: str) -> HttpResponse:
-    connection = _connection_or_404(request, connection_id)
-    try:
-        connection = action(connection=connection, actor=request.shop,
-                            actor_user_id=request.session_token.user_id)
-    except ConnectionRefused as exc:
-        return toast(HttpResponse(status=409), str(exc), error=True)
-    from stores.selectors import connection_detail_figures
-
-    response = render(request, "stores/store_detail.html#store-status",
-                      {"connection": connection,
-                       **connection_detail_figures(connection=connection)})
-    return toast(response, done)
-
-
-@require_POST
-@shop_session_required
-@shop_role_required(Shop.Role.SOURCE)
-def store_block(request: HttpRequest, connection_id: int) -> HttpResponse:
-    return _transition(request, connection_id, connection_block,
-                       "Store blocked. It no longer sees your catalogue.")
-
-
-@require_POST
-@shop_session_required
-@shop_role_required(Shop.Role.SOURCE)
-def store_unblock(request: HttpRequest, connection_id: int) -> HttpResponse:
-    return _transition(request, connection_id, connection_unblock,
-                       "Store unblocked. Its products must be synced again.")
-
-
-def _sources_context(request: HttpRequest, form: ConnectForm | None = None) -> dict:
+def _sources_context(request: ShopRequest[Shop], form: ConnectForm | None = None) -> dict:
     return {"connections": connection_list_for_destination(destination=request.shop),
             "form": form or ConnectForm()}
 
@@ -117,7 +65,7 @@ def _sources_context(request: HttpRequest, form: ConnectForm | None = None) -> d
 @vary_on_headers("HX-Request", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def source_list(request: HttpRequest) -> HttpResponse:
+def source_list(request: ShopRequest[Shop]) -> HttpResponse:
     return render(request, page_or_fragment(request, "stores/source_list.html", "sources"),
                   _sources_context(request))
 
@@ -125,7 +73,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def source_connect(request: HttpRequest) -> HttpResponse:
+def source_connect(request: ShopRequest[Shop]) -> HttpResponse:
     form = ConnectForm(request.POST)
     if form.is_valid():
         try:
@@ -146,7 +94,7 @@ def source_connect(request: HttpRequest) -> HttpResponse:
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
-def source_disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = connection_for_destination(destination=request.shop,
                                             connection_id=connection_id)
     if connection is None:

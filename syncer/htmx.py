@@ -1,7 +1,28 @@
-"""HTMX response helpers shared by the apps' views."""
+"""The HTMX kit shared by the apps' views: typed requests, toasts and the page-or-fragment
+choice. The markup kit is templates/components/ (tabs, search, pagination, empty state)."""
 
 from django.http import HttpRequest, HttpResponse
 from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from syncer.shopify.session_tokens import SessionToken
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (as every request does here)."""
+
+    htmx: HtmxDetails
+
+
+class ShopRequest[ShopT](HtmxHttpRequest):
+    """A request that passed `stores.auth.shop_session_required`, which sets these. The shop's
+    type is the parameter (views write `ShopRequest[Shop]`) because this module sits below the
+    stores app and must not import its models."""
+
+    shop: ShopT
+    shop_domain: str
+    shop_csrf_token: str
+    session_token: SessionToken
 
 
 def page_or_fragment(request: HttpRequest, template: str, fragment: str) -> str:

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from syncer.health import health_report
+from syncer.htmx import HtmxHttpRequest, page_or_fragment
 from syncer.metrics import metrics_render
 
 
@@ -24,9 +25,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def system_status(request: HttpRequest) -> HttpResponse:
+def system_status(request: HtmxHttpRequest) -> HttpResponse:
     ready, report = health_report()
-    template = "syncer/status.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#system-status"
-    return render(request, template, {"ready": ready, "report": report})
+    return render(request, page_or_fragment(request, "syncer/status.html", "system-status"),
+                  {"ready": ready, "report": report})

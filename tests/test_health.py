@@ -211,7 +211,7 @@ def test_healthz_is_200_when_failures_are_old_and_waiting_is_short(
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_healthz_is_503_when_a_task_failed(client, redis_db, celery_worker_process):
     # given the worker ran a flush for a shop that no longer exists: it failed for good
-    celery_app.send_task("products.inventory_tasks.inventory_flush_destination_task",
+    celery_app.send_task("products.inventory.tasks.inventory_flush_destination_task",
                          args=[987_654], queue="default")
     deadline = time.monotonic() + 30
     while not redis_db.zcard(TASK_FAILURES_KEY) and time.monotonic() < deadline:
@@ -222,7 +222,7 @@ def test_healthz_is_503_when_a_task_failed(client, redis_db, celery_worker_proce
     assert response.status_code == 503
     body = response.json()
     assert (body["tasks"]["status"], body["tasks"]["detail"]) == (
-        "failing", "latest: products.inventory_tasks.inventory_flush_destination_task: "
+        "failing", "latest: products.inventory.tasks.inventory_flush_destination_task: "
                    "stores.models.Shop.DoesNotExist: Shop matching query does not exist.")
     assert [(problem["code"], problem["count"]) for problem in body["tasks"]["problems"]] == [
         ("tasks_failed", 1)]

@@ -199,7 +199,7 @@ CELERY_WORKER_QUEUES = ("webhooks", "sync", "default", CELERY_QUEUE_WEBHOOKS_LAT
 CELERY_TASK_ROUTES = {
     "webhooks.tasks.*": {"queue": "webhooks"},
     "products.tasks.*": {"queue": "sync"},
-    "products.inventory_tasks.*": {"queue": "sync"},
+    "products.inventory.tasks.*": {"queue": "sync"},
     "orders.tasks.*": {"queue": "sync"},
     "*.tasks.bulk_*": {"queue": "bulk"},
 }
@@ -210,12 +210,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     "inventory-sweep": {
-        "task": "products.inventory_tasks.inventory_sweep_task",
+        "task": "products.inventory.tasks.inventory_sweep_task",
         "schedule": env.float("INVENTORY_SWEEP_EVERY_SECONDS", default=30.0),
         "options": {"expires": 25},
     },
     "inventory-reconcile": {
-        "task": "products.inventory_tasks.reconciliation_schedule_task",
+        "task": "products.inventory.tasks.reconciliation_schedule_task",
         "schedule": env.float("RECONCILE_EVERY_SECONDS", default=6 * 3600),
         "options": {"expires": 600},
     },

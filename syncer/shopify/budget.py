@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.typing import EncodableT
 
 from syncer.shopify.errors import ShopifyThrottled
 
@@ -104,6 +105,10 @@ redis.call('HSET', KEYS[1], 'available', tostring(available), 'maximum', tostrin
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
 return tostring(available)
 """
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
@@ -240,14 +245,14 @@ class ShopBudget:
     def state(self, *, shop_domain: str) -> dict[str, float]:
         """The stored model (as last written; not refilled to now). Empty if none yet."""
         raw = self.redis.hgetall(self._bucket_key(shop_domain))
-        return {key: float(value) for key, value in raw.items()}
+        return {_text(key): float(value) for key, value in raw.items()}
 
     # -- expected costs -----------------------------------------------------------------------
 
     @staticmethod
     def cost_signature(document_name: str, variables: Mapping[str, Any] | None) -> str:
         """Cost depends on the document and its page sizes / list lengths, not on ids."""
-        shape = {}
+        shape: dict[str, int | str] = {}
         for key, value in sorted((variables or {}).items()):
             if isinstance(value, bool):
                 continue
@@ -284,7 +289,9 @@ class ShopBudget:
         requested: float,
         estimate: float | None = None,
     ) -> None:
-        values = {self.cost_signature(document_name, variables): str(requested)}
+        values: dict[EncodableT, EncodableT] = {
+            self.cost_signature(document_name, variables): str(requested)
+        }
         if estimate:
             values[f"{document_name}|ratio"] = str(requested / estimate)
         self.redis.hset(self._cost_key(), mapping=values)

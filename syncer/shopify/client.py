@@ -27,7 +27,9 @@ from django.conf import settings
 
 from syncer.shopify.budget import Reservation, ShopBudget, ThrottleStatus
 from syncer.shopify.documents import MAX_PAGE_SIZE, Document, document
+from syncer.shopify.domains import shop_domain_is_valid
 from syncer.shopify.errors import (
+    ErrorWhere,
     ShopifyAuthError,
     ShopifyClientError,
     ShopifyConcurrentRequest,
@@ -39,7 +41,6 @@ from syncer.shopify.errors import (
     ShopifyThrottled,
     ShopifyTimeout,
 )
-from syncer.shopify.oauth import shop_domain_is_valid
 
 logger = logging.getLogger("syncer.shopify")
 
@@ -352,7 +353,10 @@ class ShopifyAdminClient:
             throttle=throttle,
         )
 
-        where = {"shop_domain": context["shop_domain"], "document": context["document"]}
+        where: ErrorWhere = {
+            "shop_domain": context["shop_domain"],
+            "document": context["document"],
+        }
         message = _error_message(errors) if errors else response.text[:500]
         if status_code == 429 or (status_code == 200 and "THROTTLED" in codes):
             raise ShopifyThrottled(

@@ -125,7 +125,7 @@ def _operation_of(text: str, name: str) -> OperationDefinitionNode:
     return operations[0]
 
 
-def _argument_value(node: Any, variables: Mapping[str, Any]) -> Any:
+def _argument_value(node: Any, variables: dict[str, Any]) -> Any:
     if isinstance(node, VariableNode):
         return variables.get(node.name.value)
     if isinstance(node, IntValueNode):
@@ -135,7 +135,7 @@ def _argument_value(node: Any, variables: Mapping[str, Any]) -> Any:
     return value_from_ast_untyped(node, variables)
 
 
-def _selection_cost(selection_set: SelectionSetNode | None, variables: Mapping[str, Any]) -> int:
+def _selection_cost(selection_set: SelectionSetNode | None, variables: dict[str, Any]) -> int:
     if selection_set is None:
         return 0
     total = 0
@@ -153,7 +153,7 @@ def _connection_multiplier(page: int) -> int:
     return math.ceil(2 * math.log(max(2, page)))
 
 
-def _field_cost(field: FieldNode, variables: Mapping[str, Any]) -> int:
+def _field_cost(field: FieldNode, variables: dict[str, Any]) -> int:
     arguments = {
         arg.name.value: _argument_value(arg.value, variables) for arg in field.arguments or ()
     }

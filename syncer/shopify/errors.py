@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
+
+
+class ErrorWhere(TypedDict):
+    """Where a failure happened: the keyword arguments every `ShopifyError` takes."""
+
+    shop_domain: str | None
+    document: str | None
 
 
 class ShopifyError(Exception):

@@ -5,17 +5,13 @@
   authorization-code grant, all at `POST https://<shop>/admin/oauth/access_token`.
 * OAuth query HMAC (install / callback URLs): **hex** HMAC-SHA256 of the sorted query,
   compared in constant time. (Webhook HMAC is base64 over the raw body: `webhook_hmac.py`.)
-* Shop domain and `host` parameter validation.
+* Shop domain and `host` parameter validation live in `domains.py` (re-exported here).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
+import functools
 import random
-import re
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -24,9 +20,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import shopify
 from django.conf import settings
 
-from syncer.shopify.errors import ShopifyAuthError, ShopifyServerError, ShopifyTimeout
+# Shop domains live in `domains.py` (the client needs them and must not import this module);
+# re-exported here (`x as x`) for the views and forms that import them from here.
+from syncer.shopify.domains import host_param_decode as host_param_decode
+from syncer.shopify.domains import shop_domain_is_valid as shop_domain_is_valid
+from syncer.shopify.domains import shop_domain_normalize as shop_domain_normalize
+from syncer.shopify.errors import (
+    ErrorWhere,
+    ShopifyAuthError,
+    ShopifyServerError,
+    ShopifyTimeout,
+)
 
 if TYPE_CHECKING:
     from syncer.shopify.client import ShopifyAdminClient
@@ -36,56 +43,28 @@ SUBJECT_TOKEN_TYPE_ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
 TOKEN_TYPE_OFFLINE = "urn:shopify:params:oauth:token-type:offline-access-token"
 TOKEN_TYPE_ONLINE = "urn:shopify:params:oauth:token-type:online-access-token"
 
-# Shopify's own libraries accept these hosts (shop-validator); real installs are *.myshopify.com.
-SHOP_DOMAIN_RE = re.compile(
-    r"^[a-z0-9][a-z0-9-]*\.(?:myshopify\.com|myshopify\.io|shop\.dev|shopify\.com)$"
-)
-ADMIN_HOST_SUFFIXES = (".myshopify.com", ".shopify.com", ".myshopify.io", ".spin.dev", ".shop.dev")
 QUERY_HMAC_MAX_AGE_SECONDS = 90
 TOKEN_REQUEST_ATTEMPTS = 3
 
 
-# -- shop domains ----------------------------------------------------------------------------
-
-
-def shop_domain_is_valid(domain: str | None) -> bool:
-    """Is this exactly a shop's myshopify-style domain (lower case, no scheme, no path)?"""
-    return bool(domain) and len(domain) <= 255 and bool(SHOP_DOMAIN_RE.match(domain))
-
-
-def shop_domain_normalize(value: str | None) -> str | None:
-    """`Demo`, `demo.myshopify.com`, `https://Demo.myshopify.com/` → `demo.myshopify.com`.
-
-    Returns None for anything that is not a shop domain (no guessing beyond that).
-    """
-    if not value:
-        return None
-    domain = value.strip().lower()
-    for prefix in ("https://", "http://"):
-        domain = domain.removeprefix(prefix)
-    domain = domain.rstrip("/")
-    if "/" in domain or ":" in domain or "@" in domain:
-        return None
-    if "." not in domain:
-        domain = f"{domain}.myshopify.com"
-    return domain if shop_domain_is_valid(domain) else None
-
-
-def host_param_decode(host: str | None) -> str | None:
-    """The admin host from Shopify's base64 `host` query parameter, or None if not Shopify's."""
-    if not host:
-        return None
-    try:
-        decoded = base64.b64decode(host + "=" * (-len(host) % 4), validate=False).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    hostname = urllib.parse.urlsplit(f"https://{decoded}").hostname or ""
-    if hostname == "admin.shopify.com" or hostname.endswith(ADMIN_HOST_SUFFIXES):
-        return decoded
-    return None
-
-
 # -- OAuth query HMAC (hex) ------------------------------------------------------------------
+#
+# ShopifyAPI signs and compares: `shopify.Session.calculate_hmac` builds Shopify's message
+# (every parameter but `hmac`, `k=v` pairs sorted, `%`, `&` and a key's `=` escaped, an
+# `ids[]` list as JSON) and `Session.validate_hmac` compares hex digests with
+# `hmac.compare_digest`.
+# We add on top, because ShopifyAPI is looser there:
+# * secret rotation: the current secret, then the previous one (ShopifyAPI knows one secret);
+# * freshness: the timestamp within 90 s either way, with an injectable clock.
+#   `Session.validate_params` refuses only timestamps over a day old (a future one passes), so
+#   we call `validate_hmac` after our own check rather than `validate_params`;
+# * `signature` is left out of the message too, as we always did (and the emulator does), the
+#   given hex is lower-cased, and Django's `QueryDict.lists()` values are flattened to the
+#   strings (or, for `name[]`, lists) that ShopifyAPI expects.
+# The secret per call: ShopifyAPI reads it from the class attribute `Session.secret`, which
+# `Session.setup()` sets process-wide, shared by every thread. We never call `setup()`: each
+# secret gets its own subclass holding it (`_signer`), so concurrent checks with different
+# secrets cannot see each other's, and ShopifyAPI's global `Session` is never written.
 
 
 def _query_value(value: Any) -> str:
@@ -96,14 +75,29 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def _signing_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as ShopifyAPI's `Session.calculate_hmac` reads them."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "signature":
+            continue
+        if key.endswith("[]"):
+            values = value if isinstance(value, list | tuple) else [value]
+            flat[key] = [str(item) for item in values]
+        else:
+            flat[key] = _query_value(value)
+    return flat
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret: str) -> Any:
+    """`shopify.Session` with `secret` on a subclass of its own (never `Session.setup()`)."""
+    return type("QuerySigner", (shopify.Session,), {"secret": secret})
+
+
 def query_hmac(params: Mapping[str, Any], secret: str) -> str:
-    """Hex HMAC-SHA256 of `k=v&k=v` over the sorted parameters other than hmac/signature."""
-    message = "&".join(
-        f"{key}={_query_value(params[key])}"
-        for key in sorted(params)
-        if key not in ("hmac", "signature")
-    )
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    """Hex HMAC-SHA256 of the sorted `k=v&k=v` of every parameter but hmac/signature."""
+    return str(_signer(secret).calculate_hmac(_signing_params(params)))
 
 
 def query_hmac_is_valid(
@@ -128,10 +122,8 @@ def query_hmac_is_valid(
         return False
     if age > max_age_seconds:
         return False
-    for secret in _secrets(secrets):
-        if hmac.compare_digest(query_hmac(params, secret), given.lower()):
-            return True
-    return False
+    signed = {**_signing_params(params), "hmac": given.lower()}
+    return any(bool(_signer(secret).validate_hmac(signed)) for secret in _secrets(secrets))
 
 
 def _secrets(secrets: Iterable[str] | None) -> list[str]:
@@ -240,7 +232,7 @@ def _token_request(
     """POST /admin/oauth/access_token; retry transport errors, 429 and 5xx a few times."""
     http_client = _client(client)
     url = f"{http_client.shop_url(shop_domain)}/admin/oauth/access_token"
-    where = {"shop_domain": shop_domain, "document": "oauth/access_token"}
+    where: ErrorWhere = {"shop_domain": shop_domain, "document": "oauth/access_token"}
     attempt = 0
     while True:
         attempt += 1

@@ -3,7 +3,7 @@ tracking, and running it again adds nothing."""
 
 import pytest
 
-from orders.demo import orders_demo_seed
+from demo.orders import orders_demo_seed
 from orders.models import OrderFulfillment
 from stores.connections import connection_create
 from stores.models import Shop
@@ -26,11 +26,8 @@ def test_demo_orders_fill_every_tab(emulator):
     link_product(emulator, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 50), ("SHIRT-M", "30.00", 50)])
 
-    def control(method, path, body=None):
-        return emulator._json(method, path, json=body)
-
-    counts = orders_demo_seed(control=control, destination_domain=DEST)
+    counts = orders_demo_seed(emulator_url=emulator.url, destination_domain=DEST)
     assert counts == {"not_pushed": 2, "pushed": 2, "partial": 1, "cancelled": 1}
     synced = OrderFulfillment.objects.get(status=OrderFulfillment.Status.SYNCED)
     assert synced.tracking_number == "1Z999AA10123456784"
-    assert orders_demo_seed(control=control, destination_domain=DEST) == counts
+    assert orders_demo_seed(emulator_url=emulator.url, destination_domain=DEST) == counts

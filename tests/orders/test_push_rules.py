@@ -8,9 +8,9 @@ from html import escape
 import pytest
 
 from orders.models import DestinationOrder, OrderPush
+from orders.push import order_push_execute
 from orders.services import (
     OrderPushRefused,
-    order_push_execute,
     order_push_prepare,
     order_push_request,
 )

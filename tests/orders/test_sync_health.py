@@ -11,9 +11,10 @@ import pytest
 from django.utils import timezone
 
 from orders.models import OrderPush
-from orders.services import order_push_execute, order_push_prepare
-from products.inventory_health import destination_stock_waiting
-from products.inventory_tasks import inventory_sweep_task
+from orders.push import order_push_execute
+from orders.services import order_push_prepare
+from products.inventory.health import destination_stock_waiting
+from products.inventory.tasks import inventory_sweep_task
 from products.models import (
     DestinationStock,
     InventoryWriteBatch,

@@ -3,7 +3,7 @@ nothing)."""
 
 import pytest
 
-from products.demo import DEST_1, DEST_2, SOURCE, demo_catalogue_seed
+from demo.catalogue import DEST_1, DEST_2, SOURCE, demo_catalogue_seed
 from products.models import CatalogueScan, ProductJob, ProductLink, SourceProduct
 from stores.connections import connection_create
 from stores.models import Shop

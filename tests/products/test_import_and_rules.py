@@ -243,7 +243,7 @@ def test_import_refusals(emulator):
 
 
 def test_a_job_larger_than_one_batch_imports_everything(emulator):
-    from products.imports import BATCH_SIZE
+    from products.jobs import BATCH_SIZE
 
     world = build(emulator)
     count = BATCH_SIZE * 2 + 3

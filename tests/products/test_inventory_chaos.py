@@ -14,8 +14,8 @@ from collections import defaultdict
 import pytest
 from django.db.models import Count
 
-from products.inventory import reconciliation_start
-from products.inventory_tasks import reconciliation_run_task
+from products.inventory.reconciliation import reconciliation_start
+from products.inventory.tasks import reconciliation_run_task
 from products.models import DestinationStock, InventoryEffect, InventoryWriteBatch
 from stores.models import Connection
 from tests.products.inventory_world import build

@@ -3,8 +3,8 @@ server: nothing runs inline, everything crosses a process boundary."""
 
 import pytest
 
-from products.inventory import reconciliation_start
-from products.inventory_tasks import reconciliation_run_task
+from products.inventory.reconciliation import reconciliation_start
+from products.inventory.tasks import reconciliation_run_task
 from stores.models import Connection
 from tests.products.inventory_world import build, source_adjust
 from tests.products.stack import Stack

@@ -13,9 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from products import inventory
-from products.inventory import destination_level_changed, reconciliation_start
-from products.inventory_tasks import (
+from products.inventory import flush
+from products.inventory.drift import destination_level_changed
+from products.inventory.reconciliation import reconciliation_start
+from products.inventory.tasks import (
     flush_schedule_next,
     inventory_flush_destination_task,
     inventory_sweep_task,
@@ -411,13 +412,13 @@ def test_two_flushes_racing_for_the_same_rows_claim_them_once(emulator):
 
     def second_flush_forms_a_batch() -> None:
         try:
-            claimed_by_second.append(inventory._batch_form(first, zeros_checked=True))
+            claimed_by_second.append(flush._batch_form(first, zeros_checked=True))
         finally:
             db_connection.close()
 
     # given a first flush that has claimed the rows and not committed yet
     with transaction.atomic():
-        batch, _ = inventory._batch_form(first, zeros_checked=True)
+        batch, _ = flush._batch_form(first, zeros_checked=True)
         assert len(batch.items) == 3
         # when a second flush tries to claim them and waits for the row locks
         racer = threading.Thread(target=second_flush_forms_a_batch)

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from products.inventory import RESYNC_LOST, RESYNC_NOT_QUEUED, RESYNC_UNEXPECTED
-from products.inventory_tasks import inventory_sweep_task, reconciliation_request
+from products.inventory.reconciliation import RESYNC_LOST, RESYNC_NOT_QUEUED, RESYNC_UNEXPECTED
+from products.inventory.tasks import inventory_sweep_task, reconciliation_request
 from products.models import ReconciliationRun
 from stores.auth import shop_csrf_token
 from stores.models import Connection

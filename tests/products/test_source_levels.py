@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from products.inventory import source_levels_changed, source_levels_record
+from products.inventory.levels import source_levels_record
+from products.inventory.targets import source_levels_changed
 from products.models import SourceLevel
 from stores.models import Shop
 from tests.products.inventory_world import build

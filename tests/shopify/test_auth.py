@@ -4,13 +4,17 @@ emulator's real token endpoint and tokens it minted."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import threading
 import time
 import urllib.parse
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
+import shopify
 from django.conf import settings
 
 from shopify_emulator import auth as emulator_auth
@@ -33,6 +37,7 @@ from syncer.shopify.session_tokens import (
     SessionTokenInvalidShop,
     SessionTokenInvalidSignature,
     SessionTokenMalformed,
+    SessionTokenNotYetValid,
     session_token_decode,
     session_token_from_header,
 )
@@ -95,22 +100,89 @@ def test_session_token_signed_with_the_previous_secret_is_accepted_during_rotati
     assert session.shop_domain == "demo.myshopify.com"
 
 
-def test_session_token_with_a_dest_that_is_no_shop_is_rejected():
-    import jwt
-
+def _signed(*, drop=(), **overrides):
+    """A session token signed with our secret, with claims changed or dropped at will."""
     now = int(time.time())
     claims = {
-        "iss": "https://evil.example.com/admin",
-        "dest": "https://evil.example.com",
+        "iss": "https://demo.myshopify.com/admin",
+        "dest": "https://demo.myshopify.com",
         "aud": settings.SHOPIFY_API_KEY,
         "sub": "1",
         "exp": now + 60,
         "nbf": now,
         "iat": now,
+        "jti": "4c1f0b0e-0000-4000-8000-000000000000",
+        "sid": "0123456789abcdef",
     }
-    token = jwt.encode(claims, settings.SHOPIFY_API_SECRET, algorithm="HS256")
+    claims.update(overrides)
+    for name in drop:
+        del claims[name]
+    return jwt.encode(claims, settings.SHOPIFY_API_SECRET, algorithm="HS256")
+
+
+def test_session_token_with_a_dest_that_is_no_shop_is_rejected():
+    token = _signed(iss="https://evil.example.com/admin", dest="https://evil.example.com")
     with pytest.raises(SessionTokenInvalidShop):
         session_token_decode(token)
+
+
+# ShopifyAPI decodes the token; these are the checks we keep on top of it (see session_tokens.py)
+
+
+def test_a_well_formed_token_passes_both_shopifyapi_and_our_checks():
+    session = session_token_decode(_signed(sub="7", sid="s-1"))
+    assert (session.shop_domain, session.user_id, session.session_id) == (
+        "demo.myshopify.com", "7", "s-1")
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_session_token_without_a_time_claim_is_rejected(claim):
+    # PyJWT (under ShopifyAPI) checks exp/nbf/iat only when present: a token without `exp`
+    # would never expire
+    with pytest.raises(SessionTokenMalformed) as caught:
+        session_token_decode(_signed(drop=[claim]))
+    assert claim in str(caught.value)
+
+
+def test_session_token_whose_audience_is_a_list_holding_our_key_is_rejected():
+    # PyJWT accepts `aud: [..., our key]`; Shopify's `aud` is exactly our client id
+    token = _signed(aud=[settings.SHOPIFY_API_KEY, "someone-else"])
+    with pytest.raises(SessionTokenInvalidAudience):
+        session_token_decode(token)
+
+
+def test_session_token_leeway_can_be_tightened():
+    now = int(time.time())
+    token = _signed(iat=now - 65, nbf=now - 65, exp=now - 5)  # expired 5 s ago
+    assert session_token_decode(token).shop_domain == "demo.myshopify.com"  # 10 s leeway
+    with pytest.raises(SessionTokenExpired):
+        session_token_decode(token, leeway=0)
+
+
+def test_session_token_not_yet_valid_is_rejected_as_such():
+    now = int(time.time())
+    with pytest.raises(SessionTokenNotYetValid):
+        session_token_decode(_signed(nbf=now + 30, iat=now, exp=now + 90))
+
+
+def test_session_token_whose_iss_names_another_shop_is_rejected():
+    token = _signed(iss="https://other.myshopify.com/admin")
+    with pytest.raises(SessionTokenInvalidShop):
+        session_token_decode(token)
+
+
+def test_session_token_with_a_non_string_dest_is_malformed():
+    with pytest.raises(SessionTokenMalformed):
+        session_token_decode(_signed(dest=12345))
+
+
+def test_session_token_needs_a_secret_and_tries_each_one():
+    with pytest.raises(SessionTokenInvalidSignature):
+        session_token_decode(_signed(), secrets=["", ""])
+    token = _signed()
+    assert session_token_decode(token, secrets=["wrong", settings.SHOPIFY_API_SECRET])
+    with pytest.raises(SessionTokenInvalidSignature):
+        session_token_decode(token, secrets=["wrong", "also-wrong"])
 
 
 def test_session_token_garbage_and_missing_header_are_rejected():
@@ -192,6 +264,63 @@ def test_query_hmac_older_than_90_seconds_is_rejected():
     params["timestamp"] = str(int(time.time()))
     params["hmac"] = query_hmac(params, settings.SHOPIFY_API_SECRET)
     assert query_hmac_is_valid(params) is True
+
+
+def test_query_hmac_from_the_future_is_rejected():
+    # ShopifyAPI's validate_params refuses only timestamps over a day old; we want 90 s both ways
+    params = {"shop": "demo.myshopify.com", "timestamp": str(int(time.time()) + 91)}
+    params["hmac"] = query_hmac(params, settings.SHOPIFY_API_SECRET)
+    assert query_hmac_is_valid(params) is False
+    assert query_hmac_is_valid(params, now=time.time() + 91) is True
+
+
+def test_query_hmac_with_the_previous_secret_is_accepted_during_rotation():
+    params = {"shop": "demo.myshopify.com", "timestamp": str(int(time.time()))}
+    params["hmac"] = query_hmac(params, "previous-secret")
+    assert query_hmac_is_valid(params, secrets=["new-secret", "previous-secret"]) is True
+    assert query_hmac_is_valid(params, secrets=["new-secret"]) is False
+    assert query_hmac_is_valid(params, secrets=[]) is False
+
+
+def test_query_hmac_reads_django_query_lists_and_upper_case_hex():
+    params = {"shop": ["demo.myshopify.com"], "timestamp": [str(int(time.time()))]}
+    given = query_hmac(params, settings.SHOPIFY_API_SECRET)
+    assert given == query_hmac({k: v[0] for k, v in params.items()}, settings.SHOPIFY_API_SECRET)
+    assert query_hmac_is_valid({**params, "hmac": [given.upper()]}) is True
+    assert query_hmac_is_valid({**params, "hmac": []}) is False
+    assert query_hmac_is_valid({**params, "timestamp": ["soon"], "hmac": [given]}) is False
+
+
+def test_query_hmac_signs_the_message_the_way_shopify_documents_it():
+    # every parameter but hmac (and signature), sorted; `ids[]` as a JSON list under `ids`;
+    # `&` and `%` escaped in values, `=` in keys
+    secret = "hush"
+    params = {"shop": "a.myshopify.com", "ids[]": ["1", "2"], "note": "x&y%z", "k=v": "1",
+              "signature": "legacy", "hmac": "ignored"}
+    message = 'ids=["1", "2"]&k%3Dv=1&note=x%26y%25z&shop=a.myshopify.com'
+    expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    assert query_hmac(params, secret) == expected
+
+
+def test_query_hmac_never_writes_shopifyapis_global_session_secret():
+    # `shopify.Session.setup(secret=...)` is process-wide; concurrent checks with different
+    # secrets must not see each other's, so we never set it
+    params = {"shop": "demo.myshopify.com", "timestamp": str(int(time.time()))}
+    signed = {secret: {**params, "hmac": query_hmac(params, secret)} for secret in ("a", "b")}
+    results: list[bool] = []
+
+    def check(secret: str, other: str) -> None:
+        for _ in range(200):
+            results.append(query_hmac_is_valid(signed[secret], secrets=[secret]))
+            results.append(not query_hmac_is_valid(signed[other], secrets=[secret]))
+
+    threads = [threading.Thread(target=check, args=pair) for pair in (("a", "b"), ("b", "a"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [True] * 800
+    assert shopify.Session.secret is None
 
 
 def test_shop_domains_are_validated_and_normalised():

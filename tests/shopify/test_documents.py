@@ -111,7 +111,7 @@ def test_inventory_mutations_carry_an_idempotency_key_from_a_variable(path: Path
             # Then every inventory mutation has @idempotent(key: $someVariable)
             directives = {d.name.value: d for d in field.directives or ()}
             assert "idempotent" in directives, f"{path.name}: {field.name.value}"
-            (argument,) = directives["idempotent"].arguments
+            (argument,) = directives["idempotent"].arguments or ()
             assert argument.name.value == "key"
             assert isinstance(argument.value, graphql.VariableNode)
 

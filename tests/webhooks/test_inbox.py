@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from syncer.redis import redis_client
 from tests.webhooks.conftest import sign, webhook_headers
+from webhooks.inbox import BATCH_LIMIT, MAX_ATTEMPTS
 from webhooks.models import WebhookDelivery
 from webhooks.registry import (
     _batch_handlers,
@@ -13,7 +14,7 @@ from webhooks.registry import (
     webhook_batch_handler_register,
     webhook_handler_register,
 )
-from webhooks.services import BATCH_LIMIT, MAX_ATTEMPTS, webhook_deliveries_sweep
+from webhooks.services import webhook_deliveries_sweep
 from webhooks.tasks import webhook_deliveries_take_task
 
 pytestmark = pytest.mark.django_db(transaction=True)

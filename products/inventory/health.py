@@ -2,6 +2,7 @@
 its Sync health card, and Try again, which hands that work back to the engine."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection as db_connection
 from django.db.models import (
@@ -17,12 +18,12 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from products.inventory import (
-    inventory_flush_on_commit,
+from products.inventory.reconciliation import (
     reconciliation_runs_end_stuck,
     reconciliation_stuck_after,
 )
-from products.inventory_tasks import reconciliation_request
+from products.inventory.sql import STOCK_FAILING
+from products.inventory.tasks import inventory_flush_on_commit, reconciliation_request
 from products.models import DestinationStock, InventoryWriteBatch, ReconciliationRun
 from stores.models import Connection, Shop
 from syncer.health import Backlog, Trouble, trouble_read, work_stuck_after
@@ -44,27 +45,12 @@ def destination_stock_waiting(*, destination: Shop) -> int:
     return dirty.count() + len(in_flight) - both
 
 
-# A row still failing fails again at every retry (every few minutes), so failed batches of the
-# last day are enough to find it, however long ago it first failed. A batch's items name its
-# rows; a write since the failure (or a row no longer dirty) means it is no longer failing.
-# Each failing row comes with when the change still waiting was seen (its age on the card).
-FAILURES_LOOKED_AT = timedelta(days=1)
-_STOCK_FAILING = """
-    SELECT s.id, min(coalesce(s.changed_at, b.completed_at))
-    FROM products_inventorywritebatch AS b
-    CROSS JOIN LATERAL jsonb_array_elements(b.items) AS item
-    JOIN products_destinationstock AS s ON s.id = (item->>'stock')::bigint
-    WHERE b.destination_id = %(destination)s AND b.status = %(failed)s
-      AND b.completed_at >= %(looked_from)s
-      AND s.destination_id = %(destination)s AND s.dirty AND s.hold <> %(held)s
-      AND (s.last_written_at IS NULL OR s.last_written_at < b.completed_at)
-    GROUP BY s.id
-"""
+FAILURES_LOOKED_AT = timedelta(days=1)  # see sql.STOCK_FAILING
 
 
 def _stock_failing(*, destination: Shop, now: datetime) -> dict[int, datetime]:
     with db_connection.cursor() as cursor:
-        cursor.execute(_STOCK_FAILING, {
+        cursor.execute(STOCK_FAILING, {
             "destination": destination.pk, "failed": InventoryWriteBatch.Status.FAILED,
             "looked_from": now - FAILURES_LOOKED_AT, "held": Held.HELD})
         return dict(cursor.fetchall())
@@ -75,7 +61,7 @@ def _stock_stuck(*, now: datetime) -> Q:
             & Q(changed_at__lte=now - work_stuck_after()))
 
 
-def _batches_stuck(*, destination: Shop, now: datetime) -> dict:
+def _batches_stuck(*, destination: Shop, now: datetime) -> dict[str, Any]:
     """Batches formed but never answered for: the flush sending them died. Their rows are not
     dirty (the batch holds them); the next flush sends them first, with the same key."""
     return InventoryWriteBatch.objects.filter(

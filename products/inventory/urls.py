@@ -1,6 +1,6 @@
 from django.urls import path
 
-from products import inventory_views
+from products.inventory import views as inventory_views
 
 app_name = "inventory"
 urlpatterns = [

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
+from demo.emulator import EmulatorControl
 from products.catalogue import catalogue_scan_wait, source_catalogue_load_start
-from products.imports import ImportRefused, product_import_start, product_job_run
+from products.imports import ImportRefused, product_import_start
+from products.jobs import product_job_run
 from products.mapping import map_start, sku_scan_start
-from products.models import ProductJob, ProductLink, SourceProduct
+from products.models import ProductJob
+from products.selectors import catalogue_for_destination, product_job_for
 from stores.models import Connection, Shop
+from stores.selectors import (
+    connection_between,
+    connection_synced_product_count,
+    shop_for_domain,
+)
 
 SOURCE = "demo-source.myshopify.com"
 DEST_1 = "demo-dest-1.myshopify.com"
@@ -69,13 +75,13 @@ def _sku(prefix: str, value: str) -> str:
     return f"{prefix}-{value.upper()}"
 
 
-def _ensure_products(control: httpx.Client, shop: str, products: list[dict]) -> int:
-    existing = {p["title"] for p in control.get(f"/_emulator/shops/{shop}").json()["products"]}
+def _ensure_products(emulator: EmulatorControl, shop: str, products: list[dict]) -> int:
+    existing = {p["title"] for p in emulator.shop(shop)["products"]}
     created = 0
     for product in products:
         if product["title"] in existing:
             continue
-        control.post(f"/_emulator/shops/{shop}/products", json=product).raise_for_status()
+        emulator.product_create(shop, product)
         created += 1
     return created
 
@@ -107,16 +113,43 @@ def _dest_2_products() -> list[dict]:
     return products
 
 
-def _job_wait(job_id: int, *, timeout: float) -> ProductJob:
+def product_job_wait(*, connection: Connection, job_id: int, timeout: float) -> ProductJob:
     """Runs the job here (a worker may be on it too: the job lock lets one run at a time)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         product_job_run(job_id=job_id)
-        job = ProductJob.objects.get(pk=job_id)
-        if job.finished:
+        job = product_job_for(connection=connection, job_id=job_id)
+        if job is not None and job.finished:
             return job
         time.sleep(0.2)
     raise TimeoutError(f"product job {job_id} did not finish in {timeout:.0f} s")
+
+
+def sku_map_run(*, connection: Connection, timeout: float) -> dict:
+    """What a destination's merchant does on the Map page: check the SKUs, link the matches."""
+    scan = catalogue_scan_wait(scan_id=sku_scan_start(connection=connection).pk,
+                               timeout=timeout)
+    report = scan.report
+    summary: dict = {"report": {"matches": report.get("match_count"),
+                                "duplicates": report.get("duplicate_count"),
+                                "near": report.get("near_count")}}
+    try:
+        job = map_start(connection=connection, scan=scan)
+    except ImportRefused as exc:
+        summary["map"] = str(exc)
+    else:
+        job = product_job_wait(connection=connection, job_id=job.pk, timeout=timeout)
+        summary["map"] = {"status": job.status, "done": job.done, "failed": job.failed}
+    return summary
+
+
+def _connection(source: Shop, destination_domain: str) -> Connection:
+    destination = shop_for_domain(domain=destination_domain)
+    connection = (connection_between(source=source, destination=destination)
+                  if destination is not None else None)
+    if connection is None:
+        raise LookupError(f"{destination_domain} is not connected to {source.domain}")
+    return connection
 
 
 def demo_catalogue_seed(*, emulator_url: str, timeout: float = 300.0) -> dict:
@@ -124,46 +157,37 @@ def demo_catalogue_seed(*, emulator_url: str, timeout: float = 300.0) -> dict:
     roles, both destinations connected to demo-source (what seed_demo.py does first), and
     Syncer's Admin API client pointed at the emulator at `emulator_url`."""
     summary: dict = {}
-    with httpx.Client(base_url=emulator_url, timeout=60) as control:
-        summary["source_products_created"] = _ensure_products(control, SOURCE,
+    with EmulatorControl(emulator_url) as emulator:
+        summary["source_products_created"] = _ensure_products(emulator, SOURCE,
                                                               _source_products())
-        summary["dest_2_products_created"] = _ensure_products(control, DEST_2,
+        summary["dest_2_products_created"] = _ensure_products(emulator, DEST_2,
                                                               _dest_2_products())
-    source = Shop.objects.get(domain=SOURCE)
+    source = shop_for_domain(domain=SOURCE)
+    if source is None:
+        raise LookupError(f"{SOURCE} is not installed in Syncer")
     scan = catalogue_scan_wait(scan_id=source_catalogue_load_start(source=source).pk,
                                timeout=timeout)
     summary["catalogue"] = {"status": scan.status, "products": scan.products,
                             "variants": scan.variants}
 
-    dest_1 = Connection.objects.get(source=source, destination__domain=DEST_1)
-    if not ProductLink.objects.filter(connection=dest_1).exists():
-        visible = list(SourceProduct.objects.filter(shop=source, hidden=False,
-                                                    deleted_at__isnull=True)
-                       .order_by("title").values_list("pk", flat=True))
+    dest_1 = _connection(source, DEST_1)
+    if not connection_synced_product_count(connection=dest_1):
+        # What the destination's merchant sees to import, in the catalogue's order.
+        visible = list(catalogue_for_destination(connection=dest_1, tab="not_synced")
+                       .values_list("pk", flat=True))
         try:
             job = product_import_start(
                 connection=dest_1, source_product_ids=visible[:-NOT_IMPORTED_BY_DEST_1])
         except ImportRefused as exc:
             summary["dest_1_import"] = str(exc)
         else:
-            job = _job_wait(job.pk, timeout=timeout)
+            job = product_job_wait(connection=dest_1, job_id=job.pk, timeout=timeout)
             summary["dest_1_import"] = {"status": job.status, "done": job.done,
                                         "failed": job.failed}
 
-    dest_2 = Connection.objects.get(source=source, destination__domain=DEST_2)
-    if not ProductLink.objects.filter(connection=dest_2).exists():
-        scan = catalogue_scan_wait(scan_id=sku_scan_start(connection=dest_2).pk,
-                                   timeout=timeout)
-        report = scan.report
-        summary["dest_2_report"] = {"matches": report.get("match_count"),
-                                    "duplicates": report.get("duplicate_count"),
-                                    "near": report.get("near_count")}
-        try:
-            job = map_start(connection=dest_2, scan=scan)
-        except ImportRefused as exc:
-            summary["dest_2_map"] = str(exc)
-        else:
-            job = _job_wait(job.pk, timeout=timeout)
-            summary["dest_2_map"] = {"status": job.status, "done": job.done,
-                                     "failed": job.failed}
+    dest_2 = _connection(source, DEST_2)
+    if not connection_synced_product_count(connection=dest_2):
+        mapped = sku_map_run(connection=dest_2, timeout=timeout)
+        summary["dest_2_report"] = mapped["report"]
+        summary["dest_2_map"] = mapped["map"]
     return summary

@@ -1,12 +1,16 @@
 """Stock webhooks: inventory_levels/update, orders/paid|create, refunds/create."""
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from products import inventory, inventory_tasks  # noqa: F401  (registers the tasks)
+from products.inventory.drift import DRIFT_GRACE, destination_level_changed
+from products.inventory.effects import inventory_effects_for_order, inventory_effects_for_refund
+from products.inventory.targets import source_levels_changed
+from products.inventory.tasks import inventory_effects_apply_on_commit, inventory_flush_on_commit
 from stores.models import Shop
 from webhooks.registry import (
     webhook_batch_handler_register,
@@ -20,21 +24,14 @@ def _shop(shop_domain: str) -> Shop | None:
     return Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=True).first()
 
 
-def _apply_on_commit(effect_ids) -> None:
-    from products.inventory_tasks import inventory_effect_apply_task
-
-    for effect_id in effect_ids:
-        transaction.on_commit(lambda e=effect_id: inventory_effect_apply_task.delay(e))
-
-
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
 
 
-def _datetime(value) -> datetime | None:
+def _datetime(value: Any) -> datetime | None:
     try:
         parsed = parse_datetime(str(value or ""))
     except ValueError:  # well-formed but impossible, e.g. month 13
@@ -54,7 +51,8 @@ def _level_queue(shop_domain: str) -> str | None:
 webhook_queue_register("inventory_levels/update", _level_queue)
 
 
-def _level(payload: dict) -> tuple[int, int, int | None, datetime | None] | None:
+def _level(payload: dict[str, Any],
+           ) -> tuple[int, int, int | None, datetime | None] | None:
     """(item, location, available, updated_at) of an inventory_levels/update payload."""
     item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
     if item_id is None or location_id is None:
@@ -65,7 +63,7 @@ def _level(payload: dict) -> tuple[int, int, int | None, datetime | None] | None
 
 @webhook_batch_handler_register("inventory_levels/update")
 def inventory_levels_updated(*, shop_domain: str,
-                             items: list[tuple[int, dict]]) -> dict[int, Exception]:
+                             items: list[tuple[int, dict[str, Any]]]) -> dict[int, Exception]:
     """One or many level changes of one shop: a source's are recorded in order and every
     linked target recomputed once (one pass for a bulk edit of thousands of variants, one
     flush request per destination); a destination's are compared one by one."""
@@ -76,52 +74,51 @@ def inventory_levels_updated(*, shop_domain: str,
         # No surrounding transaction: each target update commits on its own, so fan-outs to
         # many destinations never hold locks that a destination's flush is waiting for.
         levels = [level for level in (_level(payload) for _, payload in items) if level]
-        inventory.inventory_flush_on_commit(inventory.source_levels_changed(source=shop,
-                                                                            levels=levels))
+        inventory_flush_on_commit(source_levels_changed(source=shop, levels=levels))
         return {}
     if shop.role != Shop.Role.DESTINATION:
         return {}
 
-    def destination_level_updated(*, payload: dict, **_) -> None:
+    def destination_level_updated(*, payload: dict[str, Any], **_: Any) -> None:
         level = _level(payload)
         if level is None:
             return
         item_id, location_id, available, updated_at = level
-        inventory.inventory_flush_on_commit(inventory.destination_level_changed(
+        inventory_flush_on_commit(destination_level_changed(
             destination=shop, inventory_item_id=item_id, location_id=location_id,
             available=available, updated_at=updated_at),
-            countdown=inventory.DRIFT_GRACE.total_seconds() + 0.5)
+            countdown=DRIFT_GRACE.total_seconds() + 0.5)
 
     return webhook_items_one_at_a_time(handlers=[destination_level_updated],
                                        shop_domain=shop_domain, items=items)
 
 
-def _order(shop_domain: str, payload: dict, trigger: str) -> None:
+def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:
     shop = _shop(shop_domain)
     if shop is None or shop.role != Shop.Role.DESTINATION or _int(payload.get("id")) is None:
         return
     if trigger == "create" and payload.get("financial_status") == "paid":
         trigger = "paid"  # created already paid: counts like orders/paid (same effect keys)
     with transaction.atomic():
-        _apply_on_commit(inventory.inventory_effects_for_order(
+        inventory_effects_apply_on_commit(inventory_effects_for_order(
             destination=shop, payload=payload, trigger=trigger))
 
 
 @webhook_handler_register("orders/paid")
-def order_paid(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+def order_paid(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     _order(shop_domain, payload, "paid")
 
 
 @webhook_handler_register("orders/create")
-def order_created(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+def order_created(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     _order(shop_domain, payload, "create")
 
 
 @webhook_handler_register("refunds/create")
-def refund_created(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+def refund_created(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     shop = _shop(shop_domain)
     if shop is None or shop.role != Shop.Role.DESTINATION:
         return
     with transaction.atomic():
-        _apply_on_commit(inventory.inventory_effects_for_refund(destination=shop,
-                                                                payload=payload))
+        inventory_effects_apply_on_commit(inventory_effects_for_refund(destination=shop,
+                                                                         payload=payload))

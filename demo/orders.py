@@ -2,15 +2,14 @@
 fulfilled by the source with tracking. Everything goes the real way: the emulator's merchant
 actions (checkout, cancel, fulfil) send webhooks, Syncer mirrors and pushes. Idempotent.
 
-    from orders.demo import orders_demo_seed
-    orders_demo_seed(control=lambda method, path, body=None: client.request(
-        method, path, json=body).raise_for_status().json(),
-        destination_domain="demo-dest-1.myshopify.com")
+    from demo.orders import orders_demo_seed
+    orders_demo_seed(emulator_url="http://127.0.0.1:8765",
+                     destination_domain="demo-dest-1.myshopify.com")
 
 It needs linked products (the products app's import or map) between the destination and at
 least one source. For the Partially pushed tab it needs two sources; when the destination
-follows only one, `second_source_domain` is created, installed, connected and given one linked
-product (demo only: the links are written straight to the catalogue tables).
+follows only one, `second_source_domain` is created, installed, connected and given one product
+the destination also sells, which it then links by SKU as a merchant would on the Map page.
 """
 
 import time
@@ -19,13 +18,18 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderSettings
+from demo.catalogue import sku_map_run
+from demo.emulator import EmulatorControl
+from orders.models import DestinationOrder, OrderFulfillment, OrderPush
 from orders.selectors import order_tab_counts
-from orders.services import order_push_request, order_settings_get_or_create
-from products.models import ProductLink, SourceVariant, VariantLink
+from orders.services import order_auto_push_set, order_push_request
+from products.models import VariantLink
+from products.selectors import catalogue_for_destination
+from stores.connections import connection_create
 from stores.models import Connection, Shop
+from stores.selectors import connection_between, connection_synced_product_count, shop_for_domain
+from stores.services import shop_role_choose, shop_tokens_forget
 
-Control = Callable[..., dict]
 DEMO_TAG = "syncer-demo"
 CUSTOMERS = [
     ("Ada", "Lovelace", "12 Analytical Row", "London", "N1 7AA", "GB"),
@@ -51,9 +55,9 @@ def _wait(what: str, check: Callable[[], object], timeout: float = 60.0):
     raise DemoSeedError(f"Timed out waiting for {what}; is the worker running?")
 
 
-def _linked_skus(control: Control, destination: Shop) -> dict[int, list[str]]:
+def _linked_skus(emulator: EmulatorControl, destination: Shop) -> dict[int, list[str]]:
     """Source shop id → destination SKUs of variants linked to it."""
-    snapshot = control("GET", f"/_emulator/shops/{destination.domain}")
+    snapshot = emulator.shop(destination.domain, orders=False)
     sku_of = {variant["id"]: variant["sku"] for product in snapshot["products"]
               for variant in product["variants"] if variant.get("sku")}
     found: dict[int, list[str]] = {}
@@ -66,85 +70,83 @@ def _linked_skus(control: Control, destination: Shop) -> dict[int, list[str]]:
     return found
 
 
-def _product_ensure(control: Control, *, domain: str, spec: dict) -> dict:
+def _product_ensure(emulator: EmulatorControl, *, domain: str, spec: dict) -> dict:
     """The shop's product titled spec["title"], created once: a seed that stopped half-way and
     runs again must not sell a second product under the same SKU."""
-    for product in control("GET", f"/_emulator/shops/{domain}?orders=0")["products"]:
+    for product in emulator.shop(domain, orders=False)["products"]:
         if product["title"] == spec["title"]:
             return product
-    return control("POST", f"/_emulator/shops/{domain}/products", spec)
+    return emulator.product_create(domain, spec)
 
 
-def _source_variant_wait(*, shop: Shop, shopify_id: int, timeout: float = 60.0
-                         ) -> SourceVariant:
+def _source_product_wait(*, connection: Connection, shopify_id: int,
+                         timeout: float = 60.0) -> None:
+    """Until the source's new product is in Syncer's catalogue, as the destination sees it."""
     deadline = time.monotonic() + timeout
-    while True:
-        variant = (SourceVariant.objects.select_related("product")
-                   .filter(shop=shop, shopify_id=shopify_id).first())
-        if variant is not None:
-            return variant
+    while not catalogue_for_destination(connection=connection).filter(
+            shopify_id=shopify_id).exists():
         if time.monotonic() > deadline:
-            raise DemoSeedError(f"{shop.domain}'s new product did not reach Syncer's catalogue "
-                                f"within {timeout:.0f} s: is the worker running?")
+            raise DemoSeedError(f"{connection.source.domain}'s new product did not reach "
+                                f"Syncer's catalogue within {timeout:.0f} s: is the worker "
+                                "running?")
         time.sleep(0.2)
 
 
-def _second_source(control: Control, destination: Shop, domain: str) -> None:
-    from stores.connections import connection_create
-    from stores.services import shop_role_choose
-
-    if domain not in {shop["domain"] for shop in control("GET", "/_emulator/shops")["shops"]}:
-        control("POST", "/_emulator/shops", {"domain": domain, "name": "Demo Source 2",
-                                             "plan": "standard"})
-    Shop.objects.filter(domain=domain).update(access_token="", refresh_token="")
-    control("POST", f"/_emulator/shops/{domain}/install")
-    source = shop_role_choose(shop=Shop.objects.get(domain=domain), role=Shop.Role.SOURCE)
-    connection = Connection.objects.filter(source=source, destination=destination).first()
+def _second_source(emulator: EmulatorControl, destination: Shop, domain: str) -> None:
+    if domain not in {shop["domain"] for shop in emulator.shops()}:
+        emulator.shop_create(domain, name="Demo Source 2", plan="standard")
+    shop_tokens_forget(shop_domain=domain)
+    emulator.install(domain)
+    source = shop_role_choose(shop=shop_for_domain(domain=domain), role=Shop.Role.SOURCE)
+    connection = connection_between(source=source, destination=destination)
     if connection is None:
         connection = connection_create(destination=destination, store_key=source.store_key)
     spec = {"title": "Stoneware mug", "vendor": "Demo Source 2",
             "variants": [{"sku": "DEMO2-MUG", "price": "14.00", "available": 40}]}
-    made = _product_ensure(control, domain=domain, spec=spec)
-    twin = _product_ensure(control, domain=destination.domain, spec=spec)
-    control("POST", "/_emulator/webhooks/flush", {"timeout": 30})
+    made = _product_ensure(emulator, domain=domain, spec=spec)
+    _product_ensure(emulator, domain=destination.domain, spec=spec)
+    emulator.webhooks_flush(timeout=30)
     # The source's catalogue rows are the products/create handler's to write (the worker runs
-    # it as the webhook arrives); writing them here too raced it into a deadlock.
-    source_variant = _source_variant_wait(shop=source, shopify_id=made["variants"][0]["id"])
-    link, _ = ProductLink.objects.get_or_create(
-        connection=connection, source_product=source_variant.product,
-        defaults={"destination_product_id": twin["id"], "origin": ProductLink.Origin.IMPORTED})
-    VariantLink.objects.get_or_create(connection=connection, source_variant=source_variant,
-                                      defaults={
-                                          "product_link": link,
-                                          "destination_variant_id": twin["variants"][0]["id"],
-                                          "destination_inventory_item_id":
-                                              twin["variants"][0]["inventory_item_id"]})
+    # it as the webhook arrives); loading the catalogue here too raced it into a deadlock.
+    _source_product_wait(connection=connection, shopify_id=made["id"])
+    if not connection_synced_product_count(connection=connection):
+        mapped = sku_map_run(connection=connection, timeout=120.0)
+        if not connection_synced_product_count(connection=connection):
+            raise DemoSeedError(f"Linking {domain}'s mug by SKU failed: {mapped}")
 
 
-def orders_demo_seed(*, control: Control, destination_domain: str,
+def orders_demo_seed(*, emulator_url: str, destination_domain: str,
                      second_source_domain: str | None = "demo-source-2.myshopify.com"
                      ) -> dict[str, int]:
-    """Seeds the destination's Orders; returns the tab counts. `control(method, path, body)`
-    calls the emulator's control API and returns its JSON."""
-    destination = Shop.objects.get(domain=destination_domain)
+    """Seeds the destination's Orders; returns the tab counts. `emulator_url` is the running
+    emulator's, whose control API the demo drives."""
+    with EmulatorControl(emulator_url) as emulator:
+        return _orders_seed(emulator, destination_domain=destination_domain,
+                            second_source_domain=second_source_domain)
+
+
+def _orders_seed(emulator: EmulatorControl, *, destination_domain: str,
+                 second_source_domain: str | None) -> dict[str, int]:
+    destination = shop_for_domain(domain=destination_domain)
+    if destination is None:
+        raise DemoSeedError(f"{destination_domain} is not installed in Syncer.")
     if DestinationOrder.objects.filter(shop=destination, tags__contains=[DEMO_TAG]).exists():
         return order_tab_counts(shop=destination)
-    skus = _linked_skus(control, destination)
+    skus = _linked_skus(emulator, destination)
     if len(skus) < 2 and second_source_domain:
-        _second_source(control, destination, second_source_domain)
-        skus = _linked_skus(control, destination)
+        _second_source(emulator, destination, second_source_domain)
+        skus = _linked_skus(emulator, destination)
     if not skus:
         raise DemoSeedError(f"{destination_domain} has no linked products: import or map some "
                             "before seeding orders.")
-    settings = order_settings_get_or_create(shop=destination)
-    OrderSettings.objects.filter(pk=settings.pk).update(auto_push=False)
+    order_auto_push_set(shop=destination, enabled=False)
     source_ids = list(skus)
     customers = iter(CUSTOMERS * 2)
 
     def sell(lines: dict[str, int], **extra) -> DestinationOrder:
         first, last, street, city, postcode, country = next(customers)
         email = f"{first.lower()}@example.com"
-        created = control("POST", f"/_emulator/shops/{destination_domain}/orders", {
+        created = emulator.order_create(destination_domain, {
             "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
             "customer": {"first_name": first, "last_name": last, "email": email},
             "email": email, "tags": [DEMO_TAG],
@@ -169,10 +171,9 @@ def orders_demo_seed(*, control: Control, destination_domain: str,
     sell({main[-1]: 1}, financial_status="pending")
     # Pushed, and fulfilled by the source with tracking (which comes back here).
     (fulfilled,) = push(sell({main[0]: 1, main[-1]: 1}))
-    control("POST", f"/_emulator/shops/{fulfilled.source.domain}/orders/"
-                    f"{fulfilled.source_order_id}/fulfill",
-            {"tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
-             "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784"})
+    emulator.order_fulfill(fulfilled.source.domain, fulfilled.source_order_id, {
+        "tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
+        "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784"})
     _wait("the fulfilment to reach the destination", lambda: OrderFulfillment.objects.filter(
         push=fulfilled, status=OrderFulfillment.Status.SYNCED).exists())
     # Pushed, not shipped yet.
@@ -182,8 +183,7 @@ def orders_demo_seed(*, control: Control, destination_domain: str,
         push(sell({main[0]: 1, skus[source_ids[1]][0]: 2}), source_ids[0])
     # Cancelled before it was pushed.
     cancelled = sell({main[-1]: 1})
-    control("POST", f"/_emulator/shops/{destination_domain}/orders/{cancelled.shopify_id}/cancel",
-            {"restock": True})
+    emulator.order_cancel(destination_domain, cancelled.shopify_id, restock=True)
     _wait("the cancellation", lambda: DestinationOrder.objects.filter(
         pk=cancelled.pk, cancelled_at__lte=timezone.now()).exists())
     return order_tab_counts(shop=destination)

@@ -1,7 +1,15 @@
-"""Thin tasks around the inventory engine: ids in, one service call, safe to run twice."""
+"""Thin tasks around the inventory engine: ids in, one service call, safe to run twice.
+
+The engine's services never queue work: they return what is to be done (e.g. the destinations
+to flush), and whoever started the work (a webhook handler, a settings change, a view, another
+task) queues it through the functions here, once its transaction commits. So tasks import
+services and never the other way round: the import graph stays one-directional.
+"""
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
 from celery import shared_task
 from celery.exceptions import CeleryError
@@ -11,7 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from products import inventory
+from products.inventory import effects, flush, reconciliation
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -24,8 +32,10 @@ from syncer.shopify.errors import ShopifyRetryable
 
 logger = logging.getLogger(__name__)
 
-RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backoff_max": 120,
-         "retry_jitter": True, "max_retries": 50}
+# Retried: only what can recover (throttle, 5xx, timeouts, a busy lock), with backoff.
+retrying_task = shared_task(ignore_result=True, autoretry_for=(ShopifyRetryable,),
+                            retry_backoff=2, retry_backoff_max=120, retry_jitter=True,
+                            max_retries=50)
 
 
 # A flush writes everything dirty at the time it runs, so one queued flush per destination
@@ -33,6 +43,27 @@ RETRY = {"autoretry_for": (ShopifyRetryable,), "retry_backoff": 2, "retry_backof
 # handful of flushes, not 200,000 that would each find the lock taken. The marker expires in
 # case its task is lost with the broker; the sweeper covers that gap.
 FLUSH_QUEUED_SECONDS = 120
+
+
+def inventory_flush_on_commit(destination_ids: Iterable[int], *,
+                              countdown: float | None = None) -> None:
+    """Once the transaction commits, flush these destinations: now (one queued flush per
+    destination), or after `countdown` seconds (a drift grace)."""
+    destination_ids = sorted(set(destination_ids))
+    if not destination_ids:
+        return
+    if countdown:
+        for destination_id in destination_ids:
+            transaction.on_commit(partial(inventory_flush_destination_task.apply_async,
+                                          args=(destination_id,), countdown=countdown))
+    else:
+        transaction.on_commit(partial(inventory_flush_request, destination_ids=destination_ids))
+
+
+def inventory_effects_apply_on_commit(effect_ids: Iterable[int]) -> None:
+    """Once the transaction commits, move the source's stock for each effect."""
+    for effect_id in effect_ids:
+        transaction.on_commit(partial(inventory_effect_apply_task.delay, effect_id))
 
 
 def _flush_queued_key(destination_id: int) -> str:
@@ -55,11 +86,11 @@ def inventory_flush_request(*, destination_ids: list[int]) -> None:
             raise
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def inventory_flush_destination_task(destination_id: int) -> None:
     # Cleared before looking for work: a change committed from here on queues a new flush.
     redis_client().delete(_flush_queued_key(destination_id))
-    result = inventory.inventory_flush_destination(destination_id=destination_id)
+    result = flush.inventory_flush_destination(destination_id=destination_id)
     if not result.busy:  # a busy flush is finished by the worker holding the lock
         flush_schedule_next(destination_id)
 
@@ -79,24 +110,24 @@ def flush_schedule_next(destination_id: int) -> None:
         inventory_flush_request(destination_ids=[destination_id])
     elif waiting["next_due"] is not None:
         inventory_flush_destination_task.apply_async(
-            args=[destination_id],
+            args=(destination_id,),
             countdown=max((waiting["next_due"] - now).total_seconds(), 0.1))
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def inventory_effect_apply_task(effect_id: int) -> None:
-    inventory.inventory_effect_apply(effect_id=effect_id)
+    effects.inventory_effect_apply(effect_id=effect_id)
 
 
-@shared_task(ignore_result=True, **RETRY)
+@retrying_task
 def reconciliation_run_task(run_id: int) -> None:
-    inventory.reconciliation_run(run_id=run_id)
+    reconciliation.reconciliation_run(run_id=run_id)
 
 
 def reconciliation_request(*, connection: Connection, trigger: str) -> ReconciliationRun:
     """Starts a resync of one connection, its task queued once committed. Returns the run as
     it stands then (failed already if the broker refused the task)."""
-    run = inventory.reconciliation_start(connection=connection, trigger=trigger)
+    run = reconciliation.reconciliation_start(connection=connection, trigger=trigger)
     # robust: an inline task (tests) that fails has ended its run failed; the caller's work
     # stands.
     transaction.on_commit(lambda: _reconciliation_enqueue(run.pk), robust=True)
@@ -110,21 +141,22 @@ def _reconciliation_enqueue(run_id: int) -> None:
     except (KombuError, CeleryError, RedisError, OSError) as exc:
         # Nobody would ever run it: say so now rather than show "Checking 0 of N" forever.
         logger.warning("resync %s not queued: %s", run_id, exc)
-        inventory.reconciliation_fail(run_id=run_id, reason=inventory.RESYNC_NOT_QUEUED)
+        reconciliation.reconciliation_fail(run_id=run_id,
+                                          reason=reconciliation.RESYNC_NOT_QUEUED)
 
 
 @shared_task(ignore_result=True)
 def reconciliation_schedule_task() -> None:
-    for connection in Connection.objects.filter(pk__in=inventory.connections_to_reconcile()):
+    for connection in Connection.objects.filter(pk__in=reconciliation.connections_to_reconcile()):
         reconciliation_request(connection=connection, trigger="schedule")
 
 
 @shared_task(ignore_result=True)
 def inventory_sweep_task() -> None:
     """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
-    inventory.reconciliation_runs_end_stuck()
+    reconciliation.reconciliation_runs_end_stuck()
     stale = timezone.now() - timedelta(seconds=30)
-    for effect_id in inventory.inventory_restocks_release_waiting():
+    for effect_id in effects.inventory_restocks_release_waiting():
         inventory_effect_apply_task.delay(effect_id)
     for effect_id in InventoryEffect.objects.filter(
             status=InventoryEffect.Status.PENDING, created_at__lte=stale).values_list(

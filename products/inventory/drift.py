@@ -1,0 +1,82 @@
+"""Flows 5 and 6: a destination's level changed. Our own write coming back (echo) changes
+nothing; anything else is drift: recorded, never sent to the source, healed after a grace."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from products.models import DestinationStock, InventoryWriteBatch, SyncEvent
+from products.sync_events import sync_event_record
+from stores.models import Shop
+
+# A manual destination edit waits this long before being overwritten, so that a destination
+# sale's source decrement (which arrives as a source level change) wins without a blip.
+DRIFT_GRACE = timedelta(seconds=20)
+# Shopify's updated_at has one-second resolution and its clock is not ours: a level is only
+# called older than our last write when it is older by more than this.
+CLOCK_MARGIN = timedelta(seconds=2)
+
+
+def destination_level_changed(*, destination: Shop, inventory_item_id: int, location_id: int,
+                              available: int | None,
+                              updated_at: datetime | None = None) -> set[int]:
+    """inventory_levels/update on a destination: our own write coming back (echo) changes
+    nothing; a level from before our last write (a late or reordered delivery) is history;
+    anything else is drift: recorded, never sent to the source, healed after a grace period by
+    writing the target again. Returns the destinations to flush once the grace is over."""
+    if available is None:
+        return set()
+    rows = DestinationStock.objects.filter(
+        destination=destination, location_id=location_id,
+        variant_link__destination_inventory_item_id=inventory_item_id)
+    # Most deliveries are echoes of our own writes: one unlocked read tells. A write being
+    # completed right now can only make this read look like a change, never hide one, and
+    # every change is looked at again below under the row locks.
+    if all(known == available for known in rows.values_list("known_quantity", flat=True)):
+        return set()
+    with transaction.atomic():
+        return _destination_level_compare(destination, rows, available, updated_at)
+
+
+def _destination_level_compare(destination: Shop, rows: QuerySet[DestinationStock],
+                               available: int, updated_at: datetime | None) -> set[int]:
+    to_flush: set[int] = set()
+    # Row locks: a write completing right now (flush.batch_done) commits first, so we compare
+    # with what it wrote rather than with the belief it is replacing.
+    stocks = rows.select_for_update(of=("self",)).select_related(
+        "variant_link", "variant_link__product_link", "variant_link__connection")
+    for stock in stocks:
+        if available == stock.known_quantity:
+            continue  # echo of our write
+        if (updated_at is not None and stock.last_written_at is not None
+                and updated_at + CLOCK_MARGIN < stock.last_written_at):
+            continue  # a state our later write replaced (if it drifted since, CAS will tell)
+        if InventoryWriteBatch.objects.filter(
+            destination=destination, status=InventoryWriteBatch.Status.PENDING,
+            items__contains=[{"stock": stock.pk, "quantity": available}],
+        ).exists():
+            continue  # echo of a write still in flight (its webhook can beat our response)
+        if stock.target is not None and available == stock.target and stock.known_quantity is None:
+            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=available,
+                                                                dirty=False)
+            continue
+        link = stock.variant_link
+        sync_event_record(
+            connection=link.connection, product_link=link.product_link,
+            kind=SyncEvent.Kind.DRIFT, field=f"variant {link.destination_variant_id} available",
+            from_value=stock.known_quantity, to_value=available,
+            cause="changed at the destination (not sent to the source)",
+            result=SyncEvent.Result.SKIPPED,
+        )
+        dirty = stock.target is not None and stock.target != available
+        DestinationStock.objects.filter(pk=stock.pk).update(
+            known_quantity=available, dirty=dirty,
+            due_at=timezone.now() + DRIFT_GRACE if dirty else None,
+            changed_at=timezone.now() if dirty else stock.changed_at)
+        if dirty:
+            to_flush.add(destination.pk)
+    return to_flush

@@ -1,0 +1,221 @@
+"""Flows 3 and 4: destination sales and restocks move the source.
+
+One InventoryEffect per order line / refund line, made at most once whatever the webhooks do;
+each is applied with one idempotent inventoryAdjustQuantities at the source, whose own level
+webhook then fans out to every destination.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils import timezone
+
+from products.inventory.locations import source_decrement_location_id
+from products.models import InventoryEffect, SyncEvent, VariantLink
+from products.sync_events import sync_event_record
+from stores.models import Connection, Shop
+from stores.services import shop_admin_session
+from syncer.shopify.errors import ShopifyUserErrors
+from syncer.shopify.operations.inventory import inventory_quantity_adjust
+from webhooks.registry import WebhookPayloadInvalid
+
+SALE_REASON = "correction"
+RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
+
+
+def _links_for_destination_variants(*, destination: Shop,
+                                    variant_ids: Iterable[Any]) -> dict[int, VariantLink]:
+    return {link.destination_variant_id: link for link in VariantLink.objects.filter(
+        connection__destination=destination, destination_variant_id__in=list(variant_ids),
+    ).select_related("connection", "connection__source", "source_variant")}
+
+
+def _dicts(payload: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """payload[key] as the list of objects Shopify sends; anything else cannot be retried into
+    shape, so it fails the delivery once instead of eight times."""
+    value = payload.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise WebhookPayloadInvalid(f"{key} is not a list of objects")
+    for item in value:
+        if item.get("id") is None:
+            raise WebhookPayloadInvalid(f"{key}[] has an item without an id")
+        for field in ("id", "variant_id", "line_item_id", "quantity"):
+            if item.get(field) is not None and not isinstance(item[field], int | str):
+                raise WebhookPayloadInvalid(f"{key}[].{field} is not a number")
+            if isinstance(item.get(field), str) and not item[field].lstrip("-").isdigit():
+                raise WebhookPayloadInvalid(f"{key}[].{field} is not a number")
+    return value
+
+
+def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
+                                trigger: str) -> list[int]:
+    """orders/paid (and orders/create when the connection counts pending orders): one sale
+    effect per linked line, created at most once whatever the webhooks do."""
+    lines = [line for line in _dicts(payload, "line_items") if line.get("variant_id")]
+    links = _links_for_destination_variants(destination=destination,
+                                            variant_ids=[line["variant_id"] for line in lines])
+    created = []
+    for line in lines:
+        link = links.get(line["variant_id"])
+        if link is None or link.connection.status != Connection.Status.CONNECTED:
+            continue
+        if trigger == "create" and not link.connection.count_pending_orders:
+            continue
+        quantity = int(line.get("quantity") or 0)
+        if quantity <= 0:
+            continue
+        effect, was_created = InventoryEffect.objects.get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line["id"]),
+            defaults={
+                "source": link.connection.source, "order_id": int(payload["id"]),
+                "line_item_id": int(line["id"]),
+                "inventory_item_id": link.source_variant.inventory_item_id,
+                "location_id": source_decrement_location_id(source=link.connection.source),
+                "delta": -quantity, "idempotency_key": f"syncer-sale-{uuid.uuid4()}",
+            },
+        )
+        if was_created:
+            created.append(effect.pk)
+            created += _restocks_release(sale=effect)
+    return created
+
+
+def _restocks_release(*, sale: InventoryEffect) -> list[int]:
+    """Restocks that arrived before their sale was counted become due now, capped so a line
+    never gives back more than it took."""
+    released = []
+    remaining = -sale.delta
+    for restock in InventoryEffect.objects.filter(
+            destination=sale.destination, kind=InventoryEffect.Kind.RESTOCK,
+            line_item_id=sale.line_item_id).order_by("pk"):
+        if restock.status != InventoryEffect.Status.WAITING:
+            remaining -= restock.delta
+            continue
+        quantity = min(restock.delta, remaining)
+        if quantity <= 0:
+            InventoryEffect.objects.filter(pk=restock.pk).update(
+                status=InventoryEffect.Status.FAILED, error="More restocked than sold")
+            continue
+        remaining -= quantity
+        InventoryEffect.objects.filter(pk=restock.pk).update(
+            status=InventoryEffect.Status.PENDING, delta=quantity, source=sale.source,
+            inventory_item_id=sale.inventory_item_id, location_id=sale.location_id)
+        released.append(restock.pk)
+    return released
+
+
+
+def inventory_effects_for_refund(*, destination: Shop, payload: dict[str, Any]) -> list[int]:
+    """refunds/create with restock (return / cancel): give the units back to the source, once
+    per refund line, and never more than that line moved out of the source."""
+    created = []
+    for refund_line in _dicts(payload, "refund_line_items"):
+        if refund_line.get("restock_type") not in RESTOCK_TYPES:
+            continue
+        line_item_id: Any = refund_line.get("line_item_id")
+        sale = InventoryEffect.objects.filter(
+            destination=destination, kind=InventoryEffect.Kind.SALE,
+            line_item_id=line_item_id).first()
+        if sale is None:
+            _restock_wait(destination=destination, payload=payload, refund_line=refund_line)
+            continue
+        restocked = sum(-e.delta for e in InventoryEffect.objects.filter(
+            destination=destination, kind=InventoryEffect.Kind.RESTOCK,
+            line_item_id=sale.line_item_id).exclude(key=str(refund_line["id"])))
+        quantity = min(int(refund_line.get("quantity") or 0), -sale.delta + restocked)
+        if quantity <= 0:
+            continue
+        effect, was_created = InventoryEffect.objects.get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.RESTOCK,
+            key=str(refund_line["id"]),
+            defaults={
+                "source": sale.source, "order_id": sale.order_id,
+                "line_item_id": sale.line_item_id, "inventory_item_id": sale.inventory_item_id,
+                "location_id": sale.location_id, "delta": quantity,
+                "idempotency_key": f"syncer-restock-{uuid.uuid4()}",
+            },
+        )
+        if was_created:
+            created.append(effect.pk)
+    return created
+
+
+def _restock_wait(*, destination: Shop, payload: dict[str, Any],
+                  refund_line: dict[str, Any]) -> None:
+    """A restock for a line whose sale we have not counted (yet): keep it, waiting."""
+    line = refund_line.get("line_item") or {}
+    variant_id: Any = line.get("variant_id")
+    link = _links_for_destination_variants(destination=destination,
+                                           variant_ids=[variant_id]).get(variant_id)
+    quantity = int(refund_line.get("quantity") or 0)
+    if link is None or quantity <= 0:
+        return  # not a synced line: it never moved source stock
+    InventoryEffect.objects.get_or_create(
+        destination=destination, kind=InventoryEffect.Kind.RESTOCK, key=str(refund_line["id"]),
+        defaults={
+            "source": link.connection.source, "order_id": int(payload.get("order_id") or 0),
+            "line_item_id": int(refund_line.get("line_item_id") or 0),
+            "inventory_item_id": link.source_variant.inventory_item_id,
+            "location_id": source_decrement_location_id(source=link.connection.source),
+            "delta": quantity, "idempotency_key": f"syncer-restock-{uuid.uuid4()}",
+            "status": InventoryEffect.Status.WAITING,
+        },
+    )
+
+
+def inventory_restocks_release_waiting() -> list[int]:
+    """Releases waiting restocks whose sale exists (a refund and its paid webhook processed
+    at the same moment can each miss the other)."""
+    released = []
+    waiting = InventoryEffect.objects.filter(status=InventoryEffect.Status.WAITING)
+    for line_item_id, destination_id in set(waiting.values_list("line_item_id",
+                                                                "destination_id")):
+        sale = InventoryEffect.objects.filter(destination_id=destination_id,
+                                              kind=InventoryEffect.Kind.SALE,
+                                              line_item_id=line_item_id).first()
+        if sale is not None:
+            released += _restocks_release(sale=sale)
+    return released
+
+
+def inventory_effect_apply(*, effect_id: int) -> str:
+    """Moves the source's stock for one effect with inventoryAdjustQuantities (relative, so
+    concurrent sales never conflict; changeFromQuantity explicitly null)."""
+    effect = InventoryEffect.objects.select_related("source").get(pk=effect_id)
+    if effect.status in (InventoryEffect.Status.APPLIED, InventoryEffect.Status.WAITING):
+        return effect.status
+    try:
+        inventory_quantity_adjust(
+            session=shop_admin_session(shop_domain=effect.source.domain),
+            inventory_item_id=effect.inventory_item_id, location_id=effect.location_id,
+            delta=effect.delta, reason=SALE_REASON,
+            reference_document_uri=f"gid://syncer/InventoryEffect/{effect.pk}",
+            idempotency_key=effect.idempotency_key)
+    except ShopifyUserErrors as exc:
+        InventoryEffect.objects.filter(pk=effect.pk).update(
+            status=InventoryEffect.Status.FAILED, error=exc.merchant_message)
+        _effect_event(effect, result=SyncEvent.Result.FAILED, error=exc.merchant_message)
+        return "failed"
+    InventoryEffect.objects.filter(pk=effect.pk).update(status=InventoryEffect.Status.APPLIED,
+                                                        applied_at=timezone.now())
+    _effect_event(effect, result=SyncEvent.Result.OK)
+    return "applied"
+
+
+def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> None:
+    link = VariantLink.objects.filter(connection__source=effect.source,
+                                      connection__destination=effect.destination,
+                                      source_variant__inventory_item_id=effect.inventory_item_id,
+                                      ).select_related("product_link", "connection").first()
+    sync_event_record(
+        connection=link.connection if link else None,
+        product_link=link.product_link if link else None,
+        kind=(SyncEvent.Kind.SOURCE_DECREMENT if effect.kind == InventoryEffect.Kind.SALE
+              else SyncEvent.Kind.SOURCE_RESTOCK),
+        field=f"source item {effect.inventory_item_id} available",
+        from_value="", to_value=f"{effect.delta:+d}",
+        cause=f"order {effect.order_id} line {effect.line_item_id}", result=result, error=error,
+    )

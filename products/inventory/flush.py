@@ -1,0 +1,322 @@
+"""The per-destination flush: the one path that writes a destination's stock.
+
+Dirty rows are claimed in batches of ≤ 250, each recorded with an idempotency key before it is
+sent, and written with inventorySetQuantities using our last known quantity as
+changeFromQuantity. One flush per destination at a time (a Redis lock); destinations flush in
+parallel, each within its own API budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from redis.exceptions import LockError
+from redis.lock import Lock
+
+from products.inventory.levels import levels_read
+from products.inventory.sql import BATCH_CLAIM, BATCH_WRITTEN
+from products.metrics import propagation_seconds
+from products.models import DestinationStock, InventoryWriteBatch, SyncEvent, VariantLink
+from products.sync_events import SyncEventSpec, sync_events_record
+from stores.models import Shop
+from stores.services import shop_admin_session
+from syncer.redis import redis_client
+from syncer.shopify.errors import ShopifyUserErrors
+from syncer.shopify.operations.inventory import (
+    QuantitySet,
+    QuantityStale,
+    inventory_activate,
+    inventory_quantities_set,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 250
+# After a write failed for a reason that retrying the same call cannot fix.
+FAILED_WRITE_RETRY = timedelta(minutes=5)
+SYNC_REASON = "correction"
+
+
+@dataclass
+class FlushResult:
+    batches: int = 0
+    written: int = 0
+    stale: int = 0
+    busy: bool = False
+
+
+def destination_flush_lock(destination_id: int, *, blocking_timeout: float | None = None) -> Lock:
+    """The lock that makes one writer per destination (a flush, or a resync reading it)."""
+    lock: Lock = redis_client().lock(
+        f"syncer:inventory-flush:{destination_id}", timeout=settings.INVENTORY_FLUSH_LOCK_SECONDS,
+        blocking=blocking_timeout is not None, blocking_timeout=blocking_timeout,
+        thread_local=False)
+    return lock
+
+
+def _due_dirty(destination_id: int) -> QuerySet[DestinationStock]:
+    now = timezone.now()
+    return DestinationStock.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lte=now), destination_id=destination_id, dirty=True,
+    ).exclude(hold=DestinationStock.Hold.HELD)
+
+
+def _zero_breaker(destination: Shop) -> int:
+    """The zero-stock circuit breaker: when the source would take a large share of this
+    destination's synced variants to zero at once (a wiped or mis-imported source catalogue
+    looks exactly like that), the zeros are held back for the merchant instead of written.
+    Returns how many were held."""
+    pending = (_due_dirty(destination.pk).filter(target=0, hold=DestinationStock.Hold.NONE)
+               .exclude(known_quantity=0))
+    pending_count = pending.count()
+    if pending_count == 0:
+        return 0
+    since = timezone.now() - timedelta(seconds=settings.INVENTORY_ZERO_BREAKER_WINDOW_SECONDS)
+    zeroed_lately = DestinationStock.objects.filter(
+        destination=destination, target=0, known_quantity=0, last_written_at__gte=since).count()
+    total = DestinationStock.objects.filter(destination=destination).count()
+    zeroing = pending_count + zeroed_lately
+    if (zeroing < settings.INVENTORY_ZERO_BREAKER_MIN
+            or zeroing < settings.INVENTORY_ZERO_BREAKER_SHARE * total):
+        return 0
+    rows = list(pending.select_related("variant_link", "variant_link__product_link",
+                                       "variant_link__connection"))
+    held = DestinationStock.objects.filter(pk__in=[row.pk for row in rows]).update(
+        hold=DestinationStock.Hold.HELD)
+    cause = (f"held back: {zeroing} of {total} synced variants would go to zero within "
+             f"{settings.INVENTORY_ZERO_BREAKER_WINDOW_SECONDS // 60} minutes")
+    sync_events_record(events=[SyncEventSpec(
+        connection=row.variant_link.connection, product_link=row.variant_link.product_link,
+        kind=SyncEvent.Kind.INVENTORY,
+        field=f"variant {row.variant_link.destination_variant_id} available",
+        from_value=row.known_quantity, to_value=0, cause=cause,
+        result=SyncEvent.Result.SKIPPED) for row in rows])
+    logger.warning("zero-stock breaker tripped for %s: %s", destination.domain, cause)
+    return held
+
+
+def inventory_flush_destination(*, destination_id: int) -> FlushResult:
+    """Writes everything dirty for one destination, in batches of ≤ 250 quantities.
+
+    Raises ShopifyRetryable for the task to retry later; the pending batch keeps its
+    idempotency key, so the retry is the same request.
+    """
+    result = FlushResult()
+    redis = redis_client()
+    # "Wanted" is raised before trying the lock and cleared by the holder before it looks for
+    # work, so a request that finds the lock taken is never lost: the holder goes round again.
+    wanted = f"syncer:inventory-flush-wanted:{destination_id}"
+    redis.set(wanted, 1, ex=600)
+    destination = Shop.objects.get(pk=destination_id)
+    while redis.exists(wanted):
+        lock = destination_flush_lock(destination_id)
+        if not lock.acquire():
+            result.busy = True
+            return result
+        try:
+            redis.delete(wanted)
+            flush_locked(destination, result, lock)
+        finally:
+            with contextlib.suppress(LockError):  # expired: a newer holder owns it now
+                lock.release()
+    return result
+
+
+def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
+    """Writes until nothing is due, holding the destination's flush lock."""
+    zeros_checked = False
+    # Left by a flush that died or was retried mid-send: same key, so the same request again.
+    pending = list(InventoryWriteBatch.objects.filter(
+        destination=destination, status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
+    while True:
+        lock.reacquire()  # renew for the next batch; if it had expired, CAS keeps writes safe
+        more = True
+        batch: InventoryWriteBatch | None
+        if pending:
+            batch = pending.pop(0)
+            batch.attempts += 1
+            InventoryWriteBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts)
+        else:
+            try:
+                batch, more = _batch_form(destination, zeros_checked=zeros_checked)
+            except _ZerosToCheck:
+                _zero_breaker(destination)
+                zeros_checked = True
+                continue
+        if batch is None:
+            return
+        result.batches += 1
+        outcome = _batch_send(destination, batch)
+        if outcome == "done":
+            result.written += len(batch.items)
+        elif outcome == "stale":
+            result.stale += len(batch.items)
+            more = True  # its rows are dirty again, to be re-formed from fresh quantities
+        if not more and not pending:
+            # Everything due was in this batch; a change since then queued its own flush
+            # (and if that flush finds us holding the lock, it has asked us to go round).
+            return
+
+
+class _ZerosToCheck(Exception):
+    """A claim would take stock to zero: the zero-stock breaker looks first (once a flush)."""
+
+
+class _UnknownQuantities(Exception):
+    def __init__(self, stock_ids: list[int]) -> None:
+        super().__init__(stock_ids)
+        self.stock_ids = stock_ids
+
+
+def _batch_form(destination: Shop, *,
+                zeros_checked: bool) -> tuple[InventoryWriteBatch | None, bool]:
+    """Claims up to BATCH_SIZE due dirty rows and records them as one pending batch with its
+    idempotency key, in one transaction. Returns (batch or None, whether more may be due).
+    Raises _ZerosToCheck (nothing claimed) when it would write a new zero and the zero-stock
+    breaker has not looked yet."""
+    while True:
+        try:
+            with transaction.atomic(), db_connection.cursor() as cursor:
+                cursor.execute(BATCH_CLAIM, {
+                    "destination": destination.pk, "held": DestinationStock.Hold.HELD,
+                    "now": timezone.now(), "limit": BATCH_SIZE})
+                rows = cursor.fetchall()
+                if not rows:
+                    return None, False
+                if not zeros_checked and any(
+                        target == 0 and known != 0 and hold == DestinationStock.Hold.NONE
+                        for _, _, _, target, known, _, hold in rows):
+                    raise _ZerosToCheck  # rolls the claim back
+                unknown = [row[0] for row in rows if row[4] is None]
+                if unknown:
+                    raise _UnknownQuantities(unknown)  # rolls the claim back
+                items = [{"stock": pk, "item": item, "location": location, "quantity": target,
+                          "from": known,
+                          "changed_at": changed_at.isoformat() if changed_at else None}
+                         for pk, item, location, target, known, changed_at, _ in sorted(rows)
+                         if target is not None and known != target]
+                more = len(rows) >= BATCH_SIZE
+                if items:
+                    # Sent right after this commit: counted as its first attempt already.
+                    return InventoryWriteBatch.objects.create(
+                        destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}",
+                        items=items, attempts=1), more
+        except _UnknownQuantities as unknown:
+            # Read outside the transaction: no row locks held across an API call.
+            known_quantities_refresh(destination, list(DestinationStock.objects.filter(
+                pk__in=unknown.stock_ids)))
+            continue
+        if not more:
+            return None, False  # every claimed row already showed its target
+
+
+def known_quantities_refresh(destination: Shop, stocks: list[DestinationStock]) -> None:
+    """Reads the destination's real quantities for rows whose current value we do not know;
+    an item not stocked at the receiving location is stocked there first (at 0)."""
+    links = {link.pk: link for link in VariantLink.objects.filter(
+        pk__in=[stock.variant_link_id for stock in stocks])}
+    live = levels_read(shop=destination, inventory_item_ids=[
+        links[stock.variant_link_id].destination_inventory_item_id for stock in stocks])
+    session = shop_admin_session(shop_domain=destination.domain)
+    for stock in stocks:
+        item_id = links[stock.variant_link_id].destination_inventory_item_id
+        if (item_id, stock.location_id) in live:
+            DestinationStock.objects.filter(pk=stock.pk).update(
+                known_quantity=live[(item_id, stock.location_id)][0])
+            continue
+        try:
+            inventory_activate(
+                session=session, inventory_item_id=item_id, location_id=stock.location_id,
+                idempotency_key=f"syncer-activate-{destination.pk}-{item_id}-{stock.location_id}")
+        except ShopifyUserErrors as exc:
+            # The variant is gone, or the location refuses it: nothing to write until the
+            # merchant fixes it (the row waits like a failed write, with the reason recorded).
+            _stock_failed(rows=[stock], message=exc.merchant_message)
+            continue
+        DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=0)
+
+
+def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
+    try:
+        inventory_quantities_set(
+            session=shop_admin_session(shop_domain=destination.domain),
+            reason=SYNC_REASON,
+            reference_document_uri=f"gid://syncer/InventoryWriteBatch/{batch.pk}",
+            idempotency_key=batch.idempotency_key,
+            quantities=[QuantitySet(inventory_item_id=item["item"],
+                                    location_id=item["location"], quantity=item["quantity"],
+                                    change_from_quantity=item["from"])
+                        for item in batch.items])
+    except QuantityStale as exc:
+        _batch_stale(destination, batch, str(exc))
+        return "stale"
+    except ShopifyUserErrors as exc:
+        _batch_failed(batch, exc.merchant_message)
+        return "failed"
+    _batch_done(batch)
+    return "done"
+
+
+def _batch_done(batch: InventoryWriteBatch) -> None:
+    items = sorted(batch.items, key=lambda item: item["stock"])
+    with db_connection.cursor() as cursor:
+        cursor.execute(BATCH_WRITTEN, {
+            "ids": [item["stock"] for item in items],
+            "quantities": [item["quantity"] for item in items],
+            "froms": [item["from"] for item in items],
+            "changed": [parse_datetime(item["changed_at"]) if item.get("changed_at") else None
+                        for item in items],
+            "now": timezone.now(), "batch": batch.pk, "done": InventoryWriteBatch.Status.DONE,
+            "kind": SyncEvent.Kind.INVENTORY, "cause": f"batch {batch.idempotency_key}",
+            "ok": SyncEvent.Result.OK,
+        })
+        latencies = [latency_ms for (latency_ms,) in cursor.fetchall() if latency_ms is not None]
+    for latency_ms in latencies:
+        propagation_seconds.observe(latency_ms / 1000)
+
+
+def _batch_stale(destination: Shop, batch: InventoryWriteBatch, error: str) -> None:
+    """The destination changed under us (or the item is not stocked there yet): nothing was
+    applied. Re-read the real quantities and let the next batch (new key) write again."""
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+        status=InventoryWriteBatch.Status.STALE, error=error[:2000],
+        completed_at=timezone.now())
+    stocks = list(DestinationStock.objects.filter(pk__in=[i["stock"] for i in batch.items]))
+    known_quantities_refresh(destination, stocks)
+    for stock in DestinationStock.objects.filter(pk__in=[s.pk for s in stocks]):
+        if stock.target is not None and stock.target != stock.known_quantity:
+            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None)
+
+
+def _batch_failed(batch: InventoryWriteBatch, message: str) -> None:
+    InventoryWriteBatch.objects.filter(pk=batch.pk).update(
+        status=InventoryWriteBatch.Status.FAILED, error=message[:2000],
+        completed_at=timezone.now())
+    DestinationStock.objects.filter(pk__in=[i["stock"] for i in batch.items]).update(
+        dirty=True, due_at=timezone.now() + FAILED_WRITE_RETRY)
+    logger.warning("inventory batch %s failed: %s", batch.pk, message)
+
+
+def _stock_failed(*, rows: list[DestinationStock], message: str) -> None:
+    """Rows that cannot be written now: they wait like a failed write, and say why."""
+    DestinationStock.objects.filter(pk__in=[row.pk for row in rows]).update(
+        dirty=True, due_at=timezone.now() + FAILED_WRITE_RETRY)
+    links = {link.pk: link for link in VariantLink.objects.filter(
+        pk__in=[row.variant_link_id for row in rows]).select_related("product_link",
+                                                                     "connection")}
+    sync_events_record(events=[SyncEventSpec(
+        connection=links[row.variant_link_id].connection,
+        product_link=links[row.variant_link_id].product_link, kind=SyncEvent.Kind.INVENTORY,
+        field=f"variant {links[row.variant_link_id].destination_variant_id} available",
+        to_value=row.target, cause="stock write", result=SyncEvent.Result.FAILED,
+        error=message) for row in rows])

@@ -1,0 +1,47 @@
+"""The inventory settings forms."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from products.inventory.locations import LocationChoice
+
+
+class SourceInventoryForm(forms.Form):
+    # Check boxes: the template lays out each choice's own input, which a <select> has not.
+    shared_location_ids = forms.TypedMultipleChoiceField(
+        coerce=int, label="Locations whose stock is shared",
+        widget=forms.CheckboxSelectMultiple, error_messages={
+            "required": "Choose at least one location to share."})
+    decrement_location_id = forms.TypedChoiceField(
+        coerce=int, label="Location that destination sales are taken from")
+
+    def __init__(self, *args: Any, locations: list[LocationChoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(location["id"], location["name"]) for location in locations]
+        cast(forms.ChoiceField, self.fields["shared_location_ids"]).choices = choices
+        cast(forms.ChoiceField, self.fields["decrement_location_id"]).choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decrement_location_id") and data.get("shared_location_ids") and (
+                data["decrement_location_id"] not in data["shared_location_ids"]):
+            self.add_error("decrement_location_id",
+                           "Sales must be taken from one of the shared locations.")
+        return data
+
+
+class ConnectionInventoryForm(forms.Form):
+    destination_location_id = forms.TypedChoiceField(coerce=int,
+                                                     label="Receiving location")
+    safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",
+                                      help_text="Units of each variant the source keeps back.")
+    count_pending_orders = forms.BooleanField(
+        required=False, label="Also count orders whose payment is pending")
+
+    def __init__(self, *args: Any, locations: list[LocationChoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["destination_location_id"]).choices = [
+            (location["id"], location["name"]) for location in locations]

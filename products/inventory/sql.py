@@ -1,0 +1,205 @@
+"""The inventory engine's set-based statements, in one place.
+
+Table names come from the models' `_meta`, so a renamed table cannot leave a statement behind.
+Every multi-row writer locks destination stock rows in id order (no deadlocks between a flush,
+a recompute and a completed write).
+"""
+
+from __future__ import annotations
+
+from products.models import (
+    DestinationStock,
+    InventoryWriteBatch,
+    ProductLink,
+    SourceLevel,
+    SourceProduct,
+    SourceVariant,
+    SyncEvent,
+    VariantLink,
+)
+from stores.models import Connection
+
+TABLES = {
+    "source_level": SourceLevel._meta.db_table,
+    "source_variant": SourceVariant._meta.db_table,
+    "source_product": SourceProduct._meta.db_table,
+    "variant_link": VariantLink._meta.db_table,
+    "product_link": ProductLink._meta.db_table,
+    "connection": Connection._meta.db_table,
+    "destination_stock": DestinationStock._meta.db_table,
+    "write_batch": InventoryWriteBatch._meta.db_table,
+    "sync_event": SyncEvent._meta.db_table,
+}
+
+
+# The target rule, stated once: a destination shows the source's shared stock less the
+# connection's safety stock, never below zero. Both statements below use it.
+TARGET = "greatest({available} - {safety_stock}, 0)"
+
+
+def _statement(text: str, **parts: str) -> str:
+    return text.format(**TABLES, **parts)
+
+
+# Levels recorded in one statement, each unless what we hold is newer (authoritative: a live
+# read, recorded whatever the timestamps). Besides what it applied, it tells which levels were
+# ambiguous: same second as the stored level but another quantity (read before this statement
+# changed anything: a data-modifying CTE's effects are not visible to its own query).
+LEVELS_UPSERT = _statement("""
+    WITH v AS (
+        SELECT * FROM unnest(%(items)s::bigint[], %(locations)s::bigint[],
+                             %(availables)s::integer[], %(updated)s::timestamptz[])
+            AS v(item, location, available, updated_at)
+    ),
+    upserted AS (
+        INSERT INTO {source_level}
+            (shop_id, inventory_item_id, location_id, available, shopify_updated_at, seen_at)
+        SELECT %(shop)s, item, location, available, updated_at, %(seen_at)s FROM v
+        ON CONFLICT (shop_id, inventory_item_id, location_id) DO UPDATE
+            SET available = EXCLUDED.available,
+                shopify_updated_at = EXCLUDED.shopify_updated_at, seen_at = EXCLUDED.seen_at
+            WHERE {source_level}.shopify_updated_at < EXCLUDED.shopify_updated_at
+               OR (%(authoritative)s
+                   AND {source_level}.available <> EXCLUDED.available)
+        RETURNING inventory_item_id, location_id
+    )
+    SELECT v.item, v.location FROM v
+    JOIN {source_level} AS stored ON stored.shop_id = %(shop)s
+        AND stored.inventory_item_id = v.item AND stored.location_id = v.location
+    WHERE stored.shopify_updated_at = v.updated_at AND stored.available <> v.available
+      AND NOT EXISTS (SELECT 1 FROM upserted AS u
+                      WHERE u.inventory_item_id = v.item AND u.location_id = v.location)
+""")
+
+# One statement per recompute: each syncing row's target from the source's shared stock (the
+# sum over shared locations), computed in the database rather than by loading every link of
+# every destination. Which links follow is stated once more, as a Django filter, in
+# products/inventory/targets.py (SYNCING_LINKS): change them together. Rows are locked in id
+# order first, then each row decides from its own current values: no read-then-write window, no
+# transaction round trips.
+TARGETS_RECOMPUTE = _statement("""
+    WITH available AS (
+        SELECT inventory_item_id, sum(available) AS available FROM {source_level}
+        WHERE shop_id = %(source)s AND inventory_item_id = ANY(%(items)s)
+          AND location_id = ANY(%(shared)s)
+        GROUP BY inventory_item_id
+    ),
+    v AS (
+        SELECT s.id, {target} AS target
+        FROM {source_variant} AS sv
+        JOIN available AS a ON a.inventory_item_id = sv.inventory_item_id
+        JOIN {source_product} AS sp ON sp.id = sv.product_id
+        JOIN {variant_link} AS l ON l.source_variant_id = sv.id
+        JOIN {product_link} AS p ON p.id = l.product_link_id
+        JOIN {connection} AS c ON c.id = l.connection_id
+        JOIN {destination_stock} AS s ON s.variant_link_id = l.id
+        WHERE sv.shop_id = %(source)s AND sv.inventory_item_id = ANY(%(items)s)
+          AND sv.deleted_at IS NULL AND NOT sp.hidden AND p.auto_sync
+          AND c.status = %(connected)s
+    ),
+    locked AS MATERIALIZED (
+        SELECT s.id FROM {destination_stock} AS s JOIN v ON v.id = s.id
+        ORDER BY s.id FOR UPDATE OF s
+    )
+    UPDATE {destination_stock} AS s SET
+        target = v.target,
+        hold = CASE WHEN s.target IS DISTINCT FROM v.target THEN '' ELSE s.hold END,
+        dirty = s.dirty OR s.known_quantity IS DISTINCT FROM v.target,
+        changed_at = CASE
+            WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
+                 AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
+            THEN %(changed_at)s ELSE s.changed_at END
+    FROM v, locked
+    WHERE s.id = v.id AND locked.id = v.id
+      AND NOT (s.target IS NOT DISTINCT FROM v.target
+               AND s.known_quantity IS NOT DISTINCT FROM v.target)
+    RETURNING s.destination_id, s.dirty
+""", target=TARGET.format(available="a.available", safety_stock="c.safety_stock"))
+
+# One statement claims a batch: the oldest due dirty rows, locked in id order, marked clean,
+# with what the write needs. `picked.dirty` is the row as it is once locked (a concurrent claim
+# may have taken it meanwhile); testing it there rather than on `s` keeps the update on primary
+# keys: planner statistics taken while nothing was dirty make a scan of every dirty row through
+# their index look free.
+BATCH_CLAIM = _statement("""
+    WITH picked AS MATERIALIZED (
+        SELECT id, dirty FROM {destination_stock}
+        WHERE id IN (
+            SELECT id FROM {destination_stock}
+            WHERE destination_id = %(destination)s AND dirty AND hold <> %(held)s
+              AND (due_at IS NULL OR due_at <= %(now)s)
+            ORDER BY changed_at, id LIMIT %(limit)s)
+        ORDER BY id FOR UPDATE
+    )
+    UPDATE {destination_stock} AS s SET dirty = false
+    FROM picked, {variant_link} AS l
+    WHERE s.id = picked.id AND picked.dirty AND l.id = s.variant_link_id
+    RETURNING s.id, l.destination_inventory_item_id, s.location_id, s.target, s.known_quantity,
+              s.changed_at, s.hold
+""")
+
+# One statement records a completed write: the rows locked in id order, their new known
+# quantity, the batch done, and one audit event per row written (products/sync_events.py's
+# columns), with its latency from the source change. A row gone meanwhile (unlinked) gets no
+# event. Rows and batch status commit together, so an echo webhook sees either the rows before
+# the write with the batch still pending, or both after it: never a manual edit. The variant
+# links are only read (the engine's last write lives on the stock row; a link's own last write
+# is what an import or mapping set).
+BATCH_WRITTEN = _statement("""
+    WITH v AS (
+        SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[],
+                             %(froms)s::integer[], %(changed)s::timestamptz[])
+            AS v(id, quantity, from_quantity, changed_at)
+    ),
+    locked AS MATERIALIZED (
+        SELECT s.id FROM {destination_stock} AS s JOIN v ON v.id = s.id
+        ORDER BY s.id FOR UPDATE OF s
+    ),
+    stock AS (
+        UPDATE {destination_stock} AS s SET
+            known_quantity = v.quantity, last_written_at = %(now)s,
+            dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
+        FROM v, locked
+        WHERE s.id = v.id AND locked.id = v.id
+        RETURNING s.variant_link_id, v.quantity, v.from_quantity, v.changed_at
+    ),
+    batch AS (
+        UPDATE {write_batch} SET status = %(done)s, completed_at = %(now)s
+        WHERE id = %(batch)s
+    )
+    INSERT INTO {sync_event}
+        (connection_id, product_link_id, source_product_id, destination_product_id, kind,
+         field, from_value, to_value, cause, result, error, latency_ms, created_at)
+    SELECT l.connection_id, l.product_link_id, p.source_product_id, p.destination_product_id,
+           %(kind)s, 'variant ' || l.destination_variant_id || ' available',
+           coalesce(stock.from_quantity::text, ''), stock.quantity::text, %(cause)s, %(ok)s, '',
+           greatest(0, floor(extract(epoch FROM %(now)s - stock.changed_at) * 1000))::integer,
+           %(now)s
+    FROM stock
+    JOIN {variant_link} AS l ON l.id = stock.variant_link_id
+    JOIN {product_link} AS p ON p.id = l.product_link_id
+    RETURNING latency_ms
+""")
+
+# A row still failing fails again at every retry (every few minutes), so failed batches of the
+# last day are enough to find it, however long ago it first failed. A batch's items name its
+# rows; a write since the failure (or a row no longer dirty) means it is no longer failing.
+# Each failing row comes with when the change still waiting was seen (its age on the card).
+STOCK_FAILING = _statement("""
+    SELECT s.id, min(coalesce(s.changed_at, b.completed_at))
+    FROM {write_batch} AS b
+    CROSS JOIN LATERAL jsonb_array_elements(b.items) AS item
+    JOIN {destination_stock} AS s ON s.id = (item->>'stock')::bigint
+    WHERE b.destination_id = %(destination)s AND b.status = %(failed)s
+      AND b.completed_at >= %(looked_from)s
+      AND s.destination_id = %(destination)s AND s.dirty AND s.hold <> %(held)s
+      AND (s.last_written_at IS NULL OR s.last_written_at < b.completed_at)
+    GROUP BY s.id
+""")
+
+# The targets for a connection's source items given their shared stock (an import or a newly
+# linked variant, before any stock row exists), by the same rule.
+TARGETS_OF = _statement("""
+    SELECT v.item, {target} FROM unnest(%(items)s::bigint[], %(availables)s::integer[])
+        AS v(item, available)
+""", target=TARGET.format(available="v.available", safety_stock="%(safety_stock)s"))

@@ -1,0 +1,119 @@
+"""What each destination should show: the target rule, the stock rows that carry it, and flow
+2 (a source level changed → record it unless stale → recompute every linked target)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from products.inventory.levels import levels_read, source_levels_record
+from products.inventory.locations import destination_location_id, source_shared_location_ids
+from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE
+from products.models import DestinationStock, VariantLink
+from stores.models import Connection, Shop
+
+# What makes a link follow the source's stock. sql.TARGETS_RECOMPUTE states the same rule in
+# SQL: change both together (test_source_changes_reach_only_syncing_links_less_their_safety_stock
+# covers each part of it).
+SYNCING_LINKS: dict[str, Any] = {
+    "connection__status": Connection.Status.CONNECTED, "product_link__auto_sync": True,
+    "source_variant__product__hidden": False, "source_variant__deleted_at__isnull": True,
+}
+
+
+def syncing_links(**filters: Any) -> QuerySet[VariantLink]:
+    return (VariantLink.objects.filter(**SYNCING_LINKS, **filters)
+            .select_related("connection", "connection__destination", "source_variant",
+                            "product_link", "stock"))
+
+
+def destination_targets(*, connection: Connection,
+                        source_available: dict[int, int]) -> dict[int, int]:
+    """What the destination should show for each source inventory item, given the source's
+    shared stock of it (sql.TARGET, the rule every recompute uses)."""
+    if not source_available:
+        return {}
+    items = sorted(source_available)
+    with db_connection.cursor() as cursor:
+        cursor.execute(TARGETS_OF, {"items": items,
+                                    "availables": [source_available[i] for i in items],
+                                    "safety_stock": int(connection.safety_stock or 0)})
+        return {int(item): int(target) for item, target in cursor.fetchall()}
+
+
+def stock_for(link: VariantLink) -> DestinationStock:
+    """The link's stock row, made on first need (a link made since the last reconciliation)."""
+    try:
+        return link.stock
+    except DestinationStock.DoesNotExist:
+        stock, _ = DestinationStock.objects.get_or_create(
+            variant_link=link,
+            defaults={"destination": link.connection.destination,
+                      "location_id": destination_location_id(connection=link.connection),
+                      "known_quantity": link.last_written_quantity},
+        )
+        return stock
+
+
+# Source items per recompute statement: with 20 destinations, 2,000 rows locked at most.
+TARGETS_ITEMS_PER_STATEMENT = 100
+
+
+def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
+                      changed_at: datetime | None = None) -> set[int]:
+    """Sets each linked destination's target from the source's shared stock; returns the
+    destination shop ids that now have something to write. Items whose source level we have
+    never heard of are left alone (reconciliation reads them)."""
+    item_ids = sorted(set(inventory_item_ids))
+    changed_at = changed_at or timezone.now()
+    for link in syncing_links(source_variant__shop=source,
+                              source_variant__inventory_item_id__in=item_ids,
+                              stock__isnull=True):
+        stock_for(link)
+    to_flush: set[int] = set()
+    shared = source_shared_location_ids(source=source)
+    for start in range(0, len(item_ids), TARGETS_ITEMS_PER_STATEMENT):
+        with db_connection.cursor() as cursor:
+            cursor.execute(TARGETS_RECOMPUTE, {
+                "source": source.pk, "shared": shared, "changed_at": changed_at,
+                "items": item_ids[start:start + TARGETS_ITEMS_PER_STATEMENT],
+                "connected": Connection.Status.CONNECTED})
+            to_flush.update(int(destination_id) for destination_id, dirty in cursor.fetchall()
+                            if dirty)
+    return to_flush
+
+
+def source_levels_changed(
+    *, source: Shop, levels: Iterable[tuple[int, int, int | None, datetime | None]],
+) -> set[int]:
+    """Source levels (item, location, available, updated_at) in delivery order: each recorded
+    unless stale, then every linked target recomputed once. Returns destinations to flush.
+
+    Targets are recomputed for stale levels too (from the newer level we hold; a no-op when
+    nothing changed): a delivery retried after its worker died between recording the level
+    and recomputing would otherwise find its own level "stale" and leave targets behind."""
+    seen_at = timezone.now()
+    # Shopify sends null `available` for untracked items; nothing to follow.
+    known = [(item, location, available, updated_at)
+             for item, location, available, updated_at in levels
+             if available is not None and updated_at is not None]
+    ambiguous = source_levels_record(source=source, levels=known, seen_at=seen_at)
+    if ambiguous:
+        # A live level without its own timestamp takes the newest delivered one (never our
+        # clock, which would make Shopify's next level for the item look stale).
+        delivered: dict[int, datetime] = {}
+        for item_id, _, _, updated_at in known:
+            delivered[item_id] = max(updated_at, delivered.get(item_id, updated_at))
+        live = levels_read(shop=source, inventory_item_ids={item for item, _ in ambiguous})
+        source_levels_record(source=source, authoritative=True, seen_at=seen_at, levels=[
+            (item_id, location, quantity, live_updated or delivered[item_id])
+            for (item_id, location), (quantity, live_updated) in live.items()])
+    changed = {item_id for item_id, *_ in known}
+    if not changed:
+        return set()
+    return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)

@@ -1,0 +1,200 @@
+"""Inventory operations: locations, live levels, activation, setting and adjusting quantities.
+
+Quantities are always `available`. Every mutation carries an idempotency key made when the work
+was planned (so a retry of the same call replays rather than repeats), and every change states
+its `changeFromQuantity` (a number for compare-and-swap, or None to skip the check on purpose).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from syncer.shopify.admin_session import AdminSession
+from syncer.shopify.bulk import (
+    bulk_operation_wait,
+    bulk_query_run,
+    bulk_results_stream,
+)
+from syncer.shopify.client import admin_client
+from syncer.shopify.documents import (
+    document,
+    inventory_adjust_quantities_input,
+    inventory_change_input,
+    inventory_quantity_input,
+    inventory_set_quantities_input,
+)
+from syncer.shopify.errors import ShopifyUserErrors, raise_for_user_errors
+from syncer.shopify.ids import gid, gid_id
+
+# Items per level read: 25 items × 10 locations keeps one query's requested cost well under
+# Shopify's 1,000 points (the cost counts every requested location of every item).
+LEVELS_READ_CHUNK = 25
+LOCATIONS_PER_ITEM = 10
+
+
+class QuantityStale(ShopifyUserErrors):
+    """The level was no longer `changeFromQuantity` (or the item is not stocked at the location):
+    nothing was applied; read the real level and write again with a new key."""
+
+
+class IdempotencyMismatch(ShopifyUserErrors):
+    """The key was used before for a different request: a bug on our side, never retried."""
+
+
+_STALE_CODES = {"CHANGE_FROM_QUANTITY_STALE", "ITEM_NOT_STOCKED_AT_LOCATION"}
+
+
+def _raise_typed(payload: Any, *, session: AdminSession, name: str) -> None:
+    try:
+        raise_for_user_errors(payload, shop_domain=session.shop_domain, document=name)
+    except ShopifyUserErrors as exc:
+        codes = set(exc.codes)
+        raw = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.user_errors]
+        if codes & _STALE_CODES:
+            raise QuantityStale(raw, shop_domain=session.shop_domain, document=name) from None
+        if "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" in codes:
+            raise IdempotencyMismatch(raw, shop_domain=session.shop_domain,
+                                      document=name) from None
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    id: int
+    name: str
+    is_active: bool
+
+
+def locations_read(*, session: AdminSession, first: int = 50) -> list[Location]:
+    """The shop's locations, active ones only (Shopify's default), first page."""
+    data = session.execute(document("locations"), {"first": first})
+    return [Location(id=gid_id(node["id"]), name=str(node["name"]),
+                     is_active=bool(node.get("isActive", True)))
+            for node in data["locations"]["nodes"]]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryLevel:
+    inventory_item_id: int
+    location_id: int
+    available: int
+    updated_at: datetime | None
+
+
+def _level(item_id: int, location: str, quantities: Iterable[Any]) -> InventoryLevel | None:
+    available = {q["name"]: q for q in quantities or ()}.get("available")
+    if available is None:
+        return None
+    return InventoryLevel(inventory_item_id=item_id, location_id=gid_id(location),
+                          available=int(available["quantity"]),
+                          updated_at=parse_datetime(available.get("updatedAt") or ""))
+
+
+def inventory_levels_read(*, session: AdminSession,
+                          inventory_item_ids: Iterable[int]) -> Iterator[InventoryLevel]:
+    """Live `available` of each item at each location it is stocked at, page by page. Items
+    Shopify does not know yield nothing."""
+    ids = sorted(set(inventory_item_ids))
+    for start in range(0, len(ids), LEVELS_READ_CHUNK):
+        chunk = ids[start:start + LEVELS_READ_CHUNK]
+        data = session.execute(document("inventory_levels_for_items"), {
+            "ids": [gid("InventoryItem", i) for i in chunk],
+            "locationsFirst": LOCATIONS_PER_ITEM})
+        for node in data["nodes"]:
+            if not node or not node.get("id"):
+                continue
+            item_id = gid_id(node["id"])
+            for level in node["inventoryLevels"]["nodes"]:
+                found = _level(item_id, level["location"]["id"], level["quantities"])
+                if found is not None:
+                    yield found
+
+
+def inventory_levels_bulk_read(*, session: AdminSession, timeout: float,
+                               keepalive: Callable[[], None] | None = None,
+                               ) -> Iterator[InventoryLevel]:
+    """Every level of the shop through one bulk query (costs almost nothing against the
+    shop's budget, unlike ~10 points per item paged). `keepalive` runs while it is polled.
+    Raises BulkOperationFailed, ShopifyTimeout, or ShopifyUserErrors when another bulk query
+    of ours is running."""
+    client = admin_client()
+    started = bulk_query_run(client=client, shop_domain=session.shop_domain,
+                             access_token=session.access_token,
+                             query="bulk_query_inventory_levels")
+
+    def pause(seconds: float) -> None:
+        if keepalive is not None:
+            keepalive()
+        time.sleep(seconds)
+
+    finished = bulk_operation_wait(client=client, shop_domain=session.shop_domain,
+                                   access_token=session.access_token, operation_id=started.id,
+                                   poll_interval=1.0, timeout=timeout, sleep=pause)
+    for row in bulk_results_stream(finished.url, client=client):
+        parent = row.get("__parentId")
+        if parent is None:
+            continue  # an item row; its levels follow with it as parent
+        found = _level(gid_id(parent), row["location"]["id"], row.get("quantities") or ())
+        if found is not None:
+            yield found
+
+
+def inventory_activate(*, session: AdminSession, inventory_item_id: int, location_id: int,
+                       idempotency_key: str, available: int | None = None) -> None:
+    """Stocks the item at the location (with `available` as its first quantity, if given)."""
+    variables: dict[str, Any] = {
+        "inventoryItemId": gid("InventoryItem", inventory_item_id),
+        "locationId": gid("Location", location_id), "idempotencyKey": idempotency_key}
+    if available is not None:
+        variables["available"] = available
+    data = session.execute(document("inventory_activate"), variables)
+    _raise_typed(data.get("inventoryActivate"), session=session, name="inventory_activate")
+
+
+@dataclass(frozen=True, slots=True)
+class QuantitySet:
+    inventory_item_id: int
+    location_id: int
+    quantity: int
+    change_from_quantity: int | None
+
+
+def inventory_quantities_set(*, session: AdminSession, quantities: Sequence[QuantitySet],
+                             reason: str, reference_document_uri: str,
+                             idempotency_key: str) -> None:
+    """Sets `available` for ≤ 250 (item, location) pairs at once, each compared with its
+    changeFromQuantity. Raises QuantityStale when any was not what we believed (nothing
+    applied)."""
+    data = session.execute(document("inventory_set_quantities"), {
+        "input": inventory_set_quantities_input(
+            name="available", reason=reason, reference_document_uri=reference_document_uri,
+            quantities=[inventory_quantity_input(
+                inventory_item_id=gid("InventoryItem", q.inventory_item_id),
+                location_id=gid("Location", q.location_id), quantity=q.quantity,
+                change_from_quantity=q.change_from_quantity) for q in quantities]),
+        "idempotencyKey": idempotency_key})
+    _raise_typed(data.get("inventorySetQuantities"), session=session,
+                 name="inventory_set_quantities")
+
+
+def inventory_quantity_adjust(*, session: AdminSession, inventory_item_id: int,
+                              location_id: int, delta: int, reason: str,
+                              reference_document_uri: str, idempotency_key: str) -> None:
+    """Moves `available` by `delta`: relative, so concurrent moves never conflict
+    (changeFromQuantity explicitly null)."""
+    data = session.execute(document("inventory_adjust_quantities"), {
+        "input": inventory_adjust_quantities_input(
+            name="available", reason=reason, reference_document_uri=reference_document_uri,
+            changes=[inventory_change_input(
+                inventory_item_id=gid("InventoryItem", inventory_item_id),
+                location_id=gid("Location", location_id), delta=delta,
+                change_from_quantity=None)]),
+        "idempotencyKey": idempotency_key})
+    _raise_typed(data.get("inventoryAdjustQuantities"), session=session,
+                 name="inventory_adjust_quantities")
