@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import transaction
-from django.utils import timezone
 
 from products.inventory.levels import source_available_live
 from products.inventory.links import StockWriteResult, variant_links_stock_write
@@ -22,6 +21,7 @@ from products.inventory.locations import destination_location_id
 from products.inventory.targets import destination_targets
 from products.models import ProductLink, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
+from products.variant_links import variant_links_create
 from stores.models import Connection
 from stores.services import shop_admin_session
 from syncer.shopify.admin_session import AdminSession
@@ -231,26 +231,13 @@ def _variants_added(*, session: AdminSession, link: ProductLink,
             _failed(link, Kind.VARIANTS, f"variant {variant.sku or variant.title}", cause, exc,
                     "absent", "added")
         return False
-    by_values = {made.option_values: made for made in created}
-    now = timezone.now()
     with transaction.atomic():
-        for index, variant in enumerate(new):
-            made = by_values.get(tuple(o["value"] for o in variant.option_values))
-            if made is None and index < len(created):
-                made = created[index]
-            if made is None:
-                continue
-            VariantLink.objects.create(
-                product_link=link, connection=connection, source_variant=variant,
-                destination_variant_id=made.id,
-                destination_inventory_item_id=made.inventory_item_id,
-                last_written_quantity=targets[variant.pk], last_written_at=now)
+        for variant in variant_links_create(product_link=link, connection=connection,
+                                            variants=new, made=created, quantities=targets,
+                                            cause=cause):
             sync_event_record(connection=connection, kind=Kind.VARIANTS, product_link=link,
                               field=f"variant {variant.sku or variant.title}",
                               from_value="absent", to_value="added", cause=cause)
-            sync_event_record(connection=connection, kind=Kind.INVENTORY, product_link=link,
-                              field=f"{variant.sku or variant.title} available",
-                              from_value="", to_value=targets[variant.pk], cause=cause)
     return True
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import transaction
-from django.utils import timezone
 
 from products.inventory.levels import source_available_live
 from products.inventory.locations import destination_location_id
@@ -23,9 +22,9 @@ from products.models import (
     SourceProduct,
     SourceVariant,
     SyncEvent,
-    VariantLink,
 )
 from products.sync_events import sync_event_record
+from products.variant_links import variant_links_create
 from stores.models import Connection
 from stores.services import shop_admin_session
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable
@@ -126,9 +125,6 @@ def product_import_one(*, connection: Connection, product: SourceProduct,
         session=shop_admin_session(shop_domain=connection.destination.domain),
         product=new_product(product=product, variants=variants, quantities=quantities),
         location_id=location_id)
-    made = created.variants
-    by_values = {node.option_values: node for node in made}
-    now = timezone.now()
     with transaction.atomic():
         link = ProductLink.objects.create(
             connection=connection, source_product=product,
@@ -136,18 +132,6 @@ def product_import_one(*, connection: Connection, product: SourceProduct,
         sync_event_record(connection=connection, kind=SyncEvent.Kind.IMPORTED,
                           product_link=link, field="product", from_value="",
                           to_value=created.title, cause=cause)
-        for index, variant in enumerate(variants):
-            node = by_values.get(tuple(v["value"] for v in variant.option_values))
-            if node is None and index < len(made):
-                node = made[index]
-            if node is None:
-                continue
-            VariantLink.objects.create(
-                product_link=link, connection=connection, source_variant=variant,
-                destination_variant_id=node.id,
-                destination_inventory_item_id=node.inventory_item_id,
-                last_written_quantity=quantities[variant.pk], last_written_at=now)
-            sync_event_record(connection=connection, kind=SyncEvent.Kind.INVENTORY,
-                              product_link=link, field=f"{variant.sku or variant.title} available",
-                              from_value="", to_value=quantities[variant.pk], cause=cause)
+        variant_links_create(product_link=link, connection=connection, variants=variants,
+                             made=created.variants, quantities=quantities, cause=cause)
     return link
