@@ -9,10 +9,8 @@ from stores.models import Shop, ShopScopeChange
 from stores.registry import shop_erasers_run
 from stores.selectors import shop_has_connections
 from syncer.shopify.admin_session import AdminSession
-from syncer.shopify.client import admin_client
-from syncer.shopify.documents import document
-from syncer.shopify.ids import gid_id
 from syncer.shopify.oauth import OfflineToken, token_exchange
+from syncer.shopify.operations.shop import shop_info_read
 from syncer.shopify.session_tokens import SessionToken
 from syncer.shopify.tokens import access_token_fresh
 from webhooks.services import webhook_deliveries_erase_shop
@@ -112,17 +110,13 @@ def shop_install_from_authorization_code(*, shop_domain: str, token: OfflineToke
 
 
 def shop_details_refresh(*, shop: Shop) -> Shop:
-    data = admin_client().execute(
-        shop_domain=shop.domain, access_token=shop_access_token(shop_domain=shop.domain),
-        document=document("shop_info"),
-    )
-    info = data["shop"]
-    shop.shopify_id = gid_id(info["id"])
-    shop.name = info.get("name") or ""
-    shop.email = info.get("email") or ""
-    shop.currency = info.get("currencyCode") or ""
-    shop.plan_name = ((info.get("plan") or {}).get("displayName") or "")[:64]
-    shop.iana_timezone = (info.get("ianaTimezone") or "")[:64]
+    info = shop_info_read(session=shop_admin_session(shop_domain=shop.domain))
+    shop.shopify_id = info.id
+    shop.name = info.name
+    shop.email = info.email
+    shop.currency = info.currency_code
+    shop.plan_name = info.plan_name[:64]
+    shop.iana_timezone = info.iana_timezone[:64]
     shop.save(update_fields=["shopify_id", "name", "email", "currency", "plan_name",
                              "iana_timezone", "updated_at"])
     return shop

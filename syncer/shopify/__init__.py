@@ -1,14 +1,17 @@
 """The one boundary to Shopify: Admin GraphQL client, auth helpers, webhook HMAC, documents.
 
-Nothing outside this package imports httpx or builds a GraphQL string. Typical use:
+Nothing outside this package imports httpx, builds a GraphQL string or variables, or reads a
+response dict. Apps call the typed operations in `syncer/shopify/operations/` with a session:
 
-    from syncer.shopify import admin_client, raise_for_user_errors
+    from stores.services import shop_admin_session
+    from syncer.shopify.operations.inventory import QuantitySet, inventory_quantities_set
 
-    data = admin_client().execute(
-        shop_domain=shop.domain, access_token=token, document="inventory_set_quantities",
-        variables={"input": ..., "idempotencyKey": key},
+    inventory_quantities_set(
+        session=shop_admin_session(shop_domain=shop.domain), reason="correction",
+        reference_document_uri=uri, idempotency_key=key,
+        quantities=[QuantitySet(inventory_item_id=1, location_id=2, quantity=5,
+                                change_from_quantity=4)],
     )
-    raise_for_user_errors(data["inventorySetQuantities"])
 """
 
 from syncer.shopify.client import ShopifyAdminClient, admin_client, paginate

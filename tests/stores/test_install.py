@@ -34,6 +34,9 @@ def test_install_from_shopify_admin_exchanges_an_expiring_token(emulator):
     assert result["app_status"] == 200
     shop = Shop.objects.get(domain=SOURCE)
     assert shop.name == "Demo Source"
+    # with the shop's details read from Shopify (the emulator's default plan is "standard",
+    # which Shopify shows as "Shopify")
+    assert (shop.shopify_id > 0, shop.plan_name) == (True, "Shopify")
     assert shop.is_installed
     assert shop.role == ""
     assert shop.access_token.startswith("shpat_") or len(shop.access_token) > 20
