@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from django.conf import settings
 from shopify_emulator.app import EmulatorApp, create_app
 from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.testing import EmulatorServer
+from syncer.shopify import client as shopify_client
+from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.budget import ShopBudget
 from syncer.shopify.client import ShopifyAdminClient
 
@@ -117,3 +120,11 @@ def shop(emulator: Emulator) -> dict[str, Any]:
 def client(emulator: Emulator, budget: ShopBudget) -> Iterator[ShopifyAdminClient]:
     with emulator.client(budget=budget) as admin:
         yield admin
+
+
+@pytest.fixture
+def session(shop, client, monkeypatch) -> AdminSession:
+    """A session on the in-process emulator: this process's Admin client is the fixture's (the
+    transport is swapped, not Shopify's answers: the emulator computes every one)."""
+    monkeypatch.setitem(shopify_client._clients, os.getpid(), client)
+    return AdminSession(shop_domain=shop["domain"], access_token=shop["access_token"])

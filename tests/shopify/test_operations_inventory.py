@@ -3,13 +3,10 @@ back from the emulator's state), and the typed errors Shopify's refusals become.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from syncer.shopify import client as shopify_client
-from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
     IdempotencyMismatch,
@@ -23,13 +20,6 @@ from syncer.shopify.operations.inventory import (
     inventory_quantity_adjust,
     locations_read,
 )
-
-
-@pytest.fixture
-def session(shop, client, monkeypatch) -> AdminSession:
-    """A session on the in-process emulator: this process's Admin client is the fixture's."""
-    monkeypatch.setitem(shopify_client._clients, os.getpid(), client)
-    return AdminSession(shop_domain=shop["domain"], access_token=shop["access_token"])
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@ emulator's state) and the dataclasses they return; refusals raise ShopifyUserErr
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from syncer.shopify import client as shopify_client
-from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.ids import gid_id
 from syncer.shopify.operations.fulfillments import (
@@ -44,13 +41,6 @@ from syncer.shopify.operations.orders import (
     order_tags_add,
     orders_find_by_tag,
 )
-
-
-@pytest.fixture
-def session(shop, client, monkeypatch) -> AdminSession:
-    """A session on the in-process emulator: this process's Admin client is the fixture's."""
-    monkeypatch.setitem(shopify_client._clients, os.getpid(), client)
-    return AdminSession(shop_domain=shop["domain"], access_token=shop["access_token"])
 
 
 @pytest.fixture

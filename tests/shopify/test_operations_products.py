@@ -3,14 +3,11 @@ state and `product_read`) and the dataclasses they return; refusals raise Shopif
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from syncer.shopify import client as shopify_client
-from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyUserErrors, UserError
 from syncer.shopify.operations.products import (
     CreatedVariant,
@@ -35,13 +32,6 @@ from syncer.shopify.operations.products import (
     product_variants_delete,
     product_variants_update,
 )
-
-
-@pytest.fixture
-def session(shop, client, monkeypatch) -> AdminSession:
-    """A session on the in-process emulator: this process's Admin client is the fixture's."""
-    monkeypatch.setitem(shopify_client._clients, os.getpid(), client)
-    return AdminSession(shop_domain=shop["domain"], access_token=shop["access_token"])
 
 
 def _size(name: str) -> tuple[OptionValue, ...]:
