@@ -46,3 +46,27 @@ def test_source_key_to_connected_store(page, embedded, artifacts):
     assert app.locator('[role=tab][aria-selected=true]').inner_text().split() == ["Connected",
                                                                                   "1"]
     page.screenshot(path=str(artifacts / "3-source-connected-list.png"))
+
+
+def test_store_search_filters_as_the_owner_types(page, embedded):
+    # given a source with one connected store
+    from stores.connections import connection_create
+    from stores.models import Shop
+    from stores.services import shop_role_choose
+
+    for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
+        embedded.shop_create(shop, name=name)
+        embedded.install(shop)
+    source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
+    destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
+    connection_create(destination=destination, store_key=source.store_key)
+    app = open_app(page, embedded, SOURCE)
+    app.get_by_role("link", name="Stores").click()
+    app.get_by_text("Demo Dest 1", exact=True).wait_for()
+    # when the owner types a search, without pressing Enter
+    app.get_by_role("searchbox", name="Search stores").press_sequentially("zzz", delay=50)
+    # then the list follows: the store that does not match goes, and comes back when cleared
+    app.get_by_text("Demo Dest 1", exact=True).wait_for(state="detached", timeout=5000)
+    app.get_by_role("searchbox", name="Search stores").fill("")
+    app.get_by_role("searchbox", name="Search stores").press_sequentially("Dest", delay=50)
+    app.get_by_text("Demo Dest 1", exact=True).wait_for(timeout=5000)
