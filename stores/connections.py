@@ -49,7 +49,12 @@ def _record(*, connection: Connection, action: str, actor: Shop, actor_user_id: 
 
 
 def _links_remove(connection: Connection) -> int:
-    removed, _ = connection.product_links.all().delete()
+    """Removes the connection's product links (their variant links and stock rows go with
+    them); returns how many product links, the figure the store's history shows (delete()'s
+    own total counts every cascaded row too)."""
+    links = connection.product_links.all()
+    removed = links.count()
+    links.delete()
     return removed
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from products.models import ProductLink, SourceProduct
+from products.models import ProductLink, SourceProduct, SourceVariant, VariantLink
 from stores.connections import (
     ConnectionRefused,
     connection_block,
@@ -101,6 +101,24 @@ def test_block_removes_links_and_records_it():
     assert ProductLink.objects.count() == 0
     event = ConnectionEvent.objects.get()
     assert (event.action, event.links_removed, event.actor_user_id) == ("blocked", 1, "7")
+
+
+def test_block_counts_product_links_not_the_variant_links_removed_with_them():
+    # given a synced product of three variants (the variant links go with their product link)
+    connection = ConnectionFactory()
+    product_link = link(connection)
+    for n in range(3):
+        variant = SourceVariant.objects.create(
+            shop=connection.source, product=product_link.source_product, shopify_id=10 + n,
+            sku=f"SKU-{n}", inventory_item_id=20 + n)
+        VariantLink.objects.create(product_link=product_link, connection=connection,
+                                   source_variant=variant, destination_variant_id=30 + n,
+                                   destination_inventory_item_id=40 + n)
+    # when the source blocks the store
+    connection_block(connection=connection, actor=connection.source)
+    # then its history says one product link was removed
+    assert ConnectionEvent.objects.get().links_removed == 1
+    assert VariantLink.objects.count() == 0
 
 
 def test_only_the_source_can_block_and_not_twice():
