@@ -1,9 +1,9 @@
 """Thin, idempotent tasks: take ids, call one service. A re-run finds the work done (status,
 claims, the source order's tag) and does nothing twice.
 
-Imports run one way: the services that queue these tasks import this module at the top; these
-tasks import the services they run inside their bodies, and only services that queue no task
-(`orders.push`, `orders.source_orders`, `orders.fulfillment_sync`), so there is no circle.
+Imports run one way: the services that queue these tasks import this module; these tasks
+import only work that queues no task (`orders.push`, `orders.source_orders`,
+`orders.fulfillment_sync`, selectors), so there is no circle.
 """
 
 from typing import Any
@@ -11,6 +11,10 @@ from typing import Any
 from celery import shared_task
 from django.db import transaction
 
+from orders.fulfillment_sync import order_fulfillment_sync
+from orders.push import order_push_cancel_flag_due, order_push_execute
+from orders.selectors import order_work_stalled
+from orders.source_orders import order_push_flag_cancelled
 from syncer.shopify import ShopifyOutcomeUnknown, ShopifyRetryable
 
 RETRY = {
@@ -33,8 +37,6 @@ def task_enqueue_on_commit(task: Any, *args: Any) -> None:
 
 @shared_task(ignore_result=True, **RETRY)
 def order_push_task(push_id: int) -> None:
-    from orders.push import order_push_cancel_flag_due, order_push_execute
-
     order_push_execute(push_id=push_id)
     # The destination cancelled the order while it was being pushed: flag it on the source.
     if order_push_cancel_flag_due(push_id=push_id):
@@ -43,23 +45,17 @@ def order_push_task(push_id: int) -> None:
 
 @shared_task(ignore_result=True, **RETRY)
 def order_fulfillment_sync_task(fulfillment_id: int) -> None:
-    from orders.fulfillment_sync import order_fulfillment_sync
-
     order_fulfillment_sync(fulfillment_id=fulfillment_id)
 
 
 @shared_task(ignore_result=True, **RETRY)
 def order_push_flag_cancelled_task(push_id: int) -> None:
-    from orders.source_orders import order_push_flag_cancelled
-
     order_push_flag_cancelled(push_id=push_id)
 
 
 @shared_task(ignore_result=True)
 def order_work_resume_task() -> None:
     """Beat: re-queue pushes and fulfilments left pending (broker down, retries exhausted)."""
-    from orders.selectors import order_work_stalled
-
     pushes, fulfillments = order_work_stalled()
     for push_id in pushes:
         order_push_task.delay(push_id)

@@ -7,6 +7,7 @@ scan's tasks run the mirror: one module for both would be a circle. Their names 
 
 from celery import shared_task
 
+from products.autosync_apply import product_link_autosync, product_links_stock_sync
 from syncer.shopify.errors import ShopifyRetryable
 
 # Retried: only what can recover (throttle, 5xx, timeouts), with backoff.
@@ -19,8 +20,6 @@ MAX_RETRIES = 20
              autoretry_for=(ShopifyRetryable,), retry_backoff=RETRY_BACKOFF,
              retry_backoff_max=RETRY_BACKOFF_MAX, retry_jitter=True, max_retries=MAX_RETRIES)
 def product_link_autosync_task(link_id: int, cause: str) -> None:
-    from products.autosync_apply import product_link_autosync
-
     product_link_autosync(link_id=link_id, cause=cause)
 
 
@@ -29,7 +28,5 @@ def product_link_autosync_task(link_id: int, cause: str) -> None:
              retry_backoff_max=RETRY_BACKOFF_MAX, retry_jitter=True, max_retries=MAX_RETRIES)
 def product_links_stock_sync_task(connection_id: int, product_link_ids: list[int],
                                   cause: str) -> None:
-    from products.autosync_apply import product_links_stock_sync
-
     product_links_stock_sync(connection_id=connection_id, product_link_ids=product_link_ids,
                              cause=cause)

@@ -8,16 +8,22 @@ tasks are in `products.autosync_tasks` (the mirror, which these tasks run, queue
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
 
 from products import autosync_tasks  # noqa: F401  (registers auto-sync's tasks with the worker)
+from products.catalogue_scan import (
+    ScanStep,
+    catalogue_scan_finish,
+    catalogue_scan_poll,
+    catalogue_scan_run,
+    catalogue_scans_resume,
+    source_catalogue_scans_create,
+)
+from products.jobs import product_job_run, product_jobs_stalled
 from syncer.shopify.errors import ShopifyRetryable
-
-if TYPE_CHECKING:
-    from products.catalogue_scan import ScanStep
 
 # Retried: only what can recover (throttle, 5xx, timeouts), with backoff.
 retrying_task = shared_task(ignore_result=True, autoretry_for=(ShopifyRetryable,),
@@ -44,30 +50,22 @@ def _scan_next(step: ScanStep, *, scan_id: int, attempt: int = 0) -> None:
 
 @retrying_task
 def catalogue_scan_run_task(scan_id: int, attempt: int = 0) -> None:
-    from products.catalogue_scan import catalogue_scan_run
-
     _scan_next(catalogue_scan_run(scan_id=scan_id, attempt=attempt), scan_id=scan_id,
                attempt=attempt)
 
 
 @retrying_task
 def catalogue_scan_poll_task(scan_id: int) -> None:
-    from products.catalogue_scan import catalogue_scan_poll
-
     _scan_next(catalogue_scan_poll(scan_id=scan_id), scan_id=scan_id)
 
 
 @retrying_task
 def catalogue_scan_finish_task(scan_id: int) -> None:
-    from products.catalogue_scan import catalogue_scan_finish
-
     _scan_next(catalogue_scan_finish(scan_id=scan_id), scan_id=scan_id)
 
 
 @retrying_task
 def product_job_run_task(job_id: int) -> None:
-    from products.jobs import product_job_run
-
     if product_job_run(job_id=job_id):
         product_job_run_task.delay(job_id)
 
@@ -77,9 +75,6 @@ def product_jobs_sweep_task() -> None:
     """Resumes jobs whose task was lost (broker restart, worker killed, retries spent), polls
     catalogue scans whose finish webhook never came, and starts the first catalogue load of
     sources that never had one."""
-    from products.catalogue_scan import catalogue_scans_resume, source_catalogue_scans_create
-    from products.jobs import product_jobs_stalled
-
     for job_id in product_jobs_stalled():
         product_job_run_task.delay(job_id)
     resume = catalogue_scans_resume()
