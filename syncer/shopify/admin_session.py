@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.shopify.client import GraphQLResponse, admin_client
+from syncer.shopify.client import admin_client
 from syncer.shopify.documents import Document
 
 
@@ -24,14 +24,6 @@ class AdminSession:
         self, document: Document | str, variables: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         return admin_client().execute(
-            shop_domain=self.shop_domain, access_token=self.access_token,
-            document=document, variables=variables,
-        )
-
-    def request(
-        self, document: Document | str, variables: Mapping[str, Any] | None = None
-    ) -> GraphQLResponse:
-        return admin_client().request(
             shop_domain=self.shop_domain, access_token=self.access_token,
             document=document, variables=variables,
         )

@@ -43,6 +43,27 @@ SET_LIMIT = 1_000_000_000
 ADJUST_LIMIT = 2_000_000_000
 
 
+
+def _levels_compare(resolved: list, *, name: str, entries: str, typename: str,
+                    stale_message: str) -> list[dict]:
+    """The userErrors of inventorySetQuantities / inventoryAdjustQuantities for levels that do
+    not exist or are not what `changeFromQuantity` says (Shopify words the two differently)."""
+    errors = []
+    for index, entry, item, location in resolved:
+        level = item.levels.get(location.id)
+        if level is None:
+            errors.append(user_error(
+                ["input", entries, str(index), "locationId"],
+                "The specified inventory item is not stocked at the location.",
+                "ITEM_NOT_STOCKED_AT_LOCATION", typename))
+            continue
+        expected = entry.get("changeFromQuantity")
+        if expected is not None and expected != level.get(name):
+            errors.append(user_error(
+                ["input", entries, str(index), "changeFromQuantity"], stale_message,
+                "CHANGE_FROM_QUANTITY_STALE", typename))
+    return errors
+
 def _payload(typename: str, group: AdjustmentGroup | None, errors: list[dict]) -> dict:
     return {"__typename": typename, "inventoryAdjustmentGroup": group, "userErrors": errors}
 
@@ -148,20 +169,9 @@ def _set_quantities(info: Info, data: dict) -> dict:
                     "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", typename))
     if errors:
         return _payload(payload_type, None, errors)
-    for index, entry, item, location in resolved:
-        level = item.levels.get(location.id)
-        if level is None:
-            errors.append(user_error(
-                ["input", "quantities", str(index), "locationId"],
-                "The specified inventory item is not stocked at the location.",
-                "ITEM_NOT_STOCKED_AT_LOCATION", typename))
-            continue
-        expected = entry.get("changeFromQuantity")
-        if expected is not None and expected != level.get(name):
-            errors.append(user_error(
-                ["input", "quantities", str(index), "changeFromQuantity"],
-                "The changeFromQuantity value does not match persisted value.",
-                "CHANGE_FROM_QUANTITY_STALE", typename))
+    errors += _levels_compare(resolved, name=name, entries="quantities", typename=typename,
+                              stale_message="The changeFromQuantity value does not match "
+                                            "persisted value.")
     if errors:
         return _payload(payload_type, None, errors)
     changes: list[dict] = []
@@ -255,20 +265,9 @@ def _adjust_quantities(info: Info, data: dict) -> dict:
                                  "MAX_ONE_LEDGER_DOCUMENT", typename))
     if errors:
         return _payload(payload_type, None, errors)
-    for index, entry, item, location in resolved:
-        level = item.levels.get(location.id)
-        if level is None:
-            errors.append(user_error(
-                ["input", "changes", str(index), "locationId"],
-                "The specified inventory item is not stocked at the location.",
-                "ITEM_NOT_STOCKED_AT_LOCATION", typename))
-            continue
-        expected = entry.get("changeFromQuantity")
-        if expected is not None and expected != level.get(name):
-            errors.append(user_error(
-                ["input", "changes", str(index), "changeFromQuantity"],
-                "The changeFromQuantity argument no longer matches the persisted quantity.",
-                "CHANGE_FROM_QUANTITY_STALE", typename))
+    errors += _levels_compare(resolved, name=name, entries="changes", typename=typename,
+                              stale_message="The changeFromQuantity argument no longer matches "
+                                            "the persisted quantity.")
     if errors:
         return _payload(payload_type, None, errors)
     changes: list[dict] = []

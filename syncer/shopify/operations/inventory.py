@@ -51,17 +51,14 @@ _STALE_CODES = {"CHANGE_FROM_QUANTITY_STALE", "ITEM_NOT_STOCKED_AT_LOCATION"}
 
 
 def _raise_typed(payload: Any, *, session: AdminSession, name: str) -> None:
-    try:
-        raise_for_user_errors(payload, shop_domain=session.shop_domain, document=name)
-    except ShopifyUserErrors as exc:
-        codes = set(exc.codes)
-        raw = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.user_errors]
-        if codes & _STALE_CODES:
-            raise QuantityStale(raw, shop_domain=session.shop_domain, document=name) from None
-        if "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" in codes:
-            raise IdempotencyMismatch(raw, shop_domain=session.shop_domain,
-                                      document=name) from None
-        raise
+    """raise_for_user_errors, with the error class the engine branches on."""
+    user_errors = (payload or {}).get("userErrors") or []
+    codes = {error.get("code") for error in user_errors}
+    if codes & _STALE_CODES:
+        raise QuantityStale(user_errors, shop_domain=session.shop_domain, document=name)
+    if "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" in codes:
+        raise IdempotencyMismatch(user_errors, shop_domain=session.shop_domain, document=name)
+    raise_for_user_errors(payload, shop_domain=session.shop_domain, document=name)
 
 
 @dataclass(frozen=True, slots=True)
