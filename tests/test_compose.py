@@ -54,3 +54,10 @@ def test_shopify_app_toml_declares_webhooks_and_compliance_topics():
     topics = {t for s in subscriptions for t in s.get("topics", [])}
     assert {"app/uninstalled", "inventory_levels/update", "orders/paid",
             "refunds/create"} <= topics
+
+
+def test_app_processes_are_restarted_when_they_exit():
+    # A worker can exit on a Redis restart; the README's failure bounds assume it comes back.
+    services = compose()["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["restart"] == "unless-stopped", name

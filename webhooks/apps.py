@@ -7,6 +7,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from syncer.health import health_check_register
+        from webhooks import webhook_handlers  # noqa: F401  (registers the handlers)
         from webhooks.selectors import webhook_inbox_check
 
         health_check_register(name="webhooks", label="Webhook deliveries",

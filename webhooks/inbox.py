@@ -10,10 +10,11 @@ import tasks at the top to queue them; tasks import this module inside their bod
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +28,14 @@ from redis.exceptions import RedisError
 
 from syncer.redis import redis_client
 from webhooks.metrics import webhook_inbox_lag, webhooks_processed
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, webhook_body_sha256
 from webhooks.registry import (
     WebhookPayloadInvalid,
     webhook_batch_handler_for,
+    webhook_error_is_permanent,
     webhook_handlers_for,
     webhook_items_one_at_a_time,
+    webhook_payload_parse,
     webhook_queue_for,
 )
 
@@ -45,11 +48,53 @@ Status = WebhookDelivery.Status
 
 # A RECEIVED row is normally processed within milliseconds; the sweeper only steps in for rows
 # whose task never ran (broker down at receipt, worker lost), after this grace period.
-RECEIVED_GRACE = timedelta(seconds=60)
+RECEIVED_GRACE = timedelta(seconds=10)
+
+
 def _claim_timeout() -> timedelta:
     """How long a worker's claim on a row lasts before another may take it over (a worker
-    killed mid-handler leaves its claim behind). Handlers are short: they record and queue."""
+    killed mid-handler leaves its claim behind). Short, and renewed while the handlers run
+    (`_claims_kept`), so a killed worker's rows wait seconds, not minutes."""
     return timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS)
+
+
+# Skips rows locked by the batch finishing them: the renewal never waits, so never deadlocks.
+_CLAIM_RENEW_SQL = """
+    UPDATE webhooks_webhookdelivery SET due_at = %(due_at)s
+    WHERE id IN (SELECT id FROM webhooks_webhookdelivery
+                 WHERE id = ANY(%(ids)s) AND status = %(processing)s
+                 ORDER BY id FOR UPDATE SKIP LOCKED)
+"""
+
+
+@contextlib.contextmanager
+def _claims_kept(ids: list[int]) -> Iterator[None]:
+    """Renews the claim on `ids` every third of its life while the block runs. Handlers are
+    short (they record and queue), but a batch held up by a slow database must not be taken
+    over by another worker while it is still being handled. The renewal runs in its own thread
+    with its own connection; it touches only rows still claimed."""
+    stop = threading.Event()
+    interval = _claim_timeout().total_seconds() / 3
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                with connection.cursor() as cursor:
+                    cursor.execute(_CLAIM_RENEW_SQL, {
+                        "ids": ids, "processing": Status.PROCESSING,
+                        "due_at": timezone.now() + _claim_timeout()})
+        except Exception:  # a lost renewal only shortens the claim; never fail the batch
+            logger.warning("webhook claim renewal failed", exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=renew, name="webhook-claim-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 MAX_ATTEMPTS = 8
 
 
@@ -59,12 +104,36 @@ def _retry_delay(attempts: int) -> timedelta:
 
 
 # While a row's task waits in the broker, this marker says so (the broker's Redis holds both,
-# so they are lost together). Its expiry bounds the wait for a task lost some other way.
+# so they are lost together). It records the queue and when it was set, so the sweeper can tell
+# a task still waiting behind others from one that is lost: a worker killed with tasks in hand
+# leaves them unacked in Redis until the visibility timeout (minutes), and with them their
+# markers. A marker older than MARK_TRUSTED whose queue has nothing waiting names a lost task.
+# The expiry is the last resort (a queue never empty for that long).
 QUEUED_MARK_SECONDS = 900
+MARK_TRUSTED = timedelta(seconds=10)
+# kombu's Redis transport keeps a queue's messages in one list per priority step.
+_PRIORITY_SEPARATOR = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+# Deletes a marker only if it still holds the value the sweeper judged lost (a task published
+# meanwhile has set a fresh one).
+_UNMARK_IF_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 def _queued_key(delivery_id: int) -> str:
     return f"syncer:webhook-queued:{delivery_id}"
+
+
+def _mark_value(queue: str) -> str:
+    return f"{queue}|{time.time():.3f}"
+
+
+def _queue_name(task: Task, queue: str | None) -> str:
+    """The queue a task goes to: the one chosen, else its route."""
+    route = task.app.amqp.router.route({"queue": queue} if queue else {}, task.name, (), {})
+    return str(route["queue"].name)
 
 
 def _publish_marked(*, key: str, task: Task, args: tuple[Any, ...],
@@ -74,9 +143,13 @@ def _publish_marked(*, key: str, task: Task, args: tuple[Any, ...],
     request must answer Shopify at once; if the broker is down the rows wait in the inbox for
     the sweeper."""
     try:
-        if not redis_client().set(key, 1, nx=if_unmarked, ex=QUEUED_MARK_SECONDS):
+        redis = redis_client()
+        # The queue is chosen only once the mark is ours: in a burst most deliveries find it
+        # taken and stop at one round trip.
+        if not redis.set(key, _mark_value("?"), nx=if_unmarked, ex=QUEUED_MARK_SECONDS):
             return
         queue = choose_queue()
+        redis.set(key, _mark_value(_queue_name(task, queue)), ex=QUEUED_MARK_SECONDS)
         options: dict[str, Any] = {"queue": queue} if queue else {}
         task.apply_async(args=args, retry=False, **options)
     except (KombuError, CeleryError, RedisError, OSError) as exc:
@@ -87,6 +160,63 @@ def _publish_marked(*, key: str, task: Task, args: tuple[Any, ...],
 def _unmark(key: str) -> None:
     with contextlib.suppress(RedisError, OSError):
         redis_client().delete(key)
+
+
+def _marks_waiting(keys: list[str]) -> set[str]:
+    """The marked keys whose task may still be waiting in the broker. A marker whose task is
+    lost is deleted (so deliveries arriving from now on queue a task again)."""
+    if not keys:
+        return set()
+    redis = redis_client()
+    try:
+        values = redis.mget(keys)
+    except RedisError:
+        return set()  # the broker is down or new: whatever was marked is gone with it
+    now = time.time()
+    waiting: set[str] = set()
+    suspect: dict[str, tuple[str, str]] = {}
+    for key, value in zip(keys, values, strict=True):
+        if not value:
+            continue
+        value = str(value)  # the client decodes responses
+        queue, _, since = value.partition("|")
+        try:
+            age = now - float(since)
+        except ValueError:
+            age = 0.0  # a marker of an older release: its expiry is its bound
+        if age < MARK_TRUSTED.total_seconds():
+            waiting.add(key)
+        else:
+            suspect[key] = (queue, value)
+    # "?": its publisher died between marking and choosing the queue.
+    backlog = _queues_backlog({queue for queue, _ in suspect.values() if queue != "?"})
+    unmark_if = redis.register_script(_UNMARK_IF_SCRIPT)
+    for key, (queue, value) in suspect.items():
+        if backlog.get(queue, 0) > 0:
+            waiting.add(key)
+            continue
+        with contextlib.suppress(RedisError):
+            unmark_if(keys=[key], args=[value])
+    return waiting
+
+
+def _queues_backlog(queues: set[str]) -> dict[str, int]:
+    """How many messages wait in each queue (not counting those a worker holds)."""
+    if not queues:
+        return {}
+    pipe = redis_client().pipeline(transaction=False)
+    names = sorted(queues)
+    for queue in names:
+        pipe.llen(queue)
+        for step in _PRIORITY_STEPS:
+            pipe.llen(f"{queue}{_PRIORITY_SEPARATOR}{step}")
+    try:
+        lengths = pipe.execute()
+    except RedisError:
+        return {}
+    per_queue = 1 + len(_PRIORITY_STEPS)
+    return {queue: sum(lengths[i * per_queue:(i + 1) * per_queue])
+            for i, queue in enumerate(names)}
 
 
 def webhook_delivery_publish(*, task: Task, delivery_id: int, queue: str | None = None) -> None:
@@ -190,33 +320,44 @@ def webhook_delivery_process(*, delivery_id: int) -> str:
                        error=f"No handler for topic {delivery.topic}")
     waiting = (_claim_waiting(shop_domain=delivery.shop_domain, topic=delivery.topic, now=now,
                               limit=BATCH_LIMIT - 1) if batch_handler is not None else [])
-    return _process_together(deliveries=[delivery, *waiting], now=now)[delivery.pk]
+    deliveries = [delivery, *waiting]
+    with _claims_kept([d.pk for d in deliveries]):
+        return _process_together(deliveries=deliveries, now=now)[delivery.pk]
 
 
 def _payload_or_fail(*, delivery: WebhookDelivery, now: datetime) -> dict | None:
     try:
-        payload = json.loads(delivery.raw_body)
-        if not isinstance(payload, dict):
-            raise ValueError("the body is JSON but not an object")
-    except ValueError as exc:
-        # Retrying cannot fix a body; keep it for inspection and stop.
-        _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
-                error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
+        return webhook_payload_parse(delivery.raw_body)
+    except WebhookPayloadInvalid as exc:
+        _fail(delivery=delivery, exc=exc, now=now)
         return None
-    return payload
+
+
+# How long a delivery failed for good waits: never, unless the merchant's Try again asks.
+GIVEN_UP = timedelta(days=3650)
 
 
 def _fail(*, delivery: WebhookDelivery, exc: Exception, now: datetime) -> str:
-    if isinstance(exc, WebhookPayloadInvalid):  # retrying cannot fix it either
+    if isinstance(exc, WebhookPayloadInvalid):  # retrying cannot fix a body
         logger.warning("webhook %s (%s) malformed: %s", delivery.pk, delivery.topic, exc)
-        return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
-                       error=f"Malformed payload: {exc}", due_at=now + timedelta(days=3650))
-    logger.error("webhook %s (%s) failed", delivery.pk, delivery.topic, exc_info=exc)
-    attempts = delivery.attempts
-    due = now + (_retry_delay(attempts) if attempts < MAX_ATTEMPTS else timedelta(days=3650))
-    error = "".join(traceback.format_exception_only(exc)).strip()
-    return _finish(delivery=delivery, status=Status.FAILED, outcome="failed", error=error,
-                   due_at=due)
+        error, due = f"Malformed payload: {exc}", now + GIVEN_UP
+    elif webhook_error_is_permanent(exc):  # nor a payload its handler can never take
+        logger.warning("webhook %s (%s) cannot be processed", delivery.pk, delivery.topic,
+                       exc_info=exc)
+        error, due = f"Cannot be processed: {_error_line(exc)}", now + GIVEN_UP
+    else:
+        logger.error("webhook %s (%s) failed", delivery.pk, delivery.topic, exc_info=exc)
+        attempts = delivery.attempts
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        due = now + (_retry_delay(attempts) if attempts < MAX_ATTEMPTS else GIVEN_UP)
+    return _finish(delivery=delivery, status=Status.FAILED, outcome="failed",
+                   error=error.replace("\x00", "\\x00"), due_at=due)
+
+
+def _error_line(exc: Exception) -> str:
+    """`Type: message`, first line only (a database error adds its SQL context below)."""
+    message = str(exc).strip().split("\n", 1)[0]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _claim_waiting(*, shop_domain: str, topic: str, now: datetime,
@@ -242,7 +383,8 @@ def webhook_deliveries_take(*, shop_domain: str, topic: str,
         return {}
     if len(deliveries) == BATCH_LIMIT:
         webhook_deliveries_publish(task=take_task, shop_domain=shop_domain, topic=topic)
-    return _process_together(deliveries=deliveries, now=now)
+    with _claims_kept([d.pk for d in deliveries]):
+        return _process_together(deliveries=deliveries, now=now)
 
 
 def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> dict[int, str]:
@@ -254,16 +396,23 @@ def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> di
     # One merchant action shares its Event-Id across every delivery it produces, so a bulk
     # stock edit sends many inventory_levels/update with one id: only the same body under
     # the same id is the same event again (a second subscription, a redelivery).
+    # Bodies compare by their hash: a processed row's body is dropped after a while
+    # (webhooks.retention); a row received before the hash was kept compares its body.
+    digests = {delivery.pk: webhook_body_sha256(delivery.raw_body) for delivery in deliveries}
     same_event = Q(pk__in=[])
     for delivery in deliveries:
         if delivery.event_id:
-            same_event |= Q(event_id=delivery.event_id, raw_body=delivery.raw_body)
-    seen = set(WebhookDelivery.objects.filter(
-        same_event, shop_domain=first.shop_domain, topic=first.topic, status=Status.PROCESSED,
-    ).values_list("event_id", "raw_body"))
+            same_event |= (Q(event_id=delivery.event_id, body_sha256=digests[delivery.pk])
+                           | Q(event_id=delivery.event_id, body_sha256="",
+                               raw_body=delivery.raw_body))
+    seen = {(event_id, digest or webhook_body_sha256(body))
+            for event_id, digest, body in WebhookDelivery.objects.filter(
+                same_event, shop_domain=first.shop_domain, topic=first.topic,
+                status=Status.PROCESSED,
+            ).values_list("event_id", "body_sha256", "raw_body")}
     items = []
     for delivery in deliveries:
-        key = (delivery.event_id, delivery.raw_body)
+        key = (delivery.event_id, digests[delivery.pk])
         if delivery.event_id and key in seen:
             outcomes[delivery.pk] = _finish(
                 delivery=delivery, status=Status.DUPLICATE, outcome="ignored",
@@ -302,17 +451,49 @@ def _handle(*, topic: str, shop_domain: str,
         try:
             errors = batch_handler(shop_domain=shop_domain, items=items)
         except Exception as exc:
-            errors = {delivery_id: exc for delivery_id, _ in items}
+            if len(items) > 1 and webhook_error_is_permanent(exc):
+                # One delivery no retry can pass (a value the database refuses, a wrong
+                # shape) must not fail the others taken with it: each goes again alone, so
+                # only it fails. An error that may pass (database, Shopify) fails the batch
+                # for its retry: running it item by item would only repeat it.
+                errors = webhook_items_one_at_a_time(
+                    handlers=[_batch_handler_alone(batch_handler)], shop_domain=shop_domain,
+                    items=items)
+            else:
+                errors = {delivery_id: exc for delivery_id, _ in items}
     remaining = [(delivery_id, payload) for delivery_id, payload in items
                  if delivery_id not in errors]
     return errors | webhook_items_one_at_a_time(handlers=webhook_handlers_for(topic),
                                                 shop_domain=shop_domain, items=remaining)
 
 
+def _batch_handler_alone(
+        batch_handler: Callable[..., dict[int, Exception]]) -> Callable[..., None]:
+    """The batch handler as a one-at-a-time handler (it raises the error it returns)."""
+
+    def handler(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+        errors = batch_handler(shop_domain=shop_domain, items=[(delivery_id, payload)])
+        if delivery_id in errors:
+            raise errors[delivery_id]
+
+    return handler
+
+
+def _claims_abandoned_fail(*, now: datetime) -> int:
+    """A delivery whose worker was lost MAX_ATTEMPTS times while handling it (it kills its
+    worker: out of memory, a crash) is failed for good, not handed to the next worker."""
+    return WebhookDelivery.objects.filter(
+        status=Status.PROCESSING, due_at__lte=now, attempts__gte=MAX_ATTEMPTS,
+    ).update(status=Status.FAILED, failed_at=now, due_at=now + GIVEN_UP,
+             last_error=f"Cannot be processed: its worker was lost {MAX_ATTEMPTS} times "
+                        f"while handling it")
+
+
 def _deliveries_due(*, limit: int) -> list[tuple[int, str, str, str]]:
     """(id, shop, topic, status) of the rows the sweeper should (re)enqueue: never picked up,
     failed and due, or abandoned."""
     now = timezone.now()
+    _claims_abandoned_fail(now=now)
     grace = timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
     # RECEIVED rows carry received + 60 s as due_at; a shorter configured grace moves it in.
     early = RECEIVED_GRACE - grace
@@ -324,26 +505,34 @@ def _deliveries_due(*, limit: int) -> list[tuple[int, str, str, str]]:
     )
 
 
-def webhook_deliveries_sweep(*, process_task: Task, limit: int = 500) -> int:
-    """Queues the due rows whose task is not waiting in the broker already: a backlog is
-    never multiplied by re-queueing (every copy costs a worker a round trip for nothing), and
-    a task lost with the broker (restart, flush) loses its marker with it. A received row of
-    a batch topic is awaited by its shop's batch task too, when one is queued. Each row is
-    queued as `process_task` (the delivery's processing task)."""
+def webhook_deliveries_sweep(*, process_task: Task, take_task: Task, limit: int = 500) -> int:
+    """Queues the due rows whose task is not waiting in the broker: a backlog is never
+    multiplied by re-queueing (every copy costs a worker a round trip for nothing), while a task
+    lost with the broker (restart, flush) loses its marker with it, and one lost with a killed
+    worker is known by its marker's age and its empty queue (`_marks_waiting`). Received rows of
+    a batch topic are queued as one `take_task` per shop and topic; every other row as its own
+    `process_task`. Returns how many tasks were queued."""
     due = _deliveries_due(limit=limit)
     if not due:
         return 0
     marks_of = {delivery_id: [_queued_key(delivery_id)] for delivery_id, *_ in due}
+    batches: dict[int, tuple[str, str]] = {}
     for delivery_id, shop_domain, topic, status in due:
         if status == Status.RECEIVED and webhook_batch_handler_for(topic) is not None:
             marks_of[delivery_id].append(_batch_queued_key(shop_domain, topic))
-    keys = sorted({key for keys in marks_of.values() for key in keys})
-    try:
-        marked = {key for key, mark in zip(keys, redis_client().mget(keys), strict=True) if mark}
-    except RedisError:
-        marked = set()
+            batches[delivery_id] = (shop_domain, topic)
+    waiting = _marks_waiting(sorted({key for keys in marks_of.values() for key in keys}))
     missing = [delivery_id for delivery_id, keys in marks_of.items()
-               if not marked.intersection(keys)]
+               if not waiting.intersection(keys)]
+    taken: set[tuple[str, str]] = set()
+    queued = 0
     for delivery_id in missing:
-        webhook_delivery_publish(task=process_task, delivery_id=delivery_id)
-    return len(missing)
+        if delivery_id not in batches:
+            webhook_delivery_publish(task=process_task, delivery_id=delivery_id)
+            queued += 1
+        elif batches[delivery_id] not in taken:
+            shop_domain, topic = batches[delivery_id]
+            taken.add((shop_domain, topic))
+            webhook_deliveries_publish(task=take_task, shop_domain=shop_domain, topic=topic)
+            queued += 1
+    return queued

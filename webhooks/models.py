@@ -1,4 +1,13 @@
+import hashlib
+
 from django.db import models
+from django.db.models import Q
+
+
+def webhook_body_sha256(raw_body: str) -> str:
+    """What the inbox compares to recognise the same event again: kept after the body is
+    dropped (webhooks.retention) or scrubbed (customers/redact)."""
+    return hashlib.sha256(raw_body.encode()).hexdigest()
 
 
 class WebhookDelivery(models.Model):
@@ -18,7 +27,10 @@ class WebhookDelivery(models.Model):
     event_id = models.CharField(max_length=255, blank=True)
     triggered_at = models.DateTimeField(null=True, blank=True)
     api_version = models.CharField(max_length=20, blank=True)
+    # Emptied once the delivery is done with (webhooks.retention); the hash stays.
     raw_body = models.TextField()
+    # sha256 of the body as received ("" on rows received before it was kept).
+    body_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -46,6 +58,9 @@ class WebhookDelivery(models.Model):
                 fields=["shop_domain", "topic", "id"], name="webhook_delivery_waiting",
                 condition=models.Q(status="received"),
             ),
+            # What the retention task walks: only rows that still hold a body.
+            models.Index(fields=["processed_at"], name="webhook_delivery_body_kept",
+                         condition=~Q(raw_body="")),
         ]
 
     def __str__(self) -> str:

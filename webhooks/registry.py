@@ -6,7 +6,12 @@ orders/); they run in registration order, and a failure retries the delivery, so
 must be idempotent — Shopify delivers at least once and a worker may die mid-handler anyway.
 """
 
+import json
+import math
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from django.db import DataError
 
 WebhookHandler = Callable[..., None]
 
@@ -14,6 +19,101 @@ WebhookHandler = Callable[..., None]
 class WebhookPayloadInvalid(ValueError):
     """Raised by a handler when the payload's shape is wrong: retrying cannot fix it, so the
     delivery is kept as failed for inspection and not retried."""
+
+
+# What the same payload raises again on every retry, so the delivery fails once, for good: a
+# wrong shape met in a handler (a list where a dict was due, a missing key, a number that is
+# text), arithmetic on such values, a value the database can never store (DataError: integer
+# out of range, text it cannot hold). Everything else (the database or broker unreachable, a
+# lock timeout, Shopify throttled, failing or slow) may pass later and keeps the retry
+# schedule. The merchant's Try again still re-runs a delivery failed for good, e.g. once a
+# handler's bug is fixed.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError,
+    DataError,
+)
+
+
+def webhook_error_is_permanent(exc: BaseException) -> bool:
+    return isinstance(exc, PERMANENT_ERRORS)
+
+
+# Shopify's payloads are a few levels deep (an order's line's tax line's price set) and their
+# numbers fit PostgreSQL's bigint; past these bounds a body is not Shopify's.
+MAX_PAYLOAD_DEPTH = 32
+_BIGINT = 2**63
+
+
+def _text_storable(text: str) -> bool:
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # half a surrogate pair
+        return False
+    return True
+
+
+def webhook_payload_parse(raw_body: str) -> dict:
+    """A delivery's payload, checked for what no handler could ever store or walk (NUL or half
+    a surrogate pair in text, numbers past bigint or not finite, nesting past
+    MAX_PAYLOAD_DEPTH); raises WebhookPayloadInvalid saying why."""
+    try:
+        payload = json.loads(raw_body)
+    except RecursionError:
+        raise WebhookPayloadInvalid(
+            f"the body is nested more than {MAX_PAYLOAD_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise WebhookPayloadInvalid(str(exc)) from None
+    if not isinstance(payload, dict):
+        raise WebhookPayloadInvalid("the body is JSON but not an object")
+    # Decoded text holds NUL or half a surrogate pair (which UTF-8, so PostgreSQL, cannot
+    # encode) only from a \u escape; most bodies skip that look.
+    text_checked = "\\u0000" in raw_body or "\\ud" in raw_body.lower()
+    stack: list[tuple[object, int]] = [(payload, 1)]
+    while stack:  # no recursion: the depth is what is being checked
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_PAYLOAD_DEPTH:
+                raise WebhookPayloadInvalid(
+                    f"the body is nested more than {MAX_PAYLOAD_DEPTH} levels deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if text_checked and isinstance(key, str) and not _text_storable(key):
+                    raise WebhookPayloadInvalid(
+                        f"a key holds a character PostgreSQL cannot store: {ascii(key)[:80]}")
+                stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            if text_checked and not _text_storable(value):
+                raise WebhookPayloadInvalid(
+                    f"a text holds a character PostgreSQL cannot store: {ascii(value)[:80]}")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if not -_BIGINT <= value < _BIGINT:
+                raise WebhookPayloadInvalid(f"a number is outside the 64-bit range: {value}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise WebhookPayloadInvalid(f"a number is not finite: {value}")
+    return payload
+
+
+# Outside these, a time is not Shopify's; PostgreSQL would store a year Python cannot read
+# back (0 or 10000 once in UTC), and every page showing the row would fail.
+PLAUSIBLE_TIMES = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def webhook_time_plausible(value: datetime | None) -> datetime | None:
+    """`value` (in UTC) if it is an aware time Shopify could have sent, else None: a time in a
+    webhook is only ever recorded or compared, so an odd one counts as missing."""
+    if value is None or value.tzinfo is None:
+        return None
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        return None
+    earliest, latest = PLAUSIBLE_TIMES
+    return value if earliest <= value < latest else None
+
 
 _handlers: dict[str, list[WebhookHandler]] = {}
 # Topic → a handler that takes many deliveries of one shop at once (see

@@ -68,3 +68,15 @@ def webhook_inbox_check() -> Check:
     return problems_check(problems, ok_detail="no failed or stuck deliveries",
                           detail=f"latest error: {trouble.latest_error}"
                           if trouble.latest_error else "")
+
+
+def deliveries_unprocessed_exist(*, shop_domain: str, topics: tuple[str, ...],
+                                 since: datetime) -> bool:
+    """Whether the shop has deliveries of these topics, received since `since`, still to be
+    processed: waiting for a worker (its task lost or not), claimed by one, or failed with a
+    retry to come (a delivery failed for good is due in years)."""
+    now = timezone.now()
+    return WebhookDelivery.objects.filter(
+        Q(status__in=[Status.RECEIVED, Status.PROCESSING])
+        | Q(status=Status.FAILED, due_at__lte=now + timedelta(days=1)),
+        shop_domain=shop_domain, topic__in=topics, received_at__gte=since).exists()

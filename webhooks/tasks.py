@@ -8,7 +8,7 @@ up on the module at each call, so bench/inventory_worker.py can time them.
 
 from celery import shared_task
 
-from webhooks import inbox
+from webhooks import inbox, retention
 
 
 @shared_task(ignore_result=True)
@@ -19,7 +19,8 @@ def webhook_delivery_process_task(delivery_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def webhook_deliveries_sweep_task() -> None:
-    inbox.webhook_deliveries_sweep(process_task=webhook_delivery_process_task)
+    inbox.webhook_deliveries_sweep(process_task=webhook_delivery_process_task,
+                                   take_task=webhook_deliveries_take_task)
 
 
 @shared_task(ignore_result=True)
@@ -27,3 +28,11 @@ def webhook_deliveries_take_task(shop_domain: str, topic: str) -> None:
     inbox.webhook_deliveries_unmark(shop_domain=shop_domain, topic=topic)
     inbox.webhook_deliveries_take(shop_domain=shop_domain, topic=topic,
                                   take_task=webhook_deliveries_take_task)
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_retention_task() -> None:
+    """Beat: one batch of the inbox's retention (webhooks.retention); a full batch queues the
+    next, so no run holds the inbox for long."""
+    if retention.webhook_deliveries_retention_apply().more_waiting:
+        webhook_deliveries_retention_task.delay()

@@ -17,6 +17,7 @@ from webhooks.registry import (
     webhook_handler_register,
     webhook_items_one_at_a_time,
     webhook_queue_register,
+    webhook_time_plausible,
 )
 
 
@@ -36,7 +37,7 @@ def _datetime(value: Any) -> datetime | None:
         parsed = parse_datetime(str(value or ""))
     except ValueError:  # well-formed but impossible, e.g. month 13
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    return webhook_time_plausible(parsed)
 
 
 def _level_queue(shop_domain: str) -> str | None:

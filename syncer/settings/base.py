@@ -150,13 +150,21 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS")
 
 # Largest webhook body accepted (Shopify's biggest order payloads stay far below this).
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
-# How long a received webhook may wait for its task before the sweeper re-queues it.
-WEBHOOK_RECEIVED_GRACE_SECONDS = env.float("WEBHOOK_RECEIVED_GRACE_SECONDS", default=60.0)
-# A delivery claimed by a worker that died is taken over after this.
-WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=120.0)
+# How long a received webhook may wait for its task before the sweeper re-queues it (if its
+# task is not waiting in the broker).
+WEBHOOK_RECEIVED_GRACE_SECONDS = env.float("WEBHOOK_RECEIVED_GRACE_SECONDS", default=10.0)
+# A delivery claimed by a worker that died is taken over after this (a live worker renews its
+# claim every third of it).
+WEBHOOK_CLAIM_SECONDS = env.float("WEBHOOK_CLAIM_SECONDS", default=30.0)
+# Retention (webhooks.retention): a processed, ignored or duplicate delivery's body is emptied
+# this many days after it was done (its hash stays, for recognising the event again); a failed
+# delivery is deleted this many days after it last failed. Batches of WEBHOOK_RETENTION_BATCH.
+WEBHOOK_BODY_RETENTION_DAYS = env.int("WEBHOOK_BODY_RETENTION_DAYS", default=7)
+WEBHOOK_FAILED_RETENTION_DAYS = env.int("WEBHOOK_FAILED_RETENTION_DAYS", default=30)
+WEBHOOK_RETENTION_BATCH = env.int("WEBHOOK_RETENTION_BATCH", default=500)
 # The per-destination flush lock's life, renewed after every batch (a killed worker's lock
 # frees itself this quickly).
-INVENTORY_FLUSH_LOCK_SECONDS = env.int("INVENTORY_FLUSH_LOCK_SECONDS", default=60)
+INVENTORY_FLUSH_LOCK_SECONDS = env.int("INVENTORY_FLUSH_LOCK_SECONDS", default=20)
 # Zero-stock circuit breaker: a destination flush that would leave at least this many of its
 # synced variants at zero within the window, and at least this share of them, is held back.
 INVENTORY_ZERO_BREAKER_MIN = env.int("INVENTORY_ZERO_BREAKER_MIN", default=20)
@@ -172,6 +180,15 @@ RESYNC_STUCK_SECONDS = env.int("RESYNC_STUCK_SECONDS", default=900)
 # Reconciliation reads this many items or more with one bulk query instead of paged reads.
 INVENTORY_BULK_READ_MIN_ITEMS = env.int("INVENTORY_BULK_READ_MIN_ITEMS", default=500)
 INVENTORY_BULK_READ_TIMEOUT_SECONDS = env.int("INVENTORY_BULK_READ_TIMEOUT_SECONDS", default=180)
+# Incremental reconciliation: every this often, each connected shop's levels changed since the
+# last check (less the overlap, for clock skew and Shopify's search index) are compared with
+# ours; a dropped webhook's level is right within about one interval. More changed levels than
+# the cap at one location in one check hand that shop over to a full reconciliation.
+RECONCILE_INCREMENTAL_EVERY_SECONDS = env.float("RECONCILE_INCREMENTAL_EVERY_SECONDS",
+                                                default=300.0)
+RECONCILE_INCREMENTAL_OVERLAP_SECONDS = env.int("RECONCILE_INCREMENTAL_OVERLAP_SECONDS",
+                                                default=120)
+RECONCILE_INCREMENTAL_MAX_LEVELS = env.int("RECONCILE_INCREMENTAL_MAX_LEVELS", default=10_000)
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
@@ -179,24 +196,37 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-# A task is acknowledged only after it ran, and requeued if its worker dies mid-run: every task
-# is idempotent, so running twice is safe and losing one is not.
+# A task is acknowledged only after it ran: one whose pool process dies mid-run is requeued at
+# once; one held by a worker whose main process is killed waits out the visibility timeout
+# below (the database sweepers do not wait for it). Every task is idempotent, so running twice
+# is safe and losing one is not.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than the hard time limit, so Redis never redelivers a task that is still running.
+# The longest countdown any task is queued with (a failed stock write's pause, a catalogue
+# scan's slowest poll): such a task sits unacked in its worker until it is due.
+CELERY_LONGEST_COUNTDOWN_SECONDS = 300
+# Redis hands an unacked task to another worker after this: longer than a task can be held
+# (its countdown) and run (the hard time limit), so a live worker's task is never run twice;
+# short enough that a killed worker's tasks come back in minutes, not an hour. Recovery does
+# not wait for it: every piece of work is also in the database, and the sweepers below find
+# work whose task was lost within seconds (README, "Failure behaviour").
+CELERY_VISIBILITY_TIMEOUT = CELERY_LONGEST_COUNTDOWN_SECONDS + CELERY_TASK_TIME_LIMIT + 60
 # Workers take the queues strictly in CELERY_WORKER_QUEUES order ("priority"; kombu's default
 # round-robin would interleave them): webhooks first, so a burst of source changes is taken in
 # before the writes it causes and they coalesce into full batches; then the writes; echoes of
 # our own writes last, so they never hold up the writes still to do.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "queue_order_strategy": "priority"}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+                                   "queue_order_strategy": "priority"}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_QUEUE_WEBHOOKS_LATER = "webhooks_later"
 CELERY_WORKER_QUEUES = ("webhooks", "sync", "default", CELERY_QUEUE_WEBHOOKS_LATER, "bulk")
 CELERY_TASK_ROUTES = {
+    # Housekeeping, never in the way of deliveries.
+    "webhooks.tasks.webhook_deliveries_retention_task": {"queue": "default"},
     "webhooks.tasks.*": {"queue": "webhooks"},
     "products.tasks.*": {"queue": "sync"},
     "products.inventory.tasks.*": {"queue": "sync"},
@@ -211,18 +241,28 @@ CELERY_BEAT_SCHEDULE = {
     },
     "inventory-sweep": {
         "task": "products.inventory.tasks.inventory_sweep_task",
-        "schedule": env.float("INVENTORY_SWEEP_EVERY_SECONDS", default=30.0),
-        "options": {"expires": 25},
+        "schedule": env.float("INVENTORY_SWEEP_EVERY_SECONDS", default=10.0),
+        "options": {"expires": 9},
     },
     "inventory-reconcile": {
         "task": "products.inventory.tasks.reconciliation_schedule_task",
         "schedule": env.float("RECONCILE_EVERY_SECONDS", default=6 * 3600),
         "options": {"expires": 600},
     },
+    "inventory-reconcile-incremental": {
+        "task": "products.inventory.tasks.reconciliation_incremental_schedule_task",
+        "schedule": RECONCILE_INCREMENTAL_EVERY_SECONDS,
+        "options": {"expires": 60},
+    },
     "webhook-inbox-sweep": {
         "task": "webhooks.tasks.webhook_deliveries_sweep_task",
-        "schedule": env.float("INBOX_SWEEP_EVERY_SECONDS", default=60.0),
-        "options": {"expires": 55},
+        "schedule": env.float("INBOX_SWEEP_EVERY_SECONDS", default=10.0),
+        "options": {"expires": 9},
+    },
+    "webhook-inbox-retention": {
+        "task": "webhooks.tasks.webhook_deliveries_retention_task",
+        "schedule": env.float("WEBHOOK_RETENTION_EVERY_SECONDS", default=3600.0),
+        "options": {"expires": 3000},
     },
     "orders-resume": {
         "task": "orders.tasks.order_work_resume_task",
