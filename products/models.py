@@ -420,3 +420,19 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection}: {self.checked}/{self.total}, drift {self.drift_found}"
+
+
+class LevelWatermark(models.Model):
+    """Per shop: every level Shopify changed before `checked_until` (our clock when that read
+    started) has been compared with ours. The incremental check reads only what changed
+    since, less a margin for clock skew and Shopify's search index catching up."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    checked_until = models.DateTimeField()
+    # The last check: levels Shopify said had changed, and how many differed from ours.
+    levels_read = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} checked until {self.checked_until:%Y-%m-%d %H:%M:%S}"

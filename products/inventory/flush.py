@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -24,6 +25,7 @@ from redis.exceptions import LockError
 from redis.lock import Lock
 
 from products.inventory.levels import levels_read
+from products.inventory.selectors import destination_sales_pending
 from products.inventory.sql import BATCH_CLAIM, BATCH_WRITTEN
 from products.metrics import propagation_seconds
 from products.models import DestinationStock, InventoryWriteBatch, SyncEvent, VariantLink
@@ -45,6 +47,10 @@ BATCH_SIZE = 250
 # After a write failed for a reason that retrying the same call cannot fix.
 FAILED_WRITE_RETRY = timedelta(minutes=5)
 SYNC_REASON = "correction"
+# How often a raise held back by the destination's uncounted sales looks again, and how long
+# such a sale may hold it (see _raises_deferred_while_sales_pending).
+SALE_RECHECK = timedelta(seconds=5)
+SALE_WAIT_LIMIT = timedelta(minutes=15)
 
 
 @dataclass
@@ -206,6 +212,7 @@ def _batch_form(destination: Shop, *,
                          for pk, item, location, target, known, changed_at, _ in sorted(rows)
                          if target is not None and known != target]
                 more = len(rows) >= BATCH_SIZE
+                items = _raises_deferred_while_sales_pending(destination, items)
                 if items:
                     # Sent right after this commit: counted as its first attempt already.
                     return InventoryWriteBatch.objects.create(
@@ -218,6 +225,24 @@ def _batch_form(destination: Shop, *,
             continue
         if not more:
             return None, False  # every claimed row already showed its target
+
+
+def _raises_deferred_while_sales_pending(destination: Shop,
+                                        items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items to write now. While the destination's own sales are not yet counted at the
+    source (their webhook lost its queue entry in a Redis restart, say), the target still
+    includes the units it sold: raising it now would hand them back to be sold twice. Its
+    raises wait (SALE_RECHECK, then look again); lowering is always safe. A sale stuck for
+    longer than SALE_WAIT_LIMIT is failed or stuck on the health page, and no longer holds
+    the destination's restocks back."""
+    raises = {item["stock"] for item in items
+              if item["from"] is not None and item["quantity"] > item["from"]}
+    if not raises or not destination_sales_pending(
+            destination=destination, since=timezone.now() - SALE_WAIT_LIMIT):
+        return items
+    DestinationStock.objects.filter(pk__in=raises).update(
+        dirty=True, due_at=timezone.now() + SALE_RECHECK)
+    return [item for item in items if item["stock"] not in raises]
 
 
 def known_quantities_refresh(destination: Shop, stocks: list[DestinationStock]) -> None:

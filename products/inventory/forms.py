@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 
 from products.inventory.locations import LocationChoice
+from syncer.forms import StrictBooleanField
 
 
 class SourceInventoryForm(forms.Form):
@@ -38,8 +39,8 @@ class ConnectionInventoryForm(forms.Form):
                                                      label="Receiving location")
     safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",
                                       help_text="Units of each variant the source keeps back.")
-    count_pending_orders = forms.BooleanField(
-        required=False, label="Also count orders whose payment is pending")
+    count_pending_orders = StrictBooleanField(
+        label="Also count orders whose payment is pending")
 
     def __init__(self, *args: Any, locations: list[LocationChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

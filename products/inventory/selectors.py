@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from products.models import DestinationStock, ReconciliationRun
+from products.models import DestinationStock, InventoryEffect, ReconciliationRun
 from stores.models import Connection, Shop
+from webhooks.selectors import deliveries_unprocessed_exist
 
 
 def zero_held_count(*, connection: Connection) -> int:
@@ -32,3 +34,20 @@ def connection_of_destination(*, destination: Shop, connection_id: int) -> Conne
 
 def reconciliation_run_of(*, connection: Connection, run_id: int) -> ReconciliationRun | None:
     return ReconciliationRun.objects.filter(pk=run_id, connection=connection).first()
+
+
+# The deliveries that can carry a destination's sale (the first of them seen counts it).
+SALE_TOPICS = ("orders/create", "orders/paid", "orders/updated")
+
+
+def destination_sales_pending(*, destination: Shop, since: datetime) -> bool:
+    """Whether sales made at the destination since `since` may not be counted at the source
+    yet: their webhook still waits in the inbox (a lost queue entry, Redis restarted empty, a
+    retry to come) or their source decrement is still to be applied."""
+    if deliveries_unprocessed_exist(shop_domain=destination.domain, topics=SALE_TOPICS,
+                                    since=since):
+        return True
+    return InventoryEffect.objects.filter(
+        destination=destination, kind=InventoryEffect.Kind.SALE,
+        status__in=[InventoryEffect.Status.PENDING, InventoryEffect.Status.FAILED],
+        created_at__gte=since).exists()

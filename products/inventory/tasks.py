@@ -20,6 +20,7 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
 from products.inventory import effects, flush, reconciliation
+from products.inventory.drift import DRIFT_GRACE
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -151,11 +152,37 @@ def reconciliation_schedule_task() -> None:
         reconciliation_request(connection=connection, trigger="schedule")
 
 
+@retrying_task
+def reconciliation_incremental_task(shop_id: int) -> None:
+    """One shop's incremental check; its findings are queued like their webhooks' would be."""
+    check = reconciliation.reconciliation_incremental_run(shop_id=shop_id)
+    if check is None:
+        return
+    inventory_flush_on_commit(check.to_flush)
+    inventory_flush_on_commit(check.drift_to_flush, countdown=DRIFT_GRACE.total_seconds() + 0.5)
+    if check.overflowed:
+        # Too much changed for a paged read: the full one reads everything with a bulk query.
+        for connection in reconciliation.connections_reconcilable().filter(
+                Q(source_id=shop_id) | Q(destination_id=shop_id)):
+            reconciliation_request(connection=connection, trigger="schedule")
+
+
+@shared_task(ignore_result=True)
+def reconciliation_incremental_schedule_task() -> None:
+    for shop_id in reconciliation.shops_to_check_incrementally():
+        reconciliation_incremental_task.delay(shop_id)
+
+
+# Work untouched this long has lost its task (a flush in progress renews its lock and finishes
+# its rows well within it); the sweep runs every INVENTORY_SWEEP_EVERY_SECONDS.
+SWEEP_STALE = timedelta(seconds=15)
+
+
 @shared_task(ignore_result=True)
 def inventory_sweep_task() -> None:
     """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
     reconciliation.reconciliation_runs_end_stuck()
-    stale = timezone.now() - timedelta(seconds=30)
+    stale = timezone.now() - SWEEP_STALE
     for effect_id in effects.inventory_restocks_release_waiting():
         inventory_effect_apply_task.delay(effect_id)
     for effect_id in InventoryEffect.objects.filter(

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +43,11 @@ class Stack:
         self.emulator: Emulator | None = None
         self._server = None
         self._saved: dict = {}
+        # Like production's supervisor (compose's restart policy, `make run`): a worker that
+        # exits by itself (Celery can, when Redis drops under it) is started again.
+        self._supervising = threading.Event()
+        self._killed: set[int] = set()
+        self.restarts = 0
 
     # -- redis --------------------------------------------------------------------------------
     def redis_start(self) -> None:
@@ -102,7 +108,17 @@ class Stack:
         shopify_client._clients.clear()
         for index in range(self.worker_count):
             self.worker_start(index)
+        self._supervising.set()
+        threading.Thread(target=self._supervise, daemon=True).start()
         return self
+
+    def _supervise(self) -> None:
+        while self._supervising.is_set():
+            for index, process in enumerate(list(self.workers)):
+                if index not in self._killed and process.poll() is not None:
+                    self.restarts += 1
+                    self.worker_start(index)
+            time.sleep(0.5)
 
     def worker_env(self) -> dict[str, str]:
         database = connection.settings_dict
@@ -134,16 +150,21 @@ class Stack:
             self.workers[index] = process
         else:
             self.workers.append(process)
+        self._killed.discard(index)
         return process
 
     def worker_kill(self, index: int) -> None:
-        """SIGKILL a worker and its pool children mid-task, as a crash would."""
+        """SIGKILL a worker and its pool children mid-task, as a crash would. It stays down
+        until worker_start."""
+        self._killed.add(index)
         os.killpg(self.workers[index].pid, signal.SIGKILL)
         self.workers[index].wait()
 
     def stop(self) -> None:
         from syncer.shopify import client as shopify_client
 
+        self._supervising.clear()
+        time.sleep(0.6)
         for process in self.workers:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

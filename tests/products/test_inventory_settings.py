@@ -76,3 +76,21 @@ def test_settings_of_another_destinations_connection_are_refused(client, emulato
                            headers=as_shop(emulator, world.destinations[0]))
     assert response.status_code == 404
     assert ReconciliationRun.objects.count() == 0
+
+
+def test_count_pending_orders_takes_only_on_or_off(client, emulator):
+    # given a destination whose connection does not count pending orders
+    world = build(emulator)
+    destination = world.destinations[0]
+    connection = Connection.objects.get(destination__domain=destination)
+    location = emulator.shop(destination)["primary_location_id"]
+    # when a script sends something that is neither on nor off
+    response = client.post(f"/inventory/sources/{connection.pk}", {
+        f"c{connection.pk}-destination_location_id": location,
+        f"c{connection.pk}-safety_stock": 0,
+        f"c{connection.pk}-count_pending_orders": "maybe"}, headers=as_shop(emulator, destination))
+    # then it is a field error and the setting stays off
+    assert response.status_code == 422
+    assert "Choose on or off." in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.count_pending_orders is False

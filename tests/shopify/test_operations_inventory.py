@@ -3,6 +3,8 @@ back from the emulator's state), and the typed errors Shopify's refusals become.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from syncer.shopify.operations.inventory import (
     QuantitySet,
     QuantityStale,
     inventory_activate,
+    inventory_levels_changed_read,
     inventory_levels_read,
     inventory_quantities_set,
     inventory_quantity_adjust,
@@ -107,3 +110,30 @@ def test_quantity_adjust_moves_by_delta(session, emulator, shop, item):
                               reference_document_uri="gid://syncer/Test/2",
                               idempotency_key="k-adjust")
     assert _available(emulator, shop, item["id"]) == {item["main"]: 1}
+
+
+def test_changed_levels_read_returns_only_the_levels_changed_since(session, emulator, shop):
+    # given five items, then (from the next second on) two of them changed at one location
+    product = emulator.product_create(shop["domain"], title="Socks", variants=[
+        {"sku": f"SOCK-{n}", "price": "5.00", "available": 3} for n in range(5)])
+    items = [variant["inventory_item_id"] for variant in product["variants"]]
+    time.sleep(1.05 - time.time() % 1)
+    since = datetime.now(UTC)
+    for sku, available in (("SOCK-1", 7), ("SOCK-3", 0)):
+        response = emulator.control.post(f"/_emulator/shops/{shop['domain']}/inventory",
+                                          json={"sku": sku, "available": available})
+        assert response.status_code == 200, response.text
+    # when the levels changed since are read, one per page
+    read = inventory_levels_changed_read(session=session, location_id=shop["primary_location_id"],
+                                         updated_after=since, page_size=1)
+    # then there are those two, with their level's time, in two requests
+    assert [(level.inventory_item_id, level.available) for level in read.levels] == [
+        (items[1], 7), (items[3], 0)]
+    assert all(level.updated_at is not None and level.updated_at >= since.replace(microsecond=0)
+               for level in read.levels)
+    assert (read.complete, read.requests) == (True, 2)
+    # and a read capped at one level stops after the first page and says so
+    capped = inventory_levels_changed_read(session=session, location_id=shop["primary_location_id"],
+                                           updated_after=since, page_size=1, max_levels=1)
+    assert ([level.inventory_item_id for level in capped.levels], capped.complete) == (
+        [items[1]], False)
