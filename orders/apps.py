@@ -7,8 +7,13 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import tasks, webhook_handlers  # noqa: F401  (registers tasks and handlers)
+        from orders.mirror import order_copies_erase, order_mirror_for_customer
         from orders.stats import source_stats_forget
-        from stores.registry import shop_eraser_register
+        from stores.registry import customer_data_collector_register, shop_eraser_register
 
         # An erased shop's orders leave the roll-ups of the sources it sold for, too.
         shop_eraser_register(source_stats_forget)
+        # And the copies its sources hold of the orders it pushed them lose all that names it.
+        shop_eraser_register(order_copies_erase)
+        # A customer's data request gets their orders from the mirror.
+        customer_data_collector_register(order_mirror_for_customer)

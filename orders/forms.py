@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -6,6 +7,7 @@ from orders import dashboard
 from orders.models import DestinationOrder, OrderSettings
 from orders.sync_health import WorkKind
 from stores.models import Shop
+from syncer.forms import StrictBooleanField
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -54,19 +56,23 @@ class BulkPushForm(forms.Form):
 
 
 class AutoPushForm(forms.Form):
-    enabled = forms.BooleanField(required=False)
+    enabled = StrictBooleanField(error_messages={
+        "invalid": "Automatic push is either on or off; reload the page and try again."})
 
 
 class OrderSettingsForm(forms.Form):
-    auto_push = forms.BooleanField(required=False, label="Push paid orders automatically")
+    auto_push = StrictBooleanField(label="Push paid orders automatically")
     contact_email_method = forms.ChoiceField(
         choices=OrderSettings.ContactEmail.choices, widget=forms.RadioSelect,
         label="Contact email on pushed orders")
-    custom_email = forms.EmailField(required=False, label="Email address")
-    shipping_rules_enabled = forms.BooleanField(required=False,
-                                                label="Charge shipping by my rules")
-    notify_customer = forms.BooleanField(required=False,
-                                         label="Email my customer when tracking arrives")
+    custom_email = forms.EmailField(
+        required=False, label="Email address",
+        max_length=OrderSettings._meta.get_field("custom_email").max_length,
+        error_messages={"invalid": "Enter a valid email address, e.g. orders@example.com.",
+                        "max_length": "Use an email address of at most %(limit_value)d "
+                                      "characters (this one has %(show_value)d)."})
+    shipping_rules_enabled = StrictBooleanField(label="Charge shipping by my rules")
+    notify_customer = StrictBooleanField(label="Email my customer when tracking arrives")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -99,6 +105,11 @@ class ShippingRuleDeleteForm(forms.Form):
 
 MAX_RANGE_DAYS = 3 * 366
 CUSTOM = "custom"
+# Days outside these are typos (or probes): nothing was sold then, and near year 9999 the day
+# after the last one does not exist.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+OUT_OF_BOUNDS = f"Choose a day between {FIRST_DAY:%b %-d, %Y} and {LAST_DAY:%b %-d, %Y}."
 
 
 class DateRangeForm(forms.Form):
@@ -118,6 +129,18 @@ class DateRangeForm(forms.Form):
         self.fields["range"].choices = [
             *((key, label) for key, (label, _) in dashboard.PRESETS.items()),
             (CUSTOM, "Custom range")]
+
+    def _clean_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(OUT_OF_BOUNDS)
+        return day
+
+    def clean_start(self) -> date | None:
+        return self._clean_day("start")
+
+    def clean_end(self) -> date | None:
+        return self._clean_day("end")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -148,7 +171,8 @@ class DateRangeForm(forms.Form):
 
 
 class SourceDashboardForm(DateRangeForm):
-    store = forms.IntegerField(required=False, min_value=1)  # a Connection of this source
+    # A Connection of this source (a bigint: larger numbers are no store either).
+    store = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class ReportForm(DateRangeForm):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orders.claims import row_claim, row_release
 from orders.models import OrderFulfillment
+from orders.payloads import http_url
 from orders.selectors import order_settings_for
 from stores.services import shop_admin_session
 from syncer.shopify import ShopifyError, ShopifyOutcomeUnknown, ShopifyRetryable
@@ -41,8 +42,9 @@ def fulfillment_needs_sync(row: OrderFulfillment) -> bool:
 
 
 def _tracking(tracking: dict[str, str]) -> TrackingInfo:
+    # http(s) only, even from a row stored before URLs were checked on the way in.
     return TrackingInfo(company=tracking.get("company"), number=tracking.get("number"),
-                        url=tracking.get("url"))
+                        url=http_url(tracking.get("url")) or None)
 
 
 def _wanted(row: OrderFulfillment) -> dict[int, int]:

@@ -6,6 +6,7 @@ Shopify call); `orders.tasks.order_fulfillment_sync_task` then makes the destina
 (`orders.fulfillment_sync`).
 """
 
+import logging
 from collections import defaultdict
 
 from django.db import transaction
@@ -17,18 +18,29 @@ from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderPu
 from orders.tasks import order_fulfillment_sync_task, task_enqueue_on_commit
 from stores.models import Shop
 
+logger = logging.getLogger(__name__)
+
 Status = OrderFulfillment.Status
 Fulfilled = DestinationOrder.FulfillmentStatus
 
 
+URL_REFUSED = ("The source's tracking link was left out: it was not a web (http or https) "
+               "address.")
+
+
 def _tracking_from_payload(payload: dict) -> dict[str, str]:
+    """Company, number and URL, and why the URL was refused ("" when it was not). Only an
+    http(s) URL is kept: the source's data becomes a link on our pages and the destination's."""
     numbers = [p.as_str(n) for n in p.as_list(payload.get("tracking_numbers")) if p.as_str(n)]
     urls = [p.as_str(u, limit=2048) for u in p.as_list(payload.get("tracking_urls"))
             if p.as_str(u, limit=2048)]
+    url = p.as_str(payload.get("tracking_url"), limit=2048) or (urls[0] if urls else "")
+    safe_url = p.http_url(url)
     return {
         "company": p.as_str(payload.get("tracking_company")),
         "number": p.as_str(payload.get("tracking_number")) or (numbers[0] if numbers else ""),
-        "url": p.as_str(payload.get("tracking_url"), limit=2048) or (urls[0] if urls else ""),
+        "url": safe_url,
+        "url_refused": URL_REFUSED if url and not safe_url else "",
     }
 
 
@@ -79,8 +91,12 @@ def order_fulfillment_upsert_from_webhook(*, source: Shop,
         "tracking_company": tracking["company"],
         "tracking_number": tracking["number"],
         "tracking_url": tracking["url"],
+        "tracking_url_refused": tracking["url_refused"],
         "source_updated_at": p.as_datetime(payload.get("updated_at")),
     }
+    if tracking["url_refused"]:
+        logger.warning("fulfilment %s of %s: tracking URL refused (not http(s))",
+                       fulfillment_id, source.domain)
     with transaction.atomic():
         # One fulfilment webhook of a push at a time: they all rewrite its line counts.
         push = OrderPush.objects.select_for_update().get(pk=push.pk)

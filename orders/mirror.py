@@ -5,10 +5,11 @@ on its sources when it is cancelled after the push; and its customer's data reda
 Writes only; no Shopify call.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders import payloads as p
@@ -18,6 +19,7 @@ from orders.services import order_push_request
 from orders.tasks import order_push_flag_cancelled_task, task_enqueue_on_commit
 from products.models import VariantLink
 from stores.models import Connection, Shop
+from webhooks.services import webhook_deliveries_redact_orders
 
 PushState = DestinationOrder.PushState
 PushStatus = OrderPush.Status
@@ -162,7 +164,8 @@ def _after_mirror(*, order: DestinationOrder, just_paid: bool) -> None:
 def order_mirror_redact_customer(*, shop_domain: str, customer_id: int | None, email: str,
                                  order_ids: list[int]) -> int:
     """customers/redact: strip the customer's name, email, phone and address from the orders
-    we mirror for that shop, and the email from pushes made with it."""
+    we mirror for that shop, the email from pushes made with it, and the personal data from
+    the copies of those orders its sources' webhooks brought us."""
     match = Q(shopify_id__in=order_ids)
     if customer_id is not None:
         match |= Q(customer_id=customer_id)
@@ -171,6 +174,11 @@ def order_mirror_redact_customer(*, shop_domain: str, customer_id: int | None, e
     order_pks = list(DestinationOrder.objects.filter(match, shop__domain=shop_domain)
                      .values_list("pk", flat=True))
     orders = DestinationOrder.objects.filter(pk__in=order_pks)
+    # The sources' copies first (their webhooks about the orders pushed to them): one
+    # transaction, so a retry finds the orders again by the email it is about to clear.
+    for domain, source_order_ids in _pushed_copies(
+            OrderPush.objects.filter(order__in=orders)).items():
+        webhook_deliveries_redact_orders(shop_domain=domain, order_ids=source_order_ids)
     emails = {address.lower() for address in orders.values_list("email", flat=True) if address}
     if email:
         emails.add(email.lower())
@@ -182,3 +190,51 @@ def order_mirror_redact_customer(*, shop_domain: str, customer_id: int | None, e
         OrderPush.objects.filter(Q(order__in=orders) | Q(source__domain=shop_domain),
                                  contact_email__iexact=address).update(contact_email="")
     return redacted
+
+
+def _pushed_copies(pushes: QuerySet[OrderPush]) -> dict[str, list[int]]:
+    """Source shop domain → the ids of its orders made by `pushes`."""
+    copies: dict[str, list[int]] = defaultdict(list)
+    for domain, order_id in pushes.exclude(source_order_id=None).order_by("pk").values_list(
+            "source__domain", "source_order_id"):
+        copies[domain].append(order_id)
+    return dict(copies)
+
+
+def order_copies_erase(*, shop: Shop) -> None:
+    """shop/redact (a shop eraser): what other shops hold about the erased shop. Its sources'
+    webhooks about the orders it pushed them lose the personal data in them and every
+    mention of the shop: its name, domain and owner's email (the contact email of a push)."""
+    settings = OrderSettings.objects.filter(shop=shop).first()
+    pushes = OrderPush.objects.filter(order__shop=shop)
+    identifying = sorted({text for text in (
+        shop.email, shop.name, shop.domain, settings.custom_email if settings else "",
+        *pushes.values_list("contact_email", flat=True).distinct(),
+    ) if text})
+    for domain, source_order_ids in _pushed_copies(pushes).items():
+        webhook_deliveries_redact_orders(shop_domain=domain, order_ids=source_order_ids,
+                                         identifying=identifying)
+
+
+def order_mirror_for_customer(*, shop_domain: str, customer_id: int | None, email: str,
+                              order_ids: list[int]) -> list[dict]:
+    """customers/data_request (a stores collector): the customer's orders as we mirror them,
+    and where they were pushed (kept after the webhook bodies they came in are dropped)."""
+    match = Q(shopify_id__in=order_ids)
+    if customer_id is not None:
+        match |= Q(customer_id=customer_id)
+    if email:
+        match |= Q(email__iexact=email)
+    orders = (DestinationOrder.objects.filter(match, shop__domain=shop_domain)
+              .prefetch_related("lines", "pushes__source").order_by("pk"))
+    return [{"topic": "syncer/order", "received_at": order.created_at.isoformat(), "payload": {
+        "id": order.shopify_id, "name": order.name, "processed_at": order.processed_at.isoformat(),
+        "customer_id": order.customer_id, "customer_name": order.customer_name,
+        "email": order.email, "phone": order.phone, "shipping_address": order.shipping_address,
+        "lines": [{"title": line.title, "variant_title": line.variant_title, "sku": line.sku,
+                   "quantity": line.quantity, "price": str(line.price),
+                   "properties": line.properties} for line in order.lines.all()],
+        "pushed_to": [{"store": push.source.name or push.source.domain,
+                       "order": push.source_order_name, "contact_email": push.contact_email}
+                      for push in order.pushes.all()],
+    }} for order in orders]

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
+from orders.payloads import http_url
 from stores.models import Shop
 from syncer.shopify.ids import gid
 
@@ -184,6 +185,9 @@ class OrderFulfillment(models.Model):
     tracking_company = models.CharField(max_length=255, blank=True)
     tracking_number = models.CharField(max_length=255, blank=True)
     tracking_url = models.CharField(max_length=2048, blank=True)
+    # Why the source's tracking URL was left out (only http(s) links are kept), or "".
+    tracking_url_refused = models.CharField(max_length=255, blank=True, default="",
+                                            db_default="")
     # What the destination shows now; differs from tracking_* until the sync catches up.
     synced_tracking = models.JSONField(null=True, blank=True)
     destination_fulfillment_ids = models.JSONField(default=list)
@@ -207,6 +211,11 @@ class OrderFulfillment(models.Model):
     def tracking(self) -> dict[str, str]:
         return {"company": self.tracking_company, "number": self.tracking_number,
                 "url": self.tracking_url}
+
+    @property
+    def tracking_link(self) -> str:
+        """The tracking URL to render as a link: http(s) only, whatever a row holds."""
+        return http_url(self.tracking_url)
 
 
 class OrderSettings(models.Model):

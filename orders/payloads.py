@@ -3,6 +3,7 @@ treated as missing, never as a crash."""
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
@@ -91,3 +92,16 @@ def customer_name(payload: dict) -> str:
 
 def fulfillment_status(value) -> str:
     return {"fulfilled": "fulfilled", "partial": "partial"}.get(as_str(value), "unfulfilled")
+
+
+def http_url(value) -> str:
+    """`value` if it is an absolute http(s) URL, else "": what Shopify data may put in a link
+    we render or copy (a `javascript:` or `data:` "tracking URL" must never become one)."""
+    text = as_str(value, limit=2048)
+    if not text or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in text):
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    return text if parts.scheme.lower() in ("http", "https") and parts.hostname else ""

@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 
 from orders.dashboard import DateRange
 from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderPushLine
+from orders.payloads import http_url
 from stores.models import Connection
 
 ZERO = Decimal("0.00")
@@ -117,7 +118,9 @@ def report_csv_rows(*, connection: Connection, date_range: DateRange) -> Iterato
         for (source_name, source_id, order_name, ordered_at, pushed_at, sku, title, variant,
              quantity, price, line_total, fulfilled, shipping, total, currency, status,
              cancelled_at, push_id) in chunk:
-            company, number, url = tracking.get(push_id, no_tracking)
+            company, number, urls = tracking.get(push_id, no_tracking)
+            # http(s) only, even from rows stored before URLs were checked on the way in.
+            url = " | ".join(http_url(part) for part in urls.split(" | ")) if urls else ""
             yield [_text(source_name), str(source_id or ""), _text(order_name),
                    moment(ordered_at), moment(pushed_at), _text(sku), _text(title),
                    _text(variant), str(quantity), str(price), str(line_total.quantize(ZERO)),

@@ -108,7 +108,8 @@ def order_push_bulk(request: ShopRequest[Shop]) -> HttpResponse:
 @shop_role_required(Shop.Role.DESTINATION)
 def order_auto_push(request: ShopRequest[Shop]) -> HttpResponse:
     form = AutoPushForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        return toast(HttpResponse(status=400), form.errors["enabled"][0], error=True)
     settings = order_auto_push_set(shop=request.shop, enabled=form.cleaned_data["enabled"])
     response = render(request, "orders/order_list.html#auto-push", {"settings": settings})
     return toast(response, "Automatic push is on: paid orders are pushed as they arrive."

@@ -10,7 +10,7 @@ delivered more than once.
 
 from collections.abc import Callable
 
-from stores.models import Shop
+from stores.models import Connection, Shop
 
 ShopEraser = Callable[..., None]
 
@@ -27,3 +27,52 @@ def shop_eraser_register(eraser: ShopEraser) -> ShopEraser:
 def shop_erasers_run(*, shop: Shop) -> None:
     for eraser in list(_erasers):
         eraser(shop=shop)
+
+
+# --- customers/data_request ---------------------------------------------------------------------
+# A collector is `collector(*, shop_domain: str, customer_id: int | None, email: str,
+# order_ids: list[int]) -> list[dict]`: what its app holds about one customer of the shop, as
+# {"topic": ..., "received_at": ..., "payload": ...} entries of CustomerDataRequest.data (the
+# stored webhook bodies alone go after a few days: webhooks.retention).
+
+CustomerDataCollector = Callable[..., list[dict]]
+
+_collectors: list[CustomerDataCollector] = []
+
+
+def customer_data_collector_register(collector: CustomerDataCollector) -> CustomerDataCollector:
+    """Registers `collector` (once); usable as a decorator."""
+    if collector not in _collectors:
+        _collectors.append(collector)
+    return collector
+
+
+def customer_data_collect(*, shop_domain: str, customer_id: int | None, email: str,
+                          order_ids: list[int]) -> list[dict]:
+    return [entry for collector in list(_collectors)
+            for entry in collector(shop_domain=shop_domain, customer_id=customer_id,
+                                   email=email, order_ids=order_ids)]
+
+
+# --- links ending -------------------------------------------------------------------------------
+# A hook is `hook(*, connection: Connection, reason: str) -> None` (reason: EndedLink.Reason).
+# The connection's product links are about to be removed (a block, a disconnect, an uninstall):
+# `links_end_hooks_run` runs every hook inside the transaction that removes them, before they go,
+# so the app that owns the links can keep what it needs to apply the destination's choice
+# (Connection.on_link_end) and queue that work on commit. Hooks must be idempotent.
+
+LinksEndHook = Callable[..., None]
+
+_links_end_hooks: list[LinksEndHook] = []
+
+
+def links_end_hook_register(hook: LinksEndHook) -> LinksEndHook:
+    """Registers `hook` (once); usable as a decorator."""
+    if hook not in _links_end_hooks:
+        _links_end_hooks.append(hook)
+    return hook
+
+
+def links_end_hooks_run(*, connection: Connection, reason: str) -> None:
+    for hook in list(_links_end_hooks):
+        hook(connection=connection, reason=reason)
