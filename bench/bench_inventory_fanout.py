@@ -490,8 +490,7 @@ def run() -> dict:
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
                         str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
-                        "--api-key", env["SHOPIFY_API_KEY"], "--app-secret",
-                        env["SHOPIFY_API_SECRET"], "--app-config",
+                        "--api-key", env["SHOPIFY_API_KEY"], "--app-config",
                         str(ROOT / "shopify.app.toml")],
                        env=env, log=LOG_DIR / "inventory_fanout.emulator.log")
     try:

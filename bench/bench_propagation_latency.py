@@ -331,7 +331,6 @@ def run() -> dict:
         processes.append(Process([
             str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port", str(emulator_port),
             "--quiet", "--app-url", app_url, "--api-key", env["SHOPIFY_API_KEY"],
-            "--app-secret", env["SHOPIFY_API_SECRET"],
             "--app-config", str(ROOT / "shopify.app.toml"),
         ], env=env, log=LOG_DIR / "propagation_latency.emulator.log"))
         processes.append(Process([

@@ -1,6 +1,7 @@
 from django import forms
 
 from products.selectors import DESTINATION_TABS, SOURCE_TABS
+from syncer.forms import StrictBooleanField
 
 
 class IntegerListField(forms.Field):
@@ -44,9 +45,9 @@ class AutoSyncForm(ProductSelectionForm):
 
 
 class SyncRulesForm(forms.Form):
-    sync_price = forms.BooleanField(required=False, label="Price")
-    sync_variants = forms.BooleanField(required=False, label="Variants added or removed")
-    sync_publish_status = forms.BooleanField(required=False, label="Publish status")
+    sync_price = StrictBooleanField(label="Price")
+    sync_variants = StrictBooleanField(label="Variants added or removed")
+    sync_publish_status = StrictBooleanField(label="Publish status")
 
 
 class HiddenTagForm(forms.Form):

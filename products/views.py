@@ -287,7 +287,11 @@ def catalogue_unsync(request: HttpRequest, connection_id: int) -> HttpResponse:
 def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
     form = SyncRulesForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        name, errors = next(iter(form.errors.items()))
+        return toast(HttpResponse(status=400),
+                     f"{form.fields[name].label}: {errors[0]} Reload the page and try again.",
+                     error=True)
     connection = autosync.connection_sync_rules_update(connection=connection,
                                                        **form.cleaned_data)
     chosen = [str(form.fields[name].label).lower() for name, on in form.cleaned_data.items()

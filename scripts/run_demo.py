@@ -91,6 +91,11 @@ def demo_env() -> dict[str, str]:
             f"TOKEN_ENCRYPTION_KEYS={secrets.token_urlsafe(32)}\n"
         )
         env_file.chmod(0o600)
+    if "DEMO_SOURCE_STORE_KEY=" not in env_file.read_text():
+        # Syncer keeps only a hash of a store key: the demo keeps its source's key here, to
+        # print it on every start (demo/shops.py gives it to demo-source).
+        with env_file.open("a") as file:
+            file.write(f"DEMO_SOURCE_STORE_KEY=syncer_{secrets.token_urlsafe(16)}\n")
     env = dict(os.environ)
     for line in env_file.read_text().splitlines():
         key, _, value = line.partition("=")
@@ -182,6 +187,8 @@ class Run:
     def __init__(self, out: Output) -> None:
         self.out = out
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.restarts: list[float] = []
         self.stopping = threading.Event()
         self.services: Services | None = None
 
@@ -192,6 +199,7 @@ class Run:
         )
         threading.Thread(target=self.out.pump, args=(name, process.stdout), daemon=True).start()
         self.processes[name] = process
+        self.commands[name] = (args, env)
         return process
 
     def step(self, name: str, args: list[str], env: dict[str, str], *, failure: str) -> None:
@@ -211,6 +219,22 @@ class Run:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RunFailed(f"The {name} process exited with status {process.returncode}")
+
+    def keep_alive(self, *, restartable: set[str]) -> None:
+        """As a production supervisor does: a worker or beat that exits (Celery can, when Redis
+        drops under it) is started again, and says so; anything else exiting, or more than
+        five restarts a minute, ends the run."""
+        for name, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            now = time.monotonic()
+            self.restarts = [at for at in self.restarts if now - at < 60]
+            if name not in restartable or len(self.restarts) >= 5:
+                raise RunFailed(f"The {name} process exited with status {process.returncode}")
+            self.restarts.append(now)
+            self.out.line(f"The {name} process exited with status {process.returncode}; "
+                          f"starting it again (work it held is picked up by the sweepers).")
+            self.start(name, *self.commands[name])
 
     def wait_until(self, ready, *, timeout: float, failure: str) -> None:
         deadline = time.monotonic() + timeout
@@ -292,6 +316,14 @@ def round_trip_verify(*, run: Run, emulator_url: str) -> str:
     return sku
 
 
+def emulator_command(*, python: str, port: int, env: dict[str, str], world: Path) -> list[str]:
+    """The emulator's command line. The app's secret is not on it (anyone on the machine can
+    read a command line with `ps`): the emulator reads SHOPIFY_API_SECRET from `env`."""
+    return [python, "-m", "shopify_emulator", "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--app-url", env["APP_URL"], "--api-key", env["SHOPIFY_API_KEY"],
+            "--app-config", "shopify.app.toml", "--snapshot", str(world)]
+
+
 def run_demo(out: Output, run: Run) -> None:
     env = demo_env()
     app_port, emulator_port = int(env["APP_PORT"]), int(env["EMULATOR_PORT"])
@@ -322,12 +354,8 @@ def run_demo(out: Output, run: Run) -> None:
 
     world.parent.mkdir(parents=True, exist_ok=True)
     emulator_url = f"http://127.0.0.1:{emulator_port}"
-    run.start("emulator", [
-        python, "-m", "shopify_emulator", "serve", "--host", "127.0.0.1",
-        "--port", str(emulator_port), "--app-url", env["APP_URL"],
-        "--app-secret", env["SHOPIFY_API_SECRET"], "--api-key", env["SHOPIFY_API_KEY"],
-        "--app-config", "shopify.app.toml", "--snapshot", str(world),
-    ], env)
+    run.start("emulator", emulator_command(python=python, port=emulator_port, env=env,
+                                           world=world), env)
     run.start("web", [
         str(BIN / "gunicorn"), "syncer.wsgi", "--bind", f"127.0.0.1:{app_port}",
         "--workers", "2", "--threads", "4",
@@ -358,7 +386,7 @@ def run_demo(out: Output, run: Run) -> None:
     out.line(f"  Log: {LOG}")
     out.line("=" * 72 + "\n")
     while not run.stopping.wait(0.5):
-        run.check_alive()
+        run.keep_alive(restartable={"worker", "beat"})
 
 
 def reset_demo(out: Output) -> None:

@@ -1,7 +1,7 @@
 """`python -m shopify_emulator`: run the emulator, or script a running one.
 
     python -m shopify_emulator serve --port 8765 --app-url http://127.0.0.1:8000 \\
-        --api-key KEY --app-secret SECRET --app-config shopify.app.toml
+        --api-key KEY --app-config shopify.app.toml    # the secret: $SHOPIFY_API_SECRET
     python -m shopify_emulator shop create demo --name "Demo store" --plan plus
     python -m shopify_emulator product add demo --title Shirt --variant SHIRT-S:19.00:10
     python -m shopify_emulator sell demo SHIRT-S:2
@@ -39,9 +39,7 @@ def serve(args: argparse.Namespace) -> int:
 
     overrides: dict[str, Any] = {
         "app_url": args.app_url,
-        "app_secret": args.app_secret,
         "api_key": args.api_key,
-        "previous_secret": args.previous_secret,
         "app_config_path": args.app_config,
         "snapshot_path": args.snapshot,
         "webhook_backoff_base": args.webhook_backoff,
@@ -338,8 +336,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--public-url", help="URL the emulator is reached at (bulk URLs)")
     serve_parser.add_argument("--app-url", help="the app's URL ($APP_URL)")
     serve_parser.add_argument("--api-key", help="the app's client id ($SHOPIFY_API_KEY)")
-    serve_parser.add_argument("--app-secret", help="the app's client secret ($SHOPIFY_API_SECRET)")
-    serve_parser.add_argument("--previous-secret", help="the secret before a rotation")
     serve_parser.add_argument("--app-config", help="shopify.app.toml ($SHOPIFY_APP_CONFIG)")
     serve_parser.add_argument("--scopes", help="granted scopes (default: the TOML's)")
     serve_parser.add_argument("--snapshot", help="load state from / save state to this file")

@@ -148,12 +148,15 @@ class EmulatorConfig:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> EmulatorConfig:
-        """Defaults from APP_URL, SHOPIFY_API_KEY, SHOPIFY_API_SECRET, SHOPIFY_APP_CONFIG."""
+        """Defaults from APP_URL, SHOPIFY_API_KEY, SHOPIFY_API_SECRET,
+        SHOPIFY_API_SECRET_PREVIOUS, SHOPIFY_APP_CONFIG. The secrets come only from here: a
+        command line is readable by anyone on the machine (`ps`)."""
         values: dict[str, Any] = {}
         env_map = {
             "app_url": "APP_URL",
             "api_key": "SHOPIFY_API_KEY",
             "app_secret": "SHOPIFY_API_SECRET",
+            "previous_secret": "SHOPIFY_API_SECRET_PREVIOUS",
             "app_config_path": "SHOPIFY_APP_CONFIG",
         }
         for attribute, variable in env_map.items():

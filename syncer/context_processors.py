@@ -2,6 +2,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from syncer.middleware import admin_origins
+
 
 def app_shell(request: HttpRequest) -> dict:
     return {
@@ -9,6 +11,8 @@ def app_shell(request: HttpRequest) -> dict:
         "shop_domain": getattr(request, "shop_domain", None),
         "embedded": bool(getattr(request, "shop_domain", None)),
         "app_bridge_url": settings.SHOPIFY_APP_BRIDGE_URL,
+        # Whom static/syncer/session-token.js may ask for session tokens (its parent frame).
+        "admin_origins": " ".join(admin_origins(getattr(request, "shop_domain", None))),
         # Each section adds itself here as it lands.
         "nav_items": _nav_items(request),
     }

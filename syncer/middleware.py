@@ -4,6 +4,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 
+def admin_origins(shop_domain: str | None) -> list[str]:
+    """The origins allowed to frame the app for this shop, i.e. where Shopify admin (or the
+    emulator's admin page) lives: session-token.js talks to its parent frame only if the
+    parent is one of these."""
+    shop_origins = [f"https://{shop_domain}"] if shop_domain else []
+    return [*shop_origins, "https://admin.shopify.com", *settings.SHOPIFY_FRAME_ANCESTORS_EXTRA]
+
+
 class FrameAncestorsMiddleware:
     """Sets CSP frame-ancestors on HTML responses.
 
@@ -20,10 +28,6 @@ class FrameAncestorsMiddleware:
         if not response.get("Content-Type", "").startswith("text/html"):
             return response
         shop_domain = getattr(request, "shop_domain", None)
-        if shop_domain:
-            ancestors = " ".join([f"https://{shop_domain}", "https://admin.shopify.com",
-                                  *settings.SHOPIFY_FRAME_ANCESTORS_EXTRA])
-        else:
-            ancestors = "'none'"
+        ancestors = " ".join(admin_origins(shop_domain)) if shop_domain else "'none'"
         response["Content-Security-Policy"] = f"frame-ancestors {ancestors};"
         return response

@@ -6,13 +6,39 @@
 // emulator's admin page) a stand-in asks the parent frame for tokens over postMessage:
 //   app -> parent {type: "syncer:idToken:request", id}
 //   parent -> app {type: "syncer:idToken:response", id, token}
+// Only with the admin: the server names its possible origins (<meta name="syncer-admin-origins">,
+// the same ones allowed to frame the app); messages from any other window or origin are
+// ignored, and ours are addressed to the admin's origin, never "*".
 (function () {
   "use strict";
 
   var pending = {};
   var sequence = 0;
+  var meta = document.querySelector('meta[name="syncer-admin-origins"]');
+  var adminOrigins = meta ? meta.getAttribute("content").split(/\s+/).filter(Boolean) : [];
+
+  function isAdminOrigin(origin) {
+    return adminOrigins.indexOf(origin) !== -1;
+  }
+
+  // Where to send: the parent's origin when the browser tells it (Chromium, Safari), if it is
+  // an admin origin; otherwise each admin origin (the browser delivers to the matching one only).
+  function parentTargets() {
+    var ancestors = window.location.ancestorOrigins;
+    if (ancestors && ancestors.length) {
+      return isAdminOrigin(ancestors[0]) ? [ancestors[0]] : [];
+    }
+    return adminOrigins.slice();
+  }
+
+  function postToAdmin(message) {
+    var targets = parentTargets();
+    targets.forEach(function (origin) { window.parent.postMessage(message, origin); });
+    return targets.length > 0;
+  }
 
   window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || !isAdminOrigin(event.origin)) return;
     var data = event.data;
     if (!data || data.type !== "syncer:idToken:response" || !pending[data.id]) return;
     var waiter = pending[data.id];
@@ -29,7 +55,11 @@
       }
       var id = "t" + (++sequence);
       pending[id] = { resolve: resolve, reject: reject };
-      window.parent.postMessage({ type: "syncer:idToken:request", id: id }, "*");
+      if (!postToAdmin({ type: "syncer:idToken:request", id: id })) {
+        delete pending[id];
+        reject(new Error("Syncer is not open inside a Shopify admin"));
+        return;
+      }
       setTimeout(function () {
         if (pending[id]) {
           delete pending[id];
@@ -45,9 +75,8 @@
     if (window.parent !== window && !window.shopify.toast) {
       window.shopify.toast = {
         show: function (message, options) {
-          window.parent.postMessage(
-            { type: "syncer:toast", message: message, isError: !!(options && options.isError) },
-            "*"
+          postToAdmin(
+            { type: "syncer:toast", message: message, isError: !!(options && options.isError) }
           );
         },
       };
@@ -86,7 +115,9 @@
     if (status === 422) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
-    } else if (status >= 400 && window.syncerToast) {
+    } else if (status >= 400 && window.syncerToast &&
+               !/"toast"/.test(event.detail.xhr.getResponseHeader("HX-Trigger") || "")) {
+      // (a response with its own toast has said what went wrong)
       var message = "Something went wrong (" + status + "). Reload the app and try again.";
       try {
         var body = JSON.parse(event.detail.xhr.responseText);

@@ -6,8 +6,10 @@ import re
 import pytest
 
 from products.models import ProductJob, ProductLink, SourceProduct, SyncEvent
+from stores.auth import shop_csrf_token
 from stores.connections import connection_block, connection_disconnect
 from stores.models import Shop
+from tests.orders.dashboard_world import session_headers
 from tests.products.catalogue_world import (
     DEST_1,
     DEST_2,
@@ -17,6 +19,7 @@ from tests.products.catalogue_world import (
     headers,
     shirt,
 )
+from tests.stores.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -205,3 +208,20 @@ def test_map_by_sku_through_the_pages(client, world):
     world.settle()
     assert list(ProductLink.objects.values_list("origin", flat=True)) == ["mapped"]
     assert SyncEvent.objects.filter(kind="inventory", result="ok").count() == 2
+
+
+def test_sync_rules_take_on_or_off_and_nothing_else(client, db):
+    # given a destination connected to a source, no rule on
+    conn = ConnectionFactory()
+    headers = {**session_headers(conn.destination, htmx=True),
+               "X-CSRFToken": shop_csrf_token(shop_domain=conn.destination.domain, user_id="1")}
+    # when a rule is sent as neither on nor off
+    response = client.post(f"/products/sources/{conn.pk}/rules",
+                           {"sync_price": "maybe", "sync_variants": "on"}, headers=headers)
+    # then it is refused with a toast and no rule changed
+    assert response.status_code == 400
+    assert toast(response) == {
+        "message": "Price: Choose on or off. Reload the page and try again.", "error": True}
+    conn.refresh_from_db()
+    assert (conn.sync_price, conn.sync_variants, conn.sync_publish_status) == (False, False,
+                                                                               False)

@@ -141,3 +141,47 @@ def test_serve_runs_the_server_and_saves_a_snapshot_on_exit(tmp_path):
     data = json.loads(snapshot.read_text())
     assert [shop["domain"] for shop in data["world"]["shops"]] == ["saved.myshopify.com"]
     assert jwt.decode(token, options={"verify_signature": False})["aud"] == "env-key"
+
+
+def test_serve_takes_no_secret_on_its_command_line():
+    # when someone passes the app's secret as an option (readable by anyone through `ps`)
+    result = cli("serve", "--port", str(free_port()), "--app-secret", "visible-in-ps",
+                 timeout=10)
+    # then the emulator refuses to start and says why
+    assert result.returncode == 2
+    assert "unrecognized arguments: --app-secret visible-in-ps" in result.stderr
+
+
+def test_the_demo_starts_the_emulator_with_its_secret_in_the_environment_only(tmp_path):
+    from scripts.run_demo import emulator_command
+
+    # given the demo's environment
+    port = free_port()
+    secret = "demo-secret-0123456789abcdef0123456789"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SHOPIFY_API_KEY": "demo-key",
+           "SHOPIFY_API_SECRET": secret, "APP_URL": "http://127.0.0.1:9"}
+    # when make run builds the emulator's command line
+    command = emulator_command(python=sys.executable, port=port, env=env,
+                               world=tmp_path / "world.json")
+    # then the secret is not on it, and the emulator started with it signs with the secret
+    assert secret not in " ".join(command)
+    process = subprocess.Popen([*command, "--quiet"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/_emulator/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "emulator did not start"
+            time.sleep(0.1)
+        httpx.post(f"{url}/_emulator/shops", json={"domain": "signed"})
+        token = httpx.post(f"{url}/_emulator/shops/signed/session-token").json()["token"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience="demo-key")
+    assert claims["dest"] == "https://signed.myshopify.com"
