@@ -33,14 +33,16 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
               "per": VARIANTS_PER_PRODUCT, "variants": variants, "source": SOURCE_DOMAIN,
               "key": SOURCE_KEY}
     return [("shops", """
-        INSERT INTO stores_shop (domain, name, email, currency, plan_name, role, store_key,
+        INSERT INTO stores_shop (domain, name, email, currency, plan_name, role,
+                                 store_key_hash, store_key_prefix,
                                  access_token, refresh_token, scopes, settings, installed_at,
                                  created_at, updated_at)
-        SELECT %(source)s, 'Bench Source', '', 'USD', '', 'source', %(key)s, '', '', '',
-               '{}'::jsonb, now(), now(), now()
+        SELECT %(source)s, 'Bench Source', '', 'USD', '', 'source',
+               encode(sha256(convert_to(%(key)s, 'UTF8')), 'hex'), left(%(key)s, 11),
+               '', '', '', '{}'::jsonb, now(), now(), now()
         UNION ALL
         SELECT 'bench-dest-' || g || '.myshopify.com', 'Bench Destination ' || g, '', 'USD', '',
-               'destination', NULL, '', '', '', '{}'::jsonb, now(), now(), now()
+               'destination', NULL, '', '', '', '', '{}'::jsonb, now(), now(), now()
         FROM generate_series(1, %(stores)s) AS g
         ORDER BY 1 DESC
     """, params), ("connections", """

@@ -28,7 +28,7 @@ from products.selectors import catalogue_for_destination
 from stores.connections import connection_create
 from stores.models import Connection, Shop
 from stores.selectors import connection_between, connection_synced_product_count, shop_for_domain
-from stores.services import shop_role_choose, shop_tokens_forget
+from stores.services import shop_role_choose, shop_tokens_forget, store_key_rotate
 
 DEMO_TAG = "syncer-demo"
 CUSTOMERS = [
@@ -100,7 +100,9 @@ def _second_source(emulator: EmulatorControl, destination: Shop, domain: str) ->
     source = shop_role_choose(shop=shop_for_domain(domain=domain), role=Shop.Role.SOURCE)
     connection = connection_between(source=source, destination=destination)
     if connection is None:
-        connection = connection_create(destination=destination, store_key=source.store_key)
+        # (only a key just made is known in full; else the source gets a new one)
+        store_key = source.store_key or store_key_rotate(shop=source).store_key
+        connection = connection_create(destination=destination, store_key=store_key or "")
     spec = {"title": "Stoneware mug", "vendor": "Demo Source 2",
             "variants": [{"sku": "DEMO2-MUG", "price": "14.00", "available": 40}]}
     made = _product_ensure(emulator, domain=domain, spec=spec)

@@ -5,10 +5,12 @@ both destinations connect to the source with its key. Other tools rely on these 
 
 from __future__ import annotations
 
+import os
+
 from demo.emulator import EmulatorControl
 from stores.connections import ConnectionRefused, connection_create
-from stores.models import Connection, Shop
-from stores.services import shop_role_choose, shop_tokens_forget
+from stores.models import Connection, Shop, store_key_digest
+from stores.services import shop_role_choose, shop_tokens_forget, store_key_rotate
 
 SOURCE = "demo-source.myshopify.com"
 DESTINATIONS = ("demo-dest-1.myshopify.com", "demo-dest-2.myshopify.com")
@@ -25,16 +27,29 @@ def _install(control: EmulatorControl, domain: str) -> None:
         raise RuntimeError(f"Installing {domain} failed: {result}")
 
 
+def demo_source_key(*, source: Shop) -> str:
+    """The source's key in full, for the demo to connect with and print. Syncer keeps only its
+    hash, so the demo keeps the key itself: DEMO_SOURCE_STORE_KEY (var/demo.env, made once by
+    `make run`), given to the source whenever it holds another. Without it: the key the source
+    was just given, else a new one."""
+    wanted = os.environ.get("DEMO_SOURCE_STORE_KEY", "")
+    if wanted:
+        if source.store_key_hash != store_key_digest(wanted):
+            store_key_rotate(shop=source, key=wanted)
+        return wanted
+    return source.store_key or str(store_key_rotate(shop=source).store_key)
+
+
 def demo_shops_seed(*, emulator_url: str) -> Shop:
-    """Installs and connects the demo shops (idempotent); returns the source. A destination
-    the source refuses is reported, not raised: the rest of the demo still runs."""
+    """Installs and connects the demo shops (idempotent); returns the source, its full key in
+    `store_key`. A destination the source refuses is reported, not raised: the rest of the
+    demo still runs."""
     with EmulatorControl(emulator_url) as control:
         for domain in (SOURCE, *DESTINATIONS):
             _install(control, domain)
     source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role=Shop.Role.SOURCE)
-    store_key = source.store_key
-    if not store_key:
-        raise RuntimeError(f"{SOURCE} has no store key after choosing the source role")
+    store_key = demo_source_key(source=source)
+    source.store_key = store_key
     for domain in DESTINATIONS:
         destination = Shop.objects.get(domain=domain)
         if destination.role != Shop.Role.DESTINATION:

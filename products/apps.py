@@ -8,5 +8,7 @@ class ProductsConfig(AppConfig):
     def ready(self) -> None:
         # Catalogue topics (products/*, inventory_items/*) and stock topics
         # (inventory_levels/*, orders/paid, refunds/create) live in separate modules.
-        from products import webhook_handlers  # noqa: F401
+        # link_end_tasks: what happens to a destination's products when their links end
+        # (stores' links-end hook).
+        from products import link_end_tasks, webhook_handlers  # noqa: F401
         from products.inventory import handlers  # noqa: F401

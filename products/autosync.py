@@ -24,9 +24,11 @@ from django.db.models import QuerySet
 from products.autosync_apply import variant_links_unlink
 from products.autosync_tasks import product_link_autosync_task, product_links_stock_sync_task
 from products.catalogue_data import MirrorChange
+from products.link_end import product_links_capture
+from products.link_end_tasks import ended_links_apply_on_commit
 from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent
 from products.sync_events import sync_event_record
-from stores.models import Connection
+from stores.models import Connection, EndedLink
 
 Kind = SyncEvent.Kind
 
@@ -102,15 +104,17 @@ def _hidden_changed(*, link: ProductLink, hidden: bool, cause: str) -> None:
 
 
 def source_products_unlink_deleted(*, products: list[SourceProduct], cause: str) -> int:
-    """The source deleted products: their links go, each destination keeps its copy."""
+    """The source deleted products: their links go, and each destination's copy becomes what
+    the destination chose for when links end (products.link_end; queued after commit)."""
     links = list(ProductLink.objects.filter(source_product__in=products)
                  .select_related("connection", "source_product"))
     for link in links:
         sync_event_record(connection=link.connection, kind=Kind.SOURCE_DELETED,
                           product_link=link, field="product", from_value="synced",
-                          to_value="unsynced",
-                          cause=f"{cause}: deleted at the source; the product stays in your "
-                                "store")
+                          to_value="unsynced", cause=f"{cause}: deleted at the source")
+    ended_links_apply_on_commit(product_links_capture(
+        product_links=ProductLink.objects.filter(pk__in=[link.pk for link in links]),
+        reason=EndedLink.Reason.PRODUCT_DELETED))
     ProductLink.objects.filter(pk__in=[link.pk for link in links]).delete()
     return len(links)
 

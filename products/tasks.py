@@ -23,6 +23,8 @@ from products.catalogue_scan import (
     source_catalogue_scans_create,
 )
 from products.jobs import product_job_run, product_jobs_stalled
+from products.link_end import ended_links_stalled
+from products.link_end_tasks import ended_links_apply_task
 from syncer.shopify.errors import ShopifyRetryable
 
 # Retried: only what can recover (throttle, 5xx, timeouts), with backoff.
@@ -73,8 +75,8 @@ def product_job_run_task(job_id: int) -> None:
 @shared_task(ignore_result=True)
 def product_jobs_sweep_task() -> None:
     """Resumes jobs whose task was lost (broker restart, worker killed, retries spent), polls
-    catalogue scans whose finish webhook never came, and starts the first catalogue load of
-    sources that never had one."""
+    catalogue scans whose finish webhook never came, starts the first catalogue load of
+    sources that never had one, and applies ended links left waiting."""
     for job_id in product_jobs_stalled():
         product_job_run_task.delay(job_id)
     resume = catalogue_scans_resume()
@@ -84,3 +86,5 @@ def product_jobs_sweep_task() -> None:
         catalogue_scan_poll_task.delay(scan_id)
     for scan in source_catalogue_scans_create():
         catalogue_scan_run_task.delay(scan.pk)
+    for connection_id in ended_links_stalled():
+        ended_links_apply_task.delay(connection_id)

@@ -16,6 +16,7 @@ import hmac
 import logging
 from collections.abc import Callable
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
@@ -23,7 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from stores.models import Shop
 from stores.services import shop_install_from_session_token
-from syncer.shopify.errors import ShopifyError
+from syncer.htmx import toast
+from syncer.shopify.errors import ShopifyAuthError, ShopifyError
 from syncer.shopify.oauth import shop_domain_normalize
 from syncer.shopify.session_tokens import (
     SessionTokenError,
@@ -54,6 +56,27 @@ def _bounce(request: HttpRequest) -> HttpResponse:
 
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+TOO_MUCH_AT_ONCE = ("That is more than can be sent at once. Select fewer items (a page at a "
+                    "time) and try again.")
+
+
+def _form_readable(request: HttpRequest) -> bool:
+    """Whether the body parses within Django's limits (DATA_UPLOAD_MAX_NUMBER_FIELDS, e.g.
+    thousands of selected ids): past them request.POST raises, which would be Django's bare
+    400 page instead of a message."""
+    try:
+        request.POST  # noqa: B018 - parsed here, once, so the limits are met in one place
+    except (TooManyFieldsSent, RequestDataTooBig):
+        return False
+    return True
+
+
+def _not_installed(request: HttpRequest, shop_domain: str) -> HttpResponse:
+    """A valid session token from a store whose install Shopify does not know (never
+    installed, or uninstalled): the merchant must install the app again, through OAuth."""
+    request.shop_domain = shop_domain  # the page is framed by that shop's admin
+    return render(request, "stores/install_needed.html", {"shop_param": shop_domain},
+                  status=401)
 
 
 def shop_csrf_token(*, shop_domain: str, user_id: str) -> str:
@@ -88,6 +111,10 @@ def shop_session_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         request.shop_domain = session.shop_domain
         request.shop_csrf_token = shop_csrf_token(shop_domain=session.shop_domain,
                                                   user_id=session.user_id)
+        if request.method in UNSAFE_METHODS and not _form_readable(request):
+            return toast(HttpResponse(TOO_MUCH_AT_ONCE, status=400,
+                                      content_type="text/plain; charset=utf-8"),
+                         TOO_MUCH_AT_ONCE, error=True)
         if request.method in UNSAFE_METHODS and not _csrf_valid(
             request, shop_domain=session.shop_domain, user_id=session.user_id
         ):
@@ -103,6 +130,9 @@ def shop_session_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         else:
             try:
                 shop = shop_install_from_session_token(session=session, session_token=raw_token)
+            except ShopifyAuthError as exc:
+                logger.warning("install of %s refused: %s", session.shop_domain, exc)
+                return _not_installed(request, session.shop_domain)
             except ShopifyError as exc:
                 logger.warning("install of %s failed: %s", session.shop_domain, exc)
                 return render(request, "stores/install_failed.html",

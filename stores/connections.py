@@ -1,44 +1,24 @@
-"""Connections between stores: keys, connect, block, unblock, disconnect, reconnect.
+"""Connections between stores: connect (with a source's key), block, unblock, disconnect,
+reconnect.
 
 Every transition is validated, applied in one short transaction with the row locked, and
 recorded as a ConnectionEvent with who did it.
 """
 
-import secrets
-
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from stores.models import Connection, ConnectionEvent, Shop
+from stores.models import Connection, ConnectionEvent, EndedLink, Shop, store_key_digest
+from stores.registry import links_end_hooks_run
 
 Status = Connection.Status
 Action = ConnectionEvent.Action
+Reason = EndedLink.Reason
 
 
 class ConnectionRefused(Exception):
     """A refused connection action; the message is shown to the merchant as it is."""
-
-
-def store_key_generate() -> str:
-    # 128 bits of randomness: unguessable, short enough to paste.
-    return f"syncer_{secrets.token_urlsafe(16)}"
-
-
-def store_key_ensure(*, shop: Shop) -> Shop:
-    if shop.role == Shop.Role.SOURCE and not shop.store_key:
-        Shop.objects.filter(pk=shop.pk, store_key__isnull=True).update(
-            store_key=store_key_generate())
-        shop.refresh_from_db(fields=["store_key"])
-    return shop
-
-
-def store_key_rotate(*, shop: Shop) -> Shop:
-    """A new key for new connections; existing connections are untouched."""
-    if shop.role != Shop.Role.SOURCE:
-        raise ConnectionRefused("Only source stores have a store key.")
-    shop.store_key = store_key_generate()
-    shop.save(update_fields=["store_key", "updated_at"])
-    return shop
 
 
 def _record(*, connection: Connection, action: str, actor: Shop, actor_user_id: str,
@@ -48,10 +28,12 @@ def _record(*, connection: Connection, action: str, actor: Shop, actor_user_id: 
                                    at=timezone.now())
 
 
-def _links_remove(connection: Connection) -> int:
+def _links_remove(connection: Connection, *, reason: str) -> int:
     """Removes the connection's product links (their variant links and stock rows go with
     them); returns how many product links, the figure the store's history shows (delete()'s
-    own total counts every cascaded row too)."""
+    own total counts every cascaded row too). The links-end hooks run first: they keep what
+    the destination's choice (on_link_end) needs and queue it for after the commit."""
+    links_end_hooks_run(connection=connection, reason=reason)
     links = connection.product_links.all()
     removed = links.count()
     links.delete()
@@ -66,7 +48,8 @@ def connection_create(*, destination: Shop, store_key: str, actor_user_id: str =
                               "Switch this store's role to destination first.")
     if not store_key:
         raise ConnectionRefused("Enter the source store's key.")
-    source = Shop.objects.filter(store_key=store_key).first()
+    # Only the key's hash is stored (stores/services.py: store keys).
+    source = Shop.objects.filter(store_key_hash=store_key_digest(store_key)).first()
     if source is None:
         raise ConnectionRefused("No store has this key. Check it with the source store's owner "
                               "(keys change when they are rotated).")
@@ -112,7 +95,7 @@ def connection_block(*, connection: Connection, actor: Shop, actor_user_id: str 
             raise ConnectionRefused("Only the source store can block a store.")
         if connection.status == Status.BLOCKED:
             raise ConnectionRefused("This store is already blocked.")
-        removed = _links_remove(connection)
+        removed = _links_remove(connection, reason=Reason.BLOCKED)
         now = timezone.now()
         connection.status = Status.BLOCKED
         connection.blocked_at = now
@@ -153,7 +136,7 @@ def connection_disconnect(*, connection: Connection, actor: Shop,
                                   "A source can block a store instead.")
         if connection.status != Status.CONNECTED:
             raise ConnectionRefused("Only a connected store can be disconnected.")
-        removed = _links_remove(connection)
+        removed = _links_remove(connection, reason=Reason.DISCONNECTED)
         now = timezone.now()
         connection.status = Status.DISCONNECTED
         connection.disconnected_at = now
@@ -162,3 +145,48 @@ def connection_disconnect(*, connection: Connection, actor: Shop,
         _record(connection=connection, action=Action.DISCONNECTED, actor=actor,
                 actor_user_id=actor_user_id, links_removed=removed)
     return connection
+
+
+def connection_on_link_end_set(*, connection: Connection, actor: Shop,
+                               choice: str) -> Connection:
+    """By the destination only: what its copies of this source's products become when their
+    links end."""
+    if choice not in Connection.LinkEnd.values:
+        raise ConnectionRefused("Choose what happens to your products when a link ends.")
+    with transaction.atomic():
+        connection = _locked(connection)
+        if actor.pk != connection.destination_id:
+            raise ConnectionRefused("Only the destination store chooses this.")
+        connection.on_link_end = choice
+        connection.save(update_fields=["on_link_end", "updated_at"])
+    return connection
+
+
+def connections_end_for_uninstall(*, shop: Shop) -> int:
+    """app/uninstalled: every link of the shop's connections ends (in either role), with the
+    destination's choice applied where the destination can still be reached (the links-end
+    hooks decide). The connections keep their status, so a reinstall within Shopify's 48 h
+    finds them again (their products must then be synced again). One transaction with the
+    shop locked, so a shop/redact handled at the same moment waits for it or comes first.
+    Idempotent: a connection whose links are gone is left as it is. Returns how many
+    connections had links."""
+    reason = (Reason.SOURCE_UNINSTALLED if shop.role == Shop.Role.SOURCE
+              else Reason.DESTINATION_UNINSTALLED)
+    ended = 0
+    with transaction.atomic():
+        if not Shop.objects.select_for_update().filter(pk=shop.pk).exists():
+            return 0  # erased meanwhile (shop/redact)
+        connections = list(Connection.objects.select_for_update().filter(
+            Q(source=shop) | Q(destination=shop)).order_by("pk"))
+        for connection in connections:
+            removed = _links_remove(connection, reason=reason)
+            if not removed:
+                continue
+            connection.resync_required = True
+            connection.last_activity_at = timezone.now()
+            connection.save(update_fields=["resync_required", "last_activity_at",
+                                           "updated_at"])
+            _record(connection=connection, action=Action.UNINSTALLED, actor=shop,
+                    actor_user_id="", links_removed=removed)
+            ended += 1
+    return ended

@@ -1,9 +1,19 @@
+import hashlib
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import models
 from django.db.models import Q
 
 from syncer.fields import EncryptedTextField
+
+# "syncer_" and four characters of the key's 22 random ones: enough to tell keys apart.
+STORE_KEY_PREFIX_LENGTH = 11
+
+
+def store_key_digest(key: str) -> str:
+    """What is stored of a store key, and looked up when a destination types one in. A plain
+    SHA-256 is enough: the key carries 128 random bits, so there is nothing to brute-force."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class Shop(models.Model):
@@ -23,9 +33,12 @@ class Shop(models.Model):
     iana_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")
     # Empty until the merchant chooses on the first-run screen.
     role = models.CharField(max_length=16, choices=Role.choices, blank=True)
-    # A source's unique store key; destinations connect with it. Unguessable and rotatable:
-    # connections reference shops, so rotating it never breaks them.
-    store_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # A source's unique store key, which destinations connect with: only its SHA-256 (hex) and
+    # its first characters, for the owner to recognise it, are kept; the full key is shown
+    # once, when it is made. Unguessable and rotatable: connections reference shops, so
+    # rotating it never breaks them.
+    store_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    store_key_prefix = models.CharField(max_length=16, blank=True, default="")
 
     access_token = EncryptedTextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +72,18 @@ class Shop(models.Model):
     @property
     def hidden_tag(self) -> str:
         return (self.settings or {}).get("hidden_tag") or self.DEFAULT_HIDDEN_TAG
+
+    @property
+    def store_key(self) -> str | None:
+        """The full store key, known only to the instance that was just given it (a new or
+        rotated key, to show once); None on any shop read back from the database."""
+        return self.__dict__.get("_store_key")
+
+    @store_key.setter
+    def store_key(self, key: str | None) -> None:
+        self.__dict__["_store_key"] = key
+        self.store_key_hash = store_key_digest(key) if key else None
+        self.store_key_prefix = key[:STORE_KEY_PREFIX_LENGTH] if key else ""
 
     @property
     def is_installed(self) -> bool:
@@ -132,6 +157,21 @@ class Connection(models.Model):
     destination_location_id = models.BigIntegerField(null=True, blank=True)
     # Destination sales on orders/create (payment pending) too, not only orders/paid.
     count_pending_orders = models.BooleanField(default=False)
+
+    class LinkEnd(models.TextChoices):
+        """What the destination's copies of the source's products become when their links end
+        (the source deletes a product, blocks the store or uninstalls; the destination
+        disconnects or uninstalls): without a link they would keep selling stock the
+        destination can no longer get."""
+
+        KEEP = "keep", "Keep them as they are"
+        ZERO = "zero", "Set their stock to zero"
+        DRAFT = "draft", "Set them to draft"
+        DELETE = "delete", "Delete them"
+
+    # Chosen by the destination, per source.
+    on_link_end = models.CharField(max_length=8, choices=LinkEnd.choices, default=LinkEnd.ZERO,
+                                   db_default=LinkEnd.ZERO)
     connected_at = models.DateTimeField()
     blocked_at = models.DateTimeField(null=True, blank=True)
     unblocked_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +204,8 @@ class ConnectionEvent(models.Model):
         BLOCKED = "blocked", "Blocked"
         UNBLOCKED = "unblocked", "Unblocked"
         DISCONNECTED = "disconnected", "Disconnected"
+        # The actor shop uninstalled Syncer: the connection's links ended.
+        UNINSTALLED = "uninstalled", "Uninstalled Syncer"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -178,3 +220,51 @@ class ConnectionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_shop} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class EndedLink(models.Model):
+    """A destination product whose link to its source ended, and what the destination's choice
+    (Connection.on_link_end) did to it. Made before the link is removed, so it keeps what the
+    link knew (the destination product, its variants and inventory items, the receiving
+    location); `products.link_end` then applies the choice at the destination and records each
+    outcome in the product's history."""
+
+    class Reason(models.TextChoices):
+        PRODUCT_DELETED = "product_deleted", "The source deleted the product"
+        DISCONNECTED = "disconnected", "You disconnected from the source"
+        BLOCKED = "blocked", "The source blocked your store"
+        SOURCE_UNINSTALLED = "source_uninstalled", "The source uninstalled Syncer"
+        DESTINATION_UNINSTALLED = "dest_uninstalled", "Your store uninstalled Syncer"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        DONE = "done", "Applied"
+        KEPT = "kept", "Kept as it was"
+        NOT_APPLIED = "not_applied", "Not applied: Syncer was uninstalled"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="ended_links")
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    choice = models.CharField(max_length=8, choices=Connection.LinkEnd.choices)
+    destination_product_id = models.BigIntegerField()
+    # The source product's mirror row (products.SourceProduct), for the history.
+    source_product_id = models.BigIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=512, blank=True)
+    variants = models.JSONField(default=list)  # [{"variant": id, "item": id, "label": sku}]
+    location_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # A stock write in flight: its key and the quantities it compares, kept so that a retry
+    # sends the very same request (Shopify replays it instead of applying it twice).
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    planned = models.JSONField(default=list, blank=True)  # [{"item": id, "from": quantity}]
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "status"], name="ended_link_status")]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.destination_product_id}: {self.choice} ({self.status})"

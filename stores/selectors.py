@@ -1,6 +1,6 @@
 from django.db.models import Count, Q
 
-from stores.models import Connection, ConnectionEvent, Shop
+from stores.models import Connection, ConnectionEvent, EndedLink, Shop
 
 
 def shop_has_connections(*, shop: Shop) -> bool:
@@ -38,9 +38,17 @@ def connection_for_source(*, source: Shop, connection_id: int) -> Connection | N
             .select_related("destination").first())
 
 
+def _ended(status: str) -> Count:
+    return Count("ended_links", filter=Q(ended_links__status=status), distinct=True)
+
+
 def connection_list_for_destination(*, destination: Shop):
+    """With each source's ended links: kept as they were (frozen), failed, still waiting."""
     return (Connection.objects.filter(destination=destination).select_related("source")
-            .annotate(synced_products=Count("product_links", distinct=True))
+            .annotate(synced_products=Count("product_links", distinct=True),
+                      links_kept=_ended(EndedLink.Status.KEPT),
+                      links_end_failed=_ended(EndedLink.Status.FAILED),
+                      links_end_waiting=_ended(EndedLink.Status.PENDING))
             .order_by("status", "-last_activity_at"))
 
 

@@ -1,14 +1,15 @@
 import logging
+import secrets
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from stores.connections import store_key_ensure
 from stores.models import Shop, ShopScopeChange
 from stores.registry import shop_erasers_run
 from stores.selectors import shop_has_connections
 from syncer.shopify.admin_session import AdminSession
+from syncer.shopify.errors import ShopifyAuthError
 from syncer.shopify.oauth import OfflineToken, token_exchange
 from syncer.shopify.operations.shop import shop_info_read
 from syncer.shopify.session_tokens import SessionToken
@@ -56,10 +57,24 @@ def shop_access_token(*, shop_domain: str) -> str:
     return token.access_token
 
 
+class ShopNotInstalled(ShopifyAuthError):
+    """The shop uninstalled Syncer (or its token is gone): no call is made with an empty token."""
+
+    default_merchant_message = ("This store uninstalled Syncer: nothing can be read or changed "
+                                "in it until it installs Syncer again.")
+
+
 def shop_admin_session(*, shop_domain: str) -> AdminSession:
-    """The one way to talk to a shop's Admin API: its domain with a fresh offline token."""
-    return AdminSession(shop_domain=shop_domain,
-                        access_token=shop_access_token(shop_domain=shop_domain))
+    """The one way to talk to a shop's Admin API: its domain with a fresh offline token.
+    Raises ShopNotInstalled, before any call, for a shop that uninstalled Syncer."""
+    if Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=False).exists():
+        raise ShopNotInstalled(f"{shop_domain} uninstalled Syncer", shop_domain=shop_domain,
+                               error_code="shop_uninstalled")
+    access_token = shop_access_token(shop_domain=shop_domain)
+    if not access_token:
+        raise ShopNotInstalled(f"{shop_domain} has no access token", shop_domain=shop_domain,
+                               error_code="no_access_token")
+    return AdminSession(shop_domain=shop_domain, access_token=access_token)
 
 
 def _needs_token_exchange(shop: Shop) -> bool:
@@ -74,13 +89,15 @@ def _needs_token_exchange(shop: Shop) -> bool:
 def shop_install_from_session_token(*, session: SessionToken, session_token: str) -> Shop:
     """First embedded load (or a reinstall): exchange the session token for an expiring offline
     token, record the install and read the shop's details. Later loads do nothing."""
-    shop, _ = Shop.objects.get_or_create(domain=session.shop_domain)
-    if not _needs_token_exchange(shop):
+    shop = Shop.objects.filter(domain=session.shop_domain).first()
+    if shop is not None and not _needs_token_exchange(shop):
         return shop
-    token = token_exchange(shop_domain=shop.domain, session_token=session_token)
+    # The row is made only once Shopify vouches for the install: a session token of a store
+    # that never installed the app (or uninstalled it) is refused here and leaves nothing.
+    token = token_exchange(shop_domain=session.shop_domain, session_token=session_token)
     now = timezone.now()
     with transaction.atomic():
-        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        shop, _ = Shop.objects.select_for_update().get_or_create(domain=session.shop_domain)
         for name, value in _token_fields(token).items():
             setattr(shop, name, value)
         if not shop.is_installed:
@@ -119,6 +136,46 @@ def shop_details_refresh(*, shop: Shop) -> Shop:
     shop.iana_timezone = info.iana_timezone[:64]
     shop.save(update_fields=["shopify_id", "name", "email", "currency", "plan_name",
                              "iana_timezone", "updated_at"])
+    return shop
+
+
+# --- store keys ---------------------------------------------------------------------------------
+# A source's key is stored as its SHA-256 and a short prefix (Shop.store_key_hash / _prefix).
+# The full key exists only on the Shop instance these functions return (`shop.store_key`), for
+# the one response that shows it; a lost key is replaced, never shown again.
+
+
+class StoreKeyRefused(Exception):
+    """The message is shown to the merchant as it is."""
+
+
+def store_key_generate() -> str:
+    # 128 bits of randomness: unguessable, short enough to paste.
+    return f"syncer_{secrets.token_urlsafe(16)}"
+
+
+def store_key_ensure(*, shop: Shop) -> Shop:
+    """A source without a key gets one (its full key on the returned shop); else unchanged."""
+    if shop.role != Shop.Role.SOURCE or shop.store_key_hash:
+        return shop
+    shop.store_key = store_key_generate()
+    made = Shop.objects.filter(pk=shop.pk, store_key_hash__isnull=True).update(
+        store_key_hash=shop.store_key_hash, store_key_prefix=shop.store_key_prefix,
+        updated_at=timezone.now())
+    if not made:  # another request gave it one first: that one stands
+        shop.store_key = None
+        shop.refresh_from_db(fields=["store_key_hash", "store_key_prefix"])
+    return shop
+
+
+def store_key_rotate(*, shop: Shop, key: str | None = None) -> Shop:
+    """A new key for new connections (the returned shop carries it in full); the old one stops
+    working and existing connections are untouched. `key`: the new key itself, for the demo,
+    which keeps its source's key in var/demo.env; otherwise a fresh random one."""
+    if shop.role != Shop.Role.SOURCE:
+        raise StoreKeyRefused("Only source stores have a store key.")
+    shop.store_key = key or store_key_generate()
+    shop.save(update_fields=["store_key_hash", "store_key_prefix", "updated_at"])
     return shop
 
 
@@ -165,7 +222,9 @@ def shop_redact(*, shop_domain: str) -> None:
     the cascade cannot reach (e.g. orders' roll-ups of the sources it sold for) through the
     erasers they registered in stores.registry."""
     with transaction.atomic():
-        for shop in Shop.objects.filter(domain=shop_domain):
+        # Locked: an app/uninstalled being handled at the same moment (it ends the shop's
+        # links and records it, stores.connections) finishes first or finds the shop gone.
+        for shop in Shop.objects.select_for_update().filter(domain=shop_domain):
             shop_erasers_run(shop=shop)
         Shop.objects.filter(domain=shop_domain).delete()
         webhook_deliveries_erase_shop(shop_domain=shop_domain)

@@ -15,4 +15,6 @@ urlpatterns = [
     path("sources/connect", views_connections.source_connect, name="source_connect"),
     path("sources/<int:connection_id>/disconnect", views_connections.source_disconnect,
          name="source_disconnect"),
+    path("sources/<int:connection_id>/link-end", views_connections.source_link_end_set,
+         name="source_link_end"),
 ]

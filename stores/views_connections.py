@@ -12,9 +12,10 @@ from stores.connections import (
     ConnectionRefused,
     connection_create,
     connection_disconnect,
-    store_key_rotate,
+    connection_on_link_end_set,
 )
 from stores.forms import ConnectForm, StoreListForm
+from stores.forms_link_end import LinkEndForm
 from stores.models import Connection, Shop
 from stores.selectors import (
     connection_counts_for_source,
@@ -22,6 +23,7 @@ from stores.selectors import (
     connection_list_for_destination,
     connection_list_for_source,
 )
+from stores.services import store_key_rotate
 from syncer.htmx import ShopRequest, page_or_fragment, toast
 
 PAGE_SIZE = 20
@@ -53,12 +55,12 @@ def store_list(request: ShopRequest[Shop]) -> HttpResponse:
 def store_key_rotate_view(request: ShopRequest[Shop]) -> HttpResponse:
     shop = store_key_rotate(shop=request.shop)
     response = render(request, "stores/_store_key.html", {"shop": shop})
-    return toast(response, "New key created. Existing connections keep working.")
+    return toast(response, "New key created. Copy it now: it is shown only this once.")
 
 
 def _sources_context(request: ShopRequest[Shop], form: ConnectForm | None = None) -> dict:
     return {"connections": connection_list_for_destination(destination=request.shop),
-            "form": form or ConnectForm()}
+            "form": form or ConnectForm(), "link_end_choices": Connection.LinkEnd.choices}
 
 
 @require_GET
@@ -106,3 +108,27 @@ def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpRes
         return toast(HttpResponse(status=409), str(exc), error=True)
     response = render(request, "stores/source_list.html#sources", _sources_context(request))
     return toast(response, "Disconnected. Your orders and history are kept.")
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_link_end_set(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+    """What this source's products in the store become when their links end."""
+    connection = connection_for_destination(destination=request.shop,
+                                            connection_id=connection_id)
+    if connection is None:
+        raise Http404("No such source")
+    form = LinkEndForm(request.POST)
+    if not form.is_valid():
+        return toast(HttpResponse(status=422),
+                     "Choose what happens to your products when a link ends.", error=True)
+    try:
+        connection = connection_on_link_end_set(connection=connection, actor=request.shop,
+                                                choice=form.cleaned_data["on_link_end"])
+    except ConnectionRefused as exc:
+        return toast(HttpResponse(status=409), str(exc), error=True)
+    response = render(request, "stores/source_list.html#sources", _sources_context(request))
+    source = connection.source.name or connection.source.domain
+    return toast(response, f"Saved. When a link with {source} ends: "
+                           f"{connection.get_on_link_end_display().lower()}.")

@@ -1,9 +1,13 @@
 """Lifecycle and privacy webhooks. Each handler is idempotent."""
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from stores.connections import connections_end_for_uninstall
 from stores.models import CustomerDataRequest
+from stores.registry import customer_data_collect
+from stores.selectors import shop_for_domain
 from stores.services import shop_redact, shop_scopes_update, shop_uninstall
 from webhooks.registry import webhook_handler_register
 from webhooks.services import (
@@ -30,12 +34,20 @@ def _order_ids(values) -> list[int]:
 
 @webhook_handler_register("app/uninstalled")
 def app_uninstalled(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    """Tokens dropped, then every link of the shop's connections ends: the destination's
+    choice is applied where the destination can still be reached (a source uninstalled), and
+    only recorded where it cannot (the destination itself uninstalled)."""
     shop_uninstall(shop_domain=shop_domain)
+    shop = shop_for_domain(domain=shop_domain)
+    if shop is not None:
+        connections_end_for_uninstall(shop=shop)
 
 
 @webhook_handler_register("shop/redact")
 def shop_redact_requested(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
     shop_redact(shop_domain=shop_domain)
+    # The data requests we assembled for the shop are copies of its customers' data too.
+    CustomerDataRequest.objects.filter(shop_domain=shop_domain).delete()
 
 
 @webhook_handler_register("customers/redact")
@@ -44,6 +56,13 @@ def customers_redact(*, shop_domain: str, payload: dict, delivery_id: int) -> No
     order_ids = _order_ids(payload.get("orders_to_redact"))
     webhook_deliveries_redact_customer(shop_domain=shop_domain, customer_id=customer_id,
                                        email=email, order_ids=order_ids)
+    # A data request we assembled for the customer is a copy of their data too.
+    asked_for = Q(pk__in=[])
+    if customer_id is not None:
+        asked_for |= Q(shopify_customer_id=customer_id)
+    if email:
+        asked_for |= Q(email__iexact=email)
+    CustomerDataRequest.objects.filter(asked_for, shop_domain=shop_domain).delete()
 
 
 @webhook_handler_register("customers/data_request")
@@ -60,7 +79,8 @@ def customers_data_request(*, shop_domain: str, payload: dict, delivery_id: int)
             "data": webhook_deliveries_for_customer(
                 shop_domain=shop_domain, customer_id=customer_id, email=email,
                 order_ids=order_ids,
-            ),
+            ) + customer_data_collect(shop_domain=shop_domain, customer_id=customer_id,
+                                      email=email, order_ids=order_ids),
             "requested_at": timezone.now(),
         },
     )

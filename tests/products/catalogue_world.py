@@ -96,13 +96,12 @@ def build(emulator, *, destinations: tuple[str, ...] = (DEST_1,), connect: bool 
     for domain in (SOURCE, *destinations):
         world.tokens[domain] = emulator.shop_create(domain)["access_token"]
         emulator.install(domain)
-    if source_role:
-        source_choose(world)
+    source = source_choose(world) if source_role else None
     for domain in destinations:
         shop = shop_role_choose(shop=Shop.objects.get(domain=domain), role="destination")
-        if connect and source_role:
-            connection_create(destination=shop,
-                              store_key=Shop.objects.get(domain=SOURCE).store_key)
+        if connect and source is not None:
+            # (the key in full: the source was just given it)
+            connection_create(destination=shop, store_key=source.store_key)
     return world
 
 

@@ -64,6 +64,7 @@ def test_the_documents_syncer_needs_all_exist():
         "product_variants_bulk_create",
         "product_variants_bulk_delete",
         "product_update",
+        "product_delete",
         "tags_add",
         "order_create",
         "order_update",
@@ -79,6 +80,7 @@ def test_the_documents_syncer_needs_all_exist():
         "bulk_operation",
         "bulk_query_catalogue",
         "bulk_query_inventory_levels",
+        "location_inventory_levels_changed",
     }
     # When the documents are loaded / Then each is there, once
     assert set(documents()) == expected

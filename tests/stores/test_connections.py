@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from products.models import ProductLink, SourceProduct, SourceVariant, VariantLink
@@ -6,11 +8,11 @@ from stores.connections import (
     connection_block,
     connection_create,
     connection_disconnect,
+    connection_on_link_end_set,
     connection_unblock,
-    store_key_rotate,
 )
 from stores.models import Connection, ConnectionEvent, Shop
-from stores.services import RoleChangeRefused, shop_role_choose
+from stores.services import RoleChangeRefused, shop_role_choose, store_key_rotate
 from tests.stores.factories import ConnectionFactory, DestinationFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,20 +168,47 @@ def test_reconnect_with_the_key_after_disconnecting():
 def test_key_rotation_keeps_connections_and_retires_the_old_key():
     connection = ConnectionFactory()
     old_key = connection.source.store_key
-    store_key_rotate(shop=connection.source)
+    rotated = store_key_rotate(shop=connection.source)
     connection.refresh_from_db()
     assert connection.status == "connected"
-    assert connection.source.store_key != old_key
-    assert connection.source.store_key.startswith("syncer_")
+    assert rotated.store_key != old_key
+    assert rotated.store_key.startswith("syncer_")
     with pytest.raises(ConnectionRefused, match="No store has this key"):
         connection_create(destination=DestinationFactory(), store_key=old_key)
+    assert connection_create(destination=DestinationFactory(),
+                             store_key=rotated.store_key).source == connection.source
 
 
 def test_choosing_source_role_creates_a_key_and_connections_pin_the_role():
     shop = DestinationFactory(role="")
     shop = shop_role_choose(shop=shop, role="source")
     assert len(shop.store_key) == len("syncer_") + 22
+    # (stored as its hash and prefix only; read back, the shop no longer knows the key)
+    stored = Shop.objects.get(pk=shop.pk)
+    assert (stored.store_key, stored.store_key_hash, stored.store_key_prefix) == (
+        None, hashlib.sha256(shop.store_key.encode()).hexdigest(), shop.store_key[:11])
+    # (choosing the role again keeps the key)
+    assert shop_role_choose(shop=stored, role="source").store_key_hash == stored.store_key_hash
     connection_create(destination=DestinationFactory(), store_key=shop.store_key)
     with pytest.raises(RoleChangeRefused, match="has connections"):
         shop_role_choose(shop=shop, role="destination")
     assert Shop.objects.get(pk=shop.pk).role == "source"
+
+
+def test_only_the_destination_chooses_what_happens_when_its_links_end():
+    # given a connection with the default choice
+    connection = ConnectionFactory()
+    assert connection.on_link_end == "zero"
+    # when the source tries to choose, or the destination picks an unknown choice
+    with pytest.raises(ConnectionRefused, match="Only the destination store chooses this."):
+        connection_on_link_end_set(connection=connection, actor=connection.source, choice="keep")
+    with pytest.raises(ConnectionRefused, match="Choose what happens to your products"):
+        connection_on_link_end_set(connection=connection, actor=connection.destination,
+                                   choice="burn")
+    # then nothing changed; the destination's own choice is saved
+    connection.refresh_from_db()
+    assert connection.on_link_end == "zero"
+    connection_on_link_end_set(connection=connection, actor=connection.destination,
+                               choice="delete")
+    connection.refresh_from_db()
+    assert connection.on_link_end == "delete"

@@ -209,3 +209,34 @@ def test_install_link_for_a_non_shopify_domain_is_refused(client):
     response = client.get("/auth/install", {"shop": "evil.example.com"})
     assert response.status_code == 400
     assert "Enter your store&#x27;s myshopify.com address." in response.content.decode()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_signed_session_token_of_an_unknown_store_is_a_401_and_creates_nothing(client,
+                                                                                 emulator,
+                                                                                 htmx):
+    # given a session token signed with the app's secret, for a store Shopify does not know
+    unknown = "nowhere.myshopify.com"
+    now = int(time.time())
+    token = jwt.encode({
+        "iss": f"https://{unknown}/admin", "dest": f"https://{unknown}",
+        "aud": settings.SHOPIFY_API_KEY, "sub": "1", "exp": now + 60, "nbf": now - 5,
+        "iat": now - 5, "jti": "j", "sid": "s",
+    }, settings.SHOPIFY_API_SECRET, algorithm="HS256")
+    # when the app is loaded with it (a document load, or an HTMX request)
+    if htmx:
+        response = client.get("/", headers=bearer(token, unknown))
+    else:
+        response = client.get("/", {"embedded": "1", "shop": unknown, "id_token": token})
+    # then it is told to install the app again, and no shop row was made
+    assert response.status_code == 401
+    if htmx:
+        assert response.json() == {
+            "error": "The app is not installed on this store; reload it."}
+    else:
+        html = response.content.decode()
+        assert "Syncer is not installed on nowhere.myshopify.com, or it was uninstalled." in html
+        assert f'<input type="hidden" name="shop" value="{unknown}">' in html
+        assert response["Content-Security-Policy"] == (
+            f"frame-ancestors https://{unknown} https://admin.shopify.com;")
+    assert not Shop.objects.exists()

@@ -19,7 +19,7 @@ from shopify_emulator.control_support import (
     require_shop,
     str_field,
 )
-from shopify_emulator.domains.products.operations import product_create
+from shopify_emulator.domains.products.operations import product_create, product_delete
 
 
 def _product_spec(data: dict[str, Any]) -> dict[str, Any]:
@@ -90,8 +90,20 @@ def do_products_bulk(*, emulator: Emulator, request: Request, domain: str) -> Re
     return json_reply({"products": created}, status=201)
 
 
+def do_product_delete(*, emulator: Emulator, request: Request, domain: str,
+                      product_id: int) -> Response:
+    """The merchant deletes a product: products/delete and inventory_items/delete follow."""
+    shop = require_shop(emulator=emulator, domain=domain)
+    if product_id not in shop.products:
+        raise ControlError(f"Unknown product {product_id} in {domain}", status=404)
+    return json_reply(act(emulator=emulator, operation=product_delete, shop_domain=domain,
+                          product_id=product_id))
+
+
 ROUTES = [
     Route(path=f"{SHOP_PATH}/products", name="products", methods=("POST",), handler=do_products),
     Route(path=f"{SHOP_PATH}/products/bulk", name="products_bulk", methods=("POST",),
           handler=do_products_bulk),
+    Route(path=f"{SHOP_PATH}/products/<int:product_id>", name="product_delete",
+          methods=("DELETE",), handler=do_product_delete),
 ]

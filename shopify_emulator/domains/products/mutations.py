@@ -1,4 +1,5 @@
-"""Product mutations: productSet, productCreate, productUpdate, tagsAdd / tagsRemove."""
+"""Product mutations: productSet, productCreate, productUpdate, productDelete, tagsAdd /
+tagsRemove."""
 
 from __future__ import annotations
 
@@ -25,12 +26,13 @@ from shopify_emulator.domains.products.models import Product
 from shopify_emulator.domains.products.operations import (
     handleize,
     product_handle_unique,
+    product_remove,
     variant_add,
     variant_remove,
 )
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.formats import normalize_tags
-from shopify_emulator.ids import parse_gid
+from shopify_emulator.ids import gid, parse_gid
 
 Info = GraphQLResolveInfo
 M = "Mutation"
@@ -258,6 +260,22 @@ def product_update(root: Any, info: Info, product: dict | None = None,
     found.updated_at = world.now()
     world.emit(shop, "products/update", products_rest.product(shop, found))
     return product_payload("ProductUpdatePayload", found, [])
+
+
+@field(M, "productDelete")
+def product_delete(root: Any, info: Info, input: dict,  # noqa: A002
+                   synchronous: bool = True) -> dict:
+    """Deletes the product with its variants and inventory (synchronously either way)."""
+    context = ctx(info)
+    world, shop = context.world, context.shop
+    found = shop.products.get(id_of(input.get("id"), "Product") or 0)
+    if found is None:
+        return {"__typename": "ProductDeletePayload", "deletedProductId": None,
+                "productDeleteOperation": None, "shop": shop,
+                "userErrors": [user_error(["id"], "Product does not exist")]}
+    product_remove(world=world, shop=shop, product=found)
+    return {"__typename": "ProductDeletePayload", "deletedProductId": gid("Product", found.id),
+            "productDeleteOperation": None, "shop": shop, "userErrors": []}
 
 
 def _taggable(shop: Shop, value: str) -> tuple[str, Any]:

@@ -8,7 +8,11 @@ from typing import Any
 
 from shopify_emulator.domains.inventory.models import InventoryItem
 from shopify_emulator.domains.inventory.operations import level_activate, level_change
-from shopify_emulator.domains.inventory.rest import inventory_item, inventory_level
+from shopify_emulator.domains.inventory.rest import (
+    inventory_item,
+    inventory_item_deleted,
+    inventory_level,
+)
 from shopify_emulator.domains.products.models import Product, Variant
 from shopify_emulator.domains.products.rest import product as product_payload
 from shopify_emulator.domains.shop.models import Shop
@@ -145,3 +149,26 @@ def variant_remove(*, shop: Shop, product: Product, variant: Variant) -> None:
     product.variant_ids = [v for v in product.variant_ids if v != variant.id]
     shop.variants.pop(variant.id, None)
     shop.inventory_items.pop(variant.inventory_item_id, None)
+
+
+def product_remove(*, world: World, shop: Shop, product: Product) -> None:
+    """Deletes the product with its variants, inventory items and their levels, and sends
+    Shopify's webhooks for it (products/delete carries the id only)."""
+    items = [shop.item_of(variant) for variant in shop.product_variants(product)]
+    for variant in shop.product_variants(product):
+        variant_remove(shop=shop, product=product, variant=variant)
+    shop.products.pop(product.id, None)
+    world.emit(shop, "products/delete", {"id": product.id})
+    for item in items:
+        world.emit(shop, "inventory_items/delete", inventory_item_deleted(item))
+
+
+def product_delete(*, world: World, shop_domain: str, product_id: int) -> dict:
+    """Merchant deletes a product (the product page's Delete)."""
+    with world.transaction():
+        shop = world.require_shop(shop_domain)
+        product = shop.products.get(product_id)
+        if product is None:
+            raise KeyError(f"no product {product_id} in {shop_domain}")
+        product_remove(world=world, shop=shop, product=product)
+        return {"id": product_id}

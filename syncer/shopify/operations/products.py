@@ -338,6 +338,20 @@ def product_status_set(*, session: AdminSession, product_id: int, status: str) -
             {"product": {"id": gid("Product", product_id), "status": status}})
 
 
+def product_delete(*, session: AdminSession, product_id: int) -> bool:
+    """Deletes the product (with its variants and their stock). False when the shop has no
+    such product (already deleted: a retry after a lost answer lands here)."""
+    data = session.execute(document("product_delete"), {"input": {"id": gid("Product",
+                                                                            product_id)}})
+    payload = data.get("productDelete") or {}
+    errors = payload.get("userErrors") or []
+    if errors and all("does not exist" in str(error.get("message") or "").lower()
+                      for error in errors):
+        return False
+    raise_for_user_errors(payload, shop_domain=session.shop_domain, document="product_delete")
+    return True
+
+
 # --- a product's variants -------------------------------------------------------------------------
 
 

@@ -1,0 +1,12 @@
+from django import forms
+
+from stores.models import Connection
+
+
+class LinkEndForm(forms.Form):
+    """What the destination's products of one source become when their links end."""
+
+    on_link_end = forms.ChoiceField(choices=Connection.LinkEnd.choices, error_messages={
+        "required": "Choose what happens to your products when a link ends.",
+        "invalid_choice": "Choose what happens to your products when a link ends.",
+    })
