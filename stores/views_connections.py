@@ -93,14 +93,20 @@ def source_connect(request: ShopRequest[Shop]) -> HttpResponse:
                   status=422)
 
 
-@require_POST
-@shop_session_required
-@shop_role_required(Shop.Role.DESTINATION)
-def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+def _own_source_connection(request: ShopRequest[Shop], connection_id: int) -> Connection:
+    """The requesting destination's connection, or 404 (never another store's)."""
     connection = connection_for_destination(destination=request.shop,
                                             connection_id=connection_id)
     if connection is None:
         raise Http404("No such source")
+    return connection
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+    connection = _own_source_connection(request, connection_id)
     try:
         connection_disconnect(connection=connection, actor=request.shop,
                               actor_user_id=request.session_token.user_id)
@@ -115,10 +121,7 @@ def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpRes
 @shop_role_required(Shop.Role.DESTINATION)
 def source_link_end_set(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     """What this source's products in the store become when their links end."""
-    connection = connection_for_destination(destination=request.shop,
-                                            connection_id=connection_id)
-    if connection is None:
-        raise Http404("No such source")
+    connection = _own_source_connection(request, connection_id)
     form = LinkEndForm(request.POST)
     if not form.is_valid():
         return toast(HttpResponse(status=422),

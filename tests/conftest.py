@@ -1,9 +1,12 @@
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from django.conf import settings
 
+from syncer.celery import app as celery_app
 from syncer.redis import redis_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +110,19 @@ def emulator(emulator_server, settings, redis_db):
     handle.flush_webhooks()
     shopify_client._clients.clear()
     handle.http.close()
+
+
+@contextlib.contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """Celery pointed at a port where no broker listens, for real: every enqueue fails."""
+    conf = celery_app.conf
+    saved = (conf.broker_url, conf.task_always_eager)
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.task_always_eager = saved
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None

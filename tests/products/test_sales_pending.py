@@ -2,7 +2,6 @@
 Redis restart) is not counted at the source yet: healing the destination's "drift" back to the
 source figure meanwhile would hand the sold units back to it to sell twice."""
 
-import contextlib
 from datetime import timedelta
 
 import pytest
@@ -13,29 +12,13 @@ from products.inventory.reconciliation import reconciliation_start
 from products.inventory.tasks import inventory_sweep_task, reconciliation_run_task
 from products.models import DestinationStock, InventoryEffect
 from stores.models import Connection, Shop
-from syncer.celery import app as celery_app
+from tests.conftest import broker_unreachable
 from tests.products.inventory_world import build
 from webhooks.inbox import webhook_delivery_process
 from webhooks.models import WebhookDelivery
 from webhooks.services import webhook_deliveries_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextlib.contextmanager
-def broker_unreachable():
-    """Celery pointed at a port where no broker listens: every enqueue fails, for real."""
-    conf = celery_app.conf
-    saved = (conf.broker_url, conf.task_always_eager)
-    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        conf.broker_url, conf.task_always_eager = saved
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
 
 
 def _reconcile_all(world) -> None:

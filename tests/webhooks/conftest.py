@@ -7,8 +7,13 @@ import uuid
 import pytest
 from django.conf import settings
 
-from syncer.celery import app as celery_app
-from webhooks.registry import _handlers, webhook_handler_register
+from tests.conftest import broker_unreachable
+from webhooks.registry import (
+    _batch_handlers,
+    _handlers,
+    webhook_batch_handler_register,
+    webhook_handler_register,
+)
 
 
 def sign(body: bytes, secret: str | None = None) -> str:
@@ -46,15 +51,23 @@ def post_webhook(client):
 @pytest.fixture
 def broker_down():
     """Point Celery at a port where no broker listens, for real, then restore it."""
-    conf = celery_app.conf
-    saved = (conf.broker_url, conf.task_always_eager)
-    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    yield
-    conf.broker_url, conf.task_always_eager = saved
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    with broker_unreachable():
+        yield
+
+
+@pytest.fixture
+def batched_handler():
+    """A real batch handler registered for a test topic; it records each call's payloads."""
+    calls: list[list[dict]] = []
+    topic = "syncer_test/batched"
+
+    @webhook_batch_handler_register(topic)
+    def handler(*, shop_domain, items):
+        calls.append([payload for _, payload in items])
+        return {}
+
+    yield topic, calls
+    _batch_handlers.pop(topic)
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from tests.webhooks.conftest import sign, webhook_headers
 from webhooks.inbox import BATCH_LIMIT, MAX_ATTEMPTS
 from webhooks.models import WebhookDelivery
 from webhooks.registry import (
-    _batch_handlers,
     _handlers,
-    webhook_batch_handler_register,
     webhook_handler_register,
 )
 from webhooks.services import webhook_deliveries_sweep
@@ -287,21 +285,6 @@ def test_misshapen_stock_payload_fails_once_and_is_not_retried(post_webhook, top
     assert delivery.last_error == error
     assert webhook_deliveries_sweep() == 0
     assert InventoryEffect.objects.count() == 0
-
-
-@pytest.fixture
-def batched_handler():
-    """A real batch handler registered for a test topic; it records each call's payloads."""
-    calls: list[list[dict]] = []
-    topic = "syncer_test/batched"
-
-    @webhook_batch_handler_register(topic)
-    def handler(*, shop_domain, items):
-        calls.append([payload for _, payload in items])
-        return {}
-
-    yield topic, calls
-    _batch_handlers.pop(topic)
 
 
 @pytest.fixture

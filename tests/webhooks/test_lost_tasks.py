@@ -12,9 +12,7 @@ from syncer.redis import redis_client
 from webhooks.inbox import MARK_TRUSTED, MAX_ATTEMPTS, webhook_delivery_process
 from webhooks.models import WebhookDelivery
 from webhooks.registry import (
-    _batch_handlers,
     _handlers,
-    webhook_batch_handler_register,
     webhook_handler_register,
 )
 from webhooks.services import webhook_deliveries_sweep
@@ -33,20 +31,6 @@ def recorded_handler():
                                     calls.append(payload))
     yield topic, calls
     _handlers.pop(topic)
-
-
-@pytest.fixture
-def batch_handler():
-    batches: list[list[dict]] = []
-    topic = "syncer_test/lost_batch"
-
-    @webhook_batch_handler_register(topic)
-    def handler(*, shop_domain, items):
-        batches.append([payload for _, payload in items])
-        return {}
-
-    yield topic, batches
-    _batch_handlers.pop(topic)
 
 
 @pytest.fixture
@@ -117,8 +101,8 @@ def test_sweeper_trusts_a_fresh_marker_whatever_its_queue(recorded_handler, empt
 
 
 def test_lost_batch_task_is_replaced_by_one_take_task_for_its_shop_and_topic(
-        batch_handler, empty_queue):
-    topic, batches = batch_handler
+        batched_handler, empty_queue):
+    topic, batches = batched_handler
     # given three stock changes waiting behind a batch marker whose task was lost
     for number in range(3):
         _received(topic, f"w-batch-{number}", f'{{"n": {number}}}')
