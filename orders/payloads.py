@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
+from webhooks.registry import webhook_time_plausible
+
 PAID_STATUSES = frozenset({"paid", "partially_refunded"})
 
 
@@ -36,10 +38,12 @@ def as_decimal(value) -> Decimal:
 
 
 def as_datetime(value) -> datetime | None:
+    """An aware time Shopify could have sent, else None: a year PostgreSQL would store but
+    Python cannot read back (0001-01-01T00:00:00+14:00) must never reach a row."""
     if not isinstance(value, str):
         return None
     try:
-        return parse_datetime(value)
+        return webhook_time_plausible(parse_datetime(value))
     except ValueError:
         return None
 

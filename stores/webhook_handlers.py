@@ -9,7 +9,7 @@ from stores.models import CustomerDataRequest
 from stores.registry import customer_data_collect
 from stores.selectors import shop_for_domain
 from stores.services import shop_redact, shop_scopes_update, shop_uninstall
-from webhooks.registry import webhook_handler_register
+from webhooks.registry import webhook_handler_register, webhook_time_plausible
 from webhooks.services import (
     webhook_deliveries_for_customer,
     webhook_deliveries_redact_customer,
@@ -88,7 +88,11 @@ def customers_data_request(*, shop_domain: str, payload: dict, delivery_id: int)
 
 @webhook_handler_register("app/scopes_update")
 def app_scopes_update(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
-    changed_at = parse_datetime(str(payload.get("updated_at") or "")) or timezone.now()
+    try:
+        stamped = parse_datetime(str(payload.get("updated_at") or ""))
+    except ValueError:
+        stamped = None
+    changed_at = webhook_time_plausible(stamped) or timezone.now()
     shop_scopes_update(
         shop_domain=shop_domain,
         previous=[str(s) for s in payload.get("previous") or []],

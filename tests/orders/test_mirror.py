@@ -124,3 +124,17 @@ def test_customer_redact_strips_personal_data_from_mirrored_orders(world):
     page = world.client.get(f"/orders/{order.pk}/", headers=world.headers()).content.decode()
     assert "personal data was erased" in page
     assert "Lovelace" not in page
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_order_stamped_with_an_impossible_time_is_mirrored_readable(client, world, stamp):
+    # given an order whose times PostgreSQL would store but Python could not read back
+    sold = world.sell({"SHIRT-S": 1})
+    odd = dict(sold, processed_at=stamp, created_at=stamp, updated_at=stamp, cancelled_at=stamp)
+    # when it is delivered again with them
+    delivery = deliver(client, "orders/updated", odd)
+    # then it is processed, its odd times count as missing, and the mirror still reads
+    assert delivery.status == "processed"
+    order = world.mirrored(sold)
+    assert order.cancelled_at is None
+    assert [o.pk for o in DestinationOrder.objects.all()] == [order.pk]
