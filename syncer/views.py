@@ -7,6 +7,7 @@ from django.views.decorators.vary import vary_on_headers
 from syncer.health import health_report
 from syncer.htmx import HtmxHttpRequest, page_or_fragment
 from syncer.metrics import metrics_render
+from syncer.shopify.domains import shop_domain_is_valid
 
 
 @require_GET
@@ -29,3 +30,15 @@ def system_status(request: HtmxHttpRequest) -> HttpResponse:
     ready, report = health_report()
     return render(request, page_or_fragment(request, "syncer/status.html", "system-status"),
                   {"ready": ready, "report": report})
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The app's own 404, inside Shopify admin's frame. An authenticated request knows its shop
+    already; a document load of an unknown path only has Shopify's `shop` query parameter, which
+    is enough to let that shop's admin frame a page that holds nothing but a way back (without
+    it the admin showed the browser's broken-frame icon)."""
+    if getattr(request, "shop_domain", None) is None:
+        shop = request.GET.get("shop", "")
+        if shop_domain_is_valid(shop):
+            request.shop_domain = shop  # type: ignore[attr-defined]
+    return render(request, "404.html", {"home_query": request.GET.urlencode()}, status=404)

@@ -183,6 +183,18 @@ def test_sections_are_for_their_role_and_their_shop(world):
                             headers=world.headers(SOURCE)).status_code == 404
 
 
+def test_another_stores_order_is_the_apps_own_404_inside_the_admin(world):
+    # given an order of another store
+    other = DestinationOrderFactory()
+    # when this destination opens it
+    response = world.client.get(f"/orders/{other.pk}/", headers=world.headers())
+    # then it sees the app's page, in its own shell, framable by its admin
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert ("Page not found" in html, 'aria-label="Syncer"' in html) == (True, True)
+    assert "https://admin.shopify.com" in response["Content-Security-Policy"]
+
+
 def test_nav_has_orders_for_destinations(world):
     page = world.client.get("/", headers={"Authorization": world.headers()["Authorization"]})
     assert 'href="/orders/"' in page.content.decode()
