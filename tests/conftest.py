@@ -1,5 +1,4 @@
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -113,7 +112,7 @@ def emulator(emulator_server, settings, redis_db):
 
 
 @contextlib.contextmanager
-def broker_unreachable() -> Iterator[None]:
+def broker_unreachable():
     """Celery pointed at a port where no broker listens, for real: every enqueue fails."""
     conf = celery_app.conf
     saved = (conf.broker_url, conf.task_always_eager)
