@@ -61,6 +61,14 @@ def health_failure_window() -> timedelta:
     return timedelta(seconds=settings.HEALTH_FAILURE_WINDOW_SECONDS)
 
 
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """"just now" within a minute, else "3 minutes ago", "2 hours ago" (plain spaces)."""
+    now = now or timezone.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now)} ago".replace("\xa0", " ")
+
+
 def duration_words(duration: timedelta) -> str:
     """"15 minutes", "1 hour": plain spaces, for JSON as much as for pages."""
     now = timezone.now()
@@ -116,7 +124,7 @@ class Problem:
     def sentence(self, *, now: datetime) -> str:
         text = f"{self.label}: {self.backlog.count}"
         if self.backlog.oldest is not None:
-            text += f" (oldest {timesince(self.backlog.oldest, now)} ago)"
+            text += f" (oldest {ago(self.backlog.oldest, now)})"
         return text.replace("\xa0", " ")
 
     def as_json(self, *, now: datetime) -> dict:

@@ -151,7 +151,7 @@ def test_healthz_is_503_with_the_reason_when_webhook_deliveries_fail(
     body = response.json()
     assert body["status"] == "unavailable"
     assert body["reasons"] == [
-        "Webhook deliveries failed in the last 15 minutes: 1 (oldest 0 minutes ago)"]
+        "Webhook deliveries failed in the last 15 minutes: 1 (oldest just now)"]
     assert body["webhooks"]["status"] == "failing"
     assert body["webhooks"]["detail"] == "latest error: RuntimeError: the handler has a bug"
     assert [(problem["code"], problem["count"]) for problem in body["webhooks"]["problems"]] == [
@@ -227,7 +227,7 @@ def test_healthz_is_503_when_a_task_failed(client, redis_db, celery_worker_proce
     assert [(problem["code"], problem["count"]) for problem in body["tasks"]["problems"]] == [
         ("tasks_failed", 1)]
     assert body["reasons"] == [
-        "Background tasks failed in the last 15 minutes: 1 (oldest 0 minutes ago)"]
+        "Background tasks failed in the last 15 minutes: 1 (oldest just now)"]
 
 
 @pytest.mark.django_db

@@ -69,7 +69,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "syncer.context_processors.app_shell",
             ],
-            "builtins": ["django_htmx.templatetags.django_htmx"],
+            "builtins": ["django_htmx.templatetags.django_htmx",
+                         "syncer.templatetags.syncer_time"],
         },
     },
 ]

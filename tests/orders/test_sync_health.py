@@ -244,7 +244,7 @@ def test_try_again_writes_a_refused_stock_update_again_at_once(client, emulator)
     assert (refused.status, refused.error) == (
         "failed", "The quantity is higher than Shopify allows.")
     assert work_health(client, destination)["stock"] == [
-        "Stock updates", "1 (oldest 0 minutes ago)", "0",
+        "Stock updates", "1 (oldest just now)", "0",
         "The quantity is higher than Shopify allows."]
     # and the merchant fixes the source: the row still waits out the pause after a failure
     source_adjust(world, "TOTE-1", available=30)
@@ -270,7 +270,7 @@ def test_try_again_starts_a_new_resync_where_the_last_failed(client, emulator):
         started_at=timezone.now() - timedelta(hours=1))
     inventory_sweep_task()
     assert work_health(client, connection.destination)["resyncs"][:3] == [
-        "Resyncs", "1 (oldest 0 minutes ago)", "0"]
+        "Resyncs", "1 (oldest just now)", "0"]
     # when
     response = try_again(client, connection.destination, "resyncs")
     # then a new resync ran to the end
@@ -294,7 +294,7 @@ def test_try_again_pushes_failed_and_stalled_orders(world):
     OrderPush.objects.filter(pk=stalled_push.pk).update(
         updated_at=timezone.now() - timedelta(minutes=10))
     assert work_health(world.client, world.destination)["pushes"] == [
-        "Order pushes", "1 (oldest 0 minutes ago)", "1 (oldest 10 minutes ago)",
+        "Order pushes", "1 (oldest just now)", "1 (oldest 10 minutes ago)",
         "Demo Source has blocked your store, so orders cannot be pushed to it."]
     assert world.orders_of(SOURCE) == []
     # when
@@ -312,7 +312,7 @@ def test_try_again_processes_a_failed_delivery_once_its_cause_is_fixed(client, p
     # given a delivery whose handler failed
     post_webhook(topic, {"id": 7}, shop=shop.domain)
     assert work_health(client, shop)["webhooks"] == [
-        "Webhook deliveries", "1 (oldest 0 minutes ago)", "0",
+        "Webhook deliveries", "1 (oldest just now)", "0",
         "RuntimeError: the handler has a bug"]
     # when the bug is fixed and the merchant tries again
     state["broken"] = False

@@ -54,7 +54,7 @@ def test_a_resync_whose_task_raises_ends_failed_with_its_reason(client, emulator
     assert response.status_code == 286
     html = response.content.decode()
     assert text(html).startswith(
-        "The last resync failed 0 minutes ago: Syncer ran into an unexpected problem and "
+        "The last resync failed just now: Syncer ran into an unexpected problem and "
         "stopped the resync (it has been logged). Try again; if it happens again, contact "
         "support. It runs again on schedule, or try again now. Try again")
     assert f'hx-post="/inventory/sources/{connection.pk}/resync"' in html
@@ -86,7 +86,7 @@ def test_a_resync_left_running_is_ended_by_the_sweeper(client):
     response = progress(client, run)
     assert response.status_code == 286
     assert text(response.content.decode()) == (
-        "The last resync failed 0 minutes ago: The resync stopped before it finished: the "
+        "The last resync failed just now: The resync stopped before it finished: the "
         "worker running it was lost, or it never started. Try again. It runs again on "
         "schedule, or try again now. Try again")
 
