@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -37,8 +39,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     already; a document load of an unknown path only has Shopify's `shop` query parameter, which
     is enough to let that shop's admin frame a page that holds nothing but a way back (without
     it the admin showed the browser's broken-frame icon)."""
+    home_query = ""
     if getattr(request, "shop_domain", None) is None:
         shop = request.GET.get("shop", "")
         if shop_domain_is_valid(shop):
             request.shop_domain = shop  # type: ignore[attr-defined]
-    return render(request, "404.html", {"home_query": request.GET.urlencode()}, status=404)
+            # Home loads like the admin's own load: the shop and host it came with, no more.
+            home_query = urlencode({"shop": shop, "host": request.GET.get("host", "")[:255]})
+    return render(request, "404.html", {"home_query": home_query}, status=404)
