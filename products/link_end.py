@@ -43,6 +43,7 @@ from syncer.shopify.errors import (
     ShopifyUserErrors,
 )
 from syncer.shopify.operations.inventory import (
+    QUANTITIES_SET_MAX,
     QuantitySet,
     QuantityStale,
     inventory_levels_read,
@@ -57,8 +58,6 @@ Choice = Connection.LinkEnd
 Kind = SyncEvent.Kind
 Result = SyncEvent.Result
 
-# inventorySetQuantities takes at most 250 quantities per call.
-QUANTITIES_PER_CALL = 250
 # Compare-and-set attempts when the destination's stock keeps moving under us.
 STALE_ATTEMPTS = 3
 STILL_CHANGING = ("The stock kept changing in your store while we set it to zero. Set it "
@@ -215,7 +214,7 @@ def _apply(session: AdminSession, row: EndedLink) -> str:
             product_status_set(session=session, product_id=row.destination_product_id,
                                status="DRAFT")
         except ShopifyUserErrors as exc:
-            if "does not exist" not in str(exc).lower():
+            if not exc.target_missing:
                 raise
             _finish(row, Status.DONE, note="the product is no longer in your store")
             return Status.DONE
@@ -238,12 +237,12 @@ def _zero(session: AdminSession, row: EndedLink) -> str:
             _finish(row, Status.DONE, note="its stock was already 0")
             return Status.DONE
         try:
-            for start in range(0, len(row.planned), QUANTITIES_PER_CALL):
-                chunk = row.planned[start:start + QUANTITIES_PER_CALL]
+            for start in range(0, len(row.planned), QUANTITIES_SET_MAX):
+                chunk = row.planned[start:start + QUANTITIES_SET_MAX]
                 inventory_quantities_set(
                     session=session, reason="correction",
                     reference_document_uri=f"gid://syncer/EndedLink/{row.pk}",
-                    idempotency_key=f"{row.idempotency_key}-{start // QUANTITIES_PER_CALL}",
+                    idempotency_key=f"{row.idempotency_key}-{start // QUANTITIES_SET_MAX}",
                     quantities=[QuantitySet(inventory_item_id=item["item"],
                                             location_id=item["location"], quantity=0,
                                             change_from_quantity=item["from"])

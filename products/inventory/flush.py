@@ -35,6 +35,7 @@ from stores.services import shop_admin_session
 from syncer.redis import redis_client
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
+    QUANTITIES_SET_MAX,
     QuantitySet,
     QuantityStale,
     inventory_activate,
@@ -43,7 +44,7 @@ from syncer.shopify.operations.inventory import (
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 250
+BATCH_SIZE = QUANTITIES_SET_MAX  # one inventorySetQuantities call per batch
 # After a write failed for a reason that retrying the same call cannot fix.
 FAILED_WRITE_RETRY = timedelta(minutes=5)
 SYNC_REASON = "correction"

@@ -216,6 +216,13 @@ class ShopifyUserErrors(ShopifyError):
         return [error.code for error in self.user_errors if error.code]
 
     @property
+    def target_missing(self) -> bool:
+        """Every error says the object acted on does not exist (Shopify gives no code for it):
+        e.g. a product already deleted, which a retry after a lost answer finds."""
+        return bool(self.user_errors) and all(
+            "does not exist" in error.message.lower() for error in self.user_errors)
+
+    @property
     def merchant_message(self) -> str:
         if self._merchant_message:
             return self._merchant_message

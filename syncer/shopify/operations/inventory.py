@@ -35,6 +35,8 @@ from syncer.shopify.ids import gid, gid_id
 # Items per level read: 25 items × 10 locations keeps one query's requested cost well under
 # Shopify's 1,000 points (the cost counts every requested location of every item).
 LEVELS_READ_CHUNK = 25
+# inventorySetQuantities takes at most this many quantities per call.
+QUANTITIES_SET_MAX = 250
 LOCATIONS_PER_ITEM = 10
 
 
@@ -231,9 +233,9 @@ class QuantitySet:
 def inventory_quantities_set(*, session: AdminSession, quantities: Sequence[QuantitySet],
                              reason: str, reference_document_uri: str,
                              idempotency_key: str) -> None:
-    """Sets `available` for ≤ 250 (item, location) pairs at once, each compared with its
-    changeFromQuantity. Raises QuantityStale when any was not what we believed (nothing
-    applied)."""
+    """Sets `available` for ≤ QUANTITIES_SET_MAX (item, location) pairs at once, each
+    compared with its changeFromQuantity. Raises QuantityStale when any was not what we
+    believed (nothing applied)."""
     data = session.execute(document("inventory_set_quantities"), {
         "input": inventory_set_quantities_input(
             name="available", reason=reason, reference_document_uri=reference_document_uri,

@@ -343,12 +343,13 @@ def product_delete(*, session: AdminSession, product_id: int) -> bool:
     such product (already deleted: a retry after a lost answer lands here)."""
     data = session.execute(document("product_delete"), {"input": {"id": gid("Product",
                                                                             product_id)}})
-    payload = data.get("productDelete") or {}
-    errors = payload.get("userErrors") or []
-    if errors and all("does not exist" in str(error.get("message") or "").lower()
-                      for error in errors):
-        return False
-    raise_for_user_errors(payload, shop_domain=session.shop_domain, document="product_delete")
+    try:
+        raise_for_user_errors(data.get("productDelete"), shop_domain=session.shop_domain,
+                              document="product_delete")
+    except ShopifyUserErrors as exc:
+        if exc.target_missing:
+            return False
+        raise
     return True
 
 
