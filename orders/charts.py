@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import ngettext
+
+from syncer.money import money_text
+
 WIDTH = 720
 HEIGHT = 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 72, 16, 28
@@ -90,14 +94,18 @@ def _day(value: date) -> str:
     return f"{value:%b} {value.day}"
 
 
-def _bar_title(bucket: Bucket, currency: str) -> str:
+def _bar_title(bucket: Bucket, currency: str, money_format: str) -> str:
     days = _day(bucket.start) if bucket.start == bucket.end else (
         f"{_day(bucket.start)} – {_day(bucket.end)}")
-    orders = f"{bucket.orders} order{'' if bucket.orders == 1 else 's'}"
-    return f"{days}: {orders}, {bucket.revenue} {currency}"
+    orders = ngettext("%(count)d order", "%(count)d orders", bucket.orders) % {
+        "count": bucket.orders}
+    revenue = money_text(amount=bucket.revenue, money_format=money_format,
+                         currency_code=currency)
+    return f"{days}: {orders}, {revenue}"
 
 
-def orders_revenue_chart(*, buckets: list[Bucket], currency: str) -> Chart:
+def orders_revenue_chart(*, buckets: list[Bucket], currency: str,
+                         money_format: str = "") -> Chart:
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
     bottom = TOP + plot_height
@@ -114,7 +122,7 @@ def orders_revenue_chart(*, buckets: list[Bucket], currency: str) -> Chart:
         x = LEFT + slot * index + (slot - bar_width) / 2
         bars.append(Bar(x=round(x, 2), y=round(bottom - height, 2), width=round(bar_width, 2),
                         height=round(height, 2), bucket=bucket,
-                        title=_bar_title(bucket, currency)))
+                        title=_bar_title(bucket, currency, money_format)))
         points.append((round(LEFT + slot * index + slot / 2, 2),
                        round(bottom - plot_height * float(bucket.revenue) / revenue_top, 2)))
     step = max(1, math.ceil(count / X_LABELS))

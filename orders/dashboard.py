@@ -240,7 +240,9 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
         orders=sum(figures.orders for figures in days.values()),
         revenue=sum((figures.revenue for figures in days.values()), ZERO),
         units=top.total_units, currency=currency, top_products=_top_products(source, top),
-        chart=orders_revenue_chart(buckets=buckets, currency=currency), granularity=granularity)
+        chart=orders_revenue_chart(buckets=buckets, currency=currency,
+                                   money_format=source.money_format),
+        granularity=granularity)
 
 
 # --- destination dashboard ----------------------------------------------------------------------

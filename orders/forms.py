@@ -7,25 +7,25 @@ from orders import dashboard
 from orders.models import DestinationOrder, OrderSettings
 from orders.sync_health import WorkKind
 from stores.models import Shop
-from syncer.forms import StrictBooleanField
+from syncer.forms import PlainForm, StrictBooleanField
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
 
 
-class OrderListForm(forms.Form):
+class OrderListForm(PlainForm):
     tab = forms.ChoiceField(choices=DestinationOrder.PushState.choices, required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)
 
 
-class ReceivedListForm(forms.Form):
+class ReceivedListForm(PlainForm):
     status = forms.ChoiceField(choices=DestinationOrder.FulfillmentStatus.choices,
                                required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)
 
 
-class PushForm(forms.Form):
+class PushForm(PlainForm):
     source = forms.IntegerField(required=False, min_value=1)  # empty: every source
     shipping_fee = forms.DecimalField(required=False, **MONEY, error_messages={
         "invalid": "Enter the shipping fee as an amount, e.g. 7.50.",
@@ -35,13 +35,13 @@ class PushForm(forms.Form):
     })
 
 
-class WorkRetryForm(forms.Form):
+class WorkRetryForm(PlainForm):
     kind = forms.ChoiceField(choices=WorkKind.choices, error_messages={
         "required": "Choose the work to try again.",
         "invalid_choice": "Choose the work to try again."})
 
 
-class BulkPushForm(forms.Form):
+class BulkPushForm(PlainForm):
     order = forms.Field(widget=forms.MultipleHiddenInput, error_messages={
         "required": "Select the orders to push first."})
 
@@ -55,12 +55,12 @@ class BulkPushForm(forms.Form):
         return ids
 
 
-class AutoPushForm(forms.Form):
+class AutoPushForm(PlainForm):
     enabled = StrictBooleanField(error_messages={
         "invalid": "Automatic push is either on or off; reload the page and try again."})
 
 
-class OrderSettingsForm(forms.Form):
+class OrderSettingsForm(PlainForm):
     auto_push = StrictBooleanField(label="Push paid orders automatically")
     contact_email_method = forms.ChoiceField(
         choices=OrderSettings.ContactEmail.choices, widget=forms.RadioSelect,
@@ -82,7 +82,7 @@ class OrderSettingsForm(forms.Form):
         return data
 
 
-class ShippingRuleForm(forms.Form):
+class ShippingRuleForm(PlainForm):
     source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None,
                                     label="Source",
                                     widget=forms.Select(attrs={"id": "rule-source"}))
@@ -97,7 +97,7 @@ class ShippingRuleForm(forms.Form):
             (source.pk, source.name or source.domain) for source in sources]
 
 
-class ShippingRuleDeleteForm(forms.Form):
+class ShippingRuleDeleteForm(PlainForm):
     delete = forms.IntegerField(min_value=1)
 
 
@@ -112,7 +112,7 @@ LAST_DAY = date(2099, 12, 31)
 OUT_OF_BOUNDS = f"Choose a day between {FIRST_DAY:%b %-d, %Y} and {LAST_DAY:%b %-d, %Y}."
 
 
-class DateRangeForm(forms.Form):
+class DateRangeForm(PlainForm):
     """A preset (past week, last 30 days, last two months) or a custom from/to, both days
     included, in the shop's time zone. `cleaned_data["date_range"]` is the DateRange."""
 

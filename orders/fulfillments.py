@@ -15,6 +15,7 @@ from django.utils import timezone
 from orders import payloads as p
 from orders.fulfillment_sync import NOT_SHIPPED, fulfillment_needs_sync
 from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderPushLine
+from orders.push import order_fulfillment_status_refresh
 from orders.tasks import order_fulfillment_sync_task, task_enqueue_on_commit
 from stores.models import Shop
 
@@ -98,6 +99,8 @@ def order_fulfillment_upsert_from_webhook(*, source: Shop,
         logger.warning("fulfilment %s of %s: tracking URL refused (not http(s))",
                        fulfillment_id, source.domain)
     with transaction.atomic():
+        # The order first (as everywhere): its shown fulfilment status follows the push's.
+        order = DestinationOrder.objects.select_for_update().get(pk=push.order_id)
         # One fulfilment webhook of a push at a time: they all rewrite its line counts.
         push = OrderPush.objects.select_for_update().get(pk=push.pk)
         row, created = OrderFulfillment.objects.get_or_create(
@@ -116,6 +119,7 @@ def order_fulfillment_upsert_from_webhook(*, source: Shop,
                 row.status = Status.PENDING  # new tracking to copy, or another try
             row.save()
         order_push_fulfillment_refresh(push=push)
+        order_fulfillment_status_refresh(order=order)
         if fulfillment_needs_sync(row):
             task_enqueue_on_commit(order_fulfillment_sync_task, row.pk)
     return row

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from orders import payloads as p
 from orders.models import DestinationOrder, OrderLine, OrderPush, OrderSettings
-from orders.push import order_push_state_refresh
+from orders.push import order_fulfillment_status_refresh, order_push_state_refresh
 from orders.services import order_push_request
 from orders.tasks import order_push_flag_cancelled_task, task_enqueue_on_commit
 from products.models import VariantLink
@@ -40,12 +40,13 @@ def _order_fields(payload: dict, *, redacted: bool) -> dict:
         "processed_at": (p.as_datetime(payload.get("processed_at"))
                          or p.as_datetime(payload.get("created_at")) or timezone.now()),
         "financial_status": p.as_str(payload.get("financial_status"), limit=32),
-        "fulfillment_status": p.fulfillment_status(payload.get("fulfillment_status")),
+        "shopify_fulfillment_status": p.fulfillment_status(payload.get("fulfillment_status")),
         "tags": p.tags_parse(payload.get("tags")),
         "shipping_method": (p.as_str(shipping_lines[0].get("title")) if shipping_lines else ""),
         "currency": p.as_str(payload.get("currency"), limit=3),
         "subtotal_price": p.as_decimal(payload.get("subtotal_price")),
         "total_price": p.as_decimal(payload.get("total_price")),
+        "total_refunded": p.refunded_total(payload),
         "cancelled_at": p.as_datetime(payload.get("cancelled_at")),
         "shopify_updated_at": p.as_datetime(payload.get("updated_at")),
         "customer_id": p.as_int(p.as_dict(payload.get("customer")).get("id")),
@@ -114,6 +115,7 @@ def order_mirror_upsert_from_webhook(*, shop: Shop, payload: dict) -> Destinatio
                     setattr(order, name, value)
                 order.save(update_fields=[*fields, "updated_at"])
         _lines_upsert(order=order, lines=lines, links=links)
+        order_fulfillment_status_refresh(order=order)
         # Not pushed stays not pushed until a push completes (which refreshes it itself).
         order_push_state_refresh(order=order, has_pushes=order.push_state != PushState.NOT_PUSHED)
         _after_mirror(order=order, just_paid=(order.financial_status in p.PAID_STATUSES

@@ -1,9 +1,32 @@
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
 from orders.payloads import http_url
 from stores.models import Shop
 from syncer.shopify.ids import gid
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    tone: str  # a badge-<tone> class: success, attention, warning, critical or neutral
+
+
+# Shopify's REST `financial_status` as Shopify's admin shows it.
+PAYMENT_BADGES = {
+    "paid": Badge("Paid", "success"),
+    "partially_refunded": Badge("Partially refunded", "neutral"),
+    "refunded": Badge("Refunded", "neutral"),
+    "pending": Badge("Payment pending", "warning"),
+    "authorized": Badge("Authorized", "attention"),
+    "partially_paid": Badge("Partially paid", "warning"),
+    "voided": Badge("Voided", "neutral"),
+    "expired": Badge("Expired", "neutral"),
+}
+FULFILLMENT_TONES = {"unfulfilled": "attention", "partial": "warning", "fulfilled": "success"}
 
 
 class DestinationOrder(models.Model):
@@ -32,14 +55,23 @@ class DestinationOrder(models.Model):
     email = models.CharField(max_length=255, blank=True)
     phone = models.CharField(max_length=64, blank=True)
     financial_status = models.CharField(max_length=32, blank=True)
+    # What the merchant sees: Shopify's own status (below), or further along if the sources
+    # shipped more than the destination has caught up with (orders.push).
     fulfillment_status = models.CharField(max_length=16, choices=FulfillmentStatus.choices,
                                           default=FulfillmentStatus.UNFULFILLED)
+    # The order's `fulfillment_status` as the destination's last webhook said.
+    shopify_fulfillment_status = models.CharField(
+        max_length=16, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED,
+        db_default=FulfillmentStatus.UNFULFILLED)
     tags = models.JSONField(default=list)
     shipping_method = models.CharField(max_length=255, blank=True)
     shipping_address = models.JSONField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     subtotal_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     total_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Money given back: the successful refund transactions of the order's refunds.
+    total_refunded = models.DecimalField(max_digits=14, decimal_places=2, default=0,
+                                         db_default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     push_state = models.CharField(max_length=16, choices=PushState.choices,
                                   default=PushState.NOT_PUSHED)
@@ -62,6 +94,22 @@ class DestinationOrder(models.Model):
     @property
     def admin_graphql_api_id(self) -> str:
         return gid("Order", self.shopify_id)
+
+    @property
+    def net_paid(self) -> Decimal:
+        """What the customer paid, less what was refunded."""
+        return self.total_price - self.total_refunded
+
+    @property
+    def payment_badge(self) -> Badge:
+        status = self.financial_status
+        return PAYMENT_BADGES.get(status) or Badge(
+            status.replace("_", " ").capitalize() or "Unknown", "neutral")
+
+    @property
+    def fulfillment_badge(self) -> Badge:
+        return Badge(self.get_fulfillment_status_display(),
+                     FULFILLMENT_TONES.get(self.fulfillment_status, "neutral"))
 
 
 class OrderLine(models.Model):

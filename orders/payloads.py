@@ -94,6 +94,15 @@ def customer_name(payload: dict) -> str:
     return ""
 
 
+def refunded_total(payload: dict) -> Decimal:
+    """The money an order's refunds gave back: their successful refund transactions."""
+    return sum((as_decimal(transaction.get("amount"))
+                for refund in map(as_dict, as_list(payload.get("refunds")))
+                for transaction in map(as_dict, as_list(refund.get("transactions")))
+                if transaction.get("kind") == "refund" and transaction.get("status") == "success"),
+               Decimal("0.00"))
+
+
 def fulfillment_status(value) -> str:
     return {"fulfilled": "fulfilled", "partial": "partial"}.get(as_str(value), "unfulfilled")
 

@@ -8,12 +8,13 @@ queues the cancellation flag when one is due), so the tasks module can import it
 import logging
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders import payloads as p
 from orders.claims import row_claim, row_release
-from orders.models import DestinationOrder, OrderPush, OrderPushLine, OrderSettings
+from orders.models import DestinationOrder, OrderLine, OrderPush, OrderPushLine, OrderSettings
 from orders.selectors import order_settings_for, push_refusal, shop_label
 from stores.models import Connection
 from stores.services import shop_admin_session
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 PushState = DestinationOrder.PushState
 PushStatus = OrderPush.Status
+Fulfilled = DestinationOrder.FulfillmentStatus
 
 
 def push_tag(order: DestinationOrder) -> str:
@@ -51,6 +53,33 @@ def push_tag(order: DestinationOrder) -> str:
 def tag_safe(text: str) -> str:
     # Shopify splits tags on commas and caps them at 255 characters.
     return text.replace(",", " ").strip()[:255]
+
+
+FULFILLMENT_RANK = {Fulfilled.UNFULFILLED: 0, Fulfilled.PARTIAL: 1, Fulfilled.FULFILLED: 2}
+
+
+def order_fulfillment_status_refresh(*, order: DestinationOrder) -> str:
+    """The status the order's header and list show: the destination's own (Shopify's), or the
+    one its lines say when the sources shipped more. The destination only catches up once our
+    copy of a source's fulfilment reaches it and its webhook comes back (a queue, a retry, a
+    failed or skipped copy, a same-second webhook handled late): until then the lines already
+    said "1 of 2 fulfilled by the source" while the header said "Unfulfilled"."""
+    lines = list(OrderLine.objects.filter(order=order, current_quantity__gt=0).annotate(
+        shipped=Coalesce(Sum("push_lines__fulfilled_quantity",
+                             filter=Q(push_lines__push__status=PushStatus.PUSHED)), 0)))
+    if lines and all(line.shipped >= line.current_quantity for line in lines):
+        by_lines = Fulfilled.FULFILLED
+    elif any(line.shipped for line in lines):
+        by_lines = Fulfilled.PARTIAL
+    else:
+        by_lines = Fulfilled.UNFULFILLED
+    status = max(order.shopify_fulfillment_status, by_lines,
+                 key=lambda value: FULFILLMENT_RANK.get(value, 0))
+    if status != order.fulfillment_status:
+        DestinationOrder.objects.filter(pk=order.pk).update(fulfillment_status=status,
+                                                            updated_at=timezone.now())
+        order.fulfillment_status = status
+    return status
 
 
 def order_push_state_refresh(*, order: DestinationOrder, has_pushes: bool = True) -> str:

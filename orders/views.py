@@ -4,6 +4,7 @@
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,7 +18,7 @@ from orders.forms import (
     ShippingRuleDeleteForm,
     ShippingRuleForm,
 )
-from orders.models import DestinationOrder
+from orders.models import DestinationOrder, OrderPush
 from orders.selectors import (
     connected_sources_for,
     order_counts_for_connection,
@@ -42,7 +43,7 @@ from orders.services import (
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import ShopRequest, page_or_fragment, toast
+from syncer.htmx import ShopRequest, fragment_wanted, page_or_fragment, toast
 
 PAGE_SIZE = 20
 PushState = DestinationOrder.PushState
@@ -67,7 +68,10 @@ def _list_context(request: ShopRequest[Shop], form: OrderListForm) -> dict:
     reasons = order_list_reasons(shop=request.shop, orders=list(page.object_list))
     for order in page.object_list:
         order.refusal = reasons.get(order.pk)
-    return {"tab": tab, "q": search, "page": page, "tabs": PushState.choices,
+    # While a push on the page is under way the table refreshes itself until it is done.
+    pushing = any(push.status == OrderPush.Status.PENDING for order in page.object_list
+                  for push in order.pushes.all())
+    return {"tab": tab, "q": search, "page": page, "tabs": PushState.choices, "pushing": pushing,
             "counts": order_tab_counts(shop=request.shop),
             "settings": order_settings_for(shop=request.shop)}
 
@@ -123,7 +127,7 @@ def order_auto_push(request: ShopRequest[Shop]) -> HttpResponse:
 def order_detail_view(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
     template = "orders/order_detail.html"
-    if request.htmx and not request.htmx.boosted and request.htmx.target == "order-pushes":
+    if fragment_wanted(request) and request.htmx.target == "order-pushes":
         template += "#order-pushes"
     return render(request, template, {"detail": order_detail(order=order),
                                       "form": PushForm()})
@@ -138,7 +142,9 @@ def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     if not form.is_valid():
         response = render(request, "orders/order_detail.html#order-pushes",
                           {"detail": order_detail(order=order), "form": form}, status=422)
-        return toast(response, "Check the shipping fee.", error=True)
+        # The field's own words (what to type), not a vague "check the fee".
+        first_error = next(iter(form.errors.values()))[0]
+        return toast(response, f"Not pushed: {first_error}", error=True)
     source = form.cleaned_data["source"]
     try:
         result = order_push_request(order=order, source_ids=[source] if source else None,
@@ -195,7 +201,11 @@ def order_settings(request: ShopRequest[Shop]) -> HttpResponse:
         return render(request, "orders/settings.html#settings-form",
                       _settings_context(request, form=form), status=422)
     order_settings_update(shop=request.shop, **form.cleaned_data)
-    response = render(request, "orders/settings.html#settings-form", _settings_context(request))
+    context = _settings_context(request)
+    response = render(request, "orders/settings.html#settings-form", context)
+    # The shipping rules card says whether rules are on: swapped in alongside (out of band).
+    response.write(render_to_string("orders/settings.html#shipping-rules",
+                                    {**context, "out_of_band": True}, request=request))
     return toast(response, "Order settings saved.")
 
 

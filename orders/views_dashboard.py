@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from orders.dashboard import (
     DEFAULT_PRESET,
@@ -30,7 +31,7 @@ from orders.sync_health import WorkKind, destination_work_health, destination_wo
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import ShopRequest, page_or_fragment, toast
+from syncer.htmx import ShopRequest, fragment_wanted, page_or_fragment, toast
 
 REPORT_PAGE_SIZE = 25
 
@@ -73,7 +74,7 @@ def _source_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
             raise Http404("No such store")
     # Rolls up the days that ended since the last view (usually none: one read).
     source_stats_close(source=source)
-    fragment = request.htmx and not request.htmx.boosted
+    fragment = fragment_wanted(request)
     if not fragment:  # the filters (the store list) are not part of the fragment
         context["stores_by_status"] = dashboard_store_choices(source=source)
     context.update({
@@ -109,6 +110,8 @@ def work_retry(request: ShopRequest[Shop]) -> HttpResponse:
                       {"work_health": destination_work_health(destination=request.shop)})
     if not queued:
         return toast(response, f"{kind.label}: nothing is waiting to be tried again.")
+    # The figures above (failed pushes, latest failures) changed too: the filters re-fetch them.
+    trigger_client_event(response, "work-retried")
     return toast(response, f"{kind.label}: {queued} queued again.")
 
 

@@ -132,10 +132,11 @@ def shop_details_refresh(*, shop: Shop) -> Shop:
     shop.name = info.name
     shop.email = info.email
     shop.currency = info.currency_code
+    shop.money_format = info.money_format[:255]
     shop.plan_name = info.plan_name[:64]
     shop.iana_timezone = info.iana_timezone[:64]
-    shop.save(update_fields=["shopify_id", "name", "email", "currency", "plan_name",
-                             "iana_timezone", "updated_at"])
+    shop.save(update_fields=["shopify_id", "name", "email", "currency", "money_format",
+                             "plan_name", "iana_timezone", "updated_at"])
     return shop
 
 

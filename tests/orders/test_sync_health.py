@@ -301,6 +301,8 @@ def test_try_again_pushes_failed_and_stalled_orders(world):
     response = try_again(world.client, world.destination, "pushes")
     # then both are pushed, once each
     assert toast(response) == "Order pushes: 2 queued again."
+    # and the dashboard's figures (failed pushes) are fetched again, not only this table
+    assert json.loads(response["HX-Trigger"])["work-retried"] == {}
     assert sorted(OrderPush.objects.values_list("status", flat=True)) == ["pushed", "pushed"]
     assert sorted(order["name"] for order in world.orders_of(SOURCE)) == ["#1001", "#1002"]
 

@@ -84,6 +84,8 @@ def test_manual_push_with_a_bad_fee_is_a_field_error(world):
                                  headers=world.headers())
     assert response.status_code == 422
     assert "The shipping fee cannot be negative." in response.content.decode()
+    assert json.loads(response["HX-Trigger"]) == {"toast": {
+        "message": "Not pushed: The shipping fee cannot be negative.", "error": True}}
     assert world.orders_of(SOURCE) == []
 
 

@@ -47,6 +47,8 @@ def do_shops(*, emulator: Emulator, request: Request) -> Response:
         kwargs["currency"] = str_field(data, "currency")
     if data.get("email"):
         kwargs["email"] = str_field(data, "email")
+    if data.get("money_format"):
+        kwargs["money_format"] = str_field(data, "money_format")
     act(emulator=emulator, operation=shop_create, **kwargs)
     token = emulator.auth.issue_offline(shop=domain, expiring=False)["access_token"]
     snapshot = shop_snapshot(world=emulator.world, domain=domain)

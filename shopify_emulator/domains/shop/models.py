@@ -27,6 +27,8 @@ class Shop:
     currency: str
     email: str
     created_at: datetime
+    # `currencyFormats.moneyFormat`: how the shop writes an amount ("${{amount}}").
+    money_format: str = "${{amount}}"
     primary_location_id: int = 0
     locations: dict[int, Location] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)

@@ -11,6 +11,13 @@ from shopify_emulator.formats import ts
 from shopify_emulator.ids import gid
 from shopify_emulator.world import EmulatorError, World
 
+# What Shopify sets up for a new shop in these currencies (the merchant can change it).
+DEFAULT_MONEY_FORMATS = {
+    "USD": "${{amount}}", "CAD": "${{amount}}", "AUD": "${{amount}}", "GBP": "£{{amount}}",
+    "EUR": "€{{amount_with_comma_separator}}", "JPY": "¥{{amount_no_decimals}}",
+    "SEK": "{{amount_with_comma_separator}} kr", "CHF": "CHF {{amount}}",
+}
+
 
 def shop_create(
     *,
@@ -20,6 +27,7 @@ def shop_create(
     plan: str = "standard",
     currency: str = "USD",
     email: str | None = None,
+    money_format: str | None = None,
 ) -> Shop:
     with world.transaction():
         if domain in world.shops:
@@ -33,6 +41,8 @@ def shop_create(
             currency=currency,
             email=email or f"owner@{domain}",
             created_at=now,
+            money_format=money_format or DEFAULT_MONEY_FORMATS.get(currency,
+                                                                   f"{{{{amount}}}} {currency}"),
         )
         for index, location_name in enumerate(("Main warehouse", "Second location")):
             location = Location(
@@ -105,6 +115,7 @@ def shop_snapshot(*, world: World, domain: str, orders: bool = True) -> dict:
             "name": shop.name,
             "plan": shop.plan,
             "currency": shop.currency,
+            "money_format": shop.money_format,
             "email": shop.email,
             "primary_location_id": shop.primary_location_id,
             "locations": [

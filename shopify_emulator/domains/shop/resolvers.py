@@ -38,6 +38,15 @@ def _shop_currency(obj: Shop, info: Info) -> str:
     return obj.currency
 
 
+@field("Shop", "currencyFormats")
+def _shop_currency_formats(obj: Shop, info: Info) -> dict:
+    with_currency = f"{obj.money_format} {obj.currency}"
+    return {"__typename": "CurrencyFormats", "moneyFormat": obj.money_format,
+            "moneyInEmailsFormat": obj.money_format,
+            "moneyWithCurrencyFormat": with_currency,
+            "moneyWithCurrencyInEmailsFormat": with_currency}
+
+
 @field("Shop", "email", "contactEmail")
 def _shop_email(obj: Shop, info: Info) -> str:
     return obj.email

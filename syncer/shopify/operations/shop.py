@@ -15,6 +15,7 @@ class ShopInfo:
     name: str
     email: str
     currency_code: str
+    money_format: str
     plan_name: str
     iana_timezone: str
 
@@ -24,5 +25,6 @@ def shop_info_read(*, session: AdminSession) -> ShopInfo:
     return ShopInfo(
         id=gid_id(shop["id"]), name=str(shop.get("name") or ""),
         email=str(shop.get("email") or ""), currency_code=str(shop.get("currencyCode") or ""),
+        money_format=str((shop.get("currencyFormats") or {}).get("moneyFormat") or ""),
         plan_name=str((shop.get("plan") or {}).get("publicDisplayName") or ""),
         iana_timezone=str(shop.get("ianaTimezone") or ""))
