@@ -27,10 +27,14 @@ from products.catalogue_data import MirrorChange
 from products.link_end import product_links_capture
 from products.link_end_tasks import ended_links_apply_on_commit
 from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent
-from products.sync_events import sync_event_record
+from products.sync_events import SyncEventSpec, sync_event_record, sync_events_record
 from stores.models import Connection, EndedLink
 
 Kind = SyncEvent.Kind
+
+# Turning auto sync on writes stock now: one task per this many products keeps each task short
+# when a merchant turns it on for a whole catalogue at once.
+STOCK_SYNC_CHUNK = 100
 
 
 # --- source changes → what each linked destination gets ---------------------------------------
@@ -159,13 +163,15 @@ def product_links_auto_sync_set(*, connection: Connection, source_product_ids: l
         links = list(_links(connection, source_product_ids).select_for_update(of=("self",))
                      .filter(auto_sync=not enabled))
         ProductLink.objects.filter(pk__in=[link.pk for link in links]).update(auto_sync=enabled)
-        for link in links:
-            sync_event_record(connection=connection, kind=Kind.AUTO_SYNC, product_link=link,
-                              field="auto sync", from_value="on" if not enabled else "off",
-                              to_value="on" if enabled else "off", cause=cause)
-        if enabled and links:
-            _enqueue_stock_sync(connection.pk, [link.pk for link in links],
-                                "auto sync turned on")
+        sync_events_record(events=[SyncEventSpec(
+            connection=connection, kind=Kind.AUTO_SYNC, product_link=link, field="auto sync",
+            from_value="on" if not enabled else "off", to_value="on" if enabled else "off",
+            cause=cause) for link in links])
+        if enabled:
+            for start in range(0, len(links), STOCK_SYNC_CHUNK):
+                _enqueue_stock_sync(connection.pk, [link.pk for link in
+                                                    links[start:start + STOCK_SYNC_CHUNK]],
+                                    "auto sync turned on")
     return len(links)
 
 
@@ -175,9 +181,9 @@ def product_links_unsync(*, connection: Connection, source_product_ids: list[int
     cause = f"unsynced in Syncer by user {actor_user_id}" if actor_user_id else "unsynced"
     with transaction.atomic():
         links = list(_links(connection, source_product_ids).select_for_update(of=("self",)))
-        for link in links:
-            sync_event_record(connection=connection, kind=Kind.UNLINKED, product_link=link,
-                              field="product", from_value="synced", to_value="unsynced",
-                              cause=f"{cause}; the product stays in your store")
+        sync_events_record(events=[SyncEventSpec(
+            connection=connection, kind=Kind.UNLINKED, product_link=link, field="product",
+            from_value="synced", to_value="unsynced",
+            cause=f"{cause}; the product stays in your store") for link in links])
         ProductLink.objects.filter(pk__in=[link.pk for link in links]).delete()
     return len(links)

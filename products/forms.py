@@ -1,7 +1,9 @@
+from typing import Any
+
 from django import forms
 
 from products.selectors import DESTINATION_TABS, SOURCE_TABS
-from syncer.forms import StrictBooleanField
+from syncer.forms import PlainForm, StrictBooleanField
 
 
 class IntegerListField(forms.Field):
@@ -23,34 +25,52 @@ class IntegerListField(forms.Field):
         return list(dict.fromkeys(numbers))
 
 
-class SourceProductListForm(forms.Form):
+class SourceProductListForm(PlainForm):
     tab = forms.ChoiceField(choices=SOURCE_TABS, required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)
 
 
-class CatalogueListForm(forms.Form):
+class CatalogueListForm(PlainForm):
     tab = forms.ChoiceField(choices=DESTINATION_TABS, required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)
 
 
-class ProductSelectionForm(forms.Form):
-    product = IntegerListField(error_messages={"required": "Select at least one product first."})
+class ProductSelectionForm(PlainForm):
+    """The products a bulk action is for: the ticked ones (`product` ids), or with
+    `all_matching` every product of the tab and search, on any page (the server finds them)."""
+
+    product = IntegerListField(required=False)
+    all_matching = StrictBooleanField()
+    tab = forms.ChoiceField(choices=DESTINATION_TABS, required=False)
+    q = forms.CharField(max_length=100, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        if not self.errors and not cleaned.get("all_matching") and not cleaned.get("product"):
+            self.add_error("product", "Select at least one product first.")
+        return cleaned
 
 
-class AutoSyncForm(ProductSelectionForm):
-    enabled = forms.TypedChoiceField(choices=(("on", "On"), ("off", "Off")),
-                                     coerce=lambda value: value == "on")
+class AutoSyncSwitchForm(PlainForm):
+    enabled = forms.TypedChoiceField(
+        choices=(("on", "On"), ("off", "Off")), coerce=lambda value: value == "on",
+        error_messages={"required": "Choose auto sync on or off.",
+                        "invalid_choice": "Choose auto sync on or off."})
 
 
-class SyncRulesForm(forms.Form):
+class AutoSyncForm(ProductSelectionForm, AutoSyncSwitchForm):
+    pass
+
+
+class SyncRulesForm(PlainForm):
     sync_price = StrictBooleanField(label="Price")
     sync_variants = StrictBooleanField(label="Variants added or removed")
     sync_publish_status = StrictBooleanField(label="Publish status")
 
 
-class HiddenTagForm(forms.Form):
+class HiddenTagForm(PlainForm):
     hidden_tag = forms.CharField(max_length=255, label="Hidden tag", error_messages={
         "required": "Enter the tag that hides a product from destinations."})
 
@@ -61,6 +81,6 @@ class HiddenTagForm(forms.Form):
         return tag
 
 
-class MapLinkForm(forms.Form):
+class MapLinkForm(PlainForm):
     scan = forms.IntegerField(min_value=1, error_messages={
         "required": "Check your SKUs first, then link the matches."})

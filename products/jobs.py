@@ -36,14 +36,20 @@ BATCH_RUNNERS: dict[str, Callable[..., None]] = {
 
 
 def _progress(job: ProductJob, *, remaining: list[int], done: int = 0, failed: int = 0,
-              error: dict | None = None) -> None:
+              error: dict | None = None, already_in_store: dict | None = None) -> None:
     job.source_product_ids = remaining
     job.done += done
     job.failed += failed
     if error is not None and len(job.errors) < MAX_STORED_ERRORS:
         job.errors = [*job.errors, error]
+    if already_in_store is not None:
+        job.already_in_store += 1
+        if len(job.already_in_store_products) < MAX_STORED_ERRORS:
+            job.already_in_store_products = [*job.already_in_store_products, already_in_store]
     ProductJob.objects.filter(pk=job.pk).update(
         source_product_ids=remaining, done=job.done, failed=job.failed, errors=job.errors,
+        already_in_store=job.already_in_store,
+        already_in_store_products=job.already_in_store_products,
         status=Status.RUNNING, updated_at=timezone.now())
 
 

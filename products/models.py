@@ -120,6 +120,20 @@ class VariantLink(models.Model):
         return f"{self.source_variant} → {self.destination_variant_id}"
 
 
+class StockReason(models.TextChoices):
+    """Why a quantity changed: kept on a destination's stock row while its write waits, then on
+    the audit event, so the history can say it in words."""
+
+    SOURCE_CHANGE = "source_change", "A stock change at the source"
+    SETTINGS = "settings", "Your inventory settings changed (safety stock or shared locations)"
+    LINKED = "linked", "Stock set after syncing or mapping the product"
+    HAND_EDIT = "hand_edit", "A change made by hand in your store, put back to the source's stock"
+    RESYNC = "resync", "A resync correction"
+    SALE = "sale", "A sale"
+    RESTOCK = "restock", "A restock refund"
+    HELD = "held", "Held back by the zero-stock safety check"
+
+
 class SyncEvent(models.Model):
     """The audit trail: every change Syncer applied (or tried), why, and how it went."""
 
@@ -160,6 +174,14 @@ class SyncEvent(models.Model):
     result = models.CharField(max_length=8, choices=Result.choices, default=Result.OK)
     error = models.TextField(blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Stock events: which variant, where, why in words (older rows have only `cause`).
+    source_variant = models.ForeignKey(SourceVariant, on_delete=models.SET_NULL, null=True,
+                                       blank=True, related_name="+")
+    location_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=16, choices=StockReason.choices, blank=True,
+                              db_default="")
+    # "#1001": the order of a sale or restock.
+    order_name = models.CharField(max_length=64, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -193,6 +215,10 @@ class ProductJob(models.Model):
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)  # [{"product": title, "message": plain words}]
+    # Imports: products not created because the destination already has variants with their
+    # SKUs (to be mapped instead): how many, and the first few [{"product": title, "skus": []}].
+    already_in_store = models.PositiveIntegerField(default=0)
+    already_in_store_products = models.JSONField(default=list)
     # Map jobs: the SKU scan whose unique matches are being linked.
     scan = models.ForeignKey("CatalogueScan", on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="jobs")
@@ -213,7 +239,11 @@ class ProductJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else min(100, (self.done + self.failed) * 100 // self.total)
+        return 100 if not self.total else min(100, self.handled * 100 // self.total)
+
+    @property
+    def handled(self) -> int:
+        return self.done + self.failed + self.already_in_store
 
 
 class CatalogueScan(models.Model):
@@ -307,8 +337,10 @@ class DestinationStock(models.Model):
     # A manual edit at the destination is healed only after this (lets a destination sale's
     # source decrement arrive first instead of writing stock back up for a moment).
     due_at = models.DateTimeField(null=True, blank=True)
-    # When the source change behind the current target was seen (latency).
+    # When the source change behind the current target was seen (latency), and what it was.
     changed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=16, choices=StockReason.choices, blank=True,
+                              db_default="")
     last_written_at = models.DateTimeField(null=True, blank=True)
 
     class Hold(models.TextChoices):
@@ -382,6 +414,7 @@ class InventoryEffect(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     key = models.CharField(max_length=64)  # order line id / refund line id
     order_id = models.BigIntegerField()
+    order_name = models.CharField(max_length=64, blank=True, db_default="")  # "#1001"
     line_item_id = models.BigIntegerField()
     inventory_item_id = models.BigIntegerField()
     location_id = models.BigIntegerField()

@@ -9,6 +9,7 @@ change the product, plus stock and SKU. An import job's batches run here (`produ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.db import transaction
@@ -27,7 +28,7 @@ from products.sync_events import sync_event_record
 from products.variant_links import variant_links_create
 from stores.models import Connection
 from stores.services import shop_admin_session
-from syncer.shopify.errors import ShopifyError, ShopifyRetryable
+from syncer.shopify.errors import ShopifyError, ShopifyRetryable, ShopifyUserErrors
 from syncer.shopify.operations.products import (
     NewProduct,
     NewProductOption,
@@ -35,6 +36,7 @@ from syncer.shopify.operations.products import (
     OptionValue,
     ProductImage,
     product_create,
+    product_variant_skus_taken,
 )
 
 
@@ -58,6 +60,12 @@ def product_import_batch(*, job: ProductJob, source_product_ids: list[int],
     location = destination_location_id(connection=connection)
     cause = f"import job #{job.pk}"
     rest = list(job.source_product_ids[len(batch):])
+    # A product whose SKUs the destination already has would be a second copy of it (e.g.
+    # synced again after a disconnect): it is not created, and the merchant maps it instead.
+    session = shop_admin_session(shop_domain=connection.destination.domain)
+    skus_taken = set(product_variant_skus_taken(
+        session=session, skus=[v.sku for pid in batch if pid not in linked
+                               for v in variants.get(pid, [])]))
     for index, product_id in enumerate(batch):
         remaining = batch[index + 1:] + rest
         product = products.get(product_id)
@@ -72,6 +80,10 @@ def product_import_batch(*, job: ProductJob, source_product_ids: list[int],
             problem = "The source hid it from destinations."
         elif not variants.get(product_id):
             problem = "It has no variants at the source."
+        elif taken := sorted(_skus(variants[product_id]) & skus_taken):
+            progress(job, remaining=remaining,
+                     already_in_store={"product": title, "skus": taken})
+            continue
         else:
             try:
                 product_import_one(connection=connection, product=product,
@@ -80,12 +92,44 @@ def product_import_batch(*, job: ProductJob, source_product_ids: list[int],
             except ShopifyRetryable:
                 raise  # progress so far is saved; the task retries the rest
             except ShopifyError as exc:
-                problem = exc.merchant_message
+                problem = import_refusal_words(exc)
+                sync_event_record(connection=connection, kind=SyncEvent.Kind.IMPORTED,
+                                  source_product=product, field="product", cause=cause,
+                                  result=SyncEvent.Result.FAILED, error=problem)
+            else:
+                skus_taken |= _skus(variants[product_id])
         if problem is None:
             progress(job, remaining=remaining, done=1)
         else:
             progress(job, remaining=remaining, failed=1,
                      error={"product": title, "message": problem})
+
+
+def _skus(variants: list[SourceVariant]) -> set[str]:
+    return {variant.sku.strip() for variant in variants if variant.sku.strip()}
+
+
+_DUPLICATE_VARIANT = re.compile(r"^The variant '(?P<values>.*)' already exists")
+
+
+def import_refusal_words(exc: ShopifyError) -> str:
+    """What Shopify refused about a product we tried to create, and what to do, in plain
+    words (Shopify's own message kept for anything we have no words for)."""
+    if not isinstance(exc, ShopifyUserErrors) or not exc.user_errors:
+        return exc.merchant_message
+    words: list[str] = []
+    for error in exc.user_errors:
+        duplicate = _DUPLICATE_VARIANT.match(error.message)
+        if duplicate:
+            said = (f"Shopify refused it: several of its variants have the same option value "
+                    f"({duplicate['values']}). Give each variant its own value at the source "
+                    "(for example its size or colour), then sync it again.")
+        else:
+            said = (f"Shopify refused it: {error.message.rstrip('.')}. Change this in the "
+                    "source's product, then sync it again.")
+        if said not in words:
+            words.append(said)
+    return " ".join(words)
 
 
 def new_product(*, product: SourceProduct, variants: list[SourceVariant],

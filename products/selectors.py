@@ -110,20 +110,51 @@ def catalogue_for_destination(*, connection: Connection, tab: str = "all",
                           link_origin=Subquery(link.values("origin")[:1]),
                           link_auto_sync=Subquery(link.values("auto_sync")[:1],
                                                   output_field=BooleanField()),
-                          variant_count=_live_variants())
+                          variant_count=_live_variants(),
+                          import_error=Subquery(_import_failures(connection).values("error")[:1]))
                 .order_by("title", "pk"))
+    return _catalogue_filter(products, tab=tab, search=search)
+
+
+def _import_failures(connection: Connection) -> QuerySet[SyncEvent]:
+    """Why each product's last sync attempt failed (Shopify's refusal in plain words)."""
+    return SyncEvent.objects.filter(
+        connection=connection, source_product=OuterRef("pk"), kind=SyncEvent.Kind.IMPORTED,
+        result=SyncEvent.Result.FAILED).order_by("-created_at", "-pk")
+
+
+def _catalogue_filter(products: QuerySet[SourceProduct], *, tab: str,
+                      search: str) -> QuerySet[SourceProduct]:
+    """A tab and a search of the catalogue (`products` annotated with `synced`). Filtered after
+    any counts are annotated, so a search on SKUs does not change a product's variant count."""
     if tab == "synced":
-        products = products.filter(synced=True)
+        products = products.filter(Q(synced=True))
     elif tab == "not_synced":
-        products = products.filter(synced=False, hidden=False)
+        products = products.filter(Q(synced=False), hidden=False)
     elif tab == "hidden":
-        products = products.filter(synced=True, hidden=True)
+        products = products.filter(Q(synced=True), hidden=True)
     else:
         products = products.filter(Q(hidden=False) | Q(synced=True))
     if search:
         products = products.filter(Q(title__icontains=search) | Q(vendor__icontains=search)
                                    | Q(variants__sku__icontains=search)).distinct()
     return products
+
+
+def catalogue_product_ids_matching(*, connection: Connection, tab: str = "all",
+                                   search: str = "") -> list[int]:
+    """Every product of a tab and search of the catalogue, all pages: what "select all
+    matching" acts on, read again on the server from the search (never ids the page sent)."""
+    products = SourceProduct.objects.filter(
+        shop_id=connection.source_id, deleted_at__isnull=True,
+    ).annotate(synced=Exists(_link_of(connection)))
+    return list(_catalogue_filter(products, tab=tab, search=search).order_by("pk")
+                .values_list("pk", flat=True))
+
+
+def catalogue_row(*, connection: Connection, source_product_id: int) -> SourceProduct | None:
+    """One row of the catalogue list, annotated as the list shows it."""
+    return catalogue_for_destination(connection=connection).filter(pk=source_product_id).first()
 
 
 def catalogue_product(*, connection: Connection, source_product_id: int) -> SourceProduct | None:
@@ -153,7 +184,7 @@ def product_job_current(*, connection: Connection) -> ProductJob | None:
 
 def sync_history(*, connection: Connection, source_product: SourceProduct) -> QuerySet[SyncEvent]:
     return (SyncEvent.objects.filter(connection=connection, source_product=source_product)
-            .order_by("-created_at", "-pk"))
+            .select_related("source_variant").order_by("-created_at", "-pk"))
 
 
 def destination_connections(*, destination: Shop) -> QuerySet[Connection]:

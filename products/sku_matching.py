@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from products.catalogue_data import CatalogueError
 from products.inventory.links import variant_links_stock_write
@@ -244,8 +245,10 @@ def map_batch(*, job: ProductJob, source_product_ids: list[int],
                                            cause=cause)
         if result.failed:
             errors = [*job.errors, {"product": "", "message": (
-                f"Stock could not be set for {len(result.failed)} variant(s): "
-                f"{result.failed[0][1]} See each product's sync history.")}]
+                ngettext("Stock could not be set for %(count)d variant: ",
+                         "Stock could not be set for %(count)d variants: ",
+                         len(result.failed)) % {"count": len(result.failed)}
+                + f"{result.failed[0][1]} See each product's sync history.")}]
             job.errors = errors
             ProductJob.objects.filter(pk=job.pk).update(errors=errors)
 

@@ -28,6 +28,11 @@ class SyncEventSpec:
     cause: str = ""
     result: str = SyncEvent.Result.OK
     error: str = ""
+    source_variant_id: int | None = None
+    location_id: int | None = None
+    reason: str = ""
+    order_name: str = ""
+    latency_ms: int | None = None
 
 
 def _text(value: object) -> str:
@@ -46,7 +51,8 @@ def _event(spec: SyncEventSpec) -> SyncEvent:
         source_product_id=source_product_id, destination_product_id=destination_product_id,
         kind=spec.kind, field=spec.field[:100], from_value=_text(spec.from_value),
         to_value=_text(spec.to_value), cause=spec.cause[:255], result=spec.result,
-        error=spec.error,
+        error=spec.error, source_variant_id=spec.source_variant_id, location_id=spec.location_id,
+        reason=spec.reason, order_name=spec.order_name[:64], latency_ms=spec.latency_ms,
     )
 
 
@@ -63,13 +69,19 @@ def sync_event_record(
     cause: str = "",
     result: str = SyncEvent.Result.OK,
     error: str = "",
+    source_variant_id: int | None = None,
+    location_id: int | None = None,
+    reason: str = "",
+    order_name: str = "",
+    latency_ms: int | None = None,
 ) -> SyncEvent:
     """One row of the audit trail."""
     event = _event(SyncEventSpec(
         connection=connection, kind=kind, product_link=product_link,
         source_product=source_product, destination_product_id=destination_product_id,
         field=field, from_value=from_value, to_value=to_value, cause=cause, result=result,
-        error=error))
+        error=error, source_variant_id=source_variant_id, location_id=location_id,
+        reason=reason, order_name=order_name, latency_ms=latency_ms))
     event.save(force_insert=True)
     return event
 

@@ -14,6 +14,8 @@ urlpatterns = [
          name="catalogue_import"),
     path("products/sources/<int:connection_id>/auto-sync", views.catalogue_auto_sync,
          name="catalogue_auto_sync"),
+    path("products/sources/<int:connection_id>/products/<int:source_product_id>/auto-sync",
+         views.catalogue_product_auto_sync, name="catalogue_product_auto_sync"),
     path("products/sources/<int:connection_id>/unsync", views.catalogue_unsync,
          name="catalogue_unsync"),
     path("products/sources/<int:connection_id>/rules", views.catalogue_rules,

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
@@ -14,6 +16,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from products import autosync, catalogue, imports, mapping, selectors
 from products.forms import (
     AutoSyncForm,
+    AutoSyncSwitchForm,
     CatalogueListForm,
     HiddenTagForm,
     MapLinkForm,
@@ -21,6 +24,7 @@ from products.forms import (
     SourceProductListForm,
     SyncRulesForm,
 )
+from products.history import sync_history_rows
 from products.models import CatalogueScan, ProductJob
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
@@ -120,8 +124,9 @@ def hidden_tag_update(request: HttpRequest) -> HttpResponse:
     response = render(request, "products/source_products.html#hidden-tag",
                       _source_context(request))
     response["HX-Trigger-After-Swap"] = "catalogueChanged"
-    return toast(response, f"Hidden tag saved. {changed} product"
-                           f"{'' if changed == 1 else 's'} changed visibility.")
+    return toast(response, "Hidden tag saved. " + ngettext(
+        "%(count)d product changed visibility.", "%(count)d products changed visibility.",
+        changed) % {"count": changed})
 
 
 # --- destination side -------------------------------------------------------------------------
@@ -171,7 +176,8 @@ def destination_view(view):
 
 def _catalogue_context(request: HttpRequest, connection: Connection,
                        connections: list[Connection] | None = None, **extra) -> dict:
-    filters = CatalogueListForm(request.GET)
+    # A bulk action posts the list's tab, search and page: the list it re-renders stays as it was.
+    filters = CatalogueListForm(request.POST if request.method == "POST" else request.GET)
     filters.is_valid()
     tab = filters.cleaned_data.get("tab") or "all"
     search = (filters.cleaned_data.get("q") or "").strip()
@@ -214,72 +220,114 @@ def _catalogue_main(request: HttpRequest, connection: Connection, message: str, 
     return toast(response, message, error=error)
 
 
-def _selection(request: HttpRequest, form_class=ProductSelectionForm):
+def _selection(request: HttpRequest, connection: Connection,
+               form_class: type[ProductSelectionForm] = ProductSelectionForm,
+               ) -> tuple[Form | None, list[int], str]:
+    """The form and the products a bulk action is for, or what is wrong with the selection.
+    "All matching" runs the list's search again, scoped to this connection."""
     form = form_class(request.POST)
-    if form.is_valid():
-        return form, None
-    message = next(iter(form.errors.values()))[0]
-    return None, message
+    if not form.is_valid():
+        return None, [], next(iter(form.errors.values()))[0]
+    if not form.cleaned_data["all_matching"]:
+        return form, form.cleaned_data["product"], ""
+    ids = selectors.catalogue_product_ids_matching(
+        connection=connection, tab=form.cleaned_data["tab"] or "all",
+        search=form.cleaned_data["q"].strip())
+    if not ids:
+        return None, [], "No product matches your search any more. Nothing was changed."
+    return form, ids, ""
 
 
 @require_POST
 @destination_view
 def catalogue_import(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    form, problem = _selection(request)
+    form, ids, problem = _selection(request, connection)
     if form is None:
         return _catalogue_main(request, connection, problem, error=True, status=422)
     try:
-        job = imports.product_import_start(connection=connection,
-                                           source_product_ids=form.cleaned_data["product"],
+        job = imports.product_import_start(connection=connection, source_product_ids=ids,
                                            actor_user_id=_user(request))
     except imports.ImportRefused as exc:
         return _catalogue_main(request, connection, str(exc), error=True, status=409)
     job.refresh_from_db()
-    count = job.total
-    return _catalogue_main(request, connection,
-                           f"Syncing {count} product{'' if count == 1 else 's'}. You can leave "
-                           "this page; the sync continues.")
+    return _catalogue_main(request, connection, ngettext(
+        "Syncing %(count)d product. You can leave this page; the sync continues.",
+        "Syncing %(count)d products. You can leave this page; the sync continues.",
+        job.total) % {"count": job.total})
 
 
 @require_POST
 @destination_view
 def catalogue_auto_sync(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    form, problem = _selection(request, AutoSyncForm)
+    form, ids, problem = _selection(request, connection, AutoSyncForm)
     if form is None:
         return _catalogue_main(request, connection, problem, error=True, status=422)
     enabled = form.cleaned_data["enabled"]
     changed = autosync.product_links_auto_sync_set(
-        connection=connection, source_product_ids=form.cleaned_data["product"], enabled=enabled,
+        connection=connection, source_product_ids=ids, enabled=enabled,
         actor_user_id=_user(request))
     if not changed:
         return _catalogue_main(request, connection,
                                f"Auto sync was already {'on' if enabled else 'off'} for the "
                                "selected synced products (unsynced ones have none).")
-    plural = "" if changed == 1 else "s"
-    message = (f"Auto sync on for {changed} product{plural}: your quantities now follow the "
-               "source's." if enabled else
-               f"Auto sync off for {changed} product{plural}: nothing of them syncs until you "
-               "turn it on again.")
-    return _catalogue_main(request, connection, message)
+    message = (ngettext(
+        "Auto sync on for %(count)d product: your quantities now follow the source's.",
+        "Auto sync on for %(count)d products: your quantities now follow the source's.",
+        changed) if enabled else ngettext(
+        "Auto sync off for %(count)d product: nothing of it syncs until you turn it on again.",
+        "Auto sync off for %(count)d products: nothing of them syncs until you turn it on "
+        "again.", changed))
+    return _catalogue_main(request, connection, message % {"count": changed})
+
+
+@require_POST
+@destination_view
+def catalogue_product_auto_sync(request: HttpRequest, connection_id: int,
+                                source_product_id: int) -> HttpResponse:
+    """The switch in a product's row: auto sync on or off for that one product; answers its
+    row as it is now."""
+    connection = _connection(request, connection_id)
+    form = AutoSyncSwitchForm(request.POST)
+    changed = 0
+    if form.is_valid():
+        changed = autosync.product_links_auto_sync_set(
+            connection=connection, source_product_ids=[source_product_id],
+            enabled=form.cleaned_data["enabled"], actor_user_id=_user(request))
+    product = selectors.catalogue_row(connection=connection,
+                                      source_product_id=source_product_id)
+    if product is None:
+        raise Http404("No such product")
+    response = render(request, "products/catalogue.html#catalogue-row",
+                      {"connection": connection, "product": product})
+    if not form.is_valid():
+        return toast(response, form.errors["enabled"][0], error=True)
+    if not product.synced:
+        return toast(response, f"{product.title} is not synced, so it has no auto sync. Sync "
+                               "it first.", error=True)
+    if not changed:
+        return response
+    return toast(response, f"Auto sync on for {product.title}: your quantities now follow the "
+                           "source's." if product.link_auto_sync else
+                           f"Auto sync off for {product.title}: nothing of it syncs until you "
+                           "turn it on again.")
 
 
 @require_POST
 @destination_view
 def catalogue_unsync(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    form, problem = _selection(request)
+    form, ids, problem = _selection(request, connection)
     if form is None:
         return _catalogue_main(request, connection, problem, error=True, status=422)
-    removed = autosync.product_links_unsync(connection=connection,
-                                            source_product_ids=form.cleaned_data["product"],
+    removed = autosync.product_links_unsync(connection=connection, source_product_ids=ids,
                                             actor_user_id=_user(request))
-    plural = "" if removed == 1 else "s"
-    return _catalogue_main(request, connection,
-                           f"Unsynced {removed} product{plural}. They stay in your store as "
-                           "they are." if removed else "None of the selected products was "
-                           "synced.")
+    return _catalogue_main(request, connection, ngettext(
+        "Unsynced %(count)d product. It stays in your store as it is.",
+        "Unsynced %(count)d products. They stay in your store as they are.",
+        removed) % {"count": removed} if removed else "None of the selected products was "
+        "synced.")
 
 
 @require_POST
@@ -298,9 +346,16 @@ def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
               if on]
     response = render(request, "products/catalogue.html#sync-rules",
                       _catalogue_context(request, connection))
-    return toast(response, "Auto-sync rules saved: " + (
-        ", ".join(chosen) + " follow the source from its next change." if chosen else
-        "only stock and SKUs follow the source."))
+    return toast(response, _rules_saved_message(chosen))
+
+
+def _rules_saved_message(chosen: list[str]) -> str:
+    """"Price follows…", "Price and publish status follow…": the verb agrees with the list."""
+    if not chosen:
+        return "Auto-sync rules saved: only stock and SKUs follow the source."
+    listed = chosen[0] if len(chosen) == 1 else ", ".join(chosen[:-1]) + " and " + chosen[-1]
+    verb = ngettext("follows", "follow", len(chosen))
+    return f"Auto-sync rules saved: {listed} {verb} the source from its next change."
 
 
 @require_GET
@@ -375,8 +430,10 @@ def map_link(request: HttpRequest, connection_id: int) -> HttpResponse:
     response = render(request, "products/map.html#map-panel",
                       {**_map_context(request, connection), "job": ProductJob.objects.get(
                           pk=job.pk)})
-    return toast(response, f"Linking {job.total} product{'' if job.total == 1 else 's'} by "
-                            "SKU and setting their stock.")
+    return toast(response, ngettext(
+        "Linking %(count)d product by SKU and setting its stock.",
+        "Linking %(count)d products by SKU and setting their stock.",
+        job.total) % {"count": job.total})
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -397,7 +454,8 @@ def product_history(request: HttpRequest, connection_id: int,
     page = Paginator(selectors.sync_history(connection=connection, source_product=product),
                      HISTORY_PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
     link = product.links.filter(connection=connection).first()
+    rows = sync_history_rows(connection=connection, events=list(page.object_list))
     return render(request, page_or_fragment(request, "products/history.html", "history-table"), {
-        "connection": connection, "product": product, "link": link, "page": page,
+        "connection": connection, "product": product, "link": link, "page": page, "rows": rows,
         "back_url": reverse("products:source_catalogue", args=[connection.pk]),
     })

@@ -191,8 +191,8 @@ def _variants(values: list[str]) -> list[dict[str, Any]]:
     variants = []
     for value in values:
         parts = value.split(":")
-        if len(parts) not in (1, 2, 3) or not parts[0]:
-            raise SystemExit(f"error: expected SKU[:PRICE[:AVAILABLE]], got {value!r}")
+        if len(parts) not in (1, 2, 3, 4) or not parts[0]:
+            raise SystemExit(f"error: expected SKU[:PRICE[:AVAILABLE[:VALUE]]], got {value!r}")
         entry: dict[str, Any] = {"sku": parts[0], "price": "10.00", "available": 0}
         if len(parts) > 1 and parts[1]:
             entry["price"] = parts[1]
@@ -201,6 +201,8 @@ def _variants(values: list[str]) -> list[dict[str, Any]]:
                 entry["available"] = int(parts[2])
             except ValueError as exc:
                 raise SystemExit(f"error: AVAILABLE must be an integer in {value!r}") from exc
+        if len(parts) > 3 and parts[3]:
+            entry["option1"] = parts[3]
         variants.append(entry)
     return variants
 
@@ -223,6 +225,7 @@ def run_command(args: argparse.Namespace) -> Any:
             "vendor": args.vendor or "",
             "tags": args.tag or [],
             "variants": _variants(args.variant or [args.title.upper().replace(" ", "-")]),
+            "option_name": args.option,
         }
         return client.call("POST", f"/_emulator/shops/{_shop(args.domain)}/products", body)
     if command == "stock":
@@ -373,8 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--vendor")
     add.add_argument("--tag", action="append", help="repeatable")
     add.add_argument(
-        "--variant", action="append", metavar="SKU[:PRICE[:AVAILABLE]]", help="repeatable"
+        "--variant", action="append", metavar="SKU[:PRICE[:AVAILABLE[:VALUE]]]",
+        help="repeatable; VALUE is the variant's option value (default: its SKU when there "
+        "are several variants)",
     )
+    add.add_argument("--option", default="Title", help="the option's name (default Title)")
 
     stock = control_parser("stock", help="set or adjust available stock")
     stock_commands = stock.add_subparsers(dest="stock_command", required=True)

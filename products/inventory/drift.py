@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from products.models import DestinationStock, InventoryWriteBatch, SyncEvent
+from products.models import DestinationStock, InventoryWriteBatch, StockReason, SyncEvent
 from products.sync_events import sync_event_record
 from stores.models import Shop
 
@@ -70,13 +70,15 @@ def _destination_level_compare(destination: Shop, rows: QuerySet[DestinationStoc
             kind=SyncEvent.Kind.DRIFT, field=f"variant {link.destination_variant_id} available",
             from_value=stock.known_quantity, to_value=available,
             cause="changed at the destination (not sent to the source)",
-            result=SyncEvent.Result.SKIPPED,
+            result=SyncEvent.Result.SKIPPED, source_variant_id=link.source_variant_id,
+            location_id=stock.location_id, reason=StockReason.HAND_EDIT,
         )
         dirty = stock.target is not None and stock.target != available
         DestinationStock.objects.filter(pk=stock.pk).update(
             known_quantity=available, dirty=dirty,
             due_at=timezone.now() + DRIFT_GRACE if dirty else None,
-            changed_at=timezone.now() if dirty else stock.changed_at)
+            changed_at=timezone.now() if dirty else stock.changed_at,
+            reason=StockReason.HAND_EDIT if dirty else stock.reason)
         if dirty:
             to_flush.add(destination.pk)
     return to_flush

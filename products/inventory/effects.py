@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from products.inventory.locations import source_decrement_location_id
-from products.models import InventoryEffect, SyncEvent, VariantLink
+from products.models import InventoryEffect, StockReason, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
 from stores.models import Connection, Shop
 from stores.services import shop_admin_session
@@ -71,6 +71,7 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
             destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line["id"]),
             defaults={
                 "source": link.connection.source, "order_id": int(payload["id"]),
+                "order_name": str(payload.get("name") or "")[:64],
                 "line_item_id": int(line["id"]),
                 "inventory_item_id": link.source_variant.inventory_item_id,
                 "location_id": source_decrement_location_id(source=link.connection.source),
@@ -210,12 +211,22 @@ def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> N
                                       connection__destination=effect.destination,
                                       source_variant__inventory_item_id=effect.inventory_item_id,
                                       ).select_related("product_link", "connection").first()
+    sale = effect.kind == InventoryEffect.Kind.SALE
+    # A refund's webhook does not name its order: its sale's did.
+    order_name = effect.order_name or (InventoryEffect.objects.filter(
+        destination=effect.destination, kind=InventoryEffect.Kind.SALE,
+        line_item_id=effect.line_item_id).values_list("order_name", flat=True).first() or "")
     sync_event_record(
         connection=link.connection if link else None,
         product_link=link.product_link if link else None,
-        kind=(SyncEvent.Kind.SOURCE_DECREMENT if effect.kind == InventoryEffect.Kind.SALE
-              else SyncEvent.Kind.SOURCE_RESTOCK),
+        kind=SyncEvent.Kind.SOURCE_DECREMENT if sale else SyncEvent.Kind.SOURCE_RESTOCK,
         field=f"source item {effect.inventory_item_id} available",
         from_value="", to_value=f"{effect.delta:+d}",
         cause=f"order {effect.order_id} line {effect.line_item_id}", result=result, error=error,
+        source_variant_id=link.source_variant_id if link else None,
+        location_id=effect.location_id,
+        reason=StockReason.SALE if sale else StockReason.RESTOCK, order_name=order_name,
+        # from the order's webhook being taken in to the source's stock moving
+        latency_ms=(max(0, int((timezone.now() - effect.created_at).total_seconds() * 1000))
+                    if result == SyncEvent.Result.OK else None),
     )

@@ -28,7 +28,13 @@ from products.inventory.levels import levels_read
 from products.inventory.selectors import destination_sales_pending
 from products.inventory.sql import BATCH_CLAIM, BATCH_WRITTEN
 from products.metrics import propagation_seconds
-from products.models import DestinationStock, InventoryWriteBatch, SyncEvent, VariantLink
+from products.models import (
+    DestinationStock,
+    InventoryWriteBatch,
+    StockReason,
+    SyncEvent,
+    VariantLink,
+)
 from products.sync_events import SyncEventSpec, sync_events_record
 from stores.models import Shop
 from stores.services import shop_admin_session
@@ -107,7 +113,8 @@ def _zero_breaker(destination: Shop) -> int:
         kind=SyncEvent.Kind.INVENTORY,
         field=f"variant {row.variant_link.destination_variant_id} available",
         from_value=row.known_quantity, to_value=0, cause=cause,
-        result=SyncEvent.Result.SKIPPED) for row in rows])
+        result=SyncEvent.Result.SKIPPED, source_variant_id=row.variant_link.source_variant_id,
+        location_id=row.location_id, reason=StockReason.HELD) for row in rows])
     logger.warning("zero-stock breaker tripped for %s: %s", destination.domain, cause)
     return held
 
@@ -202,15 +209,17 @@ def _batch_form(destination: Shop, *,
                     return None, False
                 if not zeros_checked and any(
                         target == 0 and known != 0 and hold == DestinationStock.Hold.NONE
-                        for _, _, _, target, known, _, hold in rows):
+                        for _, _, _, target, known, _, hold, _ in rows):
                     raise _ZerosToCheck  # rolls the claim back
                 unknown = [row[0] for row in rows if row[4] is None]
                 if unknown:
                     raise _UnknownQuantities(unknown)  # rolls the claim back
                 items = [{"stock": pk, "item": item, "location": location, "quantity": target,
                           "from": known,
-                          "changed_at": changed_at.isoformat() if changed_at else None}
-                         for pk, item, location, target, known, changed_at, _ in sorted(rows)
+                          "changed_at": changed_at.isoformat() if changed_at else None,
+                          "reason": reason}
+                         for pk, item, location, target, known, changed_at, _, reason
+                         in sorted(rows)
                          if target is not None and known != target]
                 more = len(rows) >= BATCH_SIZE
                 items = _raises_deferred_while_sales_pending(destination, items)
@@ -302,6 +311,8 @@ def _batch_done(batch: InventoryWriteBatch) -> None:
             "froms": [item["from"] for item in items],
             "changed": [parse_datetime(item["changed_at"]) if item.get("changed_at") else None
                         for item in items],
+            # (a batch formed before reasons were kept has none)
+            "reasons": [item.get("reason") or "" for item in items],
             "now": timezone.now(), "batch": batch.pk, "done": InventoryWriteBatch.Status.DONE,
             "kind": SyncEvent.Kind.INVENTORY, "cause": f"batch {batch.idempotency_key}",
             "ok": SyncEvent.Result.OK,
@@ -345,4 +356,5 @@ def _stock_failed(*, rows: list[DestinationStock], message: str) -> None:
         product_link=links[row.variant_link_id].product_link, kind=SyncEvent.Kind.INVENTORY,
         field=f"variant {links[row.variant_link_id].destination_variant_id} available",
         to_value=row.target, cause="stock write", result=SyncEvent.Result.FAILED,
-        error=message) for row in rows])
+        error=message, source_variant_id=links[row.variant_link_id].source_variant_id,
+        location_id=row.location_id, reason=row.reason) for row in rows])

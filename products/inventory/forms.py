@@ -7,10 +7,10 @@ from typing import Any, cast
 from django import forms
 
 from products.inventory.locations import LocationChoice
-from syncer.forms import StrictBooleanField
+from syncer.forms import PlainForm, StrictBooleanField
 
 
-class SourceInventoryForm(forms.Form):
+class SourceInventoryForm(PlainForm):
     # Check boxes: the template lays out each choice's own input, which a <select> has not.
     shared_location_ids = forms.TypedMultipleChoiceField(
         coerce=int, label="Locations whose stock is shared",
@@ -34,7 +34,7 @@ class SourceInventoryForm(forms.Form):
         return data
 
 
-class ConnectionInventoryForm(forms.Form):
+class ConnectionInventoryForm(PlainForm):
     destination_location_id = forms.TypedChoiceField(coerce=int,
                                                      label="Receiving location")
     safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",

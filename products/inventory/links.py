@@ -21,7 +21,13 @@ from products.inventory.flush import (
 )
 from products.inventory.levels import source_available_live
 from products.inventory.targets import destination_targets, stock_for
-from products.models import DestinationStock, InventoryWriteBatch, SyncEvent, VariantLink
+from products.models import (
+    DestinationStock,
+    InventoryWriteBatch,
+    StockReason,
+    SyncEvent,
+    VariantLink,
+)
 from stores.models import Connection
 from syncer.shopify.errors import ShopifyRetryable
 
@@ -69,7 +75,8 @@ def variant_links_stock_write(*, connection: Connection, variant_links: list[Var
             stock_ids[stock.pk] = link.pk
             DestinationStock.objects.filter(pk=stock.pk).update(
                 target=targets[link.source_variant.inventory_item_id], dirty=True, due_at=None,
-                hold=DestinationStock.Hold.NONE, changed_at=started)
+                hold=DestinationStock.Hold.NONE, changed_at=started,
+                reason=StockReason.LINKED)
         # What the destination shows now (stocking the item at the receiving location if it
         # is not yet): the write is a compare-and-set from it, and a variant already showing
         # its target (or already at zero) is left alone rather than counted as a new zero.

@@ -32,6 +32,7 @@ from products.models import (
     ReconciliationRun,
     SourceLevel,
     SourceVariant,
+    StockReason,
     SyncEvent,
     VariantLink,
 )
@@ -115,7 +116,8 @@ def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
     source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
         (item_id, location_id, quantity, updated or now)
         for (item_id, location_id), (quantity, updated) in source_live.items()])
-    targets_recompute(source=connection.source, changed_at=now, inventory_item_ids=[
+    targets_recompute(source=connection.source, changed_at=now, reason=StockReason.RESYNC,
+                      inventory_item_ids=[
         link.source_variant.inventory_item_id for link in links])
     lock = destination_flush_lock(connection.destination_id, blocking_timeout=120)
     if not lock.acquire():
@@ -159,11 +161,14 @@ def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection
                     kind=SyncEvent.Kind.DRIFT,
                     field=f"variant {link.destination_variant_id} available",
                     from_value=stock.known_quantity, to_value=actual,
-                    cause=f"reconciliation {run.pk}", result=SyncEvent.Result.SKIPPED)
+                    cause=f"reconciliation {run.pk}", result=SyncEvent.Result.SKIPPED,
+                    source_variant_id=link.source_variant_id, location_id=stock.location_id,
+                    reason=StockReason.RESYNC)
             DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=actual)
         current = actual if actual is not None else stock.known_quantity
         if stock.target is not None and current != stock.target:
-            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None)
+            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None,
+                                                                reason=StockReason.RESYNC)
         if index % 100 == 0:
             ReconciliationRun.objects.filter(pk=run.pk).update(checked=index,
                                                                drift_found=drift)

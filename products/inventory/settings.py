@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from products.inventory.targets import targets_recompute
-from products.models import DestinationStock, SourceLevel, VariantLink
+from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
 from stores.models import Connection, Shop
 
 
@@ -22,7 +22,8 @@ def source_locations_save(*, source: Shop, shared_location_ids: list[int],
         fresh.save(update_fields=["settings", "updated_at"])
     source.settings = fresh.settings
     items = SourceLevel.objects.filter(shop=source).values_list("inventory_item_id", flat=True)
-    return targets_recompute(source=source, inventory_item_ids=items)
+    return targets_recompute(source=source, inventory_item_ids=items,
+                             reason=StockReason.SETTINGS)
 
 
 def connection_inventory_save(*, connection: Connection, destination_location_id: int,
@@ -39,7 +40,8 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
             location_id=destination_location_id, known_quantity=None, target=None)
     items = VariantLink.objects.filter(connection=connection).values_list(
         "source_variant__inventory_item_id", flat=True)
-    return targets_recompute(source=connection.source, inventory_item_ids=items)
+    return targets_recompute(source=connection.source, inventory_item_ids=items,
+                             reason=StockReason.SETTINGS)
 
 
 def inventory_zero_hold_release(*, connection: Connection) -> int:

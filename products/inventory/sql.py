@@ -108,7 +108,11 @@ TARGETS_RECOMPUTE = _statement("""
         changed_at = CASE
             WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
                  AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
-            THEN %(changed_at)s ELSE s.changed_at END
+            THEN %(changed_at)s ELSE s.changed_at END,
+        reason = CASE
+            WHEN (s.dirty OR s.known_quantity IS DISTINCT FROM v.target)
+                 AND (s.target IS DISTINCT FROM v.target OR s.changed_at IS NULL)
+            THEN %(reason)s ELSE s.reason END
     FROM v, locked
     WHERE s.id = v.id AND locked.id = v.id
       AND NOT (s.target IS NOT DISTINCT FROM v.target
@@ -135,12 +139,13 @@ BATCH_CLAIM = _statement("""
     FROM picked, {variant_link} AS l
     WHERE s.id = picked.id AND picked.dirty AND l.id = s.variant_link_id
     RETURNING s.id, l.destination_inventory_item_id, s.location_id, s.target, s.known_quantity,
-              s.changed_at, s.hold
+              s.changed_at, s.hold, s.reason
 """)
 
 # One statement records a completed write: the rows locked in id order, their new known
 # quantity, the batch done, and one audit event per row written (products/sync_events.py's
-# columns), with its latency from the source change. A row gone meanwhile (unlinked) gets no
+# columns), with its latency from the source change and the reason the row carried. A row gone
+# meanwhile (unlinked) gets no
 # event. Rows and batch status commit together, so an echo webhook sees either the rows before
 # the write with the batch still pending, or both after it: never a manual edit. The variant
 # links are only read (the engine's last write lives on the stock row; a link's own last write
@@ -148,8 +153,9 @@ BATCH_CLAIM = _statement("""
 BATCH_WRITTEN = _statement("""
     WITH v AS (
         SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[],
-                             %(froms)s::integer[], %(changed)s::timestamptz[])
-            AS v(id, quantity, from_quantity, changed_at)
+                             %(froms)s::integer[], %(changed)s::timestamptz[],
+                             %(reasons)s::text[])
+            AS v(id, quantity, from_quantity, changed_at, reason)
     ),
     locked AS MATERIALIZED (
         SELECT s.id FROM {destination_stock} AS s JOIN v ON v.id = s.id
@@ -161,7 +167,8 @@ BATCH_WRITTEN = _statement("""
             dirty = s.dirty OR (s.target IS NOT NULL AND s.target <> v.quantity)
         FROM v, locked
         WHERE s.id = v.id AND locked.id = v.id
-        RETURNING s.variant_link_id, v.quantity, v.from_quantity, v.changed_at
+        RETURNING s.variant_link_id, s.location_id, v.quantity, v.from_quantity, v.changed_at,
+                  v.reason
     ),
     batch AS (
         UPDATE {write_batch} SET status = %(done)s, completed_at = %(now)s
@@ -169,12 +176,13 @@ BATCH_WRITTEN = _statement("""
     )
     INSERT INTO {sync_event}
         (connection_id, product_link_id, source_product_id, destination_product_id, kind,
-         field, from_value, to_value, cause, result, error, latency_ms, created_at)
+         field, from_value, to_value, cause, result, error, latency_ms, created_at,
+         source_variant_id, location_id, reason, order_name)
     SELECT l.connection_id, l.product_link_id, p.source_product_id, p.destination_product_id,
            %(kind)s, 'variant ' || l.destination_variant_id || ' available',
            coalesce(stock.from_quantity::text, ''), stock.quantity::text, %(cause)s, %(ok)s, '',
            greatest(0, floor(extract(epoch FROM %(now)s - stock.changed_at) * 1000))::integer,
-           %(now)s
+           %(now)s, l.source_variant_id, stock.location_id, stock.reason, ''
     FROM stock
     JOIN {variant_link} AS l ON l.id = stock.variant_link_id
     JOIN {product_link} AS p ON p.id = l.product_link_id

@@ -14,7 +14,7 @@ from django.utils import timezone
 from products.inventory.levels import levels_read, source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
 from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE
-from products.models import DestinationStock, VariantLink
+from products.models import DestinationStock, StockReason, VariantLink
 from stores.models import Connection, Shop
 
 # What makes a link follow the source's stock. sql.TARGETS_RECOMPUTE states the same rule in
@@ -65,10 +65,12 @@ TARGETS_ITEMS_PER_STATEMENT = 100
 
 
 def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
-                      changed_at: datetime | None = None) -> set[int]:
+                      changed_at: datetime | None = None,
+                      reason: str = StockReason.SOURCE_CHANGE) -> set[int]:
     """Sets each linked destination's target from the source's shared stock; returns the
     destination shop ids that now have something to write. Items whose source level we have
-    never heard of are left alone (reconciliation reads them)."""
+    never heard of are left alone (reconciliation reads them). `reason` is what a changed
+    target's write will say in the history."""
     item_ids = sorted(set(inventory_item_ids))
     changed_at = changed_at or timezone.now()
     for link in syncing_links(source_variant__shop=source,
@@ -81,6 +83,7 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
         with db_connection.cursor() as cursor:
             cursor.execute(TARGETS_RECOMPUTE, {
                 "source": source.pk, "shared": shared, "changed_at": changed_at,
+                "reason": reason,
                 "items": item_ids[start:start + TARGETS_ITEMS_PER_STATEMENT],
                 "connected": Connection.Status.CONNECTED})
             to_flush.update(int(destination_id) for destination_id, dirty in cursor.fetchall()

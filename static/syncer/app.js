@@ -75,3 +75,105 @@ document.addEventListener("click", function (event) {
     window.syncerToast && window.syncerToast("Reload the app, then download again.", true);
   });
 });
+
+// Bulk selection on an index table (<form data-bulk-form>), as in Shopify admin: the header
+// box ticks the page; when more products match the search than the page shows, a banner offers
+// all of them, and the form then posts all_matching=on with the tab and search instead of ids
+// (the server finds the products again). Actions stay disabled while nothing is selected, and
+// their confirmation names the count when they act on every match.
+(function () {
+  "use strict";
+
+  function refresh(form) {
+    var rows = form.querySelectorAll("[data-bulk-row]");
+    var allField = form.querySelector("[data-bulk-all]");
+    var all = allField.value === "on";
+    var ticked = 0;
+    rows.forEach(function (box) {
+      if (all) box.checked = true;
+      if (box.checked) ticked += 1;
+    });
+    var header = form.querySelector("[data-bulk-page]");
+    var wholePage = rows.length > 0 && ticked === rows.length;
+    if (header) {
+      header.checked = wholePage;
+      header.indeterminate = ticked > 0 && !wholePage;
+    }
+    var banner = form.querySelector("[data-bulk-banner]");
+    if (banner) {
+      banner.hidden = !wholePage;
+      banner.querySelector("[data-bulk-page-note]").hidden = all;
+      banner.querySelector("[data-bulk-all-note]").hidden = !all;
+    }
+    var count = form.querySelector("[data-bulk-count]");
+    if (count) {
+      count.textContent = all ? "All matching selected" : (ticked ? ticked + " selected" : "");
+    }
+    form.querySelectorAll("[data-bulk-action]").forEach(function (button) {
+      if (!button.hasAttribute("data-confirm-page")) {
+        button.setAttribute("data-confirm-page", button.getAttribute("hx-confirm") || "");
+      }
+      var question = all ? button.getAttribute("data-confirm-all")
+                         : button.getAttribute("data-confirm-page");
+      if (question) button.setAttribute("hx-confirm", question);
+      else button.removeAttribute("hx-confirm");
+      button.disabled = !all && ticked === 0;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("[data-bulk-form]");
+    if (!form) return;
+    if (event.target.matches("[data-bulk-page]")) {
+      form.querySelector("[data-bulk-all]").value = "";
+      form.querySelectorAll("[data-bulk-row]").forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    } else if (event.target.matches("[data-bulk-row]")) {
+      if (!event.target.checked) form.querySelector("[data-bulk-all]").value = "";
+    } else {
+      return;
+    }
+    refresh(form);
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-bulk-select-all], [data-bulk-clear]");
+    if (!button) return;
+    var form = button.closest("[data-bulk-form]");
+    var selectAll = button.hasAttribute("data-bulk-select-all");
+    form.querySelector("[data-bulk-all]").value = selectAll ? "on" : "";
+    if (!selectAll) {
+      form.querySelectorAll("[data-bulk-row]").forEach(function (box) { box.checked = false; });
+    }
+    refresh(form);
+  });
+
+  // Acting on every match sends the search, not the ticked ids of this page.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("[data-bulk-form]");
+    if (form && form.querySelector("[data-bulk-all]").value === "on") {
+      delete event.detail.parameters.product;
+    }
+  });
+
+  // A row swapped in by its auto-sync switch comes back unticked: keep what was ticked.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.target.closest && event.detail.target.closest("[data-bulk-form]");
+    if (!form) return;
+    form.bulkTicked = [];
+    form.querySelectorAll("[data-bulk-row]:checked").forEach(function (box) {
+      form.bulkTicked.push(box.value);
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-bulk-form]").forEach(function (form) {
+      (form.bulkTicked || []).forEach(function (value) {
+        var box = form.querySelector('[data-bulk-row][value="' + value + '"]');
+        if (box) box.checked = true;
+      });
+      form.bulkTicked = null;
+      refresh(form);
+    });
+  });
+})();

@@ -125,10 +125,14 @@ def test_destination_switches_auto_sync_unsyncs_and_sets_rules(client, world):
                                     "source's.")
     rules = client.post(f"/products/sources/{conn.pk}/rules",
                         {"sync_price": "on", "sync_publish_status": "on"}, headers=as_dest)
-    assert toast(rules)["message"] == ("Auto-sync rules saved: price, publish status follow the "
-                                       "source from its next change.")
+    assert toast(rules)["message"] == ("Auto-sync rules saved: price and publish status follow "
+                                       "the source from its next change.")
     conn.refresh_from_db()
     assert (conn.sync_price, conn.sync_variants, conn.sync_publish_status) == (True, False, True)
+    one_rule = client.post(f"/products/sources/{conn.pk}/rules", {"sync_price": "on"},
+                           headers=as_dest)
+    assert toast(one_rule)["message"] == ("Auto-sync rules saved: price follows the source from "
+                                          "its next change.")
     history = client.get(f"/products/sources/{conn.pk}/products/{shirt_id}/history",
                          headers=as_dest)
     html = history.content.decode()
@@ -137,8 +141,7 @@ def test_destination_switches_auto_sync_unsyncs_and_sets_rules(client, world):
     assert "Auto sync turned on/off" in html
     unsync = client.post(f"/products/sources/{conn.pk}/unsync", {"product": [shirt_id]},
                          headers=as_dest)
-    assert toast(unsync)["message"] == ("Unsynced 1 product. They stay in your store as they "
-                                        "are.")
+    assert toast(unsync)["message"] == "Unsynced 1 product. It stays in your store as it is."
     assert ProductLink.objects.count() == 0
     # the history is still there after unsyncing
     again = client.get(f"/products/sources/{conn.pk}/products/{shirt_id}/history",
@@ -204,7 +207,7 @@ def test_map_by_sku_through_the_pages(client, world):
     linked = client.post(f"/products/sources/{conn.pk}/map/link", {"scan": scan_id},
                          headers=as_dest)
     assert linked.status_code == 200
-    assert toast(linked)["message"] == ("Linking 1 product by SKU and setting their stock.")
+    assert toast(linked)["message"] == ("Linking 1 product by SKU and setting its stock.")
     world.settle()
     assert list(ProductLink.objects.values_list("origin", flat=True)) == ["mapped"]
     assert SyncEvent.objects.filter(kind="inventory", result="ok").count() == 2

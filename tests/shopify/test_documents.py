@@ -54,6 +54,7 @@ def test_the_documents_syncer_needs_all_exist():
         "products_page",
         "product_by_id",
         "product_variants_by_sku",
+        "product_variant_skus",
         "inventory_item_levels",
         "inventory_levels_for_items",
         "inventory_set_quantities",

@@ -85,6 +85,31 @@ def test_control_commands_drive_a_running_server(server):
     assert [lv["available"] for lv in shop["inventory_levels"] if lv["sku"] == "SHIRT-S"][0] == 8
 
 
+def test_product_add_gives_several_variants_their_own_option_values(server):
+    assert cli("shop", "create", "demo", "--url", server.url).returncode == 0
+    # When the README's example adds a product with two variants
+    plain = cli("product", "add", "demo", "--title", "Tote", "--variant", "A", "--variant", "B",
+                "--url", server.url)
+    named = cli("product", "add", "demo", "--title", "Tee", "--option", "Size",
+                "--variant", "TEE-S:10.00:1:Small", "--variant", "TEE-M:10.00:2:Medium",
+                "--url", server.url)
+    clash = cli("product", "add", "demo", "--title", "Cap", "--variant", "CAP-1:5:1:One",
+                "--variant", "CAP-2:5:1:One", "--url", server.url)
+
+    # Then each variant has its own value of a real option, as Shopify requires
+    assert plain.returncode == 0, plain.stderr
+    tote = json.loads(plain.stdout)
+    assert [(o["name"], o["values"]) for o in tote["options"]] == [("Title", ["A", "B"])]
+    assert [(v["sku"], v["title"]) for v in tote["variants"]] == [("A", "A"), ("B", "B")]
+    tee = json.loads(named.stdout)
+    assert [(o["name"], o["values"]) for o in tee["options"]] == [("Size", ["Small", "Medium"])]
+    assert [v["title"] for v in tee["variants"]] == ["Small", "Medium"]
+    # and two variants with the same value are refused, in Shopify's words
+    assert clash.returncode == 1
+    assert clash.stderr.strip() == ("error (422): The variant 'One' already exists. Please "
+                                    "change at least one option value.")
+
+
 def test_control_command_error_exits_non_zero_with_message(server):
     result = cli("sell", "ghost", "SKU:1", "--url", server.url)
 

@@ -216,6 +216,28 @@ def test_product_set_creates_product_variants_and_levels() -> None:
     assert recorder.topics.count("products/update") == 1
 
 
+def test_product_set_refuses_two_variants_with_the_same_option_values_like_shopify() -> None:
+    # (the payload of ../shared/shopify/captures/2025-01/products/
+    # product-set-duplicate-variants-parity.json, with its variant-level code)
+    world, recorder = make_world(skus=())
+    query = """mutation($input: ProductSetInput!) { productSet(input: $input) {
+      product { id } userErrors { field message code } } }"""
+    data = {
+        "title": "Tote",
+        "productOptions": [{"name": "Title", "values": [{"name": "Default Title"}]}],
+        "variants": [{"optionValues": [{"optionName": "Title", "name": "Default Title"}],
+                      "inventoryItem": {"sku": sku}} for sku in ("TOTE-A", "TOTE-B")],
+    }
+    body = call(world, query, {"input": data})
+    assert "errors" not in body
+    assert body["data"]["productSet"] == {"product": None, "userErrors": [{
+        "field": ["input", "variants", "1"],
+        "message": "The variant 'Default Title' already exists. Please change at least one "
+                   "option value.",
+        "code": "INVALID_VARIANT"}]}
+    assert recorder.topics == []
+
+
 def test_variants_bulk_update_and_tags_add_fire_products_update() -> None:
     world, recorder = make_world(available=1)
     ids = ids_for(world, "SKU-1")

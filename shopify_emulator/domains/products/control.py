@@ -51,7 +51,27 @@ def _product_spec(data: dict[str, Any]) -> dict[str, Any]:
         entry["available"] = int_field(variant, "available", required=False) or 0
         clean.append(entry)
     return {"title": title, "vendor": str_field(data, "vendor", required=False), "tags": tags,
-            "variants": clean}
+            "variants": product_variants_option_values(clean),
+            "option_name": str_field(data, "option_name", required=False) or "Title"}
+
+
+def product_variants_option_values(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each variant's value of the product's one option. Shopify has no product whose variants
+    share their option values (its product form and productSet refuse one), so several
+    variants given without values each get their SKU (or "Variant N"), and a repeated value
+    is refused with Shopify's own words."""
+    given = [variant.get("option1") for variant in variants]
+    if len(variants) > 1 and not any(given):
+        variants = [dict(variant, option1=variant["sku"] or f"Variant {position}")
+                    for position, variant in enumerate(variants, start=1)]
+    seen: set[str] = set()
+    for variant in variants:
+        value = str(variant.get("option1") or "Default Title")
+        if value in seen:
+            raise ControlError(f"The variant '{value}' already exists. Please change at least "
+                               "one option value.", status=422)
+        seen.add(value)
+    return variants
 
 
 def do_products(*, emulator: Emulator, request: Request, domain: str) -> Response:

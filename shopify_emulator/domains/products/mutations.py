@@ -82,7 +82,7 @@ def product_set(root: Any, info: Info, input: dict, synchronous: bool = True,  #
                 errors.append(user_error(
                     ["input", "variants", str(index)],
                     f"The variant '{' / '.join(combo)}' already exists. Please change at least "
-                    "one option value.", "DUPLICATE_VARIANT", error_type))
+                    "one option value.", "INVALID_VARIANT", error_type))
             seen[combo] = index
             for q_index, quantity in enumerate(spec.get("inventoryQuantities") or []):
                 if quantity.get("name") not in ("available", "on_hand"):

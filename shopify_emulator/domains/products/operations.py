@@ -45,8 +45,12 @@ def product_create(
     product_type: str = "",
     body_html: str = "",
     status: str = "ACTIVE",
+    option_name: str = "Title",
 ) -> dict:
-    """Merchant creates a product; each variant is stocked at the primary location."""
+    """Merchant creates a product; each variant is stocked at the primary location.
+
+    Variants carry their value of the one option (`option1`), as in Shopify's product form;
+    the control API (`product_variants_option_values`) gives each of several variants one."""
     with world.transaction():
         shop = world.require_shop(shop_domain)
         now = world.now()
@@ -67,7 +71,7 @@ def product_create(
         if has_options:
             values = [str(v.get("option1")) for v in variants]
             product.options = [
-                {"id": world.next_id(), "name": "Title", "values": dedupe(values)}
+                {"id": world.next_id(), "name": option_name or "Title", "values": dedupe(values)}
             ]
         else:
             product.options = [

@@ -25,7 +25,7 @@ from syncer.shopify.bulk import (
     bulk_query_run,
     bulk_results_stream,
 )
-from syncer.shopify.client import admin_client
+from syncer.shopify.client import admin_client, paginate
 from syncer.shopify.documents import document
 from syncer.shopify.errors import ShopifyError, ShopifyUserErrors, raise_for_user_errors
 from syncer.shopify.ids import gid, gid_id
@@ -264,6 +264,37 @@ def _mutate(session: AdminSession, name: str, root: str,
             variables: Mapping[str, Any]) -> Mapping[str, Any]:
     data = session.execute(document(name), variables)
     return raise_for_user_errors(data.get(root), shop_domain=session.shop_domain, document=name)
+
+
+# --- variants by SKU ------------------------------------------------------------------------------
+
+# SKUs per search: one request per batch of an import job (10 products), at 1 point per SKU.
+SKUS_PER_SEARCH: Final = 50
+
+
+def _sku_term(sku: str) -> str:
+    quoted = sku.replace("\\", "\\\\").replace('"', '\\"')
+    return f'sku:"{quoted}"'
+
+
+def product_variant_skus_taken(*, session: AdminSession, skus: Iterable[str]) -> frozenset[str]:
+    """Which of `skus` the shop's variants already have (exactly, surrounding spaces aside),
+    found with Shopify's search in groups of SKUS_PER_SEARCH; Shopify's looser matches are
+    dropped."""
+    wanted = sorted({sku.strip() for sku in skus if sku and sku.strip()})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), SKUS_PER_SEARCH):
+        group = wanted[start:start + SKUS_PER_SEARCH]
+        for node in paginate(
+                client=admin_client(), shop_domain=session.shop_domain,
+                access_token=session.access_token, document=document("product_variant_skus"),
+                variables={"query": " OR ".join(_sku_term(sku) for sku in group),
+                           "first": len(group)},
+                connection_path="productVariants"):
+            sku = str(node.get("sku") or "").strip()
+            if sku in group:
+                taken.add(sku)
+    return frozenset(taken)
 
 
 # --- one product ----------------------------------------------------------------------------------

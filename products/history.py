@@ -1,0 +1,176 @@
+"""A product's sync history in a merchant's words: each audit event as a row naming the product,
+variant, SKU and location, the quantity from → to, the cause and how long it took.
+
+The events of one page (`selectors.sync_history`) come with their variants; events older than the
+stock reasons (migration 0008) name their variant only in `field`, so those variants are
+looked up once per page too. Location names come from the shops' cached location lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from products.models import (
+    InventoryEffect,
+    SourceProduct,
+    SourceVariant,
+    StockReason,
+    SyncEvent,
+    VariantLink,
+)
+from stores.models import Connection, Shop
+
+Kind = SyncEvent.Kind
+
+_DESTINATION_VARIANT = re.compile(r"^variant (\d+) available$")
+_SOURCE_ITEM = re.compile(r"^source item (\d+) available$")
+_STOCK_KINDS = {Kind.INVENTORY, Kind.SOURCE_DECREMENT, Kind.SOURCE_RESTOCK, Kind.DRIFT}
+SALE_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    event: SyncEvent
+    what: str
+    product: str
+    variant: str  # "" when the event is about the whole product
+    sku: str
+    location: str
+    change: str  # "10 → 7", "+2", "" when nothing was counted
+    cause: str
+    latency: str  # "" when not known
+
+
+def latency_words(latency_ms: int | None) -> str:
+    if latency_ms is None:
+        return ""
+    if latency_ms < 1000:
+        return f"{latency_ms} ms"
+    if latency_ms < 60_000:
+        return f"{latency_ms / 1000:.1f} s"
+    return f"{latency_ms // 60_000} min {latency_ms % 60_000 // 1000} s"
+
+
+def _location_names(*shops: Shop) -> dict[int, str]:
+    return {int(location["id"]): location["name"] for shop in shops
+            for location in (shop.settings or {}).get("locations") or []}
+
+
+def _store_name(shop: Shop) -> str:
+    return shop.name or shop.domain
+
+
+def _sales_behind_drops(*, connection: Connection,
+                        events: Sequence[SyncEvent]) -> dict[int, InventoryEffect]:
+    """Drift events that were the destination's own sale: Shopify lowers the store's stock
+    when it sells, and that level can reach us before or after the order does (in parallel),
+    so the drop is first recorded as a hand edit. A sale of the same variant and quantity
+    within SALE_WINDOW explains it. One query per page."""
+    drops = {event.pk: event for event in events
+             if event.kind == Kind.DRIFT and event.reason != StockReason.RESYNC
+             and event.source_variant is not None and _number(event.from_value) is not None
+             and _number(event.to_value) is not None}
+    if not drops:
+        return {}
+    times = [event.created_at for event in drops.values()]
+    sales = list(InventoryEffect.objects.filter(
+        destination_id=connection.destination_id, kind=InventoryEffect.Kind.SALE,
+        inventory_item_id__in={event.source_variant.inventory_item_id
+                               for event in drops.values() if event.source_variant},
+        created_at__range=(min(times) - SALE_WINDOW, max(times) + SALE_WINDOW)))
+    explained = {}
+    for pk, event in drops.items():
+        item = event.source_variant.inventory_item_id if event.source_variant else None
+        drop = (_number(event.to_value) or 0) - (_number(event.from_value) or 0)
+        sale = min((sale for sale in sales
+                    if sale.inventory_item_id == item and sale.delta == drop
+                    and abs(sale.created_at - event.created_at) <= SALE_WINDOW),
+                   key=lambda sale: abs(sale.created_at - event.created_at), default=None)
+        if sale is not None:
+            explained[pk] = sale
+    return explained
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.lstrip("-").isdigit() else None
+
+
+def _cause_words(event: SyncEvent, *, store: str, sale: InventoryEffect | None) -> str:
+    """Why it happened, in words, from what the event recorded."""
+    order = f", order {event.order_name}" if event.order_name else ""
+    reason = event.reason
+    if sale is not None:
+        order = f", order {sale.order_name}" if sale.order_name else ""
+        return f"A sale on {store}{order}, counted by Shopify in your store"
+    if event.kind == Kind.SOURCE_DECREMENT or reason == StockReason.SALE:
+        return f"A sale on {store}{order}"
+    if event.kind == Kind.SOURCE_RESTOCK or reason == StockReason.RESTOCK:
+        return f"A restock refund on {store}{order}"
+    if event.kind == Kind.DRIFT:
+        if reason == StockReason.RESYNC or event.cause.startswith("reconciliation"):
+            return "Found by a resync: your store showed another quantity"
+        return "Changed by hand in your store (not sent to the source)"
+    if reason == StockReason.HELD:
+        detail = event.cause.removeprefix("held back: ")
+        return f"{StockReason.HELD.label}: {detail}"
+    if reason in StockReason.values:
+        return str(StockReason(reason).label)
+    if event.kind == Kind.INVENTORY and event.cause.startswith("batch "):
+        return "Stock sync with the source"
+    return event.cause
+
+
+def sync_history_rows(*, connection: Connection,
+                      events: Sequence[SyncEvent]) -> list[HistoryRow]:
+    """One page of events as rows (a fixed number of queries, whatever the page holds)."""
+    source, destination = connection.source, connection.destination
+    locations = _location_names(destination, source)
+    by_destination_variant: dict[int, SourceVariant] = {}
+    by_source_item: dict[int, SourceVariant] = {}
+    old_destination = {int(m.group(1)) for e in events if e.source_variant_id is None
+                       and (m := _DESTINATION_VARIANT.match(e.field))}
+    old_source = {int(m.group(1)) for e in events if e.source_variant_id is None
+                  and (m := _SOURCE_ITEM.match(e.field))}
+    if old_destination:
+        by_destination_variant = {link.destination_variant_id: link.source_variant
+                                  for link in VariantLink.objects.filter(
+                                      connection=connection,
+                                      destination_variant_id__in=old_destination,
+                                  ).select_related("source_variant")}
+    if old_source:
+        by_source_item = {variant.inventory_item_id: variant
+                          for variant in SourceVariant.objects.filter(
+                              shop_id=connection.source_id,
+                              inventory_item_id__in=old_source)}
+    product_titles = dict(SourceProduct.objects.filter(
+        pk__in={e.source_product_id for e in events if e.source_product_id}
+    ).values_list("pk", "title"))
+    sales = _sales_behind_drops(connection=connection, events=events)
+    rows = []
+    for event in events:
+        variant = event.source_variant
+        if variant is None and (m := _DESTINATION_VARIANT.match(event.field)):
+            variant = by_destination_variant.get(int(m.group(1)))
+        if variant is None and (m := _SOURCE_ITEM.match(event.field)):
+            variant = by_source_item.get(int(m.group(1)))
+        stock = event.kind in _STOCK_KINDS
+        if stock and (event.from_value or event.to_value):
+            change = (event.to_value if not event.from_value and event.to_value[:1] in "+-"
+                      else f"{event.from_value or '—'} → {event.to_value or '—'}")
+        elif event.from_value or event.to_value:
+            change = f"{event.from_value or '—'} → {event.to_value or '—'}"
+        else:
+            change = ""
+        rows.append(HistoryRow(
+            event=event, what=str(event.get_kind_display()),
+            product=product_titles.get(event.source_product_id or 0, ""),
+            variant=(variant.title if variant else "") if stock else event.field,
+            sku=variant.sku if variant and stock else "",
+            location=locations.get(event.location_id or 0, "") if event.location_id else "",
+            change=change, cause=_cause_words(event, store=_store_name(destination),
+                                              sale=sales.get(event.pk)),
+            latency=latency_words(event.latency_ms)))
+    return rows
