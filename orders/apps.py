@@ -9,7 +9,13 @@ class OrdersConfig(AppConfig):
         from orders import tasks, webhook_handlers  # noqa: F401  (registers tasks and handlers)
         from orders.mirror import order_copies_erase, order_mirror_for_customer
         from orders.stats import source_stats_forget
-        from stores.registry import customer_data_collector_register, shop_eraser_register
+        from orders.store_figures import connection_activity, destination_source_figures
+        from stores.registry import (
+            connection_activity_reader_register,
+            customer_data_collector_register,
+            shop_eraser_register,
+            source_figures_reader_register,
+        )
 
         # An erased shop's orders leave the roll-ups of the sources it sold for, too.
         shop_eraser_register(source_stats_forget)
@@ -17,3 +23,6 @@ class OrdersConfig(AppConfig):
         shop_eraser_register(order_copies_erase)
         # A customer's data request gets their orders from the mirror.
         customer_data_collector_register(order_mirror_for_customer)
+        # Home and the Stores list show products, stock and orders: read here, for stores.
+        source_figures_reader_register(destination_source_figures)
+        connection_activity_reader_register(connection_activity)

@@ -7,21 +7,23 @@ stores app's services.
 
 from collections.abc import Callable
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from orders.selectors import order_counts_for_connection
-from products.selectors import source_product_counts
+from orders.store_figures import STORE_PRODUCT_TABS, store_product_list
+from products.forms import CatalogueListForm
+from products.selectors import catalogue_tab_counts
 from stores.auth import shop_role_required, shop_session_required
 from stores.connections import ConnectionRefused, connection_block, connection_unblock
 from stores.models import Connection, Shop
-from stores.selectors import (
-    connection_for_source,
-    connection_history,
-    connection_synced_product_count,
-)
-from syncer.htmx import ShopRequest, toast
+from stores.selectors import connection_for_source, connection_history
+from syncer.htmx import ShopRequest, fragment_wanted, toast
+
+PRODUCTS_PAGE_SIZE = 25
 
 
 def _connection_or_404(request: ShopRequest[Shop], connection_id: int) -> Connection:
@@ -35,19 +37,40 @@ def _store_context(connection: Connection) -> dict:
     """The connection with its figures: its products and its orders by fulfilment."""
     return {
         "connection": connection,
-        "synced_products": connection_synced_product_count(connection=connection),
-        "available_products": source_product_counts(source=connection.source)["visible"],
+        # Synced, and available to it (visible, not imported yet): the product tabs' too.
+        "counts": catalogue_tab_counts(connection=connection),
         "events": connection_history(connection=connection),
         "orders": order_counts_for_connection(connection=connection),
     }
 
 
+def _products_context(request: ShopRequest[Shop], connection: Connection) -> dict:
+    """The store's products, a tab (synced, or available to import) searched and paginated."""
+    filters = CatalogueListForm(request.GET)
+    filters.is_valid()
+    chosen = filters.cleaned_data.get("tab")
+    tab = chosen if chosen in dict(STORE_PRODUCT_TABS) else "synced"  # not the catalogue's others
+    search = (filters.cleaned_data.get("q") or "").strip()
+    page = Paginator(store_product_list(connection=connection, tab=tab, search=search),
+                     PRODUCTS_PAGE_SIZE).get_page(filters.cleaned_data.get("page") or 1)
+    return {"tab": tab, "q": search, "page": page, "tabs": STORE_PRODUCT_TABS}
+
+
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target", "Authorization")
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
 def store_detail(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = _connection_or_404(request, connection_id)
-    return render(request, "stores/store_detail.html", _store_context(connection))
+    products = _products_context(request, connection)
+    # A tab, a search or a page of the products swaps only them; other htmx requests (block,
+    # unblock, a boosted link) are answered by their own views or want the whole page.
+    if fragment_wanted(request) and request.htmx.target == "store-products":
+        return render(request, "stores/store_detail.html#store-products",
+                      {"connection": connection, **products,
+                       "counts": catalogue_tab_counts(connection=connection)})
+    return render(request, "stores/store_detail.html",
+                  {**_store_context(connection), **products})
 
 
 def _transition(request: ShopRequest[Shop], connection_id: int,

@@ -28,6 +28,8 @@ class Shop(models.Model):
     name = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # Shopify's `currencyFormats.moneyFormat` ("${{amount}}"): how the shop writes amounts.
+    money_format = models.CharField(max_length=255, blank=True, default="", db_default="")
     plan_name = models.CharField(max_length=64, blank=True)
     # Shopify's `ianaTimezone`: where the merchant's days start and end (dashboards, reports).
     iana_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")

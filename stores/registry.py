@@ -9,6 +9,8 @@ delivered more than once.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from stores.models import Connection, Shop
 
@@ -76,3 +78,74 @@ def links_end_hook_register(hook: LinksEndHook) -> LinksEndHook:
 def links_end_hooks_run(*, connection: Connection, reason: str) -> None:
     for hook in list(_links_end_hooks):
         hook(connection=connection, reason=reason)
+
+
+# --- what stores' pages show of the apps above ------------------------------------------------
+# Home (a destination's sources) and the Stores list (each store's recent activity) show
+# products, stock and orders, which stores may not import. The app on top (orders, which reads
+# both) registers one reader of each in AppConfig.ready(); stores' views call it through here.
+# With none registered, those pages show only what stores knows (every figure zero).
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """What a destination's Home says of one source beyond the connection: what syncs and
+    what needs the merchant (failed syncs over the past RECENT_DAYS; failed pushes and hidden
+    products as they are now)."""
+
+    synced_products: int = 0
+    synced_variants: int = 0
+    last_stock_update: datetime | None = None
+    failed_syncs: int = 0
+    failed_pushes: int = 0
+    hidden_products: int = 0
+
+
+@dataclass(frozen=True)
+class ConnectionActivity:
+    """A connection's work since a moment: stock written at the store, orders it pushed to
+    the source, and what failed of either; `last_at`: the latest of them."""
+
+    stock_updates: int = 0
+    orders_received: int = 0
+    failures: int = 0
+    last_at: datetime | None = None
+
+
+RECENT_DAYS = 7
+SourceFiguresReader = Callable[..., dict[int, SourceFigures]]
+ConnectionActivityReader = Callable[..., dict[int, ConnectionActivity]]
+
+_source_figures_readers: list[SourceFiguresReader] = []
+_activity_readers: list[ConnectionActivityReader] = []
+
+
+def source_figures_reader_register(reader: SourceFiguresReader) -> SourceFiguresReader:
+    """`reader(*, destination: Shop, since: datetime) -> {connection id: SourceFigures}`."""
+    if reader not in _source_figures_readers:
+        _source_figures_readers.append(reader)
+    return reader
+
+
+def source_figures_read(*, destination: Shop, since: datetime) -> dict[int, SourceFigures]:
+    figures: dict[int, SourceFigures] = {}
+    for reader in list(_source_figures_readers):
+        figures.update(reader(destination=destination, since=since))
+    return figures
+
+
+def connection_activity_reader_register(
+        reader: ConnectionActivityReader) -> ConnectionActivityReader:
+    """`reader(*, connections: list[Connection], since: datetime)
+    -> {connection id: ConnectionActivity}`."""
+    if reader not in _activity_readers:
+        _activity_readers.append(reader)
+    return reader
+
+
+def connection_activity_read(*, connections: list[Connection],
+                             since: datetime) -> dict[int, ConnectionActivity]:
+    activity: dict[int, ConnectionActivity] = {}
+    for reader in list(_activity_readers):
+        activity.update(reader(connections=connections, since=since))
+    return activity

@@ -1,6 +1,17 @@
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from stores.models import Connection, ConnectionEvent, EndedLink, Shop
+from stores.registry import (
+    RECENT_DAYS,
+    ConnectionActivity,
+    SourceFigures,
+    connection_activity_read,
+    source_figures_read,
+)
 
 
 def shop_has_connections(*, shop: Shop) -> bool:
@@ -69,3 +80,52 @@ def connection_synced_product_count(*, connection: Connection) -> int:
 def connection_between(*, source: Shop, destination: Shop) -> Connection | None:
     """The two stores' connection in whatever state it is, if they were ever connected."""
     return Connection.objects.filter(source=source, destination=destination).first()
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """One of a destination's sources on its Home: the connection (with its ended links, as
+    connection_list_for_destination counts them) and what syncs through it."""
+
+    connection: Connection
+    figures: SourceFigures
+
+    @property
+    def needs_attention(self) -> bool:
+        connection, figures = self.connection, self.figures
+        ended_links_trouble = (getattr(connection, "links_end_failed", 0)
+                               or getattr(connection, "links_kept", 0))
+        return bool(figures.failed_syncs or figures.failed_pushes or figures.hidden_products
+                    or ended_links_trouble
+                    or (connection.resync_required
+                        and connection.status == Connection.Status.CONNECTED))
+
+
+def destination_sources_summary(*, destination: Shop) -> list[SourceSummary]:
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    figures = source_figures_read(destination=destination, since=since)
+    return [SourceSummary(connection=connection,
+                          figures=figures.get(connection.pk, SourceFigures()))
+            for connection in connection_list_for_destination(destination=destination)]
+
+
+@dataclass(frozen=True)
+class StoreActivity:
+    """A row of the source's Stores list: the connection and its work over the past
+    RECENT_DAYS; `last_at`: its latest moment of any kind, connection events included."""
+
+    connection: Connection
+    activity: ConnectionActivity
+
+    @property
+    def last_at(self) -> datetime | None:
+        moments = [self.connection.last_activity_at, self.activity.last_at]
+        return max((moment for moment in moments if moment is not None), default=None)
+
+
+def store_activity_list(*, connections: list[Connection]) -> list[StoreActivity]:
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    activity = connection_activity_read(connections=connections, since=since)
+    return [StoreActivity(connection=connection,
+                          activity=activity.get(connection.pk, ConnectionActivity()))
+            for connection in connections]

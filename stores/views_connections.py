@@ -17,11 +17,13 @@ from stores.connections import (
 from stores.forms import ConnectForm, StoreListForm
 from stores.forms_link_end import LinkEndForm
 from stores.models import Connection, Shop
+from stores.registry import RECENT_DAYS
 from stores.selectors import (
     connection_counts_for_source,
     connection_for_destination,
     connection_list_for_destination,
     connection_list_for_source,
+    store_activity_list,
 )
 from stores.services import store_key_rotate
 from syncer.htmx import ShopRequest, page_or_fragment, toast
@@ -42,6 +44,8 @@ def store_list(request: ShopRequest[Shop]) -> HttpResponse:
                      PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     context = {
         "tab": tab, "q": search, "page": page,
+        "rows": store_activity_list(connections=list(page.object_list)),
+        "recent_days": RECENT_DAYS,
         "counts": connection_counts_for_source(source=request.shop),
         "tabs": Connection.Status.choices,
     }
