@@ -52,6 +52,10 @@ def _bounce(request: HttpRequest) -> HttpResponse:
     shop_domain = shop_domain_normalize(request.GET.get("shop"))
     if shop_domain:
         request.shop_domain = shop_domain  # lets the bounce page be framed by that shop's admin
+    else:
+        # The app frame reloaded at an address of its own (no shop in it): any admin may frame
+        # this page, which holds nothing but the way to a session token (then the shop's page).
+        request.frameable_by_any_admin = True  # type: ignore[attr-defined]
     return render(request, "stores/bounce.html", {"shop_param": shop_domain}, status=401)
 
 

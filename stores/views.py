@@ -10,7 +10,11 @@ from django.views.decorators.vary import vary_on_headers
 from stores.auth import shop_session_required
 from stores.forms import RoleForm, ShopDomainForm
 from stores.models import Shop
-from stores.selectors import connection_counts_for_source, shop_has_connections
+from stores.selectors import (
+    connection_counts_for_source,
+    destination_sources_summary,
+    shop_has_connections,
+)
 from stores.services import (
     RoleChangeRefused,
     shop_install_from_authorization_code,
@@ -37,6 +41,8 @@ def _home_context(request: ShopRequest[Shop], form: RoleForm | None = None) -> d
         "sources_url": reverse("stores:source_list"),
         "form": form or RoleForm(initial={"role": request.shop.role or None}),
         "role_locked": bool(request.shop.role) and shop_has_connections(shop=request.shop),
+        "sources": (destination_sources_summary(destination=request.shop)
+                    if request.shop.role == Shop.Role.DESTINATION else []),
     }
 
 
@@ -58,8 +64,9 @@ def role_choose(request: ShopRequest[Shop]) -> HttpResponse:
         except RoleChangeRefused as exc:
             form.add_error("role", str(exc))
     status = 200 if form.is_valid() and not form.errors else 422
-    response = render(request, "stores/home.html#app-main", _home_context(request, form),
-                      status=status)
+    # The whole page: the menu and header change with the role, not only the home's body.
+    response = render(request, "stores/home.html",
+                      {**_home_context(request, form), "nav_path": reverse("home")}, status=status)
     if status == 200:
         role = request.shop.get_role_display().lower()
         toast(response, f"This store is now a {role}.")

@@ -25,11 +25,17 @@ class ShopRequest[ShopT](HtmxHttpRequest):
     session_token: SessionToken
 
 
+def fragment_wanted(request: HttpRequest) -> bool:
+    """Whether htmx swaps part of the page in. A boosted navigation and a history restore (Back
+    to a page htmx does not keep: the history cache is off) want the whole page."""
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.boosted and not (
+        htmx.history_restore_request)
+
+
 def page_or_fragment(request: HttpRequest, template: str, fragment: str) -> str:
-    """The template to render: the whole page, or only its `{% partialdef %}` fragment when
-    htmx swaps part of the page in (a boosted navigation wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return f"{template}#{fragment}" if htmx and not htmx.boosted else template
+    """The template to render: the whole page, or only its `{% partialdef %}` fragment."""
+    return f"{template}#{fragment}" if fragment_wanted(request) else template
 
 
 def toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:

@@ -2,6 +2,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 
 def admin_origins(shop_domain: str | None) -> list[str]:
@@ -28,6 +29,28 @@ class FrameAncestorsMiddleware:
         if not response.get("Content-Type", "").startswith("text/html"):
             return response
         shop_domain = getattr(request, "shop_domain", None)
-        ancestors = " ".join(admin_origins(shop_domain)) if shop_domain else "'none'"
+        frameable = shop_domain or getattr(request, "frameable_by_any_admin", False)
+        ancestors = " ".join(admin_origins(shop_domain)) if frameable else "'none'"
         response["Content-Security-Policy"] = f"frame-ancestors {ancestors};"
+        return response
+
+
+class PageFreshnessMiddleware:
+    """Every HTML answer is one shop's live state: never stored by the browser, and keyed on
+    HX-Request, so a fragment answer is never shown as the page at its URL (Back, reload).
+
+    Without no-store, Back returned a page as it was before the action that changed it; without
+    Vary, a browser could reuse a fragment answer for a full load of the same URL.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        patch_vary_headers(response, ("HX-Request",))
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
         return response

@@ -109,6 +109,20 @@
     }
   });
 
+  // Back to a page htmx does not keep (it keeps none: see base.html) reloads it from the
+  // server with its own XHR, which htmx:confirm never sees; hold it until its token is here.
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    event.preventDefault();
+    var xhr = event.detail.xhr;
+    window.shopify.idToken().then(
+      function (token) {
+        xhr.setRequestHeader("Authorization", "Bearer " + token);
+        xhr.send();
+      },
+      function () { xhr.send(); } // the server answers 401 and says why
+    );
+  });
+
   // Let form errors (422) swap in like successes; show a toast for the rest.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;

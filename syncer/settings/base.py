@@ -52,6 +52,7 @@ MIDDLEWARE = [
     # No XFrameOptionsMiddleware: the app lives in Shopify admin's iframe, so framing is
     # governed by the CSP frame-ancestors header instead.
     "syncer.middleware.FrameAncestorsMiddleware",
+    "syncer.middleware.PageFreshnessMiddleware",
 ]
 
 ROOT_URLCONF = "syncer.urls"
@@ -70,7 +71,9 @@ TEMPLATES = [
                 "syncer.context_processors.app_shell",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx",
-                         "syncer.templatetags.syncer_time"],
+                         "syncer.templatetags.syncer_time",
+                         "syncer.templatetags.syncer_money",
+                         "syncer.templatetags.syncer_words"],
         },
     },
 ]
