@@ -1,17 +1,18 @@
 from django import forms
 
 from stores.models import Connection, Shop
+from syncer.forms import PlainForm
 from syncer.shopify.oauth import shop_domain_normalize
 
 
-class RoleForm(forms.Form):
+class RoleForm(PlainForm):
     role = forms.ChoiceField(choices=Shop.Role.choices, error_messages={
         "required": "Choose whether this store is a source or a destination.",
         "invalid_choice": "Choose whether this store is a source or a destination.",
     })
 
 
-class ShopDomainForm(forms.Form):
+class ShopDomainForm(PlainForm):
     shop = forms.CharField(max_length=255, label="Store address",
                            help_text="e.g. my-store.myshopify.com")
 
@@ -22,13 +23,15 @@ class ShopDomainForm(forms.Form):
         return domain
 
 
-class ConnectForm(forms.Form):
+class ConnectForm(PlainForm):
     store_key = forms.CharField(max_length=64, label="Source store key", error_messages={
         "required": "Paste the key the source store's owner gave you.",
+        "max_length": "A store key is at most %(limit_value)d characters (this has "
+                      "%(show_value)d): paste the key exactly as the source's owner sent it.",
     })
 
 
-class StoreListForm(forms.Form):
+class StoreListForm(PlainForm):
     tab = forms.ChoiceField(choices=Connection.Status.choices, required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)

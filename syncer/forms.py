@@ -61,3 +61,56 @@ class StrictBooleanField(forms.Field):
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return strict_boolean(initial) != strict_boolean(data)
+
+
+def _number_words(field: forms.Field) -> str:
+    """What a number field takes, in words: "a whole number from 0 to 100,000"."""
+    # (Django's DecimalField is an IntegerField)
+    kind = "an amount" if isinstance(field, forms.DecimalField) else "a whole number"
+    low = getattr(field, "min_value", None)
+    high = getattr(field, "max_value", None)
+    if low is not None and high is not None:
+        return f"{kind} from {low:,} to {high:,}"
+    if low is not None:
+        return f"{kind} of {low:,} or more"
+    if high is not None:
+        return f"{kind} of {high:,} or less"
+    return kind
+
+
+def _plain_messages(field: forms.Field) -> dict[str, str]:
+    """Messages that say what to type, for the limits Django words as "Ensure this value...".
+    The limit's own message code is what Django looks up on the field first."""
+    label = str(field.label).lower() if field.label else "it"
+    if isinstance(field, (forms.IntegerField, forms.DecimalField)):
+        enter = f"Enter {_number_words(field)}."
+        messages = {"min_value": enter, "max_value": enter, "step_size": enter}
+        if isinstance(field, forms.DecimalField):
+            places = field.decimal_places or 0
+            messages["max_decimal_places"] = (
+                f"Use at most {places} decimal{'s' if places != 1 else ''}.")
+            if field.max_digits is not None:
+                whole = field.max_digits - places
+                messages["max_digits"] = messages["max_whole_digits"] = (
+                    f"Enter an amount below {10 ** whole:,}.")
+        return messages
+    if isinstance(field, forms.CharField):
+        return {
+            "max_length": f"Shorten {label} to %(limit_value)d characters or fewer "
+                          "(this has %(show_value)d).",
+            "min_length": f"Make {label} at least %(limit_value)d characters long "
+                          "(this has %(show_value)d).",
+        }
+    return {}
+
+
+class PlainForm(forms.Form):
+    """A form whose limit errors say what to type ("Enter a whole number from 0 to 100,000.")
+    instead of Django's "Ensure this value is greater than or equal to 0."; a field's own
+    message for a code wins."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            for code, message in _plain_messages(field).items():
+                field.error_messages.setdefault(code, message)

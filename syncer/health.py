@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import ngettext
 
 from syncer.redis import redis_client
 
@@ -201,7 +202,8 @@ def worker_check() -> tuple[Check, list[str]]:
     if not workers:
         return Check("missing", "no worker heartbeat in the last "
                      f"{_heartbeat_ttl()} s"), []
-    return Check("ok", f"{len(workers)} worker(s)"), workers
+    return Check("ok", ngettext("%(count)d worker", "%(count)d workers", len(workers))
+                 % {"count": len(workers)}), workers
 
 
 def task_failure_record(*, task_name: str, error: str) -> None:
