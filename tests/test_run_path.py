@@ -26,6 +26,7 @@ from scripts.local_services import (
     url_with_path,
 )
 from tests.conftest import ROOT
+from tests.walkthrough import walk_demo
 
 pytestmark = pytest.mark.timeout(900)
 BANNER = "Syncer is up."
@@ -161,7 +162,8 @@ def level_set_and_followed(control: httpx.Client) -> bool:
 
 
 @pytest.mark.parametrize("services", ["forced", "nothing-answers"])
-def test_make_run_from_a_clean_clone_syncs_stock_and_stops_cleanly(checkout, services):
+def test_make_run_from_a_clean_clone_syncs_stock_shows_every_screen_and_stops_cleanly(
+        checkout, services):
     # given a clean clone, and either SYNCER_EMBEDDED_SERVICES=1 or probes that find nothing
     if services == "forced":
         env = user_env(SYNCER_EMBEDDED_SERVICES="1")
@@ -183,6 +185,15 @@ def test_make_run_from_a_clean_clone_syncs_stock_and_stops_cleanly(checkout, ser
         assert level_set_and_followed(control)
         app = httpx.Client(base_url=f"http://127.0.0.1:{env['APP_PORT']}", timeout=30)
         assert app.get("/healthz").json()["status"] == "ok"
+        if services == "forced":
+            # and every screen of the source and both destinations, as each merchant opens
+            # them in Chromium, shows nothing a merchant must never meet (tests/walkthrough.py)
+            walk = walk_demo(admin_url=f"http://127.0.0.1:{env['EMULATOR_PORT']}",
+                             app_origin=f"http://127.0.0.1:{env['APP_PORT']}",
+                             out=ROOT / "var" / "test-artifacts" / "walkthrough")
+            if walk is not None:
+                assert walk.problems == []
+                assert len(walk.pages) >= 80, walk.pages
         # and /metrics counts deliveries the worker processed (the web process only stores them)
         metrics = app.get("/metrics").text
         processed = re.search(r'^syncer_webhooks_processed_total\{outcome="ok",'
