@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -81,8 +82,11 @@ def _transition(request: ShopRequest[Shop], connection_id: int,
                             actor_user_id=request.session_token.user_id)
     except ConnectionRefused as exc:
         return toast(HttpResponse(status=409), str(exc), error=True)
-    response = render(request, "stores/store_detail.html#store-status",
-                      _store_context(connection))
+    context = {**_store_context(connection), **_products_context(request, connection)}
+    response = render(request, "stores/store_detail.html#store-status", context)
+    # The products card below says whether the store syncs at all: redrawn with the status.
+    response.content += render_to_string("stores/store_detail.html#store-products-card",
+                                         {**context, "oob": True}, request=request).encode()
     return toast(response, done)
 
 

@@ -1,4 +1,5 @@
 import contextlib
+import os
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,35 @@ from syncer.celery import app as celery_app
 from syncer.redis import redis_client
 
 ROOT = Path(__file__).resolve().parent.parent
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM guard would otherwise
+# refuse the live server's test database setup from it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright, one for the session (a second Playwright in the same
+    thread is refused). Browser tests skip without it, unless SYNCER_REQUIRE_BROWSER (CI)."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}; `scripts/install-system-deps` installs it"
+        if os.environ.get("SYNCER_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

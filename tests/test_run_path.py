@@ -163,7 +163,7 @@ def level_set_and_followed(control: httpx.Client) -> bool:
 
 @pytest.mark.parametrize("services", ["forced", "nothing-answers"])
 def test_make_run_from_a_clean_clone_syncs_stock_shows_every_screen_and_stops_cleanly(
-        checkout, services):
+        checkout, services, request):
     # given a clean clone, and either SYNCER_EMBEDDED_SERVICES=1 or probes that find nothing
     if services == "forced":
         env = user_env(SYNCER_EMBEDDED_SERVICES="1")
@@ -188,12 +188,12 @@ def test_make_run_from_a_clean_clone_syncs_stock_shows_every_screen_and_stops_cl
         if services == "forced":
             # and every screen of the source and both destinations, as each merchant opens
             # them in Chromium, shows nothing a merchant must never meet (tests/walkthrough.py)
-            walk = walk_demo(admin_url=f"http://127.0.0.1:{env['EMULATOR_PORT']}",
+            walk = walk_demo(request.getfixturevalue("browser"),
+                             admin_url=f"http://127.0.0.1:{env['EMULATOR_PORT']}",
                              app_origin=f"http://127.0.0.1:{env['APP_PORT']}",
                              out=ROOT / "var" / "test-artifacts" / "walkthrough")
-            if walk is not None:
-                assert walk.problems == []
-                assert len(walk.pages) >= 80, walk.pages
+            assert walk.problems == []
+            assert len(walk.pages) >= 80, walk.pages
         # and /metrics counts deliveries the worker processed (the web process only stores them)
         metrics = app.get("/metrics").text
         processed = re.search(r'^syncer_webhooks_processed_total\{outcome="ok",'

@@ -8,7 +8,6 @@ added later is walked without a change here."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,29 +164,17 @@ DEMO_SHOPS = ("demo-source.myshopify.com", "demo-dest-1.myshopify.com",
               "demo-dest-2.myshopify.com")
 
 
-def walk_demo(*, admin_url: str, app_origin: str, out: Path) -> Walk | None:
-    """Walks the demo world as each of its merchants (the source and both destinations) in
-    Debian's Chromium; None when it is missing and the run does not require it (CI does)."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    if not CHROMIUM.exists():
-        assert not os.environ.get("SYNCER_REQUIRE_BROWSER"), f"no Chromium at {CHROMIUM}"
-        return None
-    from playwright.sync_api import sync_playwright
-
+def walk_demo(browser, *, admin_url: str, app_origin: str, out: Path) -> Walk:
+    """Walks the demo world as each of its merchants: the source and both destinations."""
     out.mkdir(parents=True, exist_ok=True)
     walk = Walk()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
+    for shop in DEMO_SHOPS:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
         try:
-            for shop in DEMO_SHOPS:
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
-                one = walk_app(context.new_page(), admin_url=admin_url, app_origin=app_origin,
-                               shop=shop, out=out)
-                walk.pages += [f"{shop} {path}" for path in one.pages]
-                walk.problems += [f"{shop} {problem}" for problem in one.problems]
-                context.close()
+            one = walk_app(context.new_page(), admin_url=admin_url, app_origin=app_origin,
+                           shop=shop, out=out)
         finally:
-            browser.close()
+            context.close()
+        walk.pages += [f"{shop} {path}" for path in one.pages]
+        walk.problems += [f"{shop} {problem}" for problem in one.problems]
     return walk

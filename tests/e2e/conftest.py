@@ -1,36 +1,11 @@
 """Browser tests: Playwright driving Debian's Chromium (never a downloaded browser build)."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM guard would otherwise
-# refuse the live server's test database setup from it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}; `scripts/install-system-deps` installs it"
-        if os.environ.get("SYNCER_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+# The `browser` fixture (Debian's Chromium under Playwright) is in tests/conftest.py: the
+# walk-through in tests/test_run_path.py shares it.
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_push_an_order_by_hand_with_a_shipping_fee(page, embedded, artifacts):
     page.screenshot(path=str(artifacts / "2-order-before-push.png"))
     app.get_by_role("button", name="Push to Demo Source").click()
     app.locator('[data-push-status="pushed"]').wait_for()
-    assert "shipping 7.50" in app.locator("#order-pushes").inner_text()
+    assert "shipping $7.50" in app.locator("#order-pushes").inner_text()
     page.screenshot(path=str(artifacts / "3-order-pushed.png"))
 
     # back in Orders, it moved to Pushed

@@ -91,6 +91,12 @@ def test_block_unblock_and_tabs(client, world):
     response = client.post(f"/stores/{connection.pk}/block", headers=world(SOURCE))
     assert response.status_code == 200
     assert "Unblock store" in response.content.decode()
+    # and the products card on the same page follows at once (out of band)
+    card = re.search(r'<section class="card" id="store-products-card"[^>]*>(.*?)</section>',
+                     response.content.decode(), re.S)
+    assert card is not None
+    assert 'hx-swap-oob="true"' in card.group(0)
+    assert "This store syncs none of your products now: you blocked it." in card.group(1)
     blocked_tab = client.get("/stores/?tab=blocked", headers=world(SOURCE)).content.decode()
     assert tab_counts(blocked_tab) == {"connected": 1, "blocked": 1, "disconnected": 0}
     assert "Demo Dest Two" in blocked_tab
