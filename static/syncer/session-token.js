@@ -126,7 +126,10 @@
   // Let form errors (422) swap in like successes; show a toast for the rest.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (status === 422) {
+    // A page (a boosted link) that is not there: show the app's own 404 page, with its way back.
+    var page = event.detail.boosted ||
+      (event.detail.requestConfig && event.detail.requestConfig.boosted);
+    if (status === 422 || (status === 404 && page)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     } else if (status >= 400 && window.syncerToast &&
