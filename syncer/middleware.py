@@ -13,29 +13,39 @@ def admin_origins(shop_domain: str | None) -> list[str]:
     return [*shop_origins, "https://admin.shopify.com", *settings.SHOPIFY_FRAME_ANCESTORS_EXTRA]
 
 
-class FrameAncestorsMiddleware:
-    """Sets CSP frame-ancestors on HTML responses.
-
-    Shopify requires `frame-ancestors https://<shop> https://admin.shopify.com` per shop on every
-    embedded page; until a request is tied to a shop (request.shop_domain, set by the embedded
-    auth layer) nobody may frame us.
-    """
+class HtmlResponseMiddleware:
+    """A middleware that only changes HTML responses (`html_response_change`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not response.get("Content-Type", "").startswith("text/html"):
-            return response
+        if response.get("Content-Type", "").startswith("text/html"):
+            self.html_response_change(request, response)
+        return response
+
+    def html_response_change(self, request: HttpRequest, response: HttpResponse) -> None:
+        raise NotImplementedError
+
+
+class FrameAncestorsMiddleware(HtmlResponseMiddleware):
+    """Sets CSP frame-ancestors on HTML responses.
+
+    Shopify requires `frame-ancestors https://<shop> https://admin.shopify.com` per shop on every
+    embedded page; until a request is tied to a shop (request.shop_domain, set by the embedded
+    auth layer) nobody may frame us, except the admins themselves for the bounce page
+    (stores.auth), which holds no shop's data.
+    """
+
+    def html_response_change(self, request: HttpRequest, response: HttpResponse) -> None:
         shop_domain = getattr(request, "shop_domain", None)
         frameable = shop_domain or getattr(request, "frameable_by_any_admin", False)
         ancestors = " ".join(admin_origins(shop_domain)) if frameable else "'none'"
         response["Content-Security-Policy"] = f"frame-ancestors {ancestors};"
-        return response
 
 
-class PageFreshnessMiddleware:
+class PageFreshnessMiddleware(HtmlResponseMiddleware):
     """Every HTML answer is one shop's live state: never stored by the browser, and keyed on
     HX-Request, so a fragment answer is never shown as the page at its URL (Back, reload).
 
@@ -43,14 +53,7 @@ class PageFreshnessMiddleware:
     Vary, a browser could reuse a fragment answer for a full load of the same URL.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if not response.get("Content-Type", "").startswith("text/html"):
-            return response
+    def html_response_change(self, request: HttpRequest, response: HttpResponse) -> None:
         patch_vary_headers(response, ("HX-Request",))
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
-        return response

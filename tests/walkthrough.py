@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests.e2e.admin import FOLLOW
+
 # Run in the app's frame: what the page shows, its links and its controls' looks.
 PAGE_FACTS = """() => {
   const main = document.querySelector("main") || document.body;
@@ -41,17 +43,6 @@ PAGE_FACTS = """() => {
   }
   return {text: document.body.innerText, title: document.title, links, unstyled,
           path: location.pathname + location.search};
-}"""
-
-# Follows a link the way a merchant's click does (a boosted navigation, the address pushed).
-FOLLOW = """(url) => {
-  const a = document.createElement("a");
-  a.href = url;
-  a.textContent = "walk";
-  a.hidden = true;
-  document.querySelector("main").appendChild(a);
-  htmx.process(a);
-  a.click();
 }"""
 
 PLACEHOLDERS = re.compile(r"\{\{|\{%|%\(\w+\)|%[sd]\b|\bNone\b|\bundefined\b|\bNaN\b|\[object ")

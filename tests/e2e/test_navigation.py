@@ -5,36 +5,14 @@ import re
 
 import pytest
 
+from tests.e2e.admin import SOURCE, open_app, source_and_destination_connected
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SOURCE = "demo-source.myshopify.com"
-DEST = "demo-dest-1.myshopify.com"
-
-
-def open_app(page, embedded, shop: str):
-    page.goto(f"{embedded.url}/admin/{shop}")
-    frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
-    return frame
-
 
 def app_address(page) -> str:
     """The app frame's path and query (the emulator's admin page holds one frame: the app)."""
     url = page.frames[1].url
     return re.sub(r"^https?://[^/]+", "", url)
-
-
-def connected_source(embedded):
-    from stores.connections import connection_create
-    from stores.models import Shop
-    from stores.services import shop_role_choose
-
-    for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
-        embedded.shop_create(shop, name=name)
-        embedded.install(shop)
-    source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
-    destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
-    return source, connection_create(destination=destination, store_key=source.store_key)
 
 
 def test_choosing_a_role_updates_the_menu_and_header_at_once(page, embedded):
@@ -61,7 +39,8 @@ def test_tabs_and_search_are_addresses_and_back_shows_the_page_as_it_is_now(page
     # given a source with one connected store, on its Stores list
     from stores.connections import connection_block
 
-    source, connection = connected_source(embedded)
+    connection = source_and_destination_connected(embedded)
+    source = connection.source
     app = open_app(page, embedded, SOURCE)
     app.get_by_role("link", name="Stores").click()
     app.get_by_text("Demo Dest 1", exact=True).wait_for()

@@ -7,37 +7,22 @@ from playwright.sync_api import expect
 
 from orders.models import DestinationOrder, OrderPush
 from orders.tasks import order_push_task
-from stores.connections import connection_create
 from stores.models import Shop
-from stores.services import shop_role_choose
 from syncer.celery import app as celery_app
+from tests.e2e.admin import DEST, open_app, source_and_destination_connected
 from tests.orders.factories import link_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SOURCE = "demo-source.myshopify.com"
-DEST = "demo-dest-1.myshopify.com"
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analytical Row",
            "city": "London", "zip": "N1 7AA", "country_code": "GB"}
 
 
-def open_app(page, embedded, shop: str):
-    page.goto(f"{embedded.url}/admin/{shop}")
-    frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
-    return frame
-
-
 def connected_destination(embedded) -> Shop:
-    for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
-        embedded.shop_create(shop, name=name)
-        embedded.install(shop)
-    source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
-    destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
-    connection = connection_create(destination=destination, store_key=source.store_key or "")
+    connection = source_and_destination_connected(embedded)
     link_product(embedded, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 10)])
-    return destination
+    return connection.destination
 
 
 def test_a_bulk_push_updates_the_list_until_it_is_done(page, embedded, artifacts):

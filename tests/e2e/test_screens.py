@@ -7,42 +7,17 @@ import pytest
 
 from orders.models import DestinationOrder
 from orders.services import order_push_request
-from stores.connections import connection_create
-from stores.models import Shop
-from stores.services import shop_role_choose
+from tests.e2e.admin import DEST, SOURCE, follow, open_app, source_and_destination_connected
 from tests.orders.factories import link_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SOURCE = "demo-source.myshopify.com"
-DEST = "demo-dest-1.myshopify.com"
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analytical Row",
            "city": "London", "zip": "N1 7AA", "country_code": "GB"}
-# A merchant's click on an app link: a boosted navigation (see tests/walkthrough.py).
-FOLLOW = """(url) => {
-  const a = document.createElement("a");
-  a.href = url;
-  a.hidden = true;
-  document.querySelector("main").appendChild(a);
-  htmx.process(a);
-  a.click();
-}"""
-
-
-def open_app(page, embedded, shop: str):
-    page.goto(f"{embedded.url}/admin/{shop}")
-    frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
-    return frame
 
 
 def connected(embedded):
-    for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
-        embedded.shop_create(shop, name=name)
-        embedded.install(shop)
-    source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
-    destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
-    connection = connection_create(destination=destination, store_key=source.store_key or "")
+    connection = source_and_destination_connected(embedded)
     link_product(embedded, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 10)])
     return connection
@@ -107,7 +82,7 @@ def test_not_found_pages_are_the_apps_own_inside_the_admin(page, embedded, live_
     app = open_app(page, embedded, DEST)
 
     # when it opens an order id that is not its own
-    page.frames[1].evaluate(FOLLOW, f"{live_server.url}/orders/999999/")
+    follow(page, f"{live_server.url}/orders/999999/")
 
     # then the app's 404 shows in the app's shell, with a way back
     app.locator("h1.page-title", has_text="Page not found").wait_for()

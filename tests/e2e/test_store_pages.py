@@ -3,33 +3,16 @@ that store's products, searched as the owner types and paged."""
 
 import pytest
 
-from tests.e2e.test_connect_flow import open_app
+from tests.e2e.admin import DEST, SOURCE, open_app, source_and_destination_connected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SOURCE = "demo-source.myshopify.com"
-DEST = "demo-dest-1.myshopify.com"
-
-
-def _connected(embedded):
-    from stores.connections import connection_create
-    from stores.models import Shop
-    from stores.services import shop_role_choose
-
-    for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
-        embedded.shop_create(shop, name=name)
-        embedded.install(shop)
-    source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
-    destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
-    return connection_create(destination=destination, store_key=source.store_key)
-
 
 def cells(rows) -> list[list[str]]:
     return [[cell.strip() for cell in row.split("\t")] for row in rows.all_inner_texts()]
 
 
 def test_a_connected_destinations_home_shows_its_source(page, embedded, artifacts):
-    _connected(embedded)
+    source_and_destination_connected(embedded)
     app = open_app(page, embedded, DEST)
     source_row = app.locator(f'#home-sources tr[data-source="{SOURCE}"]')
     source_row.wait_for()
@@ -41,7 +24,7 @@ def test_a_connected_destinations_home_shows_its_source(page, embedded, artifact
 def test_the_store_page_searches_and_pages_the_stores_products(page, embedded, artifacts):
     from tests.orders.store_world import link, product
 
-    connection = _connected(embedded)
+    connection = source_and_destination_connected(embedded)
     for number in range(30):  # Item 00, 09, 18 and 27 synced; 26 available
         made = product(connection.source, f"Item {number:02d}", [f"ITEM-{number:02d}"], stock=[5])
         if number % 9 == 0:
