@@ -15,14 +15,13 @@ from django.utils import timezone
 from orders import payloads as p
 from orders.fulfillment_sync import NOT_SHIPPED, fulfillment_needs_sync
 from orders.models import DestinationOrder, OrderFulfillment, OrderPush, OrderPushLine
-from orders.push import order_fulfillment_status_refresh
+from orders.push import fulfillment_status_of, order_fulfillment_status_refresh
 from orders.tasks import order_fulfillment_sync_task, task_enqueue_on_commit
 from stores.models import Shop
 
 logger = logging.getLogger(__name__)
 
 Status = OrderFulfillment.Status
-Fulfilled = DestinationOrder.FulfillmentStatus
 
 
 URL_REFUSED = ("The source's tracking link was left out: it was not a web (http or https) "
@@ -58,12 +57,8 @@ def order_push_fulfillment_refresh(*, push: OrderPush) -> str:
         push_line.fulfilled_quantity = min(push_line.quantity,
                                            shipped.get(push_line.source_line_item_id, 0))
     OrderPushLine.objects.bulk_update(push_lines, ["fulfilled_quantity"])
-    if push_lines and all(line.fulfilled_quantity >= line.quantity for line in push_lines):
-        status = Fulfilled.FULFILLED
-    elif any(line.fulfilled_quantity for line in push_lines):
-        status = Fulfilled.PARTIAL
-    else:
-        status = Fulfilled.UNFULFILLED
+    status = fulfillment_status_of(
+        [(line.quantity, line.fulfilled_quantity) for line in push_lines])
     OrderPush.objects.filter(pk=push.pk).update(source_fulfillment_status=status,
                                                updated_at=timezone.now())
     push.source_fulfillment_status = status

@@ -58,6 +58,15 @@ def tag_safe(text: str) -> str:
 FULFILLMENT_RANK = {Fulfilled.UNFULFILLED: 0, Fulfilled.PARTIAL: 1, Fulfilled.FULFILLED: 2}
 
 
+def fulfillment_status_of(quantities: list[tuple[int, int]]) -> str:
+    """Fulfilled, partially fulfilled or unfulfilled, from each line's (ordered, shipped)."""
+    if quantities and all(shipped >= ordered for ordered, shipped in quantities):
+        return Fulfilled.FULFILLED
+    if any(shipped for _, shipped in quantities):
+        return Fulfilled.PARTIAL
+    return Fulfilled.UNFULFILLED
+
+
 def order_fulfillment_status_refresh(*, order: DestinationOrder) -> str:
     """The status the order's header and list show: the destination's own (Shopify's), or the
     one its lines say when the sources shipped more. The destination only catches up once our
@@ -67,12 +76,8 @@ def order_fulfillment_status_refresh(*, order: DestinationOrder) -> str:
     lines = list(OrderLine.objects.filter(order=order, current_quantity__gt=0).annotate(
         shipped=Coalesce(Sum("push_lines__fulfilled_quantity",
                              filter=Q(push_lines__push__status=PushStatus.PUSHED)), 0)))
-    if lines and all(line.shipped >= line.current_quantity for line in lines):
-        by_lines = Fulfilled.FULFILLED
-    elif any(line.shipped for line in lines):
-        by_lines = Fulfilled.PARTIAL
-    else:
-        by_lines = Fulfilled.UNFULFILLED
+    by_lines = fulfillment_status_of(
+        [(line.current_quantity, line.shipped) for line in lines])
     status = max(order.shopify_fulfillment_status, by_lines,
                  key=lambda value: FULFILLMENT_RANK.get(value, 0))
     if status != order.fulfillment_status:
