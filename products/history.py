@@ -65,10 +65,10 @@ def _store_name(shop: Shop) -> str:
 
 def _sales_behind_drops(*, connection: Connection,
                         events: Sequence[SyncEvent]) -> dict[int, InventoryEffect]:
-    """Drift events that were the destination's own sale: Shopify lowers the store's stock
-    when it sells, and that level can reach us before or after the order does (in parallel),
-    so the drop is first recorded as a hand edit. A sale of the same variant and quantity
-    within SALE_WINDOW explains it. One query per page."""
+    """Drift events that were the destination's own sale or restock refund: Shopify changes
+    the store's stock as it sells or restocks, and that level can reach us before or after the
+    order does (in parallel), so the change is first recorded as a hand edit. A sale or restock
+    of the same variant and quantity within SALE_WINDOW explains it. One query per page."""
     drops = {event.pk: event for event in events
              if event.kind == Kind.DRIFT and event.reason != StockReason.RESYNC
              and event.source_variant is not None and _number(event.from_value) is not None
@@ -77,7 +77,8 @@ def _sales_behind_drops(*, connection: Connection,
         return {}
     times = [event.created_at for event in drops.values()]
     sales = list(InventoryEffect.objects.filter(
-        destination_id=connection.destination_id, kind=InventoryEffect.Kind.SALE,
+        destination_id=connection.destination_id,
+        kind__in=(InventoryEffect.Kind.SALE, InventoryEffect.Kind.RESTOCK),
         inventory_item_id__in={event.source_variant.inventory_item_id
                                for event in drops.values() if event.source_variant},
         created_at__range=(min(times) - SALE_WINDOW, max(times) + SALE_WINDOW)))
@@ -104,7 +105,8 @@ def _cause_words(event: SyncEvent, *, store: str, sale: InventoryEffect | None) 
     reason = event.reason
     if sale is not None:
         order = f", order {sale.order_name}" if sale.order_name else ""
-        return f"A sale on {store}{order}, counted by Shopify in your store"
+        what = "A restock refund" if sale.kind == InventoryEffect.Kind.RESTOCK else "A sale"
+        return f"{what} on {store}{order}, counted by Shopify in your store"
     if event.kind == Kind.SOURCE_DECREMENT or reason == StockReason.SALE:
         return f"A sale on {store}{order}"
     if event.kind == Kind.SOURCE_RESTOCK or reason == StockReason.RESTOCK:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
-from products.models import ProductLink, SourceVariant, SyncEvent, VariantLink
+from products.models import ProductLink, SourceVariant, StockReason, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
 from stores.models import Connection
 from syncer.shopify.operations.products import CreatedVariant
@@ -36,6 +36,9 @@ def variant_links_create(*, product_link: ProductLink, connection: Connection,
         sync_event_record(connection=connection, kind=SyncEvent.Kind.INVENTORY,
                           product_link=product_link,
                           field=f"{variant.sku or variant.title} available",
-                          from_value="", to_value=quantities[variant.pk], cause=cause)
+                          from_value="", to_value=quantities[variant.pk], cause=cause,
+                          source_variant_id=variant.pk,
+                          location_id=connection.destination_location_id,
+                          reason=StockReason.LINKED)
         linked.append(variant)
     return linked

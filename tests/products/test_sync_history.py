@@ -102,3 +102,26 @@ def test_the_history_page_reads_a_fixed_number_of_queries(client, emulator):
         assert len(history_rows(client, world, destination, "Linen shirt")) == 6
     # then the page costs the same queries
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_restock_refund_counted_by_shopify_is_not_called_a_hand_edit(client, emulator):
+    # given destination 1 at the source's stock, which sold 2 shirts (order #1001)
+    world = build(emulator, destinations=1)
+    connection = Connection.objects.get()
+    reconciliation_run_task(reconciliation_start(connection=connection, trigger="merchant").pk)
+    settle(world)
+    first = world.destinations[0]
+    order = emulator.order_create(first, lines=[{"sku": "SHIRT-S", "quantity": 2}],
+                                  financial_status="paid")
+    settle(world)
+    # when it refunds one with restock (Shopify puts it back in the store's stock itself)
+    emulator._json("POST", f"/_emulator/shops/{first}/orders/{order['id']}/refund",
+                   json={"lines": [{"sku": "SHIRT-S", "quantity": 1}], "restock": True})
+    settle(world)
+    # then the store's own +1 is the refund, not "changed by hand"
+    store = Shop.objects.get(domain=first).name
+    drift = [row for row in history_rows(client, world, first, "Linen shirt")
+             if row[0] == "Drift found"]
+    assert [row[5:7] for row in drift] == [
+        ["8 → 9", f"A restock refund on {store}, counted by Shopify in your store"],
+        ["10 → 8", f"A sale on {store}, order #1001, counted by Shopify in your store"]]

@@ -139,6 +139,12 @@ def test_destination_switches_auto_sync_unsyncs_and_sets_rules(client, world):
     assert history.status_code == 200
     assert "Imported" in html
     assert "Auto sync turned on/off" in html
+    # the quantities the import wrote name their variant and why, like any other stock write
+    written = SyncEvent.objects.filter(kind="inventory", cause__startswith="import job")
+    assert written.exists()
+    assert set(written.values_list("reason", flat=True)) == {"linked"}
+    assert not written.filter(source_variant__isnull=True).exists()
+    assert "Stock set after syncing or mapping the product" in html
     unsync = client.post(f"/products/sources/{conn.pk}/unsync", {"product": [shirt_id]},
                          headers=as_dest)
     assert toast(unsync)["message"] == "Unsynced 1 product. It stays in your store as it is."
