@@ -8,7 +8,7 @@ APP_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 export APP_PORT EMULATOR_PORT
 
-.PHONY: install run reset-demo test lint format bench lock services clean
+.PHONY: install run reset-demo test lint format bench lock services clean assets
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ lock:
 	"$$python" -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet -r requirements.in; \
 	"$$tmp/venv/bin/pip" freeze --all --exclude pip --exclude setuptools > requirements.lock; \
 	rm -rf "$$tmp"; echo "requirements.lock updated"
+
+# Re-vendor Polaris tokens and icons (static/vendor/) and axe-core (tests/vendor/) from npm at the
+# versions pinned in scripts/build-assets. The outputs are committed: only this needs Node.
+assets:
+	scripts/build-assets
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

@@ -9,12 +9,19 @@ class OrdersConfig(AppConfig):
         from orders import tasks, webhook_handlers  # noqa: F401  (registers tasks and handlers)
         from orders.mirror import order_copies_erase, order_mirror_for_customer
         from orders.stats import source_stats_forget
-        from orders.store_figures import connection_activity, destination_source_figures
+        from orders.store_figures import (
+            connection_activity,
+            destination_source_figures,
+            destination_work_trouble,
+            source_reach,
+        )
         from stores.registry import (
             connection_activity_reader_register,
             customer_data_collector_register,
             shop_eraser_register,
             source_figures_reader_register,
+            source_reach_reader_register,
+            work_trouble_reader_register,
         )
 
         # An erased shop's orders leave the roll-ups of the sources it sold for, too.
@@ -26,3 +33,6 @@ class OrdersConfig(AppConfig):
         # Home and the Stores list show products, stock and orders: read here, for stores.
         source_figures_reader_register(destination_source_figures)
         connection_activity_reader_register(connection_activity)
+        # And Home's status card: how far a source reaches, what a destination's work lacks.
+        source_reach_reader_register(source_reach)
+        work_trouble_reader_register(destination_work_trouble)

@@ -10,15 +10,29 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from orders.charts import Bucket, Chart, orders_revenue_chart
+from orders.charts import (
+    DESTINATION_ORDERS,
+    ORDERS_REVENUE,
+    STOCK_UPDATES,
+    Bucket,
+    Chart,
+    Sparkline,
+    Tally,
+    bar_chart,
+    latency_sparkline,
+)
+from orders.destination_stats import (
+    destination_orders_by_day,
+    destination_stock_updates_by_day,
+    destination_write_latency,
+)
 from orders.models import DestinationOrder, OrderPush
 from orders.stats import (
     ZERO,
-    DayFigures,
     TopVariants,
     day_start,
     source_orders_by_day,
@@ -153,24 +167,19 @@ def _bucket_start(day: date, granularity: str) -> date:
     return day
 
 
-def _buckets(date_range: DateRange, days: dict[date, DayFigures],
+def _buckets(date_range: DateRange, days: dict[date, Tally],
              granularity: str) -> list[Bucket]:
     """Every bucket of the range, empty ones included, clipped to the range's ends."""
-    totals: dict[date, list] = {}
+    totals: dict[date, tuple[date, date, Tally]] = {}
     day = date_range.first
     while day <= date_range.last:  # at most a few hundred days, never orders
         start = _bucket_start(day, granularity)
-        entry = totals.setdefault(start, [max(start, date_range.first), day, 0, ZERO])
-        entry[1] = day
-        figures = days.get(day)
-        if figures is not None:
-            entry[2] += figures.orders
-            entry[3] += figures.revenue
+        first, _, tally = totals.get(start, (max(start, date_range.first), day, Tally()))
+        totals[start] = (first, day, tally + days.get(day, Tally()))
         day += timedelta(days=1)
     formats = {"day": "{:%b %-d}", "week": "{:%b %-d}", "month": "{:%b %Y}"}
-    return [Bucket(start=first, end=last, label=formats[granularity].format(first),
-                   orders=orders, revenue=revenue)
-            for first, last, orders, revenue in totals.values()]
+    return [Bucket(start=first, end=last, label=formats[granularity].format(first), tally=tally)
+            for first, last, tally in totals.values()]
 
 
 def _variant_names(source: Shop, variant_ids: list[int]) -> dict[int, tuple[str, str]]:
@@ -231,7 +240,8 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
     else:
         synced = 0
     granularity = _granularity(date_range)
-    buckets = _buckets(date_range, days, granularity)
+    buckets = _buckets(date_range, {day: Tally(count=figures.orders, amount=figures.revenue)
+                                    for day, figures in days.items()}, granularity)
     currency = source.currency or "USD"
     return SourceDashboard(
         date_range=date_range, store=store, store_counts=counts,
@@ -240,8 +250,8 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
         orders=sum(figures.orders for figures in days.values()),
         revenue=sum((figures.revenue for figures in days.values()), ZERO),
         units=top.total_units, currency=currency, top_products=_top_products(source, top),
-        chart=orders_revenue_chart(buckets=buckets, currency=currency,
-                                   money_format=source.money_format),
+        chart=bar_chart(words=ORDERS_REVENUE, buckets=buckets, granularity=granularity,
+                        currency=currency, money_format=source.money_format),
         granularity=granularity)
 
 
@@ -273,6 +283,11 @@ class DestinationDashboard:
     drift_fixed: int
     failed_updates: int
     failed_source_moves: int
+    # The range's orders (pushed darker, totals as a line) and stock updates, per day, week or
+    # month; and the past day's delay of those updates, hour by hour.
+    orders_chart: Chart
+    stock_chart: Chart
+    latency: Sparkline
     recent_failures: list[SyncEvent] = field(default_factory=list)
     # Failed and stuck work of each kind, with Try again (orders.sync_health).
     work: list[WorkHealth] = field(default_factory=list)
@@ -282,11 +297,15 @@ class DestinationDashboard:
         return self.failed_pushes + self.failed_updates + self.failed_source_moves
 
 
-def destination_dashboard(*, destination: Shop, date_range: DateRange) -> DestinationDashboard:
+def destination_dashboard(*, destination: Shop, date_range: DateRange,
+                          now: datetime | None = None) -> DestinationDashboard:
     """A destination's sources and sync health, and its orders placed within `date_range`.
 
     Drift and failed updates count what happened within the range; failed pushes and failed
     source-stock moves count what is failed now, whenever it happened (they wait for action).
+    The charts: the range's orders and stock updates per day (week or month for long ranges;
+    one grouped read each), and the delay of the stock updates of the 24 hours up to `now`
+    (one read).
     """
     in_range = {"gte": date_range.starts_at, "lt": date_range.ends_before}
     latest_run = (ReconciliationRun.objects.filter(connection=OuterRef("pk"))
@@ -319,11 +338,14 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
         drift_fixed=(runs.get(c.pk) or {}).get("fixed") or 0,
         failed_updates=failures_by_connection.get(c.pk, 0)) for c in connections]
 
-    orders = DestinationOrder.objects.filter(shop=destination,
-                                             processed_at__gte=in_range["gte"],
-                                             processed_at__lt=in_range["lt"])
-    states = orders.aggregate(**{state: Count("pk", filter=Q(push_state=state))
-                                 for state in DestinationOrder.PushState.values})
+    order_days = destination_orders_by_day(destination=destination, first=date_range.first,
+                                           last=date_range.last)
+    states = {state: sum(day.states[state] for day in order_days.values())
+              for state in DestinationOrder.PushState.values}
+    stock_days = destination_stock_updates_by_day(destination=destination,
+                                                  first=date_range.first, last=date_range.last)
+    granularity = _granularity(date_range)
+    currency = destination.currency or "USD"
     connected = {c.pk for c in connections if c.status == Connection.Status.CONNECTED}
     return DestinationDashboard(
         date_range=date_range, sources=sources,
@@ -340,6 +362,19 @@ def destination_dashboard(*, destination: Shop, date_range: DateRange) -> Destin
         failed_updates=sum(failures_by_connection.values()),
         failed_source_moves=InventoryEffect.objects.filter(
             destination=destination, status=InventoryEffect.Status.FAILED).count(),
+        orders_chart=bar_chart(
+            words=DESTINATION_ORDERS, granularity=granularity, currency=currency,
+            money_format=destination.money_format,
+            buckets=_buckets(date_range, {
+                day: Tally(count=figures.orders, part=figures.pushed, amount=figures.total)
+                for day, figures in order_days.items()}, granularity)),
+        stock_chart=bar_chart(
+            words=STOCK_UPDATES, granularity=granularity, currency=currency,
+            buckets=_buckets(date_range, {
+                day: Tally(count=figures.written, aside=figures.failed)
+                for day, figures in stock_days.items()}, granularity)),
+        latency=latency_sparkline(hours=destination_write_latency(
+            destination=destination, now=now or timezone.now())),
         recent_failures=list(failed_events.select_related("connection__source",
                                                           "source_product")
                              .order_by("-created_at", "-pk")[:5]),

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import (
+    Aggregate,
     Count,
+    FloatField,
     IntegerField,
     Max,
     OuterRef,
@@ -22,6 +24,8 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 
 from orders.models import OrderPush
+from orders.sync_health import destination_work_health
+from products.history import latency_words
 from products.models import (
     DestinationStock,
     ProductLink,
@@ -33,7 +37,7 @@ from products.models import (
 )
 from products.selectors import catalogue_for_destination
 from stores.models import Connection, Shop
-from stores.registry import ConnectionActivity, SourceFigures
+from stores.registry import ConnectionActivity, SourceFigures, SourceReach, WorkTrouble
 
 
 def _latest(*moments: datetime | None) -> datetime | None:
@@ -105,6 +109,33 @@ def connection_activity(*, connections: Iterable[Connection],
             failures=event.get("failures", 0) + push.get("failures", 0),
             last_at=_latest(event.get("last"), push.get("last_pushed"), push.get("last_failed")))
     return activity
+
+
+class _Median(Aggregate):
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def source_reach(*, source: Shop, since: datetime) -> SourceReach:
+    """For the source's Home: its products its connected stores sync (once each) and the median
+    latency of the stock writes made at them since `since`. Two reads."""
+    connected = Connection.objects.filter(source=source, status=Connection.Status.CONNECTED)
+    products_synced = (ProductLink.objects.filter(connection__in=connected)
+                       .values("source_product").distinct().count())
+    # Only the engine's writes carry a latency (source change seen → write confirmed).
+    median = SyncEvent.objects.filter(
+        connection__in=connected, kind=SyncEvent.Kind.INVENTORY, result=SyncEvent.Result.OK,
+        latency_ms__isnull=False, created_at__gte=since).aggregate(
+        median=_Median("latency_ms"))["median"]
+    return SourceReach(products_synced=products_synced,
+                       median_latency=latency_words(round(median)) if median is not None else "")
+
+
+def destination_work_trouble(*, destination: Shop) -> list[WorkTrouble]:
+    """For the destination's Home: its Sync health card's failed and stuck work, kind by kind."""
+    return [WorkTrouble(kind=work.kind.value, trouble=work.trouble)
+            for work in destination_work_health(destination=destination)]
 
 
 # --- the source's page about one store ------------------------------------------------------

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -43,7 +44,7 @@ from orders.services import (
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import ShopRequest, fragment_wanted, page_or_fragment, toast
+from syncer.htmx import ShopRequest, failure, fragment_wanted, page_or_fragment, toast
 
 PAGE_SIZE = 20
 PushState = DestinationOrder.PushState
@@ -94,17 +95,17 @@ def order_push_bulk(request: ShopRequest[Shop]) -> HttpResponse:
     context = _list_context(request, OrderListForm(request.POST))
     if not form.is_valid():
         response = render(request, "orders/order_list.html#order-table", context, status=422)
-        return toast(response, form.errors["order"][0], error=True)
+        return failure(response, form.errors["order"][0])
     result = order_push_request_many(shop=request.shop, order_ids=form.cleaned_data["order"])
     context = _list_context(request, OrderListForm(request.POST))
-    parts = []
-    if result.queued:
-        parts.append(f"Pushing {len(result.queued)} order{'s' * (len(result.queued) != 1)}.")
-    for name, reason in result.refused.items():
-        parts.append(f"{name}: {reason}")
     response = render(request, "orders/order_list.html#order-table", context)
-    return toast(response, " ".join(parts) or "Nothing to push.",
-                 error=bool(result.refused) and not result.queued)
+    if result.refused:
+        failure(response, " ".join(f"{name}: {reason}" for name, reason in result.refused.items()))
+    if result.queued or not result.refused:
+        toast(response, ngettext("Pushing %(count)d order.", "Pushing %(count)d orders.",
+                                 len(result.queued)) % {"count": len(result.queued)}
+              if result.queued else "Nothing to push.")
+    return response
 
 
 @require_POST
@@ -113,7 +114,7 @@ def order_push_bulk(request: ShopRequest[Shop]) -> HttpResponse:
 def order_auto_push(request: ShopRequest[Shop]) -> HttpResponse:
     form = AutoPushForm(request.POST)
     if not form.is_valid():
-        return toast(HttpResponse(status=400), form.errors["enabled"][0], error=True)
+        return failure(HttpResponse(status=400), form.errors["enabled"][0])
     settings = order_auto_push_set(shop=request.shop, enabled=form.cleaned_data["enabled"])
     response = render(request, "orders/order_list.html#auto-push", {"settings": settings})
     return toast(response, "Automatic push is on: paid orders are pushed as they arrive."
@@ -144,7 +145,7 @@ def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
                           {"detail": order_detail(order=order), "form": form}, status=422)
         # The field's own words (what to type), not a vague "check the fee".
         first_error = next(iter(form.errors.values()))[0]
-        return toast(response, f"Not pushed: {first_error}", error=True)
+        return failure(response, f"Not pushed: {first_error}")
     source = form.cleaned_data["source"]
     try:
         result = order_push_request(order=order, source_ids=[source] if source else None,
@@ -152,7 +153,7 @@ def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     except OrderPushRefused as exc:
         response = render(request, "orders/order_detail.html#order-pushes",
                           {"detail": order_detail(order=order), "form": form}, status=409)
-        return toast(response, str(exc), error=True)
+        return failure(response, str(exc))
     detail = order_detail(order=order)
     response = render(request, "orders/order_detail.html#order-pushes",
                       {"detail": detail, "form": PushForm()})

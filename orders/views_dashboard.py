@@ -31,7 +31,7 @@ from orders.sync_health import WorkKind, destination_work_health, destination_wo
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source
-from syncer.htmx import ShopRequest, fragment_wanted, page_or_fragment, toast
+from syncer.htmx import ShopRequest, failure, fragment_wanted, page_or_fragment, toast
 
 REPORT_PAGE_SIZE = 25
 
@@ -103,7 +103,7 @@ def work_retry(request: ShopRequest[Shop]) -> HttpResponse:
     """Sync health's Try again: one kind of the shop's failed and stuck work, queued again."""
     form = WorkRetryForm(request.POST)
     if not form.is_valid():
-        return toast(HttpResponse(status=422), form.errors["kind"][0], error=True)
+        return failure(HttpResponse(status=422), form.errors["kind"][0])
     kind = WorkKind(form.cleaned_data["kind"])
     queued = destination_work_retry(destination=request.shop, kind=kind)
     response = render(request, "orders/dashboard_destination.html#work-health",

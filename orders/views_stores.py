@@ -22,7 +22,7 @@ from stores.auth import shop_role_required, shop_session_required
 from stores.connections import ConnectionRefused, connection_block, connection_unblock
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source, connection_history
-from syncer.htmx import ShopRequest, fragment_wanted, toast
+from syncer.htmx import ShopRequest, failure, fragment_wanted, toast
 
 PRODUCTS_PAGE_SIZE = 25
 
@@ -81,7 +81,7 @@ def _transition(request: ShopRequest[Shop], connection_id: int,
         connection = action(connection=connection, actor=request.shop,
                             actor_user_id=request.session_token.user_id)
     except ConnectionRefused as exc:
-        return toast(HttpResponse(status=409), str(exc), error=True)
+        return failure(HttpResponse(status=409), str(exc))
     context = {**_store_context(connection), **_products_context(request, connection)}
     response = render(request, "stores/store_detail.html#store-status", context)
     # The products card below says whether the store syncs at all: redrawn with the status.

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 
 from products.selectors import DESTINATION_TABS, SOURCE_TABS
-from syncer.forms import PlainForm, StrictBooleanField
+from syncer.forms import PlainForm, StrictBooleanField, StrictCheckboxInput
 
 
 class IntegerListField(forms.Field):
@@ -64,10 +64,16 @@ class AutoSyncForm(ProductSelectionForm, AutoSyncSwitchForm):
     pass
 
 
+# Each rule is an on/off setting, drawn as a switch.
+SWITCH = {"role": "switch"}
+
+
 class SyncRulesForm(PlainForm):
-    sync_price = StrictBooleanField(label="Price")
-    sync_variants = StrictBooleanField(label="Variants added or removed")
-    sync_publish_status = StrictBooleanField(label="Publish status")
+    sync_price = StrictBooleanField(label="Price", widget=StrictCheckboxInput(attrs=SWITCH))
+    sync_variants = StrictBooleanField(label="Variants added or removed",
+                                       widget=StrictCheckboxInput(attrs=SWITCH))
+    sync_publish_status = StrictBooleanField(label="Publish status",
+                                             widget=StrictCheckboxInput(attrs=SWITCH))
 
 
 class HiddenTagForm(PlainForm):

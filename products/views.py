@@ -29,7 +29,7 @@ from products.models import CatalogueScan, ProductJob
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_destination
-from syncer.htmx import page_or_fragment, toast
+from syncer.htmx import failure, page_or_fragment, toast
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
@@ -155,7 +155,7 @@ def _refused(request: HttpRequest, connection: Connection) -> HttpResponse:
         message = ("You disconnected from this source, so its catalogue is not available. "
                    "Reconnect with its store key on the Sources page to see it again.")
     if request.htmx:
-        return toast(HttpResponse(message, status=403), message, error=True)
+        return failure(HttpResponse(message, status=403), message)
     return render(request, "products/catalogue_refused.html",
                   {"connection": connection, "message": message}, status=403)
 
@@ -217,7 +217,7 @@ def _catalogue_main(request: HttpRequest, connection: Connection, message: str, 
                     error: bool = False, status: int = 200) -> HttpResponse:
     response = render(request, "products/catalogue.html#catalogue-main",
                       _catalogue_context(request, connection), status=status)
-    return toast(response, message, error=error)
+    return failure(response, message) if error else toast(response, message)
 
 
 def _selection(request: HttpRequest, connection: Connection,
@@ -302,10 +302,10 @@ def catalogue_product_auto_sync(request: HttpRequest, connection_id: int,
     response = render(request, "products/catalogue.html#catalogue-row",
                       {"connection": connection, "product": product})
     if not form.is_valid():
-        return toast(response, form.errors["enabled"][0], error=True)
+        return failure(response, form.errors["enabled"][0])
     if not product.synced:
-        return toast(response, f"{product.title} is not synced, so it has no auto sync. Sync "
-                               "it first.", error=True)
+        return failure(response, f"{product.title} is not synced, so it has no auto sync. Sync "
+                                 "it first.")
     if not changed:
         return response
     return toast(response, f"Auto sync on for {product.title}: your quantities now follow the "
@@ -337,9 +337,8 @@ def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
     form = SyncRulesForm(request.POST)
     if not form.is_valid():
         name, errors = next(iter(form.errors.items()))
-        return toast(HttpResponse(status=400),
-                     f"{form.fields[name].label}: {errors[0]} Reload the page and try again.",
-                     error=True)
+        return failure(HttpResponse(status=400),
+                       f"{form.fields[name].label}: {errors[0]} Reload the page and try again.")
     connection = autosync.connection_sync_rules_update(connection=connection,
                                                        **form.cleaned_data)
     chosen = [str(form.fields[name].label).lower() for name, on in form.cleaned_data.items()
@@ -426,7 +425,7 @@ def map_link(request: HttpRequest, connection_id: int) -> HttpResponse:
     except imports.ImportRefused as exc:
         response = render(request, "products/map.html#map-panel",
                           _map_context(request, connection), status=409)
-        return toast(response, str(exc), error=True)
+        return failure(response, str(exc))
     response = render(request, "products/map.html#map-panel",
                       {**_map_context(request, connection), "job": ProductJob.objects.get(
                           pk=job.pk)})

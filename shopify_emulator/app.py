@@ -116,6 +116,14 @@ class EmulatorApp:
                 Rule("/admin/oauth/authorize", endpoint="authorize", methods=["GET"]),
                 Rule("/shops/<shop>/admin/oauth/authorize", endpoint="authorize", methods=["GET"]),
                 Rule("/admin/<shop>", endpoint="admin_page", methods=["GET"]),
+                # The app open in the admin at one of its pages: what the address bar shows
+                # (App Bridge keeps it in step with the app), so a reload lands on that page.
+                Rule("/admin/<shop>/apps/<handle>", endpoint="admin_page", methods=["GET"]),
+                Rule(
+                    "/admin/<shop>/apps/<handle>/<path:app_path>",
+                    endpoint="admin_page",
+                    methods=["GET"],
+                ),
                 Rule("/_emulator/admin/<shop>", endpoint="admin_page", methods=["GET"]),
                 *self.control.rules(),
             ],
@@ -196,7 +204,12 @@ class EmulatorApp:
             "timestamp": str(int(self.config.clock())),
         }
         params["hmac"] = auth.oauth_query_hmac(params, self.config.app_secret)
-        return f"{self.config.app_url}{path}?{urllib.parse.urlencode(params)}"
+        # The app's own query (a tab, a search) stays; Shopify adds its parameters after it.
+        app_path, _, app_query = path.partition("?")
+        query = urllib.parse.urlencode(params)
+        if app_query:
+            query = f"{app_query}&{query}"
+        return f"{self.config.app_url}{app_path}?{query}"
 
     def snapshot(self) -> dict[str, Any]:
         """World + issued tokens + installs: enough to restart the emulator where it was."""
@@ -385,7 +398,9 @@ class EmulatorApp:
                 return True
         return False
 
-    def view_admin_page(self, request: Request, shop: str) -> Response:
+    def view_admin_page(
+        self, request: Request, shop: str, handle: str | None = None, app_path: str = ""
+    ) -> Response:
         from shopify_emulator.templates_admin import admin_page
 
         domain = self.shop_from_request(request, shop)
@@ -393,8 +408,13 @@ class EmulatorApp:
             return json_response({"errors": "Not Found"}, status=404)
         assert domain is not None
         record = self.world.shop_get(domain)
-        path = request.args.get("path", "/")
-        if not path.startswith("/"):
+        if handle is None:  # /admin/<shop>[?path=/the/app/page]
+            path = request.args.get("path", "/")
+        else:  # /admin/<shop>/apps/<handle>/<the/app/page>?<its query>
+            path = "/" + app_path
+            if request.query_string:
+                path += "?" + request.query_string.decode("latin-1")
+        if not path.startswith("/") or path.startswith("//"):
             path = "/"
         html = admin_page(
             shop=domain,
@@ -402,6 +422,8 @@ class EmulatorApp:
             frame_src=self.embedded_app_url(domain, path=path),
             app_url=self.config.app_url,
             session_token_url=f"/_emulator/shops/{domain}/session-token",
+            app_base=f"/admin/{domain}/apps/{self.config.app_handle}",
+            app_name=self.config.app_name,
         )
         return Response(html, mimetype="text/html")
 

@@ -97,6 +97,10 @@ class EmulatorConfig:
     # Public URL of the emulator itself (bulk operation URLs, admin page). Set by the server.
     base_url: str | None = None
     api_version: str = DEFAULT_API_VERSION
+    # The app as the admin names it: its left-column entry and its pages' addresses
+    # (/admin/<shop>/apps/<app_handle>/<path>).
+    app_name: str = "Syncer"
+    app_handle: str = "syncer"
     webhook_timeout: float = 5.0
     webhook_connect_timeout: float = 1.0
     webhook_max_attempts: int = 8

@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from stores.models import Shop
 from stores.services import shop_install_from_session_token
-from syncer.htmx import toast
+from syncer.htmx import failure
 from syncer.shopify.errors import ShopifyAuthError, ShopifyError
 from syncer.shopify.oauth import shop_domain_normalize
 from syncer.shopify.session_tokens import (
@@ -116,9 +116,9 @@ def shop_session_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
         request.shop_csrf_token = shop_csrf_token(shop_domain=session.shop_domain,
                                                   user_id=session.user_id)
         if request.method in UNSAFE_METHODS and not _form_readable(request):
-            return toast(HttpResponse(TOO_MUCH_AT_ONCE, status=400,
-                                      content_type="text/plain; charset=utf-8"),
-                         TOO_MUCH_AT_ONCE, error=True)
+            return failure(HttpResponse(TOO_MUCH_AT_ONCE, status=400,
+                                        content_type="text/plain; charset=utf-8"),
+                           TOO_MUCH_AT_ONCE)
         if request.method in UNSAFE_METHODS and not _csrf_valid(
             request, shop_domain=session.shop_domain, user_id=session.user_id
         ):

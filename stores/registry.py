@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from stores.models import Connection, Shop
+from syncer.health import Trouble
 
 ShopEraser = Callable[..., None]
 
@@ -149,3 +150,64 @@ def connection_activity_read(*, connections: list[Connection],
     for reader in list(_activity_readers):
         activity.update(reader(connections=connections, since=since))
     return activity
+
+
+# --- what Home says of the apps above -----------------------------------------------------------
+# Home's status card says whether the store is set up and working. Beyond the readers above it
+# needs, for a source, how many of its products sync and how fast (SourceReach), and for a
+# destination, the failed and stuck work its Sync health card counts (WorkTrouble). orders
+# answers both, registered in OrdersConfig.ready(); with none registered a source syncs nothing
+# and a destination's work never fails.
+
+
+@dataclass(frozen=True)
+class SourceReach:
+    """How far a source's catalogue reaches: its products that at least one connected store
+    syncs (each counted once, however many stores sync it), and the median time from a change of
+    its stock to a store's write over the past RECENT_DAYS, in words ("" when none was
+    measured)."""
+
+    products_synced: int = 0
+    median_latency: str = ""
+
+
+@dataclass(frozen=True)
+class WorkTrouble:
+    """One kind of a destination's work as its Sync health card counts it: `kind` is the card's
+    row (orders.sync_health.WorkKind: "webhooks", "stock", "resyncs", "pushes")."""
+
+    kind: str
+    trouble: Trouble
+
+
+SourceReachReader = Callable[..., SourceReach]
+WorkTroubleReader = Callable[..., list[WorkTrouble]]
+
+_source_reach_readers: list[SourceReachReader] = []
+_work_trouble_readers: list[WorkTroubleReader] = []
+
+
+def source_reach_reader_register(reader: SourceReachReader) -> SourceReachReader:
+    """`reader(*, source: Shop, since: datetime) -> SourceReach`; one app answers (the last
+    registered)."""
+    if reader not in _source_reach_readers:
+        _source_reach_readers.append(reader)
+    return reader
+
+
+def source_reach_read(*, source: Shop, since: datetime) -> SourceReach:
+    if not _source_reach_readers:
+        return SourceReach()
+    return _source_reach_readers[-1](source=source, since=since)
+
+
+def work_trouble_reader_register(reader: WorkTroubleReader) -> WorkTroubleReader:
+    """`reader(*, destination: Shop) -> [WorkTrouble, ...]`."""
+    if reader not in _work_trouble_readers:
+        _work_trouble_readers.append(reader)
+    return reader
+
+
+def work_trouble_read(*, destination: Shop) -> list[WorkTrouble]:
+    return [work for reader in list(_work_trouble_readers)
+            for work in reader(destination=destination)]

@@ -9,8 +9,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from stores.auth import shop_session_required
 from stores.forms import RoleForm, ShopDomainForm
+from stores.home_status import HomeStatus, destination_home_status, source_home_status
 from stores.models import Shop
 from stores.selectors import (
+    SourceSummary,
     connection_counts_for_source,
     destination_sources_summary,
     shop_has_connections,
@@ -35,14 +37,24 @@ OAUTH_STATE_COOKIE = "syncer_oauth_state"
 
 
 def _home_context(request: ShopRequest[Shop], form: RoleForm | None = None) -> dict:
+    shop = request.shop
+    connection_counts: dict[str, int] = {}
+    sources: list[SourceSummary] = []
+    status: HomeStatus | None = None
+    if shop.role == Shop.Role.SOURCE:
+        connection_counts = connection_counts_for_source(source=shop)
+        status = source_home_status(source=shop, connection_counts=connection_counts)
+    elif shop.role == Shop.Role.DESTINATION:
+        sources = destination_sources_summary(destination=shop)
+        status = destination_home_status(destination=shop, sources=sources)
     return {
-        "shop": request.shop,
-        "connection_counts": connection_counts_for_source(source=request.shop),
+        "shop": shop,
+        "status": status,
+        "connection_counts": connection_counts,
         "sources_url": reverse("stores:source_list"),
-        "form": form or RoleForm(initial={"role": request.shop.role or None}),
-        "role_locked": bool(request.shop.role) and shop_has_connections(shop=request.shop),
-        "sources": (destination_sources_summary(destination=request.shop)
-                    if request.shop.role == Shop.Role.DESTINATION else []),
+        "form": form or RoleForm(initial={"role": shop.role or None}),
+        "role_locked": bool(shop.role) and shop_has_connections(shop=shop),
+        "sources": sources,
     }
 
 

@@ -26,7 +26,7 @@ from stores.selectors import (
     store_activity_list,
 )
 from stores.services import store_key_rotate
-from syncer.htmx import ShopRequest, page_or_fragment, toast
+from syncer.htmx import ShopRequest, failure, page_or_fragment, toast
 
 PAGE_SIZE = 20
 
@@ -115,7 +115,7 @@ def source_disconnect(request: ShopRequest[Shop], connection_id: int) -> HttpRes
         connection_disconnect(connection=connection, actor=request.shop,
                               actor_user_id=request.session_token.user_id)
     except ConnectionRefused as exc:
-        return toast(HttpResponse(status=409), str(exc), error=True)
+        return failure(HttpResponse(status=409), str(exc))
     response = render(request, "stores/source_list.html#sources", _sources_context(request))
     return toast(response, "Disconnected. Your orders and history are kept.")
 
@@ -128,13 +128,13 @@ def source_link_end_set(request: ShopRequest[Shop], connection_id: int) -> HttpR
     connection = _own_source_connection(request, connection_id)
     form = LinkEndForm(request.POST)
     if not form.is_valid():
-        return toast(HttpResponse(status=422),
-                     "Choose what happens to your products when a link ends.", error=True)
+        return failure(HttpResponse(status=422),
+                       "Choose what happens to your products when a link ends.")
     try:
         connection = connection_on_link_end_set(connection=connection, actor=request.shop,
                                                 choice=form.cleaned_data["on_link_end"])
     except ConnectionRefused as exc:
-        return toast(HttpResponse(status=409), str(exc), error=True)
+        return failure(HttpResponse(status=409), str(exc))
     response = render(request, "stores/source_list.html#sources", _sources_context(request))
     source = connection.source.name or connection.source.domain
     return toast(response, f"Saved. When a link with {source} ends: "

@@ -38,6 +38,13 @@ def page_or_fragment(request: HttpRequest, template: str, fragment: str) -> str:
     return f"{template}#{fragment}" if fragment_wanted(request) else template
 
 
-def toast(response: HttpResponse, message: str, *, error: bool = False) -> HttpResponse:
-    """A toast (static/syncer/app.js shows it) once the response is swapped in."""
-    return trigger_client_event(response, "toast", {"message": message, "error": error})
+def toast(response: HttpResponse, message: str) -> HttpResponse:
+    """A toast saying what went well (App Bridge shows it; static/syncer/app.js outside an
+    admin), once the response is swapped in. Never for a failure: see `failure`."""
+    return trigger_client_event(response, "toast", {"message": message})
+
+
+def failure(response: HttpResponse, message: str) -> HttpResponse:
+    """What failed, in a critical banner next to the control that failed, until the merchant
+    dismisses it (Built for Shopify: errors are red and stay; a toast fades)."""
+    return trigger_client_event(response, "failed", {"message": message})

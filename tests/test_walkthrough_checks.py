@@ -1,7 +1,7 @@
 """The walk-through's eyes (tests/walkthrough.py): each thing a merchant must never meet is
 seen, and a clean page passes."""
 
-from tests.walkthrough import page_problems
+from tests.walkthrough import axe_problems, page_problems
 
 
 def facts(text: str, unstyled: tuple[str, ...] = ()) -> dict:
@@ -25,4 +25,23 @@ def test_each_kind_of_defect_is_seen():
         "/x: amount '$1234.50' not in the shop's money format",
         "/x: amount '163.5 USD' not in the shop's money format",
         "/x: amount '588.400000000000 USD' not in the shop's money format",
+    ]
+
+
+def test_serious_and_critical_axe_violations_are_problems_with_their_first_element():
+    violations = [
+        {"id": "label", "impact": "critical", "help": "Form elements must have labels",
+         "targets": [["#q"], ["select"]]},
+        {"id": "region", "impact": "moderate", "help": "All page content should be contained "
+         "by landmarks", "targets": [[".footer"]]},
+        {"id": "color-contrast", "impact": "serious", "help": "Elements must meet minimum color "
+         "contrast ratio thresholds", "targets": [["iframe", ["#host", ".badge"]]]},
+        {"id": "list", "impact": "minor", "help": "<ul> and <ol> must only directly contain "
+         "<li>", "targets": [["ul"]]},
+        {"id": "aria-allowed-attr", "impact": None, "help": "?", "targets": []},
+    ]
+    assert axe_problems(path="/orders/", violations=violations) == [
+        "/orders/: axe label (critical) #q — Form elements must have labels",
+        "/orders/: axe color-contrast (serious) iframe >> #host >>> .badge — Elements must "
+        "meet minimum color contrast ratio thresholds",
     ]

@@ -1,7 +1,8 @@
 """Every screen a merchant can reach, opened in Chromium inside the emulator's admin as the
 merchant opens it, each checked for what a merchant must never meet: an error answer, a console
-error, a control left in the browser's default look, an unfilled placeholder, a raw enum value
-or an amount not in the shop's money format. Screenshots go to the folder given.
+error, a control left in the browser's default look, an unfilled placeholder, a raw enum value,
+an amount not in the shop's money format, or a serious or critical accessibility failure (axe).
+Screenshots go to the folder given.
 
 The walk follows the app's own links (the menu first, then every link on each page), so a page
 added later is walked without a change here."""
@@ -38,7 +39,10 @@ PAGE_FACTS = """() => {
     if (a.hasAttribute("download") || a.target === "_blank") continue;
     links.push(new URL(href, location.href).toString());
   }
-  for (const a of document.querySelectorAll("nav.shell-nav a[href]")) {
+  // The menu and the title bar's links (App Bridge draws them in the admin; the standalone
+  // shell in the page): the menu first.
+  const declared = "ui-title-bar > a[href], nav.shell-nav a[href], ui-nav-menu > a[href]";
+  for (const a of document.querySelectorAll(declared)) {
     links.unshift(new URL(a.getAttribute("href"), location.href).toString());
   }
   return {text: document.body.innerText, title: document.title, links, unstyled,
@@ -53,6 +57,17 @@ MONEY = re.compile(r"(?:[$€£¥]\s?-?\d+(?:,\d{3})*(?:\.\d+)?|-?\d+(?:,\d{3})*
 MONEY_WELL_FORMED = re.compile(
     r"^(?:[$€£¥]-?\d{1,3}(?:,\d{3})*\.\d{2}(?: [A-Z]{3})?|-?\d{1,3}(?:,\d{3})*\.\d{2} [A-Z]{3})$")
 SKIPPED_PATHS = ("/auth/", "/webhooks/", "/admin/", "/healthz", "/metrics", "/static/")
+
+# axe-core (from npm, vendored by `make assets`): the accessibility rules, run in the app's frame.
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_RUN = """async () => {
+  const results = await axe.run(document, {resultTypes: ["violations"]});
+  return results.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                                          targets: v.nodes.map((n) => n.target)}));
+}"""
+# What keeps a merchant out (WCAG A/AA failures axe calls serious or critical); axe's minor and
+# moderate findings are best practice, not barriers.
+AXE_BLOCKING = ("serious", "critical")
 
 
 @dataclass
@@ -76,6 +91,31 @@ def page_problems(*, path: str, facts: dict) -> list[str]:
     return problems
 
 
+def axe_problems(*, path: str, violations: list[dict]) -> list[str]:
+    """One line per serious or critical axe violation: its rule, the first element it found
+    (axe's selector: a frame's parts joined by " >> ", a shadow root's by " >>> ") and what to
+    do."""
+    problems = []
+    for violation in violations:
+        if violation["impact"] not in AXE_BLOCKING:
+            continue
+        first = violation["targets"][0] if violation["targets"] else []
+        target = " >> ".join(
+            " >>> ".join(part) if isinstance(part, list) else part for part in first
+        )
+        rule, impact = violation["id"], violation["impact"]
+        problems.append(f"{path}: axe {rule} ({impact}) {target} — {violation['help']}")
+    return problems
+
+
+def accessibility_problems(frame, *, path: str) -> list[str]:
+    """Runs axe in `frame` (its document as shown now) and says what blocks a merchant."""
+    if not frame.evaluate("() => typeof window.axe === 'object'"):
+        # once per document: a boosted navigation keeps it, a full load starts afresh
+        frame.add_script_tag(path=str(AXE))
+    return axe_problems(path=path, violations=frame.evaluate(AXE_RUN))
+
+
 def walk_app(page, *, admin_url: str, app_origin: str, shop: str, out: Path,
              max_pages: int = 80) -> Walk:
     """Opens `shop`'s admin at `admin_url`, then every app page reachable by links."""
@@ -97,7 +137,7 @@ def walk_app(page, *, admin_url: str, app_origin: str, shop: str, out: Path,
     page.on("pageerror", lambda error: console.append(str(error)))
     page.goto(f"{admin_url}/admin/{shop}")
     frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
+    frame.locator("h1.page-title").wait_for(state="attached")
     app = page.frames[1]
     seen: set[str] = set()
     queue: list[str] = []
@@ -114,6 +154,7 @@ def walk_app(page, *, admin_url: str, app_origin: str, shop: str, out: Path,
             name = f"{shop.split('.')[0]}-{len(walk.pages):02d}-{_slug(current)}.png"
             page.screenshot(path=str(out / name), full_page=True)
             walk.problems += page_problems(path=current, facts=facts)
+            walk.problems += accessibility_problems(app, path=current)
             walk.problems += [f"{current}: {line}" for line in answers + console]
         answers.clear()
         console.clear()

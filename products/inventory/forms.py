@@ -7,7 +7,7 @@ from typing import Any, cast
 from django import forms
 
 from products.inventory.locations import LocationChoice
-from syncer.forms import PlainForm, StrictBooleanField
+from syncer.forms import PlainForm, StrictBooleanField, StrictCheckboxInput
 
 
 class SourceInventoryForm(PlainForm):
@@ -39,8 +39,11 @@ class ConnectionInventoryForm(PlainForm):
                                                      label="Receiving location")
     safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",
                                       help_text="Units of each variant the source keeps back.")
+    # An on/off setting: drawn as a switch (role="switch"), its help text named by the input.
     count_pending_orders = StrictBooleanField(
-        label="Also count orders whose payment is pending")
+        label="Also count orders whose payment is pending",
+        help_text="Off: only paid orders reduce the source's stock.",
+        widget=StrictCheckboxInput(attrs={"role": "switch"}))
 
     def __init__(self, *args: Any, locations: list[LocationChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,7 +23,7 @@ from products.inventory.tasks import inventory_flush_on_commit, reconciliation_r
 from products.models import ReconciliationRun
 from stores.auth import shop_session_required
 from stores.models import Connection, Shop
-from syncer.htmx import ShopRequest, toast
+from syncer.htmx import ShopRequest, failure, toast
 from syncer.shopify.errors import ShopifyError
 
 
@@ -71,7 +71,7 @@ def inventory_settings(request: ShopRequest[Shop]) -> HttpResponse:
 
 
 def _shopify_unavailable(exc: ShopifyError) -> HttpResponse:
-    return toast(HttpResponse(status=502), exc.merchant_message, error=True)
+    return failure(HttpResponse(status=502), exc.merchant_message)
 
 
 @require_POST

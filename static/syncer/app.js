@@ -1,5 +1,8 @@
-// Toasts: server messages rendered in #toasts fade out; HTMX responses can raise more with
-// an `HX-Trigger: {"toast": {"message": "...", "error": false}}` header.
+// Toasts say what went well, and only that: server messages rendered in #toasts, and HTMX
+// responses' `HX-Trigger: {"toast": {"message": "..."}}`. Inside an admin App Bridge shows them.
+// What failed is a critical banner next to what failed, and it stays until dismissed (Built for
+// Shopify 4.2.4): `HX-Trigger: {"failed": {"message": "..."}}` (syncer/htmx.py `failure()`),
+// or any error answer without its own message (session-token.js).
 (function () {
   "use strict";
 
@@ -10,31 +13,71 @@
     }, ms);
   }
 
-  function showToast(message, isError) {
+  function showToast(message) {
     if (window.shopify && window.shopify.toast) {
-      window.shopify.toast.show(message, { isError: !!isError });
+      window.shopify.toast.show(message);
       return;
     }
     var container = document.getElementById("toasts");
     if (!container) return;
     var toast = document.createElement("div");
-    toast.className = "toast" + (isError ? " toast-error" : "");
+    toast.className = "toast";
     toast.setAttribute("role", "status");
     toast.textContent = message;
     container.appendChild(toast);
     dismissLater(toast, 5000);
   }
 
+  // Next to what failed: the top of its card (or form), else the top of the page.
+  function showFailure(message, element) {
+    var place = null;
+    if (element && element.isConnected && element.closest) {
+      place = element.closest("[data-failure-here], .card, form");
+    }
+    place = place || document.getElementById("page-banners") || document.getElementById("main");
+    if (!place) return;
+    var old = place.querySelector(":scope > [data-failure]");
+    if (old) old.remove();
+    var banner = document.createElement("div");
+    banner.className = "banner banner-critical";
+    banner.setAttribute("role", "alert");
+    banner.setAttribute("data-failure", "");
+    var text = document.createElement("p");
+    text.textContent = message;
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "banner-dismiss";
+    dismiss.setAttribute("data-dismiss-banner", "");
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.textContent = "\u00d7";
+    banner.appendChild(text);
+    banner.appendChild(dismiss);
+    place.insertBefore(banner, place.firstChild);
+  }
+
   window.syncerToast = showToast;
+  window.syncerFailure = showFailure;
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#toasts .toast").forEach(function (toast) {
-      dismissLater(toast, 5000);
+      if (window.shopify && window.shopify.toast) {
+        window.shopify.toast.show(toast.textContent.trim());
+        toast.remove();
+      } else {
+        dismissLater(toast, 5000);
+      }
     });
   });
 
   document.addEventListener("toast", function (event) {
-    if (event.detail && event.detail.message) showToast(event.detail.message, event.detail.error);
+    if (event.detail && event.detail.message) showToast(event.detail.message);
+  });
+  document.addEventListener("failed", function (event) {
+    if (event.detail && event.detail.message) showFailure(event.detail.message, event.target);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-dismiss-banner]");
+    if (button) button.closest(".banner").remove();
   });
 })();
 
@@ -72,7 +115,7 @@ document.addEventListener("click", function (event) {
     carrier.click();
     carrier.remove();
   }, function () {
-    window.syncerToast && window.syncerToast("Reload the app, then download again.", true);
+    window.syncerFailure && window.syncerFailure("Reload the app, then download again.", link);
   });
 });
 

@@ -9,6 +9,7 @@ from products.models import ProductLink, SourceProduct
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
+from tests.e2e.admin import go_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +45,7 @@ def test_select_all_matching_banner_and_the_row_switch(page, embedded, artifacts
     page.goto(f"{embedded.url}/admin/{DEST}")
     app = page.frame_locator("iframe")
     app.locator("h1.page-title").wait_for()
-    app.get_by_role("link", name="Products").click()
+    go_to(page, "Products")
     app.get_by_text("Linen shirt 00", exact=True).wait_for()
     turn_off = app.get_by_role("button", name="Auto sync off")
     expect(turn_off).to_be_disabled()

@@ -1,16 +1,8 @@
 import pytest
 
+from tests.e2e.admin import DEST, SOURCE, go_to, open_app
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SOURCE = "demo-source.myshopify.com"
-DEST = "demo-dest-1.myshopify.com"
-
-
-def open_app(page, embedded, shop: str):
-    page.goto(f"{embedded.url}/admin/{shop}")
-    frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
-    return frame
 
 
 def test_source_key_to_connected_store(page, embedded, artifacts):
@@ -41,7 +33,7 @@ def test_source_key_to_connected_store(page, embedded, artifacts):
 
     # the source sees it under Connected
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Stores").click()
+    go_to(page, "Stores")
     app.get_by_text("Demo Dest 1", exact=True).wait_for()
     assert app.locator('[role=tab][aria-selected=true]').inner_text().split() == ["Connected",
                                                                                   "1"]
@@ -61,7 +53,7 @@ def test_store_search_filters_as_the_owner_types(page, embedded):
     destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
     connection_create(destination=destination, store_key=source.store_key)
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Stores").click()
+    go_to(page, "Stores")
     app.get_by_text("Demo Dest 1", exact=True).wait_for()
     # when the owner types a search, without pressing Enter
     app.get_by_role("searchbox", name="Search stores").press_sequentially("zzz", delay=50)

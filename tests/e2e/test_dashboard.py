@@ -1,32 +1,30 @@
 """Browser: a source merchant opens the Dashboard inside the Shopify admin (the emulator's),
 switches to a custom range and to one store — figures and chart follow without a page load —
-then opens that store's report and downloads it as CSV."""
+then opens that store's report and downloads it as CSV. A destination's Dashboard charts its
+orders and stock updates and, under Sync health, how long those updates took to arrive."""
 
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from products.models import SyncEvent
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
+from tests.e2e.admin import go_to, open_app, source_and_destination_connected, wait_for_title
 from tests.orders.dashboard_world import V1, pushed_order
+from tests.orders.factories import DestinationOrderFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SOURCE = "demo-source.myshopify.com"
 DEST_1 = "demo-dest-1.myshopify.com"
 DEST_2 = "demo-dest-2.myshopify.com"
-
-
-def open_app(page, embedded, shop: str):
-    page.goto(f"{embedded.url}/admin/{shop}")
-    frame = page.frame_locator("iframe")
-    frame.locator("h1.page-title").wait_for()
-    return frame
 
 
 def test_dashboard_custom_range_one_store_and_report_download(page, embedded, artifacts):
@@ -50,7 +48,7 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
 
     # the source owner opens the Dashboard: the last 30 days of every store
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Dashboard", exact=True).click()
+    go_to(page, "Dashboard")  # in the admin's left column
     orders = app.locator('[data-figure="orders"]')
     orders.wait_for()
     assert orders.inner_text() == "5"
@@ -69,7 +67,7 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     app.locator('[data-figure="orders"]', has_text="10").wait_for()
     assert app.locator('[data-figure="revenue"]').inner_text() == "$300.00"
     assert chart.get_attribute("data-buckets") == "56"
-    assert app.locator("nav.shell-nav").count() == 1  # swapped in place, not a nested page
+    assert app.locator("h1.page-title").count() == 1  # swapped in place, not a nested page
     page.screenshot(path=str(artifacts / "2-dashboard-custom-range.png"))
 
     # one store
@@ -82,7 +80,7 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
 
     # its report, same range, and the CSV
     app.get_by_role("link", name="Generate report").click()
-    app.get_by_role("heading", name="Report: Demo Dest 2").wait_for()
+    wait_for_title(page, "Report: Demo Dest 2")
     assert app.locator("#report-table tbody tr").count() == 6
     page.screenshot(path=str(artifacts / "4-report.png"))
     with page.expect_download() as download_info:
@@ -92,3 +90,61 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["Your order", "Your order ID", "Store order"]
     assert [(row[5], row[8], row[13]) for row in rows[1:]] == [("SHIRT-S", "2", "30.00")] * 6
+
+
+# Every layout shift in the app's frame without recent input (what CLS counts), from its start.
+SHIFTS = """() => new Promise((resolve) => {
+  const shifts = [];
+  new PerformanceObserver((list) => list.getEntries().forEach(
+    (e) => { if (!e.hadRecentInput) shifts.push(e.value); })).observe(
+    {type: "layout-shift", buffered: true});
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(shifts)));
+})"""
+
+
+def test_destination_dashboard_charts_orders_stock_updates_and_their_delay(page, embedded,
+                                                                           artifacts):
+    page.set_default_timeout(60_000)
+    # given a connected destination with orders and stock updates over the last weeks, and
+    # updates this hour that took 1.5 s and 2.5 s to arrive
+    connection = source_and_destination_connected(embedded)
+    shop = connection.destination
+    now = timezone.now()
+    for days_ago, state in ((2, "pushed"), (2, "not_pushed"), (12, "pushed")):
+        DestinationOrderFactory(shop=shop, processed_at=now - timedelta(days=days_ago),
+                                push_state=state, total_price=Decimal("25.00"))
+    for days_ago, latency_ms in ((0, 1500), (0, 2500), (3, None), (20, None)):
+        written = SyncEvent.objects.create(connection=connection, kind="inventory",
+                                           latency_ms=latency_ms)
+        SyncEvent.objects.filter(pk=written.pk).update(
+            created_at=now - timedelta(days=days_ago))
+
+    # when its owner opens the Dashboard (the last 30 days)
+    app = open_app(page, embedded, DEST_1, "/dashboard/")
+    charts = app.locator("svg.chart-svg")
+    charts.first.wait_for()
+    # then the orders and the stock updates are charted, a bar a day, and summarised
+    assert [charts.nth(n).get_attribute("aria-label") for n in range(charts.count())] == [
+        "Orders by day: 3 orders, 2 pushed, $75.00",
+        "Stock updates by day: 4 stock updates, 0 failed"]
+    assert charts.first.get_attribute("data-buckets") == "30"
+    # ...Sync health says how long this hour's updates took (the median of 1.5 s and 2.5 s)
+    summary = app.locator("#latency-summary")
+    assert "the median per hour stayed at 2.0 s" in summary.inner_text()
+    assert "95% within 2.5 s" in summary.inner_text()
+    assert app.get_by_role("img", name=summary.inner_text()).count() == 1
+    # ...and drawing them moved nothing on the page
+    assert sum(page.frames[1].evaluate(SHIFTS)) <= 0.02
+    heights = [charts.nth(n).bounding_box()["height"] for n in range(2)]
+    page.screenshot(path=str(artifacts / "1-destination-dashboard.png"), full_page=True)
+    app.locator("#latency-sparkline").screenshot(path=str(artifacts / "2-latency.png"))
+
+    # when the range is the past week: the charts follow in place, at the same size
+    app.get_by_text("Past week", exact=True).click()
+    app.locator('svg.chart-svg[data-buckets="7"]').first.wait_for()
+    assert charts.first.get_attribute("aria-label") == (
+        "Orders by day: 2 orders, 1 pushed, $50.00")
+    assert charts.nth(1).get_attribute("aria-label") == (
+        "Stock updates by day: 3 stock updates, 0 failed")
+    assert [charts.nth(n).bounding_box()["height"] for n in range(2)] == heights
+    page.screenshot(path=str(artifacts / "3-past-week.png"), full_page=True)

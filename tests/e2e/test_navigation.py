@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.e2e.admin import SOURCE, open_app, source_and_destination_connected
+from tests.e2e.admin import SOURCE, go_to, menu_items, open_app, source_and_destination_connected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +20,7 @@ def test_choosing_a_role_updates_the_menu_and_header_at_once(page, embedded):
     embedded.shop_create(SOURCE, name="Demo Source")
     embedded.install(SOURCE)
     app = open_app(page, embedded, SOURCE)
-    assert app.locator("nav.shell-nav li a").all_inner_texts() == ["Home", "System status"]
+    assert menu_items(page) == ["System status"]
 
     # when the owner chooses Source (no reload)
     app.get_by_text("Source", exact=True).click()
@@ -28,11 +28,11 @@ def test_choosing_a_role_updates_the_menu_and_header_at_once(page, embedded):
     app.locator("#store-key-value").wait_for()
 
     # then the menu and the header say what the store now is
-    assert app.locator("nav.shell-nav li a").all_inner_texts() == [
-        "Home", "Dashboard", "Stores", "Products", "Inventory"]
+    page.locator("#app-nav a", has_text="Inventory").wait_for()
+    assert menu_items(page) == ["Dashboard", "Stores", "Products", "Inventory"]
     assert app.locator(".page-header .page-subtitle").inner_text() == (
         f"{SOURCE} · Source store")
-    assert app.locator("nav.shell-nav a[aria-current=page]").inner_text() == "Home"
+    assert page.locator("#app-home[aria-current=page]").count() == 1
 
 
 def test_tabs_and_search_are_addresses_and_back_shows_the_page_as_it_is_now(page, embedded):
@@ -42,7 +42,7 @@ def test_tabs_and_search_are_addresses_and_back_shows_the_page_as_it_is_now(page
     connection = source_and_destination_connected(embedded)
     source = connection.source
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Stores").click()
+    go_to(page, "Stores")
     app.get_by_text("Demo Dest 1", exact=True).wait_for()
     assert app_address(page) == "/stores/"
 
@@ -56,7 +56,7 @@ def test_tabs_and_search_are_addresses_and_back_shows_the_page_as_it_is_now(page
     assert app_address(page) == "/stores/?tab=blocked&q=Dest"
 
     # when the owner goes elsewhere, the store is blocked meanwhile, and the owner goes Back
-    app.get_by_role("link", name="Products").click()
+    go_to(page, "Products")
     app.locator("h1.page-title", has_text="Products").wait_for()
     connection_block(connection=connection, actor=source)
     page.frames[1].evaluate("history.back()")  # the browser's Back (joint session history)
@@ -66,7 +66,7 @@ def test_tabs_and_search_are_addresses_and_back_shows_the_page_as_it_is_now(page
     assert app_address(page) == "/stores/?tab=blocked&q=Dest"
     assert app.locator("[role=tab][aria-selected=true]").inner_text().split() == ["Blocked", "1"]
     assert app.get_by_role("searchbox", name="Search stores").input_value() == "Dest"
-    assert app.locator("nav.shell-nav a[aria-current=page]").inner_text() == "Stores"
+    assert page.locator("#app-nav a[aria-current=page]").inner_text() == "Stores"
 
     # when Back again: the tab before the search
     page.frames[1].evaluate("history.back()")

@@ -9,7 +9,7 @@ from orders.models import DestinationOrder, OrderPush
 from orders.tasks import order_push_task
 from stores.models import Shop
 from syncer.celery import app as celery_app
-from tests.e2e.admin import DEST, open_app, source_and_destination_connected
+from tests.e2e.admin import DEST, go_to, open_app, source_and_destination_connected, title_bar
 from tests.orders.factories import link_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,7 @@ def test_a_bulk_push_updates_the_list_until_it_is_done(page, embedded, artifacts
     assert DestinationOrder.objects.filter(shop__domain=DEST).count() == 2
 
     app = open_app(page, embedded, DEST)
-    app.get_by_role("link", name="Orders", exact=True).click()
+    go_to(page, "Orders")
     app.get_by_role("tab", name="Not pushed 2", exact=True).wait_for()
     # the merchant selects both orders and pushes them; no worker has picked them up yet
     celery_app.conf.task_always_eager = False  # queued in Redis, as in production
@@ -65,18 +65,18 @@ def test_turning_shipping_rules_on_updates_the_rules_card(page, embedded, artifa
     page.set_default_timeout(60_000)
     connected_destination(embedded)
     app = open_app(page, embedded, DEST)
-    app.get_by_role("link", name="Orders", exact=True).click()
-    app.get_by_role("link", name="Order settings").click()
+    go_to(page, "Orders")
+    title_bar(page).get_by_role("button", name="Order settings").click()
     rules = app.locator("#shipping-rules")
     expect(rules).to_contain_text("Rules are off")
     # when the merchant turns the rules on and saves
     app.get_by_label("Charge shipping by my rules").check()
-    app.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#savebar").get_by_role("button", name="Save").click()
     # then the rules card says so without a reload
     expect(rules).not_to_contain_text("Rules are off", timeout=20_000)
     expect(app.get_by_label("Charge shipping by my rules")).to_be_checked()
     page.screenshot(path=str(artifacts / "rules-on.png"))
     # and turning them off again says so again
     app.get_by_label("Charge shipping by my rules").uncheck()
-    app.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#savebar").get_by_role("button", name="Save").click()
     expect(rules).to_contain_text("Rules are off", timeout=20_000)

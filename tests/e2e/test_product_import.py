@@ -9,6 +9,7 @@ from products.models import ProductJob, ProductLink, SourceProduct
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
+from tests.e2e.admin import go_to
 from tests.products.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True),
@@ -47,7 +48,7 @@ def test_import_three_products_with_the_progress_bar(page, stack, artifacts):
     page.goto(f"{emulator.url}/admin/{DEST}")
     app = page.frame_locator("iframe")
     app.locator("h1.page-title").wait_for()
-    app.get_by_role("link", name="Products").click()
+    go_to(page, "Products")
     app.get_by_text("Linen shirt", exact=True).wait_for()
     for title in PRODUCTS[:3]:
         app.get_by_label(f"Select {title}").check()

@@ -7,7 +7,16 @@ import pytest
 
 from orders.models import DestinationOrder
 from orders.services import order_push_request
-from tests.e2e.admin import DEST, SOURCE, follow, open_app, source_and_destination_connected
+from tests.e2e.admin import (
+    DEST,
+    SOURCE,
+    follow,
+    go_to,
+    menu_items,
+    open_app,
+    source_and_destination_connected,
+    wait_for_title,
+)
 from tests.orders.factories import link_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,7 +38,7 @@ def test_the_source_ticks_its_shared_locations_and_saves(page, embedded):
     locations = [location["name"] for location in embedded.shop(SOURCE)["locations"]]
     assert len(locations) == 2
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Inventory").click()
+    go_to(page, "Inventory")
     boxes = app.get_by_role("checkbox")
     boxes.first.wait_for()
     assert [box.is_checked() for box in boxes.all()] == [True, True]
@@ -37,7 +46,7 @@ def test_the_source_ticks_its_shared_locations_and_saves(page, embedded):
     # when it unticks the second location and saves
     app.get_by_role("checkbox", name=locations[1]).uncheck()
     with page.expect_response(lambda r: r.url.endswith("/inventory/source")) as saved:
-        app.get_by_role("button", name="Save").click()
+        page.locator("#savebar").get_by_role("button", name="Save").click()
 
     # then it is saved: the page keeps its choice and no field error shows
     assert saved.value.status == 200
@@ -63,7 +72,7 @@ def test_a_partial_shipment_at_the_source_shows_in_the_list_and_the_header(page,
 
     # when the destination owner opens the Pushed orders
     app = open_app(page, embedded, DEST)
-    app.get_by_role("link", name="Orders", exact=True).click()
+    go_to(page, "Orders")
     app.get_by_role("tab", name=re.compile("^Pushed")).click()
 
     # then the row, and the order's header, say what its lines say
@@ -84,9 +93,11 @@ def test_not_found_pages_are_the_apps_own_inside_the_admin(page, embedded, live_
     # when it opens an order id that is not its own
     follow(page, f"{live_server.url}/orders/999999/")
 
-    # then the app's 404 shows in the app's shell, with a way back
+    # then the app's 404 shows in the app's shell (the admin's title bar and menu), with a way
+    # back
     app.locator("h1.page-title", has_text="Page not found").wait_for()
-    assert app.locator("nav.shell-nav").is_visible()
+    wait_for_title(page, "Page not found")
+    assert menu_items(page) == ["Dashboard", "Sources", "Products", "Orders", "Inventory"]
     assert app.get_by_role("link", name="Back to Home").is_visible()
 
     # when the admin loads an unknown address of the app (a document load, with its shop)

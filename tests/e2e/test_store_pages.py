@@ -3,7 +3,7 @@ that store's products, searched as the owner types and paged."""
 
 import pytest
 
-from tests.e2e.admin import DEST, SOURCE, open_app, source_and_destination_connected
+from tests.e2e.admin import DEST, SOURCE, go_to, open_app, source_and_destination_connected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def test_the_store_page_searches_and_pages_the_stores_products(page, embedded, a
         if number % 9 == 0:
             link(connection, made, targets=[4])
     app = open_app(page, embedded, SOURCE)
-    app.get_by_role("link", name="Stores").click()
+    go_to(page, "Stores")
     app.get_by_role("link", name="View").click()
     rows = app.locator("#store-products tbody tr")
     rows.first.wait_for()

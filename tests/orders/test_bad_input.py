@@ -1,12 +1,12 @@
 """Absurd or hostile input on the orders pages (issue 17, items 8 and 12): a field error or a
 toast, never a 500 or Django's bare 400 page, and nothing changed."""
 
-import json
 
 import pytest
 
 from orders.models import OrderPush, OrderSettings
 from stores.auth import shop_csrf_token
+from tests.htmx_events import said
 from tests.orders.dashboard_world import session_headers
 from tests.orders.factories import DestinationOrderFactory
 from tests.stores.factories import ConnectionFactory, DestinationFactory
@@ -22,7 +22,7 @@ def post_headers(shop) -> dict[str, str]:
 
 
 def toast(response) -> dict:
-    return json.loads(response["HX-Trigger"])["toast"]
+    return said(response)
 
 
 @pytest.mark.parametrize(("start", "end", "errors"), [
@@ -79,10 +79,12 @@ def test_a_300_character_email_is_a_field_error_and_nothing_is_saved(client):
     response = client.post("/orders/settings", {"contact_email_method": "custom",
                                                 "custom_email": email},
                            headers=post_headers(destination))
-    # then the field says so and nothing was saved
+    # then the field says so, under itself and named by it, and nothing was saved
     assert response.status_code == 422
-    assert ("Use an email address of at most 254 characters (this one has 300)."
-            in response.content.decode())
+    html = response.content.decode()
+    assert ('<span class="field-error" id="custom-email-error" role="alert">Use an email address '
+            'of at most 254 characters (this one has 300).') in html
+    assert 'aria-invalid="true" aria-describedby="custom-email-error"' in html
     assert not OrderSettings.objects.filter(shop=destination).exists()
 
 
@@ -116,8 +118,13 @@ def test_order_settings_refuse_a_checkbox_that_is_neither_on_nor_off(client, fie
                                                 field: "maybe"},
                            headers=post_headers(destination))
     assert response.status_code == 422
-    assert ('<span class="field-error" role="alert">Choose on or off.</span>'
-            in response.content.decode())
+    # the error sits under its switch, which names it (and its help) and says it is invalid
+    html = response.content.decode()
+    slug = field.replace("_", "-")
+    assert (f'<span class="field-error" id="{slug}-error" role="alert">Choose on or off.</span>'
+            in html)
+    assert (f'name="{field}" aria-describedby="{slug}-help {slug}-error" aria-invalid="true"'
+            in html)
     assert not OrderSettings.objects.filter(shop=destination).exists()
 
 

@@ -1,7 +1,6 @@
 """Push requirements refused with a plain reason, multi-source partial pushes, idempotence
 after a timeout, and stock: pushing never moves the source's stock."""
 
-import json
 from decimal import Decimal
 from html import escape
 
@@ -17,13 +16,14 @@ from orders.services import (
 from stores.connections import connection_block
 from syncer.shopify import ShopifyOutcomeUnknown
 from syncer.shopify import client as shopify_client
+from tests.htmx_events import said
 from tests.orders.conftest import SOURCE, SOURCE_2
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def toast(response) -> str:
-    return json.loads(response["HX-Trigger"])["toast"]["message"]
+    return said(response)["message"]
 
 
 def push_by_hand(world, order, **data):

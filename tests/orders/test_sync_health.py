@@ -27,6 +27,7 @@ from products.models import (
 from stores.auth import shop_csrf_token
 from stores.connections import connection_block, connection_unblock
 from stores.models import Connection, Shop
+from tests.htmx_events import said
 from tests.orders.conftest import SOURCE
 from tests.orders.dashboard_world import V1, pushed_order, session_headers
 from tests.products.inventory_world import build, source_adjust
@@ -62,7 +63,7 @@ def try_again(client, shop: Shop, kind: str):
 
 
 def toast(response) -> str:
-    return json.loads(response["HX-Trigger"])["toast"]["message"]
+    return said(response)["message"]
 
 
 _numbers = iter(range(1, 1_000_000))
@@ -230,7 +231,7 @@ def test_try_again_needs_a_kind_of_work(client):
     shop = ConnectionFactory().destination
     response = client.post("/dashboard/try-again", {"kind": "everything"}, headers=as_shop(shop))
     assert response.status_code == 422
-    assert json.loads(response["HX-Trigger"])["toast"] == {
+    assert said(response) == {
         "message": "Choose the work to try again.", "error": True}
 
 

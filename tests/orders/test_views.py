@@ -9,6 +9,7 @@ import pytest
 
 from orders.models import DestinationOrder, OrderSettings, ShippingRateRule
 from orders.services import order_push_request
+from tests.htmx_events import said
 from tests.orders.conftest import DEST, SOURCE
 from tests.orders.factories import DestinationOrderFactory, OrderLineFactory
 
@@ -21,7 +22,7 @@ def tab_counts(html: str) -> dict[str, int]:
 
 
 def toast(response) -> dict:
-    return json.loads(response["HX-Trigger"])["toast"]
+    return said(response)
 
 
 def test_tabs_move_as_orders_are_pushed(world):
@@ -84,8 +85,8 @@ def test_manual_push_with_a_bad_fee_is_a_field_error(world):
                                  headers=world.headers())
     assert response.status_code == 422
     assert "The shipping fee cannot be negative." in response.content.decode()
-    assert json.loads(response["HX-Trigger"]) == {"toast": {
-        "message": "Not pushed: The shipping fee cannot be negative.", "error": True}}
+    assert json.loads(response["HX-Trigger"]) == {"failed": {
+        "message": "Not pushed: The shipping fee cannot be negative."}}
     assert world.orders_of(SOURCE) == []
 
 
@@ -193,7 +194,7 @@ def test_another_stores_order_is_the_apps_own_404_inside_the_admin(world):
     # then it sees the app's page, in its own shell, framable by its admin
     html = response.content.decode()
     assert response.status_code == 404
-    assert ("Page not found" in html, 'aria-label="Syncer"' in html) == (True, True)
+    assert ("Page not found" in html, "<ui-nav-menu>" in html) == (True, True)
     assert "https://admin.shopify.com" in response["Content-Security-Policy"]
 
 

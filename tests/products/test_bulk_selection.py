@@ -2,7 +2,6 @@
 auto-sync switch, through the real views: the server finds the matches again from the tab and
 search, scoped to the requesting shop's connection, whatever ids the page sent."""
 
-import json
 import re
 
 import pytest
@@ -11,6 +10,7 @@ from products.autosync import product_links_auto_sync_set
 from products.models import ProductJob, ProductLink, SourceProduct, SyncEvent
 from stores.auth import shop_csrf_token
 from stores.models import Connection
+from tests.htmx_events import said
 from tests.orders.dashboard_world import session_headers
 from tests.stores.factories import ConnectionFactory
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def toast(response) -> dict:
-    return json.loads(response["HX-Trigger"])["toast"]
+    return said(response)
 
 
 def as_destination(connection: Connection) -> dict[str, str]:

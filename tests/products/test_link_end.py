@@ -195,7 +195,7 @@ def test_the_destination_chooses_per_source_on_the_sources_page(emulator, client
     assert response.status_code == 200
     assert '<option value="draft" selected>Set them to draft</option>' in response.content.decode()
     assert response["HX-Trigger"] == ('{"toast": {"message": "Saved. When a link with src ends: '
-                                      'set them to draft.", "error": false}}')
+                                      'set them to draft."}}')
     connection.refresh_from_db()
     assert connection.on_link_end == "draft"
     # and a choice that does not exist is refused, changing nothing

@@ -1,6 +1,5 @@
 """The products pages through the real views: session tokens, shop-bound CSRF, HTMX."""
 
-import json
 import re
 
 import pytest
@@ -9,6 +8,7 @@ from products.models import ProductJob, ProductLink, SourceProduct, SyncEvent
 from stores.auth import shop_csrf_token
 from stores.connections import connection_block, connection_disconnect
 from stores.models import Shop
+from tests.htmx_events import said
 from tests.orders.dashboard_world import session_headers
 from tests.products.catalogue_world import (
     DEST_1,
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def toast(response) -> dict:
-    return json.loads(response["HX-Trigger"])["toast"]
+    return said(response)
 
 
 def tab_counts(html: str) -> dict[str, int]:

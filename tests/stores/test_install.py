@@ -85,7 +85,7 @@ def test_choosing_a_role_over_htmx(client, emulator):
     assert Shop.objects.get(domain=SOURCE).role == "source"
     assert "No destination stores yet" in response.content.decode()
     assert json.loads(response["HX-Trigger"]) == {
-        "toast": {"message": "This store is now a source.", "error": False}}
+        "toast": {"message": "This store is now a source."}}
 
 
 def test_invalid_role_is_a_field_error(client, emulator):

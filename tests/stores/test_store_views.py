@@ -68,7 +68,7 @@ def test_destination_connects_with_the_key_and_appears_on_the_source(client, wor
     assert response.status_code == 200
     assert "Demo Source" in response.content.decode()
     assert response["HX-Trigger"] == (
-        '{"toast": {"message": "Connected to Demo Source.", "error": false}}')
+        '{"toast": {"message": "Connected to Demo Source."}}')
     stores = client.get("/stores/", headers=world(SOURCE)).content.decode()
     assert "Demo Dest One" in stores
     assert tab_counts(stores) == {"connected": 1, "blocked": 0, "disconnected": 0}
@@ -181,7 +181,7 @@ def test_a_new_key_is_shown_once_and_the_old_one_stops_connecting(client, world)
     assert re.fullmatch(r"syncer_[\w-]{22}", new_key)
     assert new_key != old_key
     assert response["HX-Trigger"] == ('{"toast": {"message": "New key created. Copy it now: it '
-                                      'is shown only this once.", "error": false}}')
+                                      'is shown only this once."}}')
     assert new_key not in client.get("/", headers=world(SOURCE)).content.decode()
     # and the old key connects no one, the new one does
     refused = client.post("/sources/connect", {"store_key": old_key}, headers=world(DEST_1))
