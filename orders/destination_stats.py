@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 
 from orders.charts import LatencyHour
 from orders.models import DestinationOrder
-from orders.stats import ZERO, day_start
+from orders.stats import ZERO, Percentile, day_start
 from products.models import SyncEvent
 from stores.models import Shop
 
@@ -104,21 +104,6 @@ def destination_stock_updates_by_day(
         .values_list("day", "written", "failed")
     )
     return {day: StockDay(written=written, failed=failed) for day, written, failed in rows}
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's percentile_cont: the value below which `fraction` of the rows fall,
-    interpolated between the two nearest."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
-    output_field = FloatField()
-
-    def __init__(self, expression: str, *, fraction: float) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("A percentile's fraction is between 0 and 1.")
-        # A float written into the SQL: never a value from a request.
-        super().__init__(expression, fraction=float(fraction))
 
 
 def destination_write_latency(

@@ -30,7 +30,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
+from django.db.models import (
+    Aggregate,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -49,6 +60,21 @@ REFRESH_EVERY = timedelta(minutes=2)
 DAY, WEEK = SourceProductDayStat.Span.DAY, SourceProductDayStat.Span.WEEK
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: the value below which `fraction` of the rows fall,
+    interpolated between the two nearest."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    output_field = FloatField()
+
+    def __init__(self, expression: str, *, fraction: float) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("A percentile's fraction is between 0 and 1.")
+        # A float written into the SQL: never a value from a request.
+        super().__init__(expression, fraction=float(fraction))
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

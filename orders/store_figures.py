@@ -8,9 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import (
-    Aggregate,
     Count,
-    FloatField,
     IntegerField,
     Max,
     OuterRef,
@@ -24,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Greatest
 
 from orders.models import OrderPush
+from orders.stats import Percentile
 from orders.sync_health import destination_work_health
 from products.history import latency_words
 from products.models import (
@@ -111,12 +110,6 @@ def connection_activity(*, connections: Iterable[Connection],
     return activity
 
 
-class _Median(Aggregate):
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
 def source_reach(*, source: Shop, since: datetime) -> SourceReach:
     """For the source's Home: its products its connected stores sync (once each) and the median
     latency of the stock writes made at them since `since`. Two reads."""
@@ -127,7 +120,7 @@ def source_reach(*, source: Shop, since: datetime) -> SourceReach:
     median = SyncEvent.objects.filter(
         connection__in=connected, kind=SyncEvent.Kind.INVENTORY, result=SyncEvent.Result.OK,
         latency_ms__isnull=False, created_at__gte=since).aggregate(
-        median=_Median("latency_ms"))["median"]
+        median=Percentile("latency_ms", fraction=0.5))["median"]
     return SourceReach(products_synced=products_synced,
                        median_latency=latency_words(round(median)) if median is not None else "")
 
