@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from products.autosync_apply import variant_links_unlink
 from products.autosync_tasks import product_link_autosync_task, product_links_stock_sync_task
 from products.catalogue_data import MirrorChange
+from products.field_sync import fields_syncing
 from products.link_end import product_links_capture
 from products.link_end_tasks import ended_links_apply_on_commit
 from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent
@@ -83,11 +84,12 @@ def source_changes_apply(*, changes: list[MirrorChange], cause: str) -> None:
             if change.sku_changed and link.variant_links.filter(
                     source_variant_id__in=change.sku_changed).exists():
                 needs_work = True
-            if change.price_changed and connection.sync_price:
+            syncing = fields_syncing(connection=connection)
+            if change.price_changed and syncing & {"price", "compare_at"}:
                 needs_work = True
             if change.added and connection.sync_variants:
                 needs_work = True
-            if change.status_changed and connection.sync_publish_status:
+            if change.status_changed and "status" in syncing:
                 needs_work = True
             if needs_work:
                 _enqueue_autosync(link.pk, cause)

@@ -15,6 +15,7 @@ from typing import Literal
 
 from django.db import transaction
 
+from products.field_sync import fields_syncing
 from products.inventory.levels import source_available_live
 from products.inventory.links import StockWriteResult, variant_links_stock_write
 from products.inventory.locations import destination_location_id
@@ -105,7 +106,8 @@ def product_link_autosync(*, link_id: int, cause: str) -> str:
     if connection.sync_variants:
         applied |= _variants_added(session=session, link=link, variant_links=variant_links,
                                    current=current, cause=cause)
-    if connection.sync_publish_status and current.status != product.status:
+    syncing = fields_syncing(connection=connection)
+    if "status" in syncing and current.status != product.status:
         try:
             product_status_set(session=session, product_id=link.destination_product_id,
                                status=product.status)
@@ -166,7 +168,7 @@ def _variants_update(*, session: AdminSession, link: ProductLink,
             sku = source.sku
             events.append({"kind": Kind.SKU, "field": f"variant {source.title or label} SKU",
                            "from_value": current.sku, "to_value": source.sku})
-        if connection.sync_price:
+        if "price" in fields_syncing(connection=connection):
             if source.price is not None and current.price != source.price:
                 price = source.price
                 events.append({"kind": Kind.PRICE, "field": f"{label} price",

@@ -17,6 +17,10 @@ class SourceProduct(models.Model):
     status = models.CharField(max_length=16, default="ACTIVE")
     options = models.JSONField(default=list)  # [{"name": "Size", "values": ["S", "M"]}]
     images = models.JSONField(default=list)  # [{"src": ..., "alt": ...}]
+    seo_title = models.CharField(max_length=255, blank=True, default="", db_default="")
+    seo_description = models.TextField(blank=True, default="", db_default="")
+    # [{"namespace", "key", "type", "value"}]: read live (webhooks do not carry them).
+    metafields = models.JSONField(default=list, blank=True, db_default=[])
     # Tagged with the source's hidden tag: invisible to destinations.
     hidden = models.BooleanField(default=False)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
@@ -48,6 +52,9 @@ class SourceVariant(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     option_values = models.JSONField(default=list)  # [{"name": "Size", "value": "S"}]
+    # The inventory item's weight, in `weight_unit` (GRAMS, KILOGRAMS, OUNCES, POUNDS).
+    weight = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    weight_unit = models.CharField(max_length=12, blank=True, default="", db_default="")
     position = models.PositiveIntegerField(default=1)
     tracked = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -68,6 +75,8 @@ class ProductLink(models.Model):
     class Origin(models.TextChoices):
         IMPORTED = "imported", "Imported"
         MAPPED = "mapped", "Mapped by SKU"
+        MAPPED_BARCODE = "barcode", "Mapped by barcode"
+        LINKED_BY_HAND = "manual", "Linked by hand"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
                                    related_name="product_links")
@@ -76,6 +85,14 @@ class ProductLink(models.Model):
     destination_product_id = models.BigIntegerField()
     origin = models.CharField(max_length=16, choices=Origin.choices)
     auto_sync = models.BooleanField(default=True)
+    # Set to draft by the "below N: draft" stock rule (and only then set active again by it:
+    # a product the merchant drafted stays drafted).
+    drafted_by_rule = models.BooleanField(default=False, db_default=False)
+    # Source edits to "Sync" fields waiting for the destination's product flush, coalesced:
+    # {field name: its value before the first waiting edit, as text} (products.field_sync
+    # names the fields), and when the first of them was seen (latency, and flush order).
+    pending_fields = models.JSONField(default=dict, blank=True, db_default={})
+    pending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +102,9 @@ class ProductLink(models.Model):
             models.UniqueConstraint(fields=["connection", "destination_product_id"],
                                     name="product_link_unique_destination"),
         ]
+        indexes = [models.Index(fields=["connection", "pending_since", "id"],
+                                condition=models.Q(pending_since__isnull=False),
+                                name="product_link_pending")]
 
     def __str__(self) -> str:
         return f"{self.source_product} → {self.destination_product_id}"
@@ -125,7 +145,7 @@ class StockReason(models.TextChoices):
     the audit event, so the history can say it in words."""
 
     SOURCE_CHANGE = "source_change", "A stock change at the source"
-    SETTINGS = "settings", "Your inventory settings changed (safety stock or shared locations)"
+    SETTINGS = "settings", "Your inventory settings changed (stock rules or shared locations)"
     LINKED = "linked", "Stock set after syncing or mapping the product"
     HAND_EDIT = "hand_edit", "A change made by hand in your store, put back to the source's stock"
     RESYNC = "resync", "A resync correction"
@@ -143,6 +163,8 @@ class SyncEvent(models.Model):
         UNLINKED = "unlinked", "Unsynced"
         AUTO_SYNC = "auto_sync", "Auto sync turned on/off"
         PRICE = "price", "Price"
+        # Title, description, images, tags, vendor, type, SEO, metafields, options, weight...
+        FIELD = "field", "Product details"
         VARIANTS = "variants", "Variants"
         STATUS = "status", "Publish status"
         HIDDEN = "hidden", "Hidden at source"

@@ -148,13 +148,64 @@ class Connection(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
     # After an unblock every product must be synced again before stock flows.
     resync_required = models.BooleanField(default=False)
-    # Auto-sync rules, chosen by the destination: what a source products/update may change on
-    # linked destination products. Stock always follows; nothing else unless turned on.
-    sync_price = models.BooleanField(default=False)
+    # Catalogue control, chosen by the destination per source (products.field_sync says what
+    # each field does after import; products.pricing turns a source price into this store's).
+    # Variants added or removed at the source are added or removed here too.
     sync_variants = models.BooleanField(default=False)
-    sync_publish_status = models.BooleanField(default=False)
+    # {"title": "sync" | "create" | "ignore", ...}: fields missing take their default.
+    field_sync = models.JSONField(default=dict, blank=True, db_default={})
+    # The product metafield namespaces that follow the source when metafields are synced.
+    metafield_namespaces = models.JSONField(default=list, blank=True, db_default=[])
+
+    class Rounding(models.TextChoices):
+        NONE = "none", "No rounding"
+        END_99 = "99", "Up to .99"
+        END_95 = "95", "Up to .95"
+        WHOLE = "whole", "Up to a whole amount"
+
+    class CompareAt(models.TextChoices):
+        COPY = "copy", "Copy the source's (converted to your currency)"
+        RULE = "rule", "Apply the same price rule"
+        CLEAR = "clear", "Leave it empty"
+
+    # The price rule: source price × currency rate, + markup %, + fixed markup, then rounded.
+    price_markup_percent = models.DecimalField(max_digits=7, decimal_places=2, default=0,
+                                               db_default=0)
+    price_markup_fixed = models.DecimalField(max_digits=12, decimal_places=2, default=0,
+                                             db_default=0)
+    price_rounding = models.CharField(max_length=8, choices=Rounding.choices,
+                                      default=Rounding.NONE, db_default=Rounding.NONE)
+    # This store's currency per one unit of the source's (None: the same currency, or no
+    # conversion), typed in by the merchant on `currency_rate_set_at`.
+    currency_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    currency_rate_set_at = models.DateTimeField(null=True, blank=True)
+    compare_at_rule = models.CharField(max_length=8, choices=CompareAt.choices,
+                                       default=CompareAt.COPY, db_default=CompareAt.COPY)
+
+    class MatchBy(models.TextChoices):
+        SKU = "sku", "SKU"
+        BARCODE = "barcode", "Barcode"
+
+    # What mapping matches a source variant to one of this store's by.
+    match_by = models.CharField(max_length=8, choices=MatchBy.choices, default=MatchBy.SKU,
+                                db_default=MatchBy.SKU)
     # Units held back from the destination: target = max(source available - safety stock, 0).
     safety_stock = models.PositiveIntegerField(default=0)
+    # Stock rules after safety stock (sql.TARGET): show this % of it (rounded down), at most
+    # `stock_max` (None: no cap); a product whose stock falls below `draft_below` is set to
+    # draft, and back to active once above.
+    stock_percent = models.PositiveSmallIntegerField(default=100, db_default=100)
+    stock_max = models.PositiveIntegerField(null=True, blank=True)
+    draft_below = models.PositiveIntegerField(null=True, blank=True)
+
+    class AutoPush(models.TextChoices):
+        STORE = "", "As the store-wide setting"
+        ON = "on", "Always push automatically"
+        OFF = "off", "Never push automatically"
+
+    # This source's automatic order push, over the destination's store-wide choice.
+    auto_push = models.CharField(max_length=4, choices=AutoPush.choices, blank=True,
+                                 default=AutoPush.STORE, db_default=AutoPush.STORE)
     # The destination's location that receives the source's stock (None: its primary).
     destination_location_id = models.BigIntegerField(null=True, blank=True)
     # Destination sales on orders/create (payment pending) too, not only orders/paid.
@@ -189,6 +240,13 @@ class Connection(models.Model):
                                     name="connection_unique_pair"),
             models.CheckConstraint(condition=~Q(source=models.F("destination")),
                                    name="connection_not_self"),
+            models.CheckConstraint(condition=Q(stock_percent__gte=1, stock_percent__lte=100),
+                                   name="connection_stock_percent_valid"),
+            models.CheckConstraint(condition=Q(currency_rate__isnull=True)
+                                   | Q(currency_rate__gt=0),
+                                   name="connection_currency_rate_positive"),
+            models.CheckConstraint(condition=Q(price_markup_percent__gt=-100),
+                                   name="connection_markup_above_minus_100"),
         ]
         indexes = [models.Index(fields=["source", "status"], name="connection_source_status"),
                    models.Index(fields=["destination", "status"], name="connection_dest_status")]
