@@ -46,11 +46,11 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
         FROM generate_series(1, %(stores)s) AS g
         ORDER BY 1 DESC
     """, params), ("connections", """
-        INSERT INTO stores_connection (status, resync_required, sync_price, sync_variants,
-                                       sync_publish_status, safety_stock, count_pending_orders,
+        INSERT INTO stores_connection (status, resync_required, sync_variants, field_sync,
+                                       metafield_namespaces, safety_stock, count_pending_orders,
                                        connected_at, last_activity_at, created_at, updated_at,
                                        destination_id, source_id)
-        SELECT 'connected', false, false, false, false, 0, false,
+        SELECT 'connected', false, false, '{}'::jsonb, '[]'::jsonb, 0, false,
                now() - %(days)s * interval '1 day', now(), now(), now(), d.id, s.id
         FROM stores_shop d, stores_shop s
         WHERE d.role = 'destination' AND s.domain = %(source)s

@@ -6,7 +6,7 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import tasks, webhook_handlers  # noqa: F401  (registers tasks and handlers)
+        from orders import auto_push_tasks, tasks, webhook_handlers  # noqa: F401  (registers them)
         from orders.mirror import order_copies_erase, order_mirror_for_customer
         from orders.stats import source_stats_forget
         from orders.store_figures import (

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -6,7 +7,7 @@ from django import forms
 from orders import dashboard
 from orders.models import DestinationOrder, OrderSettings
 from orders.sync_health import WorkKind
-from stores.models import Shop
+from stores.models import Connection, Shop
 from syncer.forms import PlainForm, StrictBooleanField
 
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": Decimal("0")}
@@ -60,6 +61,9 @@ class AutoPushForm(PlainForm):
         "invalid": "Automatic push is either on or off; reload the page and try again."})
 
 
+SOURCE_AUTO_PUSH = "source_auto_push_"
+
+
 class OrderSettingsForm(PlainForm):
     auto_push = StrictBooleanField(label="Push paid orders automatically")
     contact_email_method = forms.ChoiceField(
@@ -73,13 +77,49 @@ class OrderSettingsForm(PlainForm):
                                       "characters (this one has %(show_value)d)."})
     shipping_rules_enabled = StrictBooleanField(label="Charge shipping by my rules")
     notify_customer = StrictBooleanField(label="Email my customer when tracking arrives")
+    # Absent: kept as it is (a form from before the choice existed).
+    partial_push = forms.ChoiceField(
+        choices=OrderSettings.PartialPush.choices, widget=forms.RadioSelect, required=False,
+        label="Orders with items from several sources",
+        error_messages={"invalid_choice": "Choose whether to push each part as soon as it "
+                                          "can be pushed, or all parts together."})
+
+    def __init__(self, *args, connections: Iterable[Connection] = (), **kwargs) -> None:
+        """`connections`: the shop's connected sources, one automatic push choice each
+        (`source_auto_push_<connection id>`; absent: kept as it is)."""
+        super().__init__(*args, **kwargs)
+        self.connections = list(connections)
+        for connection in self.connections:
+            self.fields[f"{SOURCE_AUTO_PUSH}{connection.pk}"] = forms.ChoiceField(
+                choices=Connection.AutoPush.choices, required=False,
+                initial=connection.auto_push,
+                label=connection.source.name or connection.source.domain,
+                error_messages={"invalid_choice": "Choose As store-wide, Always or Never."})
 
     def clean(self) -> dict:
         data = super().clean()
         if data.get("contact_email_method") == OrderSettings.ContactEmail.CUSTOM and not data.get(
                 "custom_email"):
             self.add_error("custom_email", "Enter the email address to use.")
+        data["partial_push"] = data.get("partial_push") or None
+        # A source that is not one of this store's connected sources (another store's, or
+        # gone since the page was drawn): refused as a whole, nothing is saved.
+        known = {f"{SOURCE_AUTO_PUSH}{connection.pk}" for connection in self.connections}
+        if any(key.startswith(SOURCE_AUTO_PUSH) and key not in known for key in self.data):
+            self.add_error(None, "A source in this list is not connected to your store. Reload "
+                                 "the page and try again.")
+        choices = {}
+        for connection in self.connections:
+            key = f"{SOURCE_AUTO_PUSH}{connection.pk}"
+            value = data.pop(key, None)
+            if key in self.data and value is not None:
+                choices[connection.pk] = value
+        data["source_auto_push"] = choices
         return data
+
+    def source_fields(self) -> list[tuple[Connection, forms.BoundField]]:
+        return [(connection, self[f"{SOURCE_AUTO_PUSH}{connection.pk}"])
+                for connection in self.connections]
 
 
 class ShippingRuleForm(PlainForm):

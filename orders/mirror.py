@@ -15,7 +15,8 @@ from django.utils import timezone
 from orders import payloads as p
 from orders.models import DestinationOrder, OrderLine, OrderPush, OrderSettings
 from orders.push import order_fulfillment_status_refresh, order_push_state_refresh
-from orders.services import order_push_request
+from orders.selectors import auto_push_applies, order_settings_for
+from orders.services import order_push_automatic
 from orders.tasks import order_push_flag_cancelled_task, task_enqueue_on_commit
 from products.models import VariantLink
 from stores.models import Connection, Shop
@@ -149,14 +150,17 @@ def _after_mirror(*, order: DestinationOrder, just_paid: bool) -> None:
                                            cancel_flagged_at__isnull=True
                                            ).values_list("pk", flat=True):
             task_enqueue_on_commit(order_push_flag_cancelled_task, push_id)
+        if order.auto_push_waiting_since is not None:
+            order_push_automatic(order=order, waiting_only=True)  # nothing waits any more
         return
-    # Automatic push: when the order arrives paid or becomes paid, not on every later update
-    # (an order the merchant left alone, or pushed to some sources only, stays as it is).
-    if not just_paid:
-        return
-    settings = OrderSettings.objects.filter(shop_id=order.shop_id).first()
-    if settings is not None and settings.auto_push and not order.pushes.exists():
-        order_push_request(order=order, trigger=OrderPush.Trigger.AUTOMATIC, quiet=True)
+    # Automatic push: when the order arrives paid or becomes paid, and on later updates only
+    # while it waits for a part (an address added, an item linked since); an order it never
+    # took on stays as the merchant left it.
+    if order.auto_push_waiting_since is not None:
+        order_push_automatic(order=order, waiting_only=True)
+    elif just_paid and auto_push_applies(settings=order_settings_for(shop=order.shop),
+                                         shop=order.shop):
+        order_push_automatic(order=order)
 
 
 # --- privacy --------------------------------------------------------------------------------------

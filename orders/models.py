@@ -77,6 +77,10 @@ class DestinationOrder(models.Model):
                                   default=PushState.NOT_PUSHED)
     # Set by customers/redact: name, email, phone and address are gone.
     redacted_at = models.DateTimeField(null=True, blank=True)
+    # Paid while automatic push applied, and a part it owes is still unpushed (not ready, or
+    # held for the other parts): orders.services.order_push_automatic looks again on the
+    # order's updates, an unblock and "Push waiting parts". None: it owes the order nothing.
+    auto_push_waiting_since = models.DateTimeField(null=True, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,7 +90,9 @@ class DestinationOrder(models.Model):
                                                name="destination_order_unique")]
         indexes = [models.Index(fields=["shop", "processed_at"], name="destination_order_date"),
                    models.Index(fields=["shop", "push_state", "-processed_at"],
-                                name="destination_order_tab")]
+                                name="destination_order_tab"),
+                   models.Index(fields=["shop"], name="destination_order_auto_waiting",
+                                condition=Q(auto_push_waiting_since__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.shop} {self.name}"
@@ -274,8 +280,17 @@ class OrderSettings(models.Model):
         STORE = "store", "My store's email"
         CUSTOM = "custom", "Another email address"
 
+    class PartialPush(models.TextChoices):
+        """An order with items from several sources, when automatic push is on for them."""
+
+        EACH = "each", "Push each source's part as soon as it can be pushed"
+        ALL = "all", "Wait until every source's part can be pushed, then push them together"
+
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="order_settings")
+    # Store-wide; a source's own choice (Connection.auto_push) wins over it.
     auto_push = models.BooleanField(default=False)
+    partial_push = models.CharField(max_length=8, choices=PartialPush.choices,
+                                    default=PartialPush.EACH, db_default=PartialPush.EACH)
     contact_email_method = models.CharField(max_length=16, choices=ContactEmail.choices,
                                             default=ContactEmail.STORE)
     custom_email = models.EmailField(blank=True)

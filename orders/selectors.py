@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from orders import payloads as p
@@ -88,6 +88,12 @@ def connected_sources_for(*, shop: Shop) -> list[Shop]:
         .order_by("source__name")]
 
 
+def source_connections_for(*, shop: Shop) -> list[Connection]:
+    """The shop's connected sources' connections (their per-source choices), by name."""
+    return list(Connection.objects.filter(destination=shop, status=Connection.Status.CONNECTED)
+                .select_related("source").order_by("source__name", "pk"))
+
+
 def order_tab_counts(*, shop: Shop) -> dict[str, int]:
     counts = DestinationOrder.objects.filter(shop=shop).aggregate(**{
         state: Count("pk", filter=Q(push_state=state)) for state in PushState.values})
@@ -158,6 +164,120 @@ def push_refusal(*, order: DestinationOrder, source: Shop, connection: Connectio
     return None
 
 
+# --- automatic push ---------------------------------------------------------------------------
+
+
+def auto_push_on(*, settings: OrderSettings, connection: Connection | None) -> bool:
+    """Does automatic push push this source's parts? Its own choice, else the store-wide one."""
+    choice = connection.auto_push if connection is not None else Connection.AutoPush.STORE
+    if choice == Connection.AutoPush.ON:
+        return True
+    if choice == Connection.AutoPush.OFF:
+        return False
+    return settings.auto_push
+
+
+def auto_push_applies(*, settings: OrderSettings, shop: Shop) -> bool:
+    """Could automatic push push anything of this shop's (store-wide on, or a source on)?"""
+    return settings.auto_push or Connection.objects.filter(
+        destination=shop, auto_push=Connection.AutoPush.ON).exists()
+
+
+@dataclass(frozen=True)
+class AutoPushPart:
+    """One source's part of an order that is neither pushed nor being pushed, as automatic
+    push sees it: pushed now (`push`), or why it waits (`waiting`, in words)."""
+
+    source: Shop
+    automatic: bool
+    refusal: str | None
+    push: bool
+    waiting: str
+
+    @property
+    def name(self) -> str:
+        return shop_label(self.source)
+
+
+@dataclass(frozen=True)
+class AutoPushPlan:
+    parts: list[AutoPushPart]
+
+    @property
+    def source_ids(self) -> list[int]:
+        return [part.source.pk for part in self.parts if part.push]
+
+    @property
+    def waiting(self) -> list[AutoPushPart]:
+        """The parts automatic push still owes the order."""
+        return [part for part in self.parts if part.automatic and not part.push]
+
+
+def auto_push_plan(*, order: DestinationOrder, settings: OrderSettings, lines: list[OrderLine],
+                   pushed_source_ids: set[int],
+                   connections: dict[int, Connection]) -> AutoPushPlan:
+    """Which of the order's open parts automatic push pushes now, and why the others wait.
+
+    A part is open when it has items left and no push (a failed push is Sync health's to try
+    again, not a part to push on every update). It is ready when `push_refusal` finds nothing.
+    "each": every ready part whose source pushes automatically; "all": those, but only once
+    every open part is ready (a part left to the merchant holds them back only while it could
+    not be pushed either)."""
+    open_parts = []
+    for source_id in dict.fromkeys(line.source_id for line in lines if line.source_id):
+        part_lines = [line for line in lines if line.source_id == source_id]
+        if source_id in pushed_source_ids or not any(line.current_quantity > 0
+                                                     for line in part_lines):
+            continue
+        source, connection = part_lines[0].source, connections.get(source_id)
+        assert source is not None
+        open_parts.append((source, connection, push_refusal(
+            order=order, source=source, connection=connection, lines=part_lines)))
+    held_by = next(((source, refusal) for source, _, refusal in open_parts if refusal), None)
+    together = settings.partial_push == OrderSettings.PartialPush.ALL
+    parts = []
+    for source, connection, refusal in open_parts:
+        name = shop_label(source)
+        automatic = auto_push_on(settings=settings, connection=connection)
+        push, waiting = False, ""
+        if not automatic:
+            why = (f"automatic push is set to Never for {name}"
+                   if connection is not None and connection.auto_push == Connection.AutoPush.OFF
+                   else "automatic push is off")
+            waiting = f"Waiting for you to push it: {why}."
+        elif refusal:
+            waiting = f"Waiting to be pushed automatically: {refusal}"
+        elif together and held_by is not None:
+            other, reason = held_by
+            waiting = (f"Waiting to be pushed together with the part from {shop_label(other)}, "
+                       f"which cannot be pushed yet: {reason}")
+        else:
+            push = True
+        parts.append(AutoPushPart(source=source, automatic=automatic, refusal=refusal,
+                                  push=push, waiting=waiting))
+    return AutoPushPlan(parts=parts)
+
+
+def auto_push_plan_for(*, order: DestinationOrder,
+                       settings: OrderSettings | None = None) -> AutoPushPlan:
+    settings = settings or order_settings_for(shop=order.shop)
+    lines = list(order.lines.filter(source__isnull=False).select_related("source")
+                 .order_by("pk"))
+    pushed = set(order.pushes.values_list("source_id", flat=True))
+    connections = {c.source_id: c for c in Connection.objects.filter(
+        destination_id=order.shop_id, source_id__in={line.source_id for line in lines})}
+    return auto_push_plan(order=order, settings=settings, lines=lines,
+                          pushed_source_ids=pushed, connections=connections)
+
+
+def waiting_orders_for_source(*, destination: Shop, source: Shop) -> QuerySet[DestinationOrder]:
+    """The destination's orders automatic push still owes a part, with items from `source`."""
+    return DestinationOrder.objects.filter(
+        Exists(OrderLine.objects.filter(order=OuterRef("pk"), source=source)),
+        shop=destination, auto_push_waiting_since__isnull=False,
+    ).order_by("pk")
+
+
 @dataclass
 class SourceGroup:
     """One source's part of a destination order, for the order page."""
@@ -170,6 +290,9 @@ class SourceGroup:
     fulfillments: list[OrderFulfillment] = field(default_factory=list)
     subtotal: Decimal = ZERO
     rules_fee: Decimal | None = None
+    # Why automatic push left this part (to the merchant, or until it can be pushed), in
+    # words; "" when automatic push has nothing to say about it.
+    waiting: str = ""
 
     @property
     def name(self) -> str:
@@ -192,6 +315,11 @@ class OrderDetail:
     @property
     def pending(self) -> bool:
         return any(g.push and g.push.status == OrderPush.Status.PENDING for g in self.groups)
+
+    @property
+    def waiting(self) -> bool:
+        """Automatic push still owes this order a part."""
+        return self.order.auto_push_waiting_since is not None
 
     @property
     def pushable(self) -> list[SourceGroup]:
@@ -237,6 +365,16 @@ def order_detail(*, order: DestinationOrder) -> OrderDetail:
             group.rules_fee = shipping_fee_from_rules(shop=order.shop, source=source,
                                                       subtotal=group.subtotal)
         groups.append(group)
+    # Automatic push has its say on the parts it left once it took the order on (it waits
+    # for a part, or pushed one): which wait for it and which for the merchant, and why.
+    if order.auto_push_waiting_since is not None or any(
+            push.trigger == OrderPush.Trigger.AUTOMATIC for push in pushes.values()):
+        plan = auto_push_plan(order=order, settings=settings,
+                              lines=[line for line in lines if line.source_id],
+                              pushed_source_ids=set(pushes), connections=connections)
+        waiting = {part.source.pk: part.waiting for part in plan.parts}
+        for group in groups:
+            group.waiting = waiting.get(group.source.pk, "")
     return OrderDetail(order=order, groups=groups, settings=settings,
                        unsynced_lines=[line for line in lines if line.source_id is None])
 
@@ -270,6 +408,30 @@ def order_list_reasons(*, shop: Shop, orders: list[DestinationOrder]) -> dict[in
             if refusals:
                 reasons[order.pk] = refusals[0]
     return reasons
+
+
+def order_list_waiting(*, shop: Shop, orders: list[DestinationOrder]) -> dict[int, str]:
+    """For a page of orders: what automatic push still waits for on each order it owes a part
+    ("Second Source: Waiting to be pushed automatically: …"); other orders are absent."""
+    waiting_orders = [order for order in orders if order.auto_push_waiting_since is not None]
+    if not waiting_orders:
+        return {}
+    settings = order_settings_for(shop=shop)
+    connections = {c.source_id: c for c in Connection.objects.filter(destination=shop)}
+    lines_by_order: dict[int, list[OrderLine]] = {}
+    for line in OrderLine.objects.filter(order__in=waiting_orders, source__isnull=False
+                                         ).select_related("source").order_by("pk"):
+        lines_by_order.setdefault(line.order_id, []).append(line)
+    words = {}
+    for order in waiting_orders:
+        plan = auto_push_plan(order=order, settings=settings,
+                              lines=lines_by_order.get(order.pk, []),
+                              pushed_source_ids={push.source_id for push in order.pushes.all()},
+                              connections=connections)
+        part = next(iter(plan.waiting), None)
+        if part is not None:
+            words[order.pk] = f"{part.name}: {part.waiting}"
+    return words
 
 
 def _stalled(*, pending: str, older_than: timedelta) -> Q:

@@ -9,6 +9,7 @@ The mirror of destination orders is in `orders.mirror`, the source's side after 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,14 +21,17 @@ from orders.models import (
     OrderSettings,
     ShippingRateRule,
 )
+from orders.push import order_push_state_refresh
 from orders.selectors import (
+    auto_push_plan_for,
     order_pushes_troubled,
     push_refusal,
     shipping_fee_from_rules,
     shop_label,
+    waiting_orders_for_source,
 )
 from orders.tasks import order_push_task, task_enqueue_on_commit
-from products.models import SourceVariant
+from products.models import SourceVariant, VariantLink
 from stores.models import Connection, Shop
 
 PushStatus = OrderPush.Status
@@ -49,10 +53,18 @@ def order_settings_get_or_create(*, shop: Shop) -> OrderSettings:
 @transaction.atomic
 def order_settings_update(*, shop: Shop, auto_push: bool, contact_email_method: str,
                           custom_email: str, shipping_rules_enabled: bool,
-                          notify_customer: bool) -> OrderSettings:
+                          notify_customer: bool, partial_push: str | None = None,
+                          source_auto_push: dict[int, str] | None = None) -> OrderSettings:
+    """`partial_push` None keeps it; `source_auto_push` is {connection id: Connection.AutoPush}
+    for some of the shop's connected sources (the others keep theirs)."""
+    if source_auto_push:
+        # First: a connection that is not this shop's refuses the whole save.
+        connection_auto_push_set(shop=shop, choices=source_auto_push)
     settings = OrderSettings.objects.select_for_update().get(
         pk=order_settings_get_or_create(shop=shop).pk)
     settings.auto_push = auto_push
+    if partial_push is not None:
+        settings.partial_push = partial_push
     settings.contact_email_method = contact_email_method
     settings.custom_email = custom_email if contact_email_method == "custom" else ""
     settings.shipping_rules_enabled = shipping_rules_enabled
@@ -60,6 +72,27 @@ def order_settings_update(*, shop: Shop, auto_push: bool, contact_email_method: 
     settings.full_clean()
     settings.save()
     return settings
+
+
+@transaction.atomic
+def connection_auto_push_set(*, shop: Shop, choices: dict[int, str]) -> list[Connection]:
+    """Each source's own automatic push ("" as the store-wide setting, "on", "off"), by
+    connection id. Only the shop's connected sources; anything else refuses all of it."""
+    connections = list(Connection.objects.select_for_update().filter(
+        destination=shop, status=Connection.Status.CONNECTED, pk__in=list(choices))
+        .order_by("pk"))
+    if {connection.pk for connection in connections} != set(choices):
+        raise ValidationError("That source is not connected to your store. Reload the page "
+                              "and try again.", code="not_connected")
+    if any(choice not in Connection.AutoPush.values for choice in choices.values()):
+        raise ValidationError("Choose As store-wide, Always or Never.", code="invalid_choice")
+    now = timezone.now()
+    for connection in connections:
+        choice = choices[connection.pk]
+        if connection.auto_push != choice:
+            Connection.objects.filter(pk=connection.pk).update(auto_push=choice, updated_at=now)
+            connection.auto_push = choice
+    return connections
 
 
 def order_auto_push_set(*, shop: Shop, enabled: bool) -> OrderSettings:
@@ -197,6 +230,89 @@ def order_push_request(*, order: DestinationOrder, source_ids: list[int] | None 
     for push in result.pushes:
         task_enqueue_on_commit(order_push_task, push.pk)
     return result
+
+
+# --- automatic push ---------------------------------------------------------------------------
+
+
+@dataclass
+class AutoPushResult:
+    pushes: list[OrderPush] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)  # source name → why its part waits
+
+
+def _order_lines_relink(*, order: DestinationOrder) -> None:
+    """Items that were not linked when the order came (mapped since, or their source blocked
+    then) join their source's part, as the order's next webhook would have them."""
+    unlinked: dict[int, list[int]] = {}
+    for pk, variant_id in order.lines.filter(
+            source__isnull=True, destination_variant_id__isnull=False).values_list(
+            "pk", "destination_variant_id"):
+        unlinked.setdefault(variant_id, []).append(pk)
+    if not unlinked:
+        return
+    links = VariantLink.objects.filter(
+        connection__destination_id=order.shop_id, connection__status=Connection.Status.CONNECTED,
+        destination_variant_id__in=list(unlinked)).select_related("source_variant", "connection")
+    relinked = 0
+    for link in links:
+        relinked += OrderLine.objects.filter(pk__in=unlinked[link.destination_variant_id]).update(
+            source_id=link.connection.source_id, source_variant_id=link.source_variant.shopify_id)
+    if relinked:
+        order_push_state_refresh(
+            order=order, has_pushes=order.push_state != DestinationOrder.PushState.NOT_PUSHED)
+
+
+@transaction.atomic
+def order_push_automatic(*, order: DestinationOrder,
+                         trigger: str = OrderPush.Trigger.AUTOMATIC,
+                         waiting_only: bool = False) -> AutoPushResult:
+    """Push the parts of an order that automatic push pushes now (orders.selectors
+    auto_push_plan: each source's own setting, and "each" or "all" for the others' parts), and
+    remember on the order whether it still owes one (`auto_push_waiting_since`), so the
+    order's next update, an unblock or "Push waiting parts" looks again.
+
+    `waiting_only`: only an order it already owes a part (a look again, not a new order). A
+    part pushed or being pushed is never pushed again (order_push_prepare, one push per
+    source)."""
+    order = DestinationOrder.objects.select_for_update().select_related("shop").get(pk=order.pk)
+    result = AutoPushResult()
+    if waiting_only and order.auto_push_waiting_since is None:
+        return result
+    if order.cancelled_at is None:
+        _order_lines_relink(order=order)
+        plan = auto_push_plan_for(order=order)
+        result.waiting = {part.name: part.waiting for part in plan.waiting}
+        if plan.source_ids:
+            pushed = order_push_request(order=order, source_ids=plan.source_ids,
+                                        trigger=trigger, quiet=True)
+            result.pushes = pushed.pushes
+            # Refused since the plan looked (a webhook of the same moment): it still waits.
+            for name, refusal in pushed.refusals.items():
+                result.waiting[name] = f"Waiting to be pushed automatically: {refusal}"
+    since = (order.auto_push_waiting_since or timezone.now()) if result.waiting else None
+    if since != order.auto_push_waiting_since:
+        DestinationOrder.objects.filter(pk=order.pk).update(auto_push_waiting_since=since)
+        order.auto_push_waiting_since = since
+    return result
+
+
+# How many waiting orders one unblock looks at again; the rest on their next update.
+RECHECK_LIMIT = 500
+
+
+def order_auto_push_recheck(*, destination_id: int, source_id: int) -> int:
+    """Look again at the destination's orders automatic push owes a part with items from that
+    source (it just unblocked the store). Returns how many pushes were queued."""
+    destination = Shop.objects.filter(pk=destination_id).first()
+    source = Shop.objects.filter(pk=source_id).first()
+    if destination is None or source is None:
+        return 0
+    queued = 0
+    for order in waiting_orders_for_source(destination=destination,
+                                           source=source)[:RECHECK_LIMIT]:
+        queued += len(order_push_automatic(order=order, waiting_only=True).pushes)
+    return queued
 
 
 @dataclass

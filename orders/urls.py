@@ -12,6 +12,8 @@ urlpatterns = [
     path("orders/help", views.order_help, name="order_help"),
     path("orders/<int:order_id>/", views.order_detail_view, name="order_detail"),
     path("orders/<int:order_id>/push", views.order_push, name="order_push"),
+    path("orders/<int:order_id>/push-waiting", views.order_push_waiting,
+         name="order_push_waiting"),
     path("stores/<int:connection_id>/", views_stores.store_detail, name="store_detail"),
     path("stores/<int:connection_id>/block", views_stores.store_block, name="store_block"),
     path("stores/<int:connection_id>/unblock", views_stores.store_unblock, name="store_unblock"),

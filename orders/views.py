@@ -1,6 +1,7 @@
 """Orders section (destination), received orders (source), order push settings and help."""
 
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -27,14 +28,17 @@ from orders.selectors import (
     order_for_destination,
     order_list_for_destination,
     order_list_reasons,
+    order_list_waiting,
     order_settings_for,
     order_tab_counts,
     received_order_list,
     shipping_rules_for,
+    source_connections_for,
 )
 from orders.services import (
     OrderPushRefused,
     order_auto_push_set,
+    order_push_automatic,
     order_push_request,
     order_push_request_many,
     order_settings_update,
@@ -67,8 +71,10 @@ def _list_context(request: ShopRequest[Shop], form: OrderListForm) -> dict:
     page = Paginator(order_list_for_destination(shop=request.shop, tab=tab, search=search),
                      PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     reasons = order_list_reasons(shop=request.shop, orders=list(page.object_list))
+    waiting = order_list_waiting(shop=request.shop, orders=list(page.object_list))
     for order in page.object_list:
         order.refusal = reasons.get(order.pk)
+        order.waiting = waiting.get(order.pk)
     # While a push on the page is under way the table refreshes itself until it is done.
     pushing = any(push.status == OrderPush.Status.PENDING for order in page.object_list
                   for push in order.pushes.all())
@@ -170,6 +176,28 @@ def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     return toast(response, message)
 
 
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def order_push_waiting(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
+    """Push waiting parts: automatic push looks at the order again now, by its rules."""
+    order = _order_or_404(request, order_id)
+    if order.auto_push_waiting_since is None:
+        message = "Nothing on this order waits for automatic push."
+        result = None
+    else:
+        result = order_push_automatic(order=order, trigger=OrderPush.Trigger.MANUAL,
+                                 waiting_only=True)
+        pushing = [push.source.name or push.source.domain for push in result.pushes]
+        message = f"Pushing to {', '.join(pushing)}." if pushing else "Nothing could be pushed yet."
+        if result.waiting:
+            message += " " + " ".join(f"{name}: {why}" for name, why in result.waiting.items())
+    order.refresh_from_db()
+    response = render(request, "orders/order_detail.html#order-pushes",
+                      {"detail": order_detail(order=order), "form": PushForm()})
+    return toast(response, message)
+
+
 # --- destination: settings and help -------------------------------------------------------------
 
 
@@ -183,7 +211,9 @@ def _settings_context(request: ShopRequest[Shop], form: OrderSettingsForm | None
             "auto_push": settings.auto_push, "contact_email_method": settings.contact_email_method,
             "custom_email": settings.custom_email,
             "shipping_rules_enabled": settings.shipping_rules_enabled,
-            "notify_customer": settings.notify_customer}),
+            "notify_customer": settings.notify_customer,
+            "partial_push": settings.partial_push,
+        }, connections=source_connections_for(shop=request.shop)),
         "rule_form": rule_form or ShippingRuleForm(sources=sources),
         "rules": shipping_rules_for(shop=request.shop),
     }
@@ -197,11 +227,15 @@ def order_settings(request: ShopRequest[Shop]) -> HttpResponse:
     if request.method == "GET":
         return render(request, page_or_fragment(request, "orders/settings.html", "settings-form"),
                       _settings_context(request))
-    form = OrderSettingsForm(request.POST)
-    if not form.is_valid():
+    form = OrderSettingsForm(request.POST, connections=source_connections_for(shop=request.shop))
+    if form.is_valid():
+        try:
+            order_settings_update(shop=request.shop, **form.cleaned_data)
+        except ValidationError as exc:  # a source disconnected since the form was checked
+            form.add_error(None, exc)
+    if form.errors:
         return render(request, "orders/settings.html#settings-form",
                       _settings_context(request, form=form), status=422)
-    order_settings_update(shop=request.shop, **form.cleaned_data)
     context = _settings_context(request)
     response = render(request, "orders/settings.html#settings-form", context)
     # The shipping rules card says whether rules are on: swapped in alongside (out of band).

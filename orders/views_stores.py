@@ -14,12 +14,13 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from orders.auto_push_tasks import connection_unblock_with_orders
 from orders.selectors import order_counts_for_connection
 from orders.store_figures import STORE_PRODUCT_TABS, store_product_list
 from products.forms import CatalogueListForm
 from products.selectors import catalogue_tab_counts
 from stores.auth import shop_role_required, shop_session_required
-from stores.connections import ConnectionRefused, connection_block, connection_unblock
+from stores.connections import ConnectionRefused, connection_block
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_source, connection_history
 from syncer.htmx import ShopRequest, failure, fragment_wanted, toast
@@ -102,5 +103,6 @@ def store_block(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
 def store_unblock(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
-    return _transition(request, connection_id, connection_unblock,
+    # The orders automatic push waited to push to this source are looked at again.
+    return _transition(request, connection_id, connection_unblock_with_orders,
                        "Store unblocked. Its products must be synced again.")

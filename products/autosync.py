@@ -1,35 +1,43 @@
 """What a destination lets its source change after linking, and the switches for it.
 
-* Per connection the destination turns on auto-sync rules: price, variants added/removed,
-  publish status. Nothing else of a synced product is ever overwritten (titles, descriptions,
-  images... stay as the destination edited them); the SKU always follows the source, being
-  what links the two.
+* Per connection the destination chooses, field by field, what follows the source
+  (`products.field_sync`: Sync, Create only, Ignore) and whether variants added or removed at
+  the source are added or removed too. A Create only or Ignore field is never overwritten;
+  the SKU always follows the source, being what links the two.
 * Per product: auto sync on/off (off = nothing syncs, stock included) and unsync (unlink,
   keep the product).
 * The source's hidden tag stops a synced product's sync and says so on the destination.
 
-The catalogue mirror hands every change here (`source_changes_apply`, inside its transaction);
-what a linked destination must get is queued after commit, and `products.autosync_apply` does
-it: it reads the destination product and changes what differs, so a retry or a duplicate
-webhook changes nothing twice.
+The catalogue mirror hands every change here (`source_changes_apply`, inside its transaction).
+Edits of Sync fields wait on the product link (`pending_fields`, coalesced) for the
+destination's field flush (`products.field_flush`), like stock waits for the stock flush.
+Structural work (variants added or removed, SKU changes) is queued after commit for
+`products.autosync_apply`, which reads the destination product and changes what differs, so
+a retry or a duplicate webhook changes nothing twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from products.autosync_apply import variant_links_unlink
 from products.autosync_tasks import product_link_autosync_task, product_links_stock_sync_task
 from products.catalogue_data import MirrorChange
+from products.field_flush import pending_fields_merge
+from products.field_flush_tasks import field_flush_on_commit
 from products.field_sync import fields_syncing
 from products.link_end import product_links_capture
 from products.link_end_tasks import ended_links_apply_on_commit
 from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent
 from products.sync_events import SyncEventSpec, sync_event_record, sync_events_record
 from stores.models import Connection, EndedLink
+
+logger = logging.getLogger(__name__)
 
 Kind = SyncEvent.Kind
 
@@ -60,6 +68,7 @@ def source_changes_apply(*, changes: list[MirrorChange], cause: str) -> None:
     for link in (ProductLink.objects.filter(source_product__in=[c.product for c in changes])
                  .select_related("connection").order_by("pk")):
         by_product[link.source_product_id].append(link)
+    pending: dict[int, dict[str, str]] = {}
     for change in changes:
         product = change.product
         for link in by_product.get(product.pk, []):
@@ -84,15 +93,53 @@ def source_changes_apply(*, changes: list[MirrorChange], cause: str) -> None:
             if change.sku_changed and link.variant_links.filter(
                     source_variant_id__in=change.sku_changed).exists():
                 needs_work = True
-            syncing = fields_syncing(connection=connection)
-            if change.price_changed and syncing & {"price", "compare_at"}:
-                needs_work = True
             if change.added and connection.sync_variants:
-                needs_work = True
-            if change.status_changed and "status" in syncing:
                 needs_work = True
             if needs_work:
                 _enqueue_autosync(link.pk, cause)
+            syncing = fields_syncing(connection=connection)
+            edited = {name: old for name, old in change.fields.items() if name in syncing}
+            if edited:
+                pending[link.pk] = pending_fields_merge(pending=pending.get(link.pk, {}),
+                                                        edited=edited)
+    _pending_add(pending)
+
+
+def _pending_add(pending: dict[int, dict[str, str]]) -> int:
+    """Adds source edits ({link id: {field: from text}}) to the links' waiting fields, keeping
+    the first from of each field, and queues each connection's field flush after commit."""
+    if not pending:
+        return 0
+    now = timezone.now()
+    links = list(ProductLink.objects.select_for_update().filter(pk__in=list(pending))
+                 .order_by("pk"))
+    for link in links:
+        link.pending_fields = pending_fields_merge(pending=link.pending_fields or {},
+                                                   edited=pending[link.pk])
+        link.pending_since = link.pending_since or now
+    ProductLink.objects.bulk_update(links, ["pending_fields", "pending_since"])
+    field_flush_on_commit({link.connection_id for link in links})
+    return len(links)
+
+
+def product_links_fields_due(*, connection: Connection, fields: set[str], cause: str) -> int:
+    """Sends the given fields of every product of the connection that syncs them again, from
+    the mirror (e.g. "apply the price rule to synced products now"): they wait like source
+    edits, with no "from" (""), for the field flush. Fields the connection does not sync are
+    left out. Returns how many products will be sent. (`cause` is kept in the log: the
+    events say the fields were sent again.)"""
+    wanted = set(fields) & fields_syncing(connection=connection)
+    if not wanted or connection.status != Connection.Status.CONNECTED:
+        return 0
+    with transaction.atomic():
+        link_ids = list(ProductLink.objects.filter(
+            connection=connection, auto_sync=True, source_product__hidden=False,
+            source_product__deleted_at__isnull=True).values_list("pk", flat=True))
+        edited = dict.fromkeys(sorted(wanted), "")
+        count = _pending_add({link_id: edited for link_id in link_ids})
+    logger.info("fields %s due for %s products of connection %s: %s", sorted(wanted), count,
+                connection.pk, cause)
+    return count
 
 
 def _hidden_changed(*, link: ProductLink, hidden: bool, cause: str) -> None:
@@ -136,18 +183,6 @@ def source_sku_changes_apply(*, variants: list[SourceVariant], cause: str) -> No
 
 
 # --- the destination's switches ---------------------------------------------------------------
-
-
-def connection_sync_rules_update(*, connection: Connection, sync_price: bool,
-                                 sync_variants: bool, sync_publish_status: bool) -> Connection:
-    with transaction.atomic():
-        connection = Connection.objects.select_for_update().get(pk=connection.pk)
-        connection.sync_price = sync_price
-        connection.sync_variants = sync_variants
-        connection.sync_publish_status = sync_publish_status
-        connection.save(update_fields=["sync_price", "sync_variants", "sync_publish_status",
-                                       "updated_at"])
-    return connection
 
 
 def _links(connection: Connection, source_product_ids: list[int]) -> QuerySet[ProductLink]:

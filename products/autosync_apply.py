@@ -1,26 +1,28 @@
-"""Auto-sync, the work: make one linked destination product follow its source as far as the
-destination's rules allow, and write a link's stock now (run by `products.autosync_tasks`).
+"""Auto-sync's structural work: make one linked destination product's variants follow its
+source (added, removed, SKUs) as far as the destination's rules allow, and write a link's stock
+now (run by `products.autosync_tasks`).
 
-Rules are applied state-based: the destination product is read and only what differs from the
-mirror changes, so a retry or a duplicate webhook changes nothing twice. Nothing else of a
-synced product is ever overwritten (titles, descriptions, images... stay as the destination
-edited them); the SKU always follows the source, being what links the two.
+It is applied state-based: the destination product is read and only what differs from the
+mirror changes, so a retry or a duplicate webhook changes nothing twice. The product's fields
+(price, status, title...) are the field flush's (`products.field_flush`), sent only when the
+destination syncs them; the SKU always follows the source, being what links the two.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
-from typing import Literal
 
 from django.db import transaction
 
-from products.field_sync import fields_syncing
 from products.inventory.levels import source_available_live
 from products.inventory.links import StockWriteResult, variant_links_stock_write
 from products.inventory.locations import destination_location_id
 from products.inventory.targets import destination_targets
+from products.inventory.tasks import stock_rule_links_on_commit
 from products.models import ProductLink, SyncEvent, VariantLink
+from products.pricing import PriceBelowZero
+from products.product_copy import new_variant
+from products.sku_lock import link_lock_key
 from products.sync_events import sync_event_record
 from products.variant_links import variant_links_create
 from stores.models import Connection
@@ -28,15 +30,11 @@ from stores.services import shop_admin_session
 from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable, ShopifyUserErrors
 from syncer.shopify.operations.products import (
-    KEEP,
-    Keep,
-    NewVariant,
     OptionValue,
     Product,
     ProductVariant,
     VariantUpdate,
     product_read,
-    product_status_set,
     product_variants_create,
     product_variants_delete,
     product_variants_update,
@@ -63,10 +61,6 @@ def variant_links_unlink(*, link: ProductLink, variant_links: list[VariantLink],
     VariantLink.objects.filter(pk__in=[v.pk for v in variant_links]).delete()
 
 
-def _money_text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
 def _failed(link: ProductLink, kind: str, field: str, cause: str, exc: ShopifyError,
             from_value: object = "", to_value: object = "") -> None:
     sync_event_record(connection=link.connection, kind=kind, product_link=link, field=field,
@@ -75,8 +69,9 @@ def _failed(link: ProductLink, kind: str, field: str, cause: str, exc: ShopifyEr
 
 
 def product_link_autosync(*, link_id: int, cause: str) -> str:
-    """Applies the source's current state to one linked destination product, as far as its
-    rules allow. Returns what happened ("skipped", "unchanged", "applied", "unlinked")."""
+    """Applies the source's variants (added, removed, SKUs) to one linked destination product,
+    as far as its rules allow. Returns what happened ("skipped", "unchanged", "applied",
+    "unlinked")."""
     link = (ProductLink.objects.select_related("connection", "connection__source",
                                                "connection__destination", "source_product")
             .filter(pk=link_id).first())
@@ -101,23 +96,16 @@ def product_link_autosync(*, link_id: int, cause: str) -> str:
         applied |= _variants_removed(session=session, link=link, variant_links=variant_links,
                                      destination_variants=destination_variants, cause=cause)
         variant_links = [v for v in variant_links if v.source_variant.deleted_at is None]
-    applied |= _variants_update(session=session, link=link, variant_links=variant_links,
+    # The SKU follows only where it is what links the two: a hand or barcode link leaves the
+    # destination's own SKUs alone (products.sku_lock locks the barcode instead).
+    if link_lock_key(origin=link.origin) == Connection.MatchBy.SKU:
+        applied |= _skus_update(session=session, link=link, variant_links=variant_links,
                                 destination_variants=destination_variants, cause=cause)
     if connection.sync_variants:
         applied |= _variants_added(session=session, link=link, variant_links=variant_links,
                                    current=current, cause=cause)
-    syncing = fields_syncing(connection=connection)
-    if "status" in syncing and current.status != product.status:
-        try:
-            product_status_set(session=session, product_id=link.destination_product_id,
-                               status=product.status)
-        except ShopifyUserErrors as exc:
-            _failed(link, Kind.STATUS, "status", cause, exc, current.status, product.status)
-        else:
-            sync_event_record(connection=connection, kind=Kind.STATUS, product_link=link,
-                              field="status", from_value=current.status.lower(),
-                              to_value=product.status.lower(), cause=cause)
-            applied = True
+    # The status (with the "below N: draft" stock rule's precedence) and prices are the
+    # field flush's: products.field_flush.
     return "applied" if applied else "unchanged"
 
 
@@ -149,40 +137,23 @@ def _variants_removed(*, session: AdminSession, link: ProductLink,
     return True
 
 
-def _variants_update(*, session: AdminSession, link: ProductLink,
-                     variant_links: list[VariantLink],
-                     destination_variants: dict[int, ProductVariant], cause: str) -> bool:
+def _skus_update(*, session: AdminSession, link: ProductLink,
+                 variant_links: list[VariantLink],
+                 destination_variants: dict[int, ProductVariant], cause: str) -> bool:
+    """The SKU always follows the source (it is what links the two)."""
     connection = link.connection
     updates: list[VariantUpdate] = []
     events: list[dict] = []
     for variant_link in variant_links:
         source = variant_link.source_variant
         current = destination_variants.get(variant_link.destination_variant_id)
-        if current is None:
+        if current is None or current.sku == source.sku:
             continue
         label = source.sku or source.title
-        sku: str | Literal[Keep.KEEP] = KEEP
-        price: Decimal | Literal[Keep.KEEP] = KEEP
-        compare_at_price: Decimal | None | Literal[Keep.KEEP] = KEEP
-        if current.sku != source.sku:
-            sku = source.sku
-            events.append({"kind": Kind.SKU, "field": f"variant {source.title or label} SKU",
-                           "from_value": current.sku, "to_value": source.sku})
-        if "price" in fields_syncing(connection=connection):
-            if source.price is not None and current.price != source.price:
-                price = source.price
-                events.append({"kind": Kind.PRICE, "field": f"{label} price",
-                               "from_value": _money_text(current.price),
-                               "to_value": _money_text(source.price)})
-            if current.compare_at_price != source.compare_at_price:
-                compare_at_price = source.compare_at_price
-                events.append({"kind": Kind.PRICE, "field": f"{label} compare-at price",
-                               "from_value": _money_text(current.compare_at_price) or "none",
-                               "to_value": _money_text(source.compare_at_price) or "none"})
-        update = VariantUpdate(variant_id=variant_link.destination_variant_id, sku=sku,
-                               price=price, compare_at_price=compare_at_price)
-        if update.changes_anything:
-            updates.append(update)
+        events.append({"kind": Kind.SKU, "field": f"variant {source.title or label} SKU",
+                       "from_value": current.sku, "to_value": source.sku})
+        updates.append(VariantUpdate(variant_id=variant_link.destination_variant_id,
+                                     sku=source.sku))
     if not updates:
         return False
     try:
@@ -214,17 +185,27 @@ def _variants_added(*, session: AdminSession, link: ProductLink,
     by_item = destination_targets(connection=connection, source_available={
         v.inventory_item_id: available.get(v.inventory_item_id, 0) for v in new})
     targets = {v.pk: by_item[v.inventory_item_id] for v in new}
-    specs = [
-        NewVariant(
-            option_values=tuple(
-                OptionValue(option_name=names[i] if i < len(names) else value["name"],
-                            name=value["value"])
-                for i, value in enumerate(variant.option_values)),
-            price=variant.price, compare_at_price=variant.compare_at_price,
-            barcode=variant.barcode, sku=variant.sku, tracked=variant.tracked,
-            available=targets[variant.pk])
-        for variant in new
-    ]
+    specs = []
+    priced = []
+    for variant in new:
+        # Priced by the destination's rule, with what its field choices copy (as at import).
+        try:
+            specs.append(new_variant(
+                connection=connection, variant=variant, available=targets[variant.pk],
+                option_values=tuple(
+                    OptionValue(option_name=names[i] if i < len(names) else value["name"],
+                                name=value["value"])
+                    for i, value in enumerate(variant.option_values))))
+        except PriceBelowZero as exc:
+            sync_event_record(connection=connection, kind=Kind.VARIANTS, product_link=link,
+                              field=f"variant {variant.sku or variant.title}",
+                              from_value="absent", to_value="added", cause=cause,
+                              result=Result.FAILED, error=f"Not added: {exc}")
+            continue
+        priced.append(variant)
+    new = priced
+    if not new:
+        return False
     try:
         created = product_variants_create(session=session, product_id=link.destination_product_id,
                                           variants=specs, location_id=location)
@@ -256,8 +237,8 @@ def product_links_stock_sync(*, connection_id: int, product_link_ids: list[int],
         source_variant__deleted_at__isnull=True,
     ).select_related("product_link", "source_variant", "connection").order_by("pk"))
     try:
-        return variant_links_stock_write(connection=connection, variant_links=variant_links,
-                                         cause=cause)
+        written = variant_links_stock_write(connection=connection, variant_links=variant_links,
+                                            cause=cause)
     except ShopifyRetryable:
         raise
     except ShopifyError as exc:
@@ -265,3 +246,7 @@ def product_links_stock_sync(*, connection_id: int, product_link_ids: list[int],
         result = StockWriteResult()
         result.failed = [(v.pk, exc.merchant_message) for v in variant_links]
         return result
+    # Written here, not by a flush: the "below N: draft" rule looks at these products too.
+    stock_rule_links_on_commit(connection=connection, product_link_ids=sorted(
+        {v.product_link_id for v in variant_links}))
+    return written

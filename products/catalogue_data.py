@@ -1,9 +1,15 @@
 """What Shopify says about a source product, in one shape whatever it came by (a products/*
 webhook's REST body, a live read, a catalogue bulk read), and what applying it to the mirror
-changed for the destinations linked to it."""
+changed for the destinations linked to it.
+
+A REST body cannot show a product's SEO or metafields (and may lack a variant's weight): those
+are None in its `ProductData`, and the mirror keeps what it holds for them.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -11,7 +17,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from products.models import SourceProduct
+from products.models import SourceProduct, SourceVariant
 from syncer.shopify.ids import gid_id
 from syncer.shopify.operations.products import Product
 
@@ -35,6 +41,8 @@ class VariantData:
     option_values: list[dict[str, str]] = field(default_factory=list)
     position: int = 1
     tracked: bool = True
+    weight: Decimal | None = None  # None: the payload does not say (kept as held)
+    weight_unit: str = ""
 
 
 @dataclass
@@ -53,6 +61,10 @@ class ProductData:
     variants: list[VariantData] = field(default_factory=list)
     # False when the payload may not list every variant (do not treat the rest as removed).
     variants_complete: bool = True
+    # None: the payload cannot show them (REST bodies); the mirror keeps what it holds.
+    seo_title: str | None = None
+    seo_description: str | None = None
+    metafields: list[dict[str, str]] | None = None
 
 
 def _money(value: Any) -> Decimal | None:
@@ -68,6 +80,24 @@ def _tags(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     return [str(tag).strip() for tag in value or [] if str(tag).strip()]
+
+
+# REST's weight units, as the Admin API's WeightUnit names them.
+REST_WEIGHT_UNITS = {"g": "GRAMS", "kg": "KILOGRAMS", "oz": "OUNCES", "lb": "POUNDS"}
+
+
+def _weight(raw: dict) -> tuple[Decimal | None, str]:
+    """A REST variant's weight: `weight` in `weight_unit`, else `grams`; (None, "") when the
+    payload has neither."""
+    unit = REST_WEIGHT_UNITS.get(str(raw.get("weight_unit") or "").lower())
+    for value, value_unit in ((raw.get("weight"), unit), (raw.get("grams"), "GRAMS")):
+        if value is None or value_unit is None:
+            continue
+        try:
+            return Decimal(str(value)).quantize(Decimal("0.001")), value_unit
+        except (InvalidOperation, ValueError):
+            continue
+    return None, ""
 
 
 def payload_id(value: Any, what: str) -> int:
@@ -93,6 +123,7 @@ def product_data_from_rest(payload: dict) -> ProductData:
             value = raw.get(f"option{index + 1}")
             if value is not None:
                 values.append({"name": name, "value": str(value)})
+        weight, weight_unit = _weight(raw)
         variants.append(VariantData(
             shopify_id=payload_id(raw.get("id"), "variant id"),
             inventory_item_id=payload_id(raw.get("inventory_item_id"), "inventory item id"),
@@ -101,6 +132,7 @@ def product_data_from_rest(payload: dict) -> ProductData:
             compare_at_price=_money(raw.get("compare_at_price")), option_values=values,
             position=int(raw.get("position") or 1),
             tracked=raw.get("inventory_management") == "shopify",
+            weight=weight, weight_unit=weight_unit,
         ))
     images = [{"src": str(i.get("src") or ""), "alt": str(i.get("alt") or "")}
               for i in sorted(payload.get("images") or [], key=lambda i: i.get("position") or 0)
@@ -127,6 +159,7 @@ def product_data_from_shopify(product: Product) -> ProductData:
             option_values=[{"name": option.name, "value": option.value}
                            for option in variant.selected_options],
             position=variant.position, tracked=variant.tracked,
+            weight=variant.weight, weight_unit=variant.weight_unit,
         )
         for variant in product.variants
     ]
@@ -138,8 +171,92 @@ def product_data_from_shopify(product: Product) -> ProductData:
                  for option in product.options],
         images=[{"src": image.src, "alt": image.alt} for image in product.images],
         updated_at=product.updated_at, variants=sorted(variants, key=lambda v: v.position),
-        variants_complete=product.variants_complete,
+        variants_complete=product.variants_complete, seo_title=product.seo_title,
+        seo_description=product.seo_description,
+        metafields=[{"namespace": m.namespace, "key": m.key, "type": m.type, "value": m.value}
+                    for m in product.metafields],
     )
+
+
+# --- field values as text (what a change was, in the history) -----------------------------------
+
+NONE_TEXT = "none"
+TEXT_LIMIT = 200
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 1] + "…"
+
+
+def _or_none(text: str) -> str:
+    # Never "": an empty from-text marks a field sent again by Syncer, not edited at the source.
+    return text or NONE_TEXT
+
+
+def product_field_text(*, name: str, product: SourceProduct) -> str:
+    """A product-level field of the mirror as the history shows it (never empty)."""
+    if name == "title":
+        return _or_none(product.title)
+    if name == "description":
+        return _or_none(_short(_TAG.sub(" ", product.description_html)))
+    if name == "images":
+        return _or_none(", ".join((image.get("src") or "").rsplit("/", 1)[-1]
+                                  for image in product.images or []))
+    if name == "tags":
+        return _or_none(", ".join(product.tags or []))
+    if name == "vendor":
+        return _or_none(product.vendor)
+    if name == "product_type":
+        return _or_none(product.product_type)
+    if name == "seo":
+        return _or_none(" / ".join(part for part in (product.seo_title,
+                                                     _short(product.seo_description)) if part))
+    if name == "metafields":
+        return _or_none(_short("; ".join(
+            f"{m.get('namespace')}.{m.get('key')} = {m.get('value')}"
+            for m in product.metafields or [])))
+    if name == "options":
+        return _or_none("; ".join(f"{o.get('name')}: {', '.join(o.get('values') or [])}"
+                                  for o in product.options or []))
+    if name == "status":
+        return product.status.lower()
+    raise ValueError(f"not a product-level field: {name}")
+
+
+def variant_field_text(*, name: str, variant: SourceVariant) -> str:
+    """A variant-level field of the mirror as the history shows it (never empty)."""
+    if name == "price":
+        return f"{variant.price:.2f}" if variant.price is not None else NONE_TEXT
+    if name == "compare_at":
+        return (f"{variant.compare_at_price:.2f}" if variant.compare_at_price is not None
+                else NONE_TEXT)
+    if name == "barcode":
+        return _or_none(variant.barcode)
+    if name == "weight":
+        if variant.weight is None:
+            return NONE_TEXT
+        return f"{variant.weight.normalize():f} {variant.weight_unit.lower()}".strip()
+    if name == "options":
+        return _or_none(" / ".join(value.get("value") or "" for value in
+                                   variant.option_values or []))
+    raise ValueError(f"not a variant-level field: {name}")
+
+
+def variant_texts(texts: dict[int, str]) -> str:
+    """Variant-level old values as one text: {SourceVariant pk: text} as JSON."""
+    return json.dumps({str(pk): text for pk, text in sorted(texts.items())},
+                      ensure_ascii=False)
+
+
+def variant_texts_read(text: str) -> dict[int, str]:
+    """The inverse of `variant_texts`; {} for "" (sent again by Syncer) or anything else."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return {int(pk): str(value) for pk, value in data.items()} if isinstance(data, dict) else {}
 
 
 @dataclass
@@ -155,6 +272,10 @@ class MirrorChange:
     added: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     undeleted: bool = False
+    # The field_sync fields that changed, with their old values as text: product-level ones
+    # as `product_field_text`, variant-level ones (price, compare_at, barcode, weight; options
+    # also when only values changed) as `variant_texts` of the variants that changed.
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def hidden_changed(self) -> bool:

@@ -6,8 +6,11 @@ from Shopify by a list.
   arrive late and out of order.
 * `products/create|update|delete` and `inventory_items/update` keep it fresh between full reads;
   a payload from the same second as the one held is settled by reading the product live.
-* Every upsert reports what changed for linked destinations (hidden, status, prices, variants
-  added/removed, SKUs); `products.autosync` decides what each destination gets.
+* Every upsert reports what changed for linked destinations (hidden, status, variants
+  added/removed, SKUs, and every field of `products.field_sync` with its old value);
+  `products.autosync` decides what each destination gets.
+* SEO and metafields come only from live and bulk reads (a products/* body cannot show them,
+  so it never clears them); the weight from any of them that carries it.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from products.catalogue_data import (
     payload_id,
     product_data_from_rest,
     product_data_from_shopify,
+    product_field_text,
+    variant_field_text,
+    variant_texts,
 )
-from products.models import SourceProduct, SourceVariant
-from stores.models import Shop
+from products.field_sync import BY_NAME, fields_syncing
+from products.models import ProductLink, SourceProduct, SourceVariant
+from stores.models import Connection, Shop
 from stores.services import shop_admin_session
 from syncer.shopify.operations.products import product_read
 
@@ -43,16 +50,33 @@ def tags_hide(*, tags: Iterable[str], hidden_tag: str) -> bool:
 
 
 PRODUCT_FIELDS = ["title", "handle", "description_html", "vendor", "product_type", "tags",
-                  "status", "options", "images", "hidden", "shopify_updated_at", "deleted_at"]
+                  "status", "options", "images", "seo_title", "seo_description", "metafields",
+                  "hidden", "shopify_updated_at", "deleted_at"]
 VARIANT_FIELDS = ["inventory_item_id", "title", "sku", "barcode", "price", "compare_at_price",
-                  "option_values", "position", "tracked", "deleted_at"]
+                  "option_values", "position", "tracked", "weight", "weight_unit", "deleted_at"]
+# field_sync's product-level fields, and variant-level ones (options are both: names and
+# values at the product, each variant's values).
+PRODUCT_LEVEL = [name for name, spec in BY_NAME.items() if not spec.variant_level]
+VARIANT_LEVEL = [name for name, spec in BY_NAME.items() if spec.variant_level]
 
 
 def _variant_fields(data: VariantData) -> dict[str, Any]:
-    return {"inventory_item_id": data.inventory_item_id, "title": data.title[:512],
-            "sku": data.sku[:255], "barcode": data.barcode[:255], "price": data.price,
-            "compare_at_price": data.compare_at_price, "option_values": data.option_values,
-            "position": data.position, "tracked": data.tracked}
+    values = {"inventory_item_id": data.inventory_item_id, "title": data.title[:512],
+              "sku": data.sku[:255], "barcode": data.barcode[:255], "price": data.price,
+              "compare_at_price": data.compare_at_price, "option_values": data.option_values,
+              "position": data.position, "tracked": data.tracked}
+    if data.weight is not None:  # else the payload does not say: keep what is held
+        values |= {"weight": data.weight, "weight_unit": data.weight_unit[:12]}
+    return values
+
+
+def _product_texts(row: SourceProduct) -> dict[str, str]:
+    return {name: product_field_text(name=name, product=row) for name in PRODUCT_LEVEL}
+
+
+def _variant_texts(variant: SourceVariant) -> dict[str, str]:
+    return {name: variant_field_text(name=name, variant=variant)
+            for name in [*VARIANT_LEVEL, "options"]}
 
 
 def _same_content(row: SourceProduct, variants: dict[int, SourceVariant], data: ProductData,
@@ -63,6 +87,11 @@ def _same_content(row: SourceProduct, variants: dict[int, SourceVariant], data: 
             data.title[:512], data.handle[:512], data.description_html, data.vendor[:255],
             data.product_type[:255], data.tags, data.status[:16], data.options, data.images,
             None):
+        return False
+    if data.seo_title is not None and (row.seo_title, row.seo_description) != (
+            data.seo_title[:255], data.seo_description or ""):
+        return False
+    if data.metafields is not None and row.metafields != data.metafields:
         return False
     live = {shopify_id: v for shopify_id, v in variants.items() if v.deleted_at is None}
     if data.variants_complete and set(live) != {v.shopify_id for v in data.variants}:
@@ -124,6 +153,8 @@ def source_products_upsert(*, source: Shop, products: list[ProductData], cause: 
                     continue
             change = MirrorChange(product=row, created=created, was_hidden=row.hidden,
                                   old_status=row.status, undeleted=row.deleted_at is not None)
+            before = _product_texts(row)
+            variants_before: dict[int, dict[str, str]] = {}
             row.title = data.title[:512] or row.title
             row.handle = data.handle[:512]
             row.description_html = data.description_html
@@ -133,6 +164,11 @@ def source_products_upsert(*, source: Shop, products: list[ProductData], cause: 
             row.status = data.status[:16]
             row.options = data.options
             row.images = data.images
+            if data.seo_title is not None:
+                row.seo_title = data.seo_title[:255]
+                row.seo_description = data.seo_description or ""
+            if data.metafields is not None:
+                row.metafields = data.metafields
             row.hidden = tags_hide(tags=data.tags, hidden_tag=hidden_tag)
             row.shopify_updated_at = data.updated_at or row.shopify_updated_at or now
             row.deleted_at = None
@@ -155,6 +191,8 @@ def source_products_upsert(*, source: Shop, products: list[ProductData], cause: 
                     change.price_changed.append(variant.pk)
                 if variant.sku != values["sku"] and variant.deleted_at is None:
                     change.sku_changed.append(variant.pk)
+                if variant.deleted_at is None:
+                    variants_before[variant.pk] = _variant_texts(variant)
                 for name, value in values.items():
                     setattr(variant, name, value)
                 variant.deleted_at = None
@@ -165,6 +203,8 @@ def source_products_upsert(*, source: Shop, products: list[ProductData], cause: 
                         variant.deleted_at = now
                         variant_updates.append(variant)
                         change.removed.append(variant.pk)
+            if not created:
+                change.fields = _fields_changed(row, before, variants_before, existing)
             changes.append(change)
         SourceProduct.objects.bulk_update(product_updates, PRODUCT_FIELDS)
         SourceVariant.objects.bulk_update(variant_updates, VARIANT_FIELDS)
@@ -178,15 +218,60 @@ def source_products_upsert(*, source: Shop, products: list[ProductData], cause: 
     return changes
 
 
+def _fields_changed(row: SourceProduct, before: dict[str, str],
+                    variants_before: dict[int, dict[str, str]],
+                    variants: dict[int, SourceVariant]) -> dict[str, str]:
+    """The field_sync fields this upsert changed, with their old values as text."""
+    changed = {name: before[name] for name, text in _product_texts(row).items()
+               if before[name] != text}
+    by_pk = {variant.pk: variant for variant in variants.values()}
+    olds: dict[str, dict[int, str]] = {}
+    for pk, texts in variants_before.items():
+        variant = by_pk[pk]
+        if variant.deleted_at is not None:
+            continue
+        now_texts = _variant_texts(variant)
+        for name, old in texts.items():
+            if now_texts[name] != old:
+                olds.setdefault(name, {})[pk] = old
+    for name, by_variant in olds.items():
+        if name == "options":
+            # A renamed value shows in the product's options too; say it once, there.
+            changed.setdefault("options", before["options"])
+        else:
+            changed[name] = variant_texts(by_variant)
+    return changed
+
+
+def _seo_or_metafields_followed(*, source: Shop, product_shopify_id: int) -> bool:
+    """Does a connected destination that follows SEO or metafields link this product?"""
+    connections = Connection.objects.filter(
+        source=source, status=Connection.Status.CONNECTED,
+        pk__in=ProductLink.objects.filter(source_product__shop=source,
+                                          source_product__shopify_id=product_shopify_id,
+                                          auto_sync=True).values("connection_id"))
+    return any(fields_syncing(connection=connection) & {"seo", "metafields"}
+               for connection in connections)
+
+
 def source_product_changed(*, source: Shop, payload: dict, cause: str) -> MirrorChange | None:
     """products/create|update on a source. A payload from the same second as the one we hold
-    may be older or newer (deliveries are not ordered): then the product is read live."""
+    may be older or newer (deliveries are not ordered): then the product is read live.
+
+    A products/update body cannot show SEO or metafields. When a destination follows them,
+    the product is read live once after a new payload was applied, to pick them up: one
+    product query (about 10 cost points at the source, out of a bucket that refills at 50 or
+    more a second) per products/update of a linked product of such a source, and none for
+    sources whose destinations do not follow SEO or metafields.
+    """
     ambiguous: list[int] = []
-    changes = source_products_upsert(source=source, products=[product_data_from_rest(payload)],
-                                     cause=cause, same_second=SAME_SECOND_REPORT,
-                                     ambiguous=ambiguous)
-    if ambiguous:
-        changes = source_product_refresh(source=source, shopify_id=ambiguous[0], cause=cause)
+    data = product_data_from_rest(payload)
+    changes = source_products_upsert(source=source, products=[data], cause=cause,
+                                     same_second=SAME_SECOND_REPORT, ambiguous=ambiguous)
+    if ambiguous or (changes and not changes[0].created and _seo_or_metafields_followed(
+            source=source, product_shopify_id=data.shopify_id)):
+        changes = source_product_refresh(source=source, shopify_id=data.shopify_id,
+                                         cause=cause) or changes
     return changes[0] if changes else None
 
 

@@ -1,11 +1,13 @@
-"""Map by SKU, the work: the SKU check's report from a destination's catalogue scan, and the
-linking of its unique matches (a product job's batch, run by `products.jobs`).
+"""Map existing products, the work: the check's report from a destination's catalogue scan, and
+the linking of its unique matches (a product job's batch, run by `products.jobs`).
 
-The report compares both sides before anything is linked: duplicate SKUs on either side, blank
-SKUs, near matches (differ only in case or spaces), products whose variant counts differ, and
-matches that cannot be linked (one destination product matching several source products, or
-the other way round). Linking takes exactly the unique matches (exact SKU after trimming
-spaces, one variant on each side) and brings their stock to the target. Mapping syncs
+A variant matches by the connection's chosen key (`Connection.match_by`): its SKU or its
+barcode. The report compares both sides before anything is linked: duplicate values on either
+side, blank values, near matches (differ only in case or spaces), products of which only some
+variants match (the merchant links those matches or skips the product), and matches that cannot
+be linked (one destination product matching several source products, or the other way round).
+Linking takes exactly the unique matches (exact value after trimming spaces, one variant on
+each side; a blank value never matches) and brings their stock to the target. Mapping syncs
 inventory only: nothing else of the destination's products is touched.
 """
 
@@ -35,21 +37,32 @@ from syncer.shopify.operations.products import Product
 
 REPORT_LIST_LIMIT = 200
 
+MatchBy = Connection.MatchBy
+# How a product link made by each key says so.
+ORIGIN_OF_KEY: dict[str, str] = {MatchBy.SKU: ProductLink.Origin.MAPPED,
+                                 MatchBy.BARCODE: ProductLink.Origin.MAPPED_BARCODE}
 
-def sku_normal(sku: str | None) -> str:
-    """What must match exactly: the SKU without surrounding whitespace."""
-    return (sku or "").strip()
+
+def key_words(key: str) -> str:
+    """The key as a merchant reads it in a sentence: "SKU", "barcode"."""
+    return "SKU" if key == MatchBy.SKU else "barcode"
 
 
-def sku_loose(sku: str | None) -> str:
+def key_normal(value: str | None) -> str:
+    """What must match exactly: the value without surrounding whitespace."""
+    return (value or "").strip()
+
+
+def key_loose(value: str | None) -> str:
     """Near-match key: no whitespace at all, case folded."""
-    return "".join((sku or "").split()).casefold()
+    return "".join((value or "").split()).casefold()
 
 
 def destination_scan_apply(*, scan: CatalogueScan, products: Iterable[Product]) -> None:
-    """Keeps the destination's variants from its catalogue scan and computes the report."""
+    """Keeps the destination's variants from its catalogue scan and computes the report, by the
+    connection's key as it is now."""
     if scan.connection is None:
-        raise CatalogueError("A SKU check's scan belongs to a connection")
+        raise CatalogueError("A mapping check's scan belongs to a connection")
     product_count = 0
     variants: list[dict[str, Any]] = []
     for product in products:
@@ -58,8 +71,10 @@ def destination_scan_apply(*, scan: CatalogueScan, products: Iterable[Product]) 
             "product_id": product.id, "product_title": product.title,
             "variant_id": variant.id, "variant_title": variant.title,
             "inventory_item_id": variant.inventory_item_id, "sku": variant.sku,
+            "barcode": variant.barcode,
         } for variant in product.variants)
-    report = sku_health_report(connection=scan.connection, destination_variants=variants)
+    report = match_report(connection=scan.connection, destination_variants=variants,
+                          key=scan.connection.match_by)
     CatalogueScan.objects.filter(pk=scan.pk).update(
         destination_variants=variants, report=report, products=product_count,
         variants=len(variants))
@@ -69,9 +84,10 @@ def _source_variants(connection: Connection) -> list[dict]:
     rows = (SourceVariant.objects.filter(shop_id=connection.source_id, deleted_at__isnull=True,
                                          product__deleted_at__isnull=True,
                                          product__hidden=False)
-            .values("pk", "sku", "title", "inventory_item_id", "product_id", "product__title"))
-    return [{"id": r["pk"], "sku": r["sku"], "title": r["title"], "product_id": r["product_id"],
-             "product_title": r["product__title"]} for r in rows]
+            .values("pk", "sku", "barcode", "title", "product_id", "product__title"))
+    return [{"id": r["pk"], "sku": r["sku"], "barcode": r["barcode"], "title": r["title"],
+             "product_id": r["product_id"], "product_title": r["product__title"]}
+            for r in rows]
 
 
 def _product_variant_counts(variants: Iterable[dict], key: str) -> dict[int, int]:
@@ -81,27 +97,32 @@ def _product_variant_counts(variants: Iterable[dict], key: str) -> dict[int, int
     return counts
 
 
-def sku_health_report(*, connection: Connection, destination_variants: list[dict]) -> dict:
-    """Everything a merchant should know before linking by SKU, and the matches to link."""
+def match_report(*, connection: Connection, destination_variants: list[dict],
+                 key: str) -> dict:
+    """Everything a merchant should know before linking by `key` ("sku" or "barcode"), and the
+    matches to link."""
     source_variants = _source_variants(connection)
-    source_by_sku: dict[str, list[dict]] = defaultdict(list)
-    destination_by_sku: dict[str, list[dict]] = defaultdict(list)
-    blank_source = [v for v in source_variants if not sku_normal(v["sku"])]
-    blank_destination = [v for v in destination_variants if not sku_normal(v["sku"])]
+
+    def value(variant: dict) -> str:
+        return key_normal(variant.get(key))
+
+    source_by_value: dict[str, list[dict]] = defaultdict(list)
+    destination_by_value: dict[str, list[dict]] = defaultdict(list)
+    blank_source = [v for v in source_variants if not value(v)]
+    blank_destination = [v for v in destination_variants if not value(v)]
     for variant in source_variants:
-        if sku_normal(variant["sku"]):
-            source_by_sku[sku_normal(variant["sku"])].append(variant)
+        if value(variant):
+            source_by_value[value(variant)].append(variant)
     for variant in destination_variants:
-        if sku_normal(variant["sku"]):
-            destination_by_sku[sku_normal(variant["sku"])].append(variant)
+        if value(variant):
+            destination_by_value[value(variant)].append(variant)
 
     duplicates = []
-    for side, by_sku, title in (("source", source_by_sku, "product_title"),
-                                ("destination", destination_by_sku, "product_title")):
-        for sku, found in sorted(by_sku.items()):
+    for side, by_value in (("source", source_by_value), ("destination", destination_by_value)):
+        for text, found in sorted(by_value.items()):
             if len(found) > 1:
-                duplicates.append({"side": side, "sku": sku, "count": len(found),
-                                   "products": sorted({v[title] for v in found})})
+                duplicates.append({"side": side, "value": text, "count": len(found),
+                                   "products": sorted({v["product_title"] for v in found})})
 
     linked_source = dict(VariantLink.objects.filter(connection=connection)
                          .values_list("source_variant_id", "destination_variant_id"))
@@ -112,24 +133,24 @@ def sku_health_report(*, connection: Connection, destination_variants: list[dict
 
     candidates = []
     already_linked = 0
-    for sku, sources in source_by_sku.items():
-        destinations = destination_by_sku.get(sku, [])
+    for text, sources in source_by_value.items():
+        destinations = destination_by_value.get(text, [])
         if len(sources) != 1 or len(destinations) != 1:
             continue
         source, destination = sources[0], destinations[0]
         if source["id"] in linked_source or destination["variant_id"] in linked_destination:
             already_linked += 1
             continue
-        candidates.append((sku, source, destination))
+        candidates.append((text, source, destination))
 
     # A product link pairs one source product with one destination product.
     destinations_of: dict[int, set[int]] = defaultdict(set)
     sources_of: dict[int, set[int]] = defaultdict(set)
-    for _sku, source, destination in candidates:
+    for _text, source, destination in candidates:
         destinations_of[source["product_id"]].add(destination["product_id"])
         sources_of[destination["product_id"]].add(source["product_id"])
     matches, conflicts = [], []
-    for sku, source, destination in candidates:
+    for text, source, destination in candidates:
         reason = None
         if len(destinations_of[source["product_id"]]) > 1:
             reason = (f"The source product “{source['product_title']}” matches variants of "
@@ -146,10 +167,10 @@ def sku_health_report(*, connection: Connection, destination_variants: list[dict
             reason = (f"Your product “{destination['product_title']}” is already synced with "
                       "another source product.")
         if reason:
-            conflicts.append({"sku": sku, "reason": reason})
+            conflicts.append({"value": text, "reason": reason})
             continue
         matches.append({
-            "sku": sku, "source_variant_id": source["id"],
+            "value": text, "source_variant_id": source["id"],
             "source_product_id": source["product_id"], "source_title": source["product_title"],
             "source_variant_title": source["title"],
             "destination_product_id": destination["product_id"],
@@ -159,35 +180,40 @@ def sku_health_report(*, connection: Connection, destination_variants: list[dict
         })
 
     source_loose: dict[str, list[dict]] = defaultdict(list)
-    for sku, sources in source_by_sku.items():
-        source_loose[sku_loose(sku)].extend(sources)
+    for text, sources in source_by_value.items():
+        source_loose[key_loose(text)].extend(sources)
     near = []
-    for sku, destinations in sorted(destination_by_sku.items()):
-        if sku in source_by_sku:
+    for text, destinations in sorted(destination_by_value.items()):
+        if text in source_by_value:
             continue
-        for source in source_loose.get(sku_loose(sku), []):
-            near.append({"destination_sku": sku, "source_sku": sku_normal(source["sku"]),
+        for source in source_loose.get(key_loose(text), []):
+            near.append({"destination_value": text, "source_value": value(source),
                          "destination_product": destinations[0]["product_title"],
                          "source_product": source["product_title"]})
 
+    # Product pairs of which only some variants match (either side has variants the other's do
+    # not match): the merchant links the matches or skips the product.
     source_counts = _product_variant_counts(source_variants, "product_id")
     destination_counts = _product_variant_counts(destination_variants, "product_id")
     pairs: dict[tuple[int, int], dict] = {}
     for match in matches:
-        key = (match["source_product_id"], match["destination_product_id"])
-        pair = pairs.setdefault(key, {"source_product": match["source_title"],
-                                      "destination_product": match["destination_title"],
-                                      "source_variants": source_counts[key[0]],
-                                      "destination_variants": destination_counts[key[1]],
-                                      "matched": 0})
+        pair_key = (match["source_product_id"], match["destination_product_id"])
+        pair = pairs.setdefault(pair_key, {
+            "source_product_id": pair_key[0], "destination_product_id": pair_key[1],
+            "source_product": match["source_title"],
+            "destination_product": match["destination_title"],
+            "source_variants": source_counts[pair_key[0]],
+            "destination_variants": destination_counts[pair_key[1]], "matched": 0})
         pair["matched"] += 1
-    mismatched = sorted((pair for pair in pairs.values()
-                         if pair["source_variants"] != pair["destination_variants"]),
-                        key=lambda pair: (pair["source_product"], pair["destination_product"]))
+    partial = sorted((pair for pair in pairs.values()
+                      if pair["matched"] < max(pair["source_variants"],
+                                               pair["destination_variants"])),
+                     key=lambda pair: (pair["source_product"], pair["destination_product"]))
 
     matched_source = {m["source_variant_id"] for m in matches}
     matched_destination = {m["destination_variant_id"] for m in matches}
     return {
+        "key": key,
         "computed_at": timezone.now().isoformat(timespec="seconds"),
         "source_variants": len(source_variants),
         "destination_variants": len(destination_variants),
@@ -204,7 +230,10 @@ def sku_health_report(*, connection: Connection, destination_variants: list[dict
                                                  )[:REPORT_LIST_LIMIT]},
         "near": near[:REPORT_LIST_LIMIT],
         "near_count": len(near),
-        "variant_count_mismatch": mismatched[:REPORT_LIST_LIMIT],
+        # Every partial product is kept (not cut at the list limit): each carries a choice.
+        "variant_count_mismatch": partial,
+        # Source products of partial pairs the merchant chose to skip (see mapping.py).
+        "skipped_products": [],
         "conflicts": conflicts[:REPORT_LIST_LIMIT],
         "conflict_count": len(conflicts),
         "unmatched_source": len([v for v in source_variants
@@ -220,9 +249,11 @@ def map_batch(*, job: ProductJob, source_product_ids: list[int],
               progress: Callable[..., None]) -> None:
     """Links the matches of a batch of source products, then writes their stock."""
     connection = job.connection
-    cause = f"map by SKU job #{job.pk}"
+    report = job.scan.report if job.scan else {}
+    key = report.get("key", MatchBy.SKU)
+    cause = f"map by {key_words(key)} job #{job.pk}"
     matches: dict[int, list[dict]] = defaultdict(list)
-    for match in (job.scan.report.get("matches", []) if job.scan else []):
+    for match in report.get("matches", []):
         if match["source_product_id"] in source_product_ids:
             matches[match["source_product_id"]].append(match)
     created: list[VariantLink] = []
@@ -230,7 +261,7 @@ def map_batch(*, job: ProductJob, source_product_ids: list[int],
     for index, product_id in enumerate(source_product_ids):
         remaining = source_product_ids[index + 1:] + rest
         new, problem = _link_product(connection=connection, matches=matches.get(product_id, []),
-                                     cause=cause)
+                                     key=key, cause=cause)
         created.extend(new)
         title = matches[product_id][0]["source_title"] if matches.get(product_id) else ""
         if problem:
@@ -253,10 +284,11 @@ def map_batch(*, job: ProductJob, source_product_ids: list[int],
             ProductJob.objects.filter(pk=job.pk).update(errors=errors)
 
 
-def _link_product(*, connection: Connection, matches: list[dict],
+def _link_product(*, connection: Connection, matches: list[dict], key: str,
                   cause: str) -> tuple[list[VariantLink], str | None]:
+    words = key_words(key)
     if not matches:
-        return [], "Its SKUs no longer match (the source changed since the check)."
+        return [], f"Its {words}s no longer match (the source changed since the check)."
     source_product_id = matches[0]["source_product_id"]
     destination_product_id = matches[0]["destination_product_id"]
     live = {v.pk: v for v in SourceVariant.objects.filter(
@@ -278,7 +310,7 @@ def _link_product(*, connection: Connection, matches: list[dict],
             link = ProductLink.objects.create(connection=connection,
                                               source_product_id=source_product_id,
                                               destination_product_id=destination_product_id,
-                                              origin=ProductLink.Origin.MAPPED)
+                                              origin=ORIGIN_OF_KEY[key])
             sync_event_record(connection=connection, kind=SyncEvent.Kind.MAPPED,
                               product_link=link, field="product", from_value="",
                               to_value=matches[0]["destination_title"], cause=cause)
@@ -292,13 +324,14 @@ def _link_product(*, connection: Connection, matches: list[dict],
             variant = live.get(match["source_variant_id"])
             if (variant is None or variant.pk in taken_source
                     or match["destination_variant_id"] in taken_destination
-                    or sku_normal(variant.sku) != match["sku"]):
+                    or key_normal(getattr(variant, key)) != match["value"]):
                 continue
             created.append(VariantLink.objects.create(
                 product_link=link, connection=connection, source_variant=variant,
                 destination_variant_id=match["destination_variant_id"],
                 destination_inventory_item_id=match["destination_inventory_item_id"]))
             sync_event_record(connection=connection, kind=SyncEvent.Kind.MAPPED,
-                              product_link=link, field=f"variant {match['sku']}",
-                              from_value="", to_value="linked by SKU", cause=cause)
+                              product_link=link, field=f"variant {match['value']}",
+                              from_value="", to_value=f"linked by {words}", cause=cause,
+                              source_variant_id=variant.pk)
     return created, None

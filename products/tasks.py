@@ -8,10 +8,12 @@ tasks are in `products.autosync_tasks` (the mirror, which these tasks run, queue
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
+from django.utils import timezone
 
 from products import autosync_tasks  # noqa: F401  (registers auto-sync's tasks with the worker)
 from products.catalogue_scan import (
@@ -22,10 +24,15 @@ from products.catalogue_scan import (
     catalogue_scans_resume,
     source_catalogue_scans_create,
 )
+from products.field_flush_tasks import field_flush_request
 from products.jobs import product_job_run, product_jobs_stalled
 from products.link_end import ended_links_stalled
 from products.link_end_tasks import ended_links_apply_task
+from products.models import ProductLink
 from syncer.shopify.errors import ShopifyRetryable
+
+# Fields waiting this long have lost their flush (a flush takes them within seconds).
+FIELDS_STALE = timedelta(seconds=60)
 
 # Retried: only what can recover (throttle, 5xx, timeouts), with backoff.
 retrying_task = shared_task(ignore_result=True, autoretry_for=(ShopifyRetryable,),
@@ -76,7 +83,8 @@ def product_job_run_task(job_id: int) -> None:
 def product_jobs_sweep_task() -> None:
     """Resumes jobs whose task was lost (broker restart, worker killed, retries spent), polls
     catalogue scans whose finish webhook never came, starts the first catalogue load of
-    sources that never had one, and applies ended links left waiting."""
+    sources that never had one, applies ended links left waiting, and flushes product fields
+    left waiting."""
     for job_id in product_jobs_stalled():
         product_job_run_task.delay(job_id)
     resume = catalogue_scans_resume()
@@ -88,3 +96,8 @@ def product_jobs_sweep_task() -> None:
         catalogue_scan_run_task.delay(scan.pk)
     for connection_id in ended_links_stalled():
         ended_links_apply_task.delay(connection_id)
+    stale_fields = sorted(set(ProductLink.objects.filter(
+        pending_since__lte=timezone.now() - FIELDS_STALE).values_list("connection_id",
+                                                                      flat=True)))
+    if stale_fields:
+        field_flush_request(connection_ids=stale_fields)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from products import views
+from products import views, views_mapping
 
 app_name = "products"
 urlpatterns = [
@@ -18,13 +18,23 @@ urlpatterns = [
          views.catalogue_product_auto_sync, name="catalogue_product_auto_sync"),
     path("products/sources/<int:connection_id>/unsync", views.catalogue_unsync,
          name="catalogue_unsync"),
-    path("products/sources/<int:connection_id>/rules", views.catalogue_rules,
-         name="catalogue_rules"),
+    path("products/sources/<int:connection_id>/settings", views.product_settings,
+         name="product_settings"),
     path("products/sources/<int:connection_id>/jobs/<int:job_id>", views.job_progress,
          name="job_progress"),
-    path("products/sources/<int:connection_id>/map/", views.map_page, name="map_page"),
-    path("products/sources/<int:connection_id>/map/check", views.map_check, name="map_check"),
-    path("products/sources/<int:connection_id>/map/link", views.map_link, name="map_link"),
+    path("products/sources/<int:connection_id>/map/", views_mapping.map_page, name="map_page"),
+    path("products/sources/<int:connection_id>/map/match-by", views_mapping.map_match_by,
+         name="map_match_by"),
+    path("products/sources/<int:connection_id>/map/check", views_mapping.map_check,
+         name="map_check"),
+    path("products/sources/<int:connection_id>/map/choice", views_mapping.map_product_choice,
+         name="map_product_choice"),
+    path("products/sources/<int:connection_id>/map/link", views_mapping.map_link,
+         name="map_link"),
+    path("products/sources/<int:connection_id>/map/by-hand/link", views_mapping.map_manual_link,
+         name="map_manual_link"),
+    path("products/sources/<int:connection_id>/map/by-hand/unlink",
+         views_mapping.map_manual_unlink, name="map_manual_unlink"),
     path("products/sources/<int:connection_id>/products/<int:source_product_id>/history",
          views.product_history, name="product_history"),
 ]

@@ -1,5 +1,6 @@
 """Products section: the source's own catalogue; for a destination, each source's catalogue
-(import, auto sync, unsync, rules), map by SKU, job progress and per-product sync history."""
+(import, auto sync, unsync), its product settings, map by SKU, job progress and per-product
+sync history."""
 
 from __future__ import annotations
 
@@ -9,27 +10,32 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from products import autosync, catalogue, imports, mapping, selectors
+from products import autosync, catalogue, imports, selectors
 from products.forms import (
     AutoSyncForm,
     AutoSyncSwitchForm,
     CatalogueListForm,
     HiddenTagForm,
-    MapLinkForm,
     ProductSelectionForm,
+    ProductSettingsForm,
     SourceProductListForm,
-    SyncRulesForm,
 )
 from products.history import sync_history_rows
-from products.models import CatalogueScan, ProductJob
+from products.models import CatalogueScan
+from products.pricing import PriceRule
+from products.product_settings import (
+    connection_product_settings_update,
+    price_preview,
+    product_settings_summary,
+)
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Connection, Shop
 from stores.selectors import connection_for_destination
-from syncer.htmx import failure, page_or_fragment, toast
+from syncer.htmx import failure, fragment_wanted, page_or_fragment, toast
 
 PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
@@ -191,9 +197,7 @@ def _catalogue_context(request: HttpRequest, connection: Connection,
         "page": page, "tabs": selectors.DESTINATION_TABS,
         "counts": selectors.catalogue_tab_counts(connection=connection),
         "job": selectors.product_job_current(connection=connection),
-        "rules_form": SyncRulesForm(initial={
-            "sync_price": connection.sync_price, "sync_variants": connection.sync_variants,
-            "sync_publish_status": connection.sync_publish_status}),
+        "settings_summary": product_settings_summary(connection=connection),
         "source_scan": selectors.catalogue_scan_latest(
             shop=connection.source, purpose=CatalogueScan.Purpose.SOURCE_CATALOGUE),
         **extra,
@@ -330,33 +334,6 @@ def catalogue_unsync(request: HttpRequest, connection_id: int) -> HttpResponse:
         "synced.")
 
 
-@require_POST
-@destination_view
-def catalogue_rules(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
-    form = SyncRulesForm(request.POST)
-    if not form.is_valid():
-        name, errors = next(iter(form.errors.items()))
-        return failure(HttpResponse(status=400),
-                       f"{form.fields[name].label}: {errors[0]} Reload the page and try again.")
-    connection = autosync.connection_sync_rules_update(connection=connection,
-                                                       **form.cleaned_data)
-    chosen = [str(form.fields[name].label).lower() for name, on in form.cleaned_data.items()
-              if on]
-    response = render(request, "products/catalogue.html#sync-rules",
-                      _catalogue_context(request, connection))
-    return toast(response, _rules_saved_message(chosen))
-
-
-def _rules_saved_message(chosen: list[str]) -> str:
-    """"Price follows…", "Price and publish status follow…": the verb agrees with the list."""
-    if not chosen:
-        return "Auto-sync rules saved: only stock and SKUs follow the source."
-    listed = chosen[0] if len(chosen) == 1 else ", ".join(chosen[:-1]) + " and " + chosen[-1]
-    verb = ngettext("follows", "follow", len(chosen))
-    return f"Auto-sync rules saved: {listed} {verb} the source from its next change."
-
-
 @require_GET
 @destination_view
 def job_progress(request: HttpRequest, connection_id: int, job_id: int) -> HttpResponse:
@@ -372,67 +349,53 @@ def job_progress(request: HttpRequest, connection_id: int, job_id: int) -> HttpR
     return response
 
 
-# --- map by SKU -------------------------------------------------------------------------------
+# --- product settings -------------------------------------------------------------------------
 
 
-def _map_context(request: HttpRequest, connection: Connection) -> dict:
-    scan = selectors.catalogue_scan_latest(shop=connection.destination,
-                                           purpose=CatalogueScan.Purpose.DESTINATION_SKUS,
-                                           connection=connection)
-    return {"connection": connection, "scan": scan,
-            "job": selectors.product_job_current(connection=connection),
-            "report": scan.report if scan and scan.status == CatalogueScan.Status.DONE else None,
-            "linked_by": scan.jobs.order_by("-pk").first() if scan else None}
+def _settings_context(request: HttpRequest, connection: Connection,
+                      form: ProductSettingsForm | None = None) -> dict:
+    """The page, or after a save or a failed one its form; the preview prices the source's
+    products by the rule as typed (a bound form) or as saved, or shows why it cannot."""
+    if form is None:
+        form = ProductSettingsForm(initial=ProductSettingsForm.initial_for(connection),
+                                   connection=connection)
+    preview = None
+    if not form.is_bound:
+        preview = price_preview(connection=connection, rule=PriceRule.of(connection))
+    elif not form.price_errors:
+        preview = price_preview(connection=connection, rule=form.price_rule())
+    return {"connection": connection, "form": form, "preview": preview,
+            "catalogue_url": reverse("products:source_catalogue", args=[connection.pk])}
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request", "Authorization")
 @destination_view
-def map_page(request: HttpRequest, connection_id: int) -> HttpResponse:
+def product_settings(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """What of the source's products follows it here, and the price rule. A GET from the
+    form with `preview` answers the preview for the rule as typed, saving nothing."""
     connection = _connection(request, connection_id)
-    response = render(request, page_or_fragment(request, "products/map.html", "map-panel"),
-                      _map_context(request, connection))
-    scan = _map_context(request, connection)["scan"]
-    if request.htmx and (scan is None or scan.finished):
-        response.status_code = HTMX_STOP_POLLING
-    return response
-
-
-@require_POST
-@destination_view
-def map_check(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
-    mapping.sku_scan_start(connection=connection)
-    response = render(request, "products/map.html#map-panel", _map_context(request, connection))
-    return toast(response, "Reading your store's SKUs…")
-
-
-@require_POST
-@destination_view
-def map_link(request: HttpRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
-    form = MapLinkForm(request.POST)
-    scan = None
-    if form.is_valid():
-        scan = CatalogueScan.objects.filter(
-            pk=form.cleaned_data["scan"], connection=connection,
-            purpose=CatalogueScan.Purpose.DESTINATION_SKUS).first()
-    try:
-        if scan is None:
-            raise imports.ImportRefused("Check your SKUs first, then link the matches.")
-        job = mapping.map_start(connection=connection, scan=scan,
-                                actor_user_id=_user(request))
-    except imports.ImportRefused as exc:
-        response = render(request, "products/map.html#map-panel",
-                          _map_context(request, connection), status=409)
-        return failure(response, str(exc))
-    response = render(request, "products/map.html#map-panel",
-                      {**_map_context(request, connection), "job": ProductJob.objects.get(
-                          pk=job.pk)})
-    return toast(response, ngettext(
-        "Linking %(count)d product by SKU and setting its stock.",
-        "Linking %(count)d products by SKU and setting their stock.",
-        job.total) % {"count": job.total})
+    template = "products/product_settings.html"
+    if request.method == "GET":
+        if fragment_wanted(request) and request.GET.get("preview"):
+            form = ProductSettingsForm(request.GET, connection=connection)
+            return render(request, f"{template}#price-preview",
+                          _settings_context(request, connection, form))
+        return render(request, template, _settings_context(request, connection))
+    form = ProductSettingsForm(request.POST, connection=connection)
+    if not form.is_valid():
+        return render(request, f"{template}#settings-form",
+                      _settings_context(request, connection, form), status=422)
+    data = form.cleaned_data
+    connection = connection_product_settings_update(
+        connection=connection, field_sync=form.field_sync(),
+        metafield_namespaces=data["metafield_namespaces"], sync_variants=data["sync_variants"],
+        price_markup_percent=data["price_markup_percent"],
+        price_markup_fixed=data["price_markup_fixed"], price_rounding=data["price_rounding"],
+        currency_rate=data["currency_rate"], compare_at_rule=data["compare_at_rule"])
+    response = render(request, f"{template}#settings-form",
+                      _settings_context(request, connection))
+    return toast(response, "Product settings saved. They apply from the source's next change.")
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Catalogue webhooks: products/create|update|delete, inventory_items/update (sources only)
-and bulk_operations/finish (catalogue scans of any shop). Each handler is idempotent: the
-mirror ignores payloads older than what it holds and auto-sync compares states."""
+"""Catalogue webhooks: products/create|update|delete, inventory_items/update (sources),
+products/update (destinations: the SKU lock) and bulk_operations/finish (catalogue scans of any
+shop). Each handler is idempotent: the mirror ignores payloads older than what it holds,
+auto-sync and the SKU lock compare states."""
 
 from products import catalogue
 from products.catalogue_data import CatalogueError
@@ -9,6 +10,7 @@ from products.catalogue_mirror import (
     source_product_changed,
     source_products_deleted,
 )
+from products.sku_lock import destination_product_updated
 from stores.models import Shop
 from webhooks.registry import webhook_handler_register
 
@@ -35,7 +37,13 @@ def product_created(*, shop_domain: str, payload: dict, delivery_id: int) -> Non
 
 @webhook_handler_register("products/update")
 def product_updated(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
-    _product_changed(shop_domain, payload, _cause(delivery_id, "products/update"))
+    cause = _cause(delivery_id, "products/update")
+    destination = Shop.objects.filter(domain=shop_domain, role=Shop.Role.DESTINATION,
+                                      uninstalled_at__isnull=True).first()
+    if destination is not None:
+        destination_product_updated(destination=destination, payload=payload, cause=cause)
+    else:
+        _product_changed(shop_domain, payload, cause)
 
 
 @webhook_handler_register("products/delete")

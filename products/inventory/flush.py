@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -66,6 +66,8 @@ class FlushResult:
     written: int = 0
     stale: int = 0
     busy: bool = False
+    # The rows each completed batch wrote (the "below N: draft" stock rule looks at them).
+    written_stock_ids: list[int] = field(default_factory=list)
 
 
 def destination_flush_lock(destination_id: int, *, blocking_timeout: float | None = None) -> Lock:
@@ -173,6 +175,7 @@ def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
         outcome = _batch_send(destination, batch)
         if outcome == "done":
             result.written += len(batch.items)
+            result.written_stock_ids.extend(item["stock"] for item in batch.items)
         elif outcome == "stale":
             result.stale += len(batch.items)
             more = True  # its rows are dirty again, to be re-formed from fresh quantities

@@ -39,6 +39,19 @@ class ConnectionInventoryForm(PlainForm):
                                                      label="Receiving location")
     safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",
                                       help_text="Units of each variant the source keeps back.")
+    # The stock rules after safety stock, in the order sql.TARGET applies them. Each may be
+    # left empty: its default (all of it, no maximum, never drafted).
+    stock_percent = forms.IntegerField(
+        min_value=1, max_value=100, required=False, label="Share of the source's stock (%)",
+        help_text="Show this percentage of what is left, rounded down. Empty: 100 %.")
+    stock_max = forms.IntegerField(
+        min_value=0, max_value=100000, required=False, label="Most to show per variant",
+        help_text="Never show more than this. Empty: no maximum.")
+    draft_below = forms.IntegerField(
+        min_value=1, max_value=100000, required=False,
+        label="Set a product to draft below",
+        help_text="When a product's stock (all its variants together) falls below this, it is "
+                  "set to draft, and back to active once it is at this or above. Empty: off.")
     # An on/off setting: drawn as a switch (role="switch"), its help text named by the input.
     count_pending_orders = StrictBooleanField(
         label="Also count orders whose payment is pending",
@@ -49,3 +62,7 @@ class ConnectionInventoryForm(PlainForm):
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["destination_location_id"]).choices = [
             (location["id"], location["name"]) for location in locations]
+
+    def clean_stock_percent(self) -> int:
+        percent = self.cleaned_data.get("stock_percent")
+        return 100 if percent is None else int(percent)

@@ -1,5 +1,5 @@
 """The merchant's inventory settings: a source's shared and sale-taking locations, a
-destination's receiving location, safety stock and pending-order rule for each source, and
+destination's receiving location, stock rules and pending-order rule for each source, and
 letting held-back zeros through. Each returns the destinations that now have stock to write
 (the caller queues their flush: see products/inventory/tasks.py)."""
 
@@ -27,13 +27,18 @@ def source_locations_save(*, source: Shop, shared_location_ids: list[int],
 
 
 def connection_inventory_save(*, connection: Connection, destination_location_id: int,
-                              safety_stock: int, count_pending_orders: bool) -> set[int]:
+                              safety_stock: int, count_pending_orders: bool,
+                              stock_percent: int, stock_max: int | None,
+                              draft_below: int | None) -> set[int]:
     """A destination's settings for one source. A new receiving location starts unknown (read
-    before the first write); a new safety stock changes every target."""
+    before the first write); new stock rules change every target (reason SETTINGS). The
+    "below N: draft" rule is the caller's to run once this commits (tasks.
+    stock_rule_connection_on_commit): it calls the destination's Admin API."""
     moved = connection.destination_location_id != destination_location_id
     Connection.objects.filter(pk=connection.pk).update(
         destination_location_id=destination_location_id, safety_stock=safety_stock,
-        count_pending_orders=count_pending_orders)
+        count_pending_orders=count_pending_orders, stock_percent=stock_percent,
+        stock_max=stock_max, draft_below=draft_below)
     connection.refresh_from_db()
     if moved:
         DestinationStock.objects.filter(variant_link__connection=connection).update(

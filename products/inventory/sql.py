@@ -32,9 +32,15 @@ TABLES = {
 }
 
 
-# The target rule, stated once: a destination shows the source's shared stock less the
-# connection's safety stock, never below zero. Both statements below use it.
-TARGET = "greatest({available} - {safety_stock}, 0)"
+# The target rule, stated once, in this order: (1) the source's shared available stock, (2) less
+# the connection's safety stock, (3) times its stock percent, rounded down, (4) at most its
+# maximum, (5) never below zero. E.g. 37 available, safety 2, 50 %, max 10: 35, 17, 10. Both
+# statements below use it (and through TARGETS_OF every import and new variant); the zero-stock
+# breaker (flush.py) then applies to the result. Integer division rounds toward zero, which is
+# down for everything (5) does not turn into zero anyway; the bigint keeps a large stock times
+# 100 from overflowing; least() ignores a NULL maximum (no cap).
+TARGET = ("greatest(least(({available} - {safety_stock})::bigint * {percent} / 100, {maximum}),"
+          " 0)")
 
 
 def _statement(text: str, **parts: str) -> str:
@@ -118,7 +124,8 @@ TARGETS_RECOMPUTE = _statement("""
       AND NOT (s.target IS NOT DISTINCT FROM v.target
                AND s.known_quantity IS NOT DISTINCT FROM v.target)
     RETURNING s.destination_id, s.dirty
-""", target=TARGET.format(available="a.available", safety_stock="c.safety_stock"))
+""", target=TARGET.format(available="a.available", safety_stock="c.safety_stock",
+                         percent="c.stock_percent", maximum="c.stock_max"))
 
 # One statement claims a batch: the oldest due dirty rows, locked in id order, marked clean,
 # with what the write needs. `picked.dirty` is the row as it is once locked (a concurrent claim
@@ -210,4 +217,36 @@ STOCK_FAILING = _statement("""
 TARGETS_OF = _statement("""
     SELECT v.item, {target} FROM unnest(%(items)s::bigint[], %(availables)s::integer[])
         AS v(item, available)
-""", target=TARGET.format(available="v.available", safety_stock="%(safety_stock)s"))
+""", target=TARGET.format(available="v.available", safety_stock="%(safety_stock)s",
+                         percent="%(stock_percent)s", maximum="%(stock_max)s::integer"))
+
+# The "below N: draft" stock rule's work, decided in one statement: the product links of one
+# connection (all, or those given) whose destination product the rule should set to draft (its
+# stock below the connection's `draft_below`, not drafted by the rule yet) or back to active
+# (drafted by the rule, and its stock back at N or above, or the rule turned off). A product's
+# stock is the sum of its syncing variants' targets (the rows that follow the source, as
+# TARGETS_RECOMPUTE picks them), except that a new zero counts only once written: until then
+# the zero-stock breaker may hold it back (a held mass zeroing must draft nothing either), so it
+# counts as what the destination still shows. A product whose stock is unknown is left alone.
+STOCK_RULE_DUE = _statement("""
+    SELECT p.id, q.quantity, p.drafted_by_rule, c.draft_below
+    FROM {product_link} AS p
+    JOIN {connection} AS c ON c.id = p.connection_id
+    LEFT JOIN LATERAL (
+        -- A link made by an import or a mapping has no stock row until its first recompute:
+        -- what the link wrote is what the store shows.
+        SELECT sum(coalesce(CASE WHEN s.target = 0 AND s.dirty THEN s.known_quantity
+                                 ELSE s.target END, l.last_written_quantity)) AS quantity
+        FROM {variant_link} AS l
+        JOIN {source_variant} AS sv ON sv.id = l.source_variant_id
+        JOIN {source_product} AS sp ON sp.id = sv.product_id
+        LEFT JOIN {destination_stock} AS s ON s.variant_link_id = l.id
+        WHERE l.product_link_id = p.id AND sv.deleted_at IS NULL AND NOT sp.hidden
+    ) AS q ON true
+    WHERE p.connection_id = %(connection)s AND c.status = %(connected)s
+      AND (%(every)s OR p.id = ANY(%(links)s))
+      AND ((NOT p.drafted_by_rule AND p.auto_sync AND q.quantity < c.draft_below)
+           OR (p.drafted_by_rule AND (c.draft_below IS NULL
+                                      OR (p.auto_sync AND q.quantity >= c.draft_below))))
+    ORDER BY p.id
+""")

@@ -35,14 +35,16 @@ def syncing_links(**filters: Any) -> QuerySet[VariantLink]:
 def destination_targets(*, connection: Connection,
                         source_available: dict[int, int]) -> dict[int, int]:
     """What the destination should show for each source inventory item, given the source's
-    shared stock of it (sql.TARGET, the rule every recompute uses)."""
+    shared stock of it (sql.TARGET, the stock rules every recompute uses)."""
     if not source_available:
         return {}
     items = sorted(source_available)
     with db_connection.cursor() as cursor:
         cursor.execute(TARGETS_OF, {"items": items,
                                     "availables": [source_available[i] for i in items],
-                                    "safety_stock": int(connection.safety_stock or 0)})
+                                    "safety_stock": int(connection.safety_stock or 0),
+                                    "stock_percent": int(connection.stock_percent),
+                                    "stock_max": connection.stock_max})
         return {int(item): int(target) for item, target in cursor.fetchall()}
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from products.inventory import effects, flush, reconciliation
+from products.inventory import effects, flush, reconciliation, stock_rules
 from products.inventory.drift import DRIFT_GRACE
 from products.models import (
     DestinationStock,
@@ -94,6 +94,46 @@ def inventory_flush_destination_task(destination_id: int) -> None:
     result = flush.inventory_flush_destination(destination_id=destination_id)
     if not result.busy:  # a busy flush is finished by the worker holding the lock
         flush_schedule_next(destination_id)
+    stock_rule_after_write_on_commit(destination_id=destination_id,
+                                     stock_ids=result.written_stock_ids)
+
+
+def stock_rule_after_write_on_commit(*, destination_id: int, stock_ids: list[int]) -> None:
+    """Once committed, the "below N: draft" rule looks at the products whose stock was just
+    written (nothing to queue, after one indexed query, while no source has the rule on)."""
+    due = stock_rules.stock_rule_due_after_write(destination_id=destination_id,
+                                                 stock_ids=stock_ids)
+    for connection_id, product_link_ids in sorted(due.items()):
+        for start in range(0, len(product_link_ids), STOCK_RULE_LINKS_PER_TASK):
+            transaction.on_commit(partial(
+                stock_rule_apply_task.delay, connection_id,
+                product_link_ids[start:start + STOCK_RULE_LINKS_PER_TASK]))
+
+
+def stock_rule_links_on_commit(*, connection: Connection, product_link_ids: list[int]) -> None:
+    """Once committed, the "below N: draft" rule looks at newly linked products (imported or
+    mapped with their first stock already in them: no stock write follows to look for it)."""
+    if connection.draft_below is None or not product_link_ids:
+        return
+    for start in range(0, len(product_link_ids), STOCK_RULE_LINKS_PER_TASK):
+        transaction.on_commit(partial(
+            stock_rule_apply_task.delay, connection.pk,
+            product_link_ids[start:start + STOCK_RULE_LINKS_PER_TASK]))
+
+
+def stock_rule_connection_on_commit(*, connection_id: int) -> None:
+    """Once committed, the "below N: draft" rule looks at every product of the connection (its
+    stock rules were saved: N changed, or the rule was turned on or off)."""
+    transaction.on_commit(partial(stock_rule_apply_task.delay, connection_id, None))
+
+
+# Products per stock-rule task: two Admin API calls each at most.
+STOCK_RULE_LINKS_PER_TASK = 100
+
+
+@retrying_task
+def stock_rule_apply_task(connection_id: int, product_link_ids: list[int] | None) -> None:
+    stock_rules.stock_rule_apply(connection_id=connection_id, product_link_ids=product_link_ids)
 
 
 def flush_schedule_next(destination_id: int) -> None:
@@ -122,7 +162,10 @@ def inventory_effect_apply_task(effect_id: int) -> None:
 
 @retrying_task
 def reconciliation_run_task(run_id: int) -> None:
-    reconciliation.reconciliation_run(run_id=run_id)
+    run = reconciliation.reconciliation_run(run_id=run_id)
+    if run.connection.draft_below is not None:
+        # A resync brings every product in line, its status under the stock rule too.
+        stock_rule_connection_on_commit(connection_id=run.connection_id)
 
 
 def reconciliation_request(*, connection: Connection, trigger: str) -> ReconciliationRun:

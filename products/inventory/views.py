@@ -1,5 +1,5 @@
 """Inventory settings: which source locations count and take destination sales; each
-destination's receiving location, safety stock and pending-order rule; Resync now."""
+destination's receiving location, stock rules and pending-order rule; Resync now."""
 
 from typing import Any
 
@@ -19,7 +19,11 @@ from products.inventory.settings import (
     connection_inventory_save as connection_inventory_settings_save,
 )
 from products.inventory.settings import inventory_zero_hold_release, source_locations_save
-from products.inventory.tasks import inventory_flush_on_commit, reconciliation_request
+from products.inventory.tasks import (
+    inventory_flush_on_commit,
+    reconciliation_request,
+    stock_rule_connection_on_commit,
+)
 from products.models import ReconciliationRun
 from stores.auth import shop_session_required
 from stores.models import Connection, Shop
@@ -51,6 +55,8 @@ def _destination_context(request: ShopRequest[Shop],
                 "destination_location_id": connection.destination_location_id
                 or locations[0]["id"],
                 "safety_stock": connection.safety_stock,
+                "stock_percent": connection.stock_percent, "stock_max": connection.stock_max,
+                "draft_below": connection.draft_below,
                 "count_pending_orders": connection.count_pending_orders})
     return {"connections": connections}
 
@@ -117,6 +123,7 @@ def connection_inventory_save(request: ShopRequest[Shop], connection_id: int) ->
                       _destination_context(request, {connection.pk: form}), status=422)
     inventory_flush_on_commit(connection_inventory_settings_save(connection=connection,
                                                                  **form.cleaned_data))
+    stock_rule_connection_on_commit(connection_id=connection.pk)
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))
     return toast(response, "Saved. Stock is being brought in line.")

@@ -3,11 +3,11 @@ shipping fee, and finds it under Pushed; the source store has the order."""
 
 import pytest
 
-from orders.models import DestinationOrder
+from orders.models import DestinationOrder, OrderSettings
 from stores.connections import connection_create
-from stores.models import Shop
+from stores.models import Connection, Shop
 from stores.services import shop_role_choose
-from tests.e2e.admin import DEST, SOURCE, go_to, open_app
+from tests.e2e.admin import DEST, SOURCE, go_to, open_app, source_and_destination_connected
 from tests.orders.factories import link_product
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -62,3 +62,28 @@ def test_push_an_order_by_hand_with_a_shipping_fee(page, embedded, artifacts):
     (source_order,) = embedded.shop(SOURCE)["orders"]
     assert [s["price"] for s in source_order["shipping_lines"]] == ["7.50"]
     assert [(li["sku"], li["quantity"]) for li in source_order["line_items"]] == [("SHIRT-S", 2)]
+
+
+def test_a_source_set_to_never_and_all_parts_together_from_order_settings(page, embedded):
+    # given a destination connected to a source, automatic push off store-wide
+    connection = source_and_destination_connected(embedded)
+    app = open_app(page, embedded, DEST, "/orders/settings")
+    source_choice = app.get_by_label(connection.source.name or connection.source.domain,
+                                     exact=True)
+    assert source_choice.locator("option:checked").inner_text() == "As store-wide (currently Off)"
+    # when the owner sets the source to Never and orders to wait for every part, and saves
+    source_choice.select_option(label="Never")
+    app.get_by_label("Wait until every source's part can be pushed, then push them "
+                     "together").check()
+    save_bar = page.locator("#savebar")
+    save_bar.wait_for()
+    with page.expect_response(
+        lambda r: r.url.endswith("/orders/settings") and r.request.method == "POST"
+    ) as saved:
+        save_bar.get_by_role("button", name="Save").click()
+    # then both are saved, and the page shows them
+    assert saved.value.status == 200
+    save_bar.wait_for(state="hidden")
+    assert Connection.objects.get(pk=connection.pk).auto_push == Connection.AutoPush.OFF
+    assert OrderSettings.objects.get(shop__domain=DEST).partial_push == "all"
+    assert source_choice.locator("option:checked").inner_text() == "Never"

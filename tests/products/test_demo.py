@@ -36,9 +36,9 @@ def test_demo_catalogue_is_seeded_once(emulator):
     assert set(mapped.values_list("origin", flat=True)) == {"mapped"}
     assert mapped.count() == 8  # the tote keeps one matching SKU, the mug one
     report = CatalogueScan.objects.get(connection__destination__domain=DEST_2).report
-    assert [(d["side"], d["sku"]) for d in report["duplicates"]] == [
+    assert [(d["side"], d["value"]) for d in report["duplicates"]] == [
         ("destination", "CAN-TOTE-SAND")]
-    assert [n["source_sku"] for n in report["near"]] == ["ENML-MUG-SAND"]
+    assert [n["source_value"] for n in report["near"]] == ["ENML-MUG-SAND"]
 
     again = demo_catalogue_seed(emulator_url=emulator.url)
     assert again["source_products_created"] == again["dest_2_products_created"] == 0

@@ -1,15 +1,14 @@
 """Import into a destination, then auto-sync rules and the hidden tag, end to end through the
 emulator (webhooks from the source's admin actions drive every change)."""
 
+from decimal import Decimal
+
 import pytest
 
-from products.autosync import (
-    connection_sync_rules_update,
-    product_links_auto_sync_set,
-    product_links_unsync,
-)
+from products.autosync import product_links_auto_sync_set, product_links_unsync
 from products.imports import ImportRefused, product_import_start
 from products.models import ProductJob, ProductLink, SourceProduct, SyncEvent, VariantLink
+from products.product_settings import connection_product_settings_update
 from stores.connections import connection_block
 from tests.products.catalogue_world import (
     DEST_1,
@@ -25,6 +24,21 @@ from tests.products.catalogue_world import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def choose(*, field_sync: dict[str, str] | None = None, sync_variants: bool = False,
+           **rule) -> None:
+    """The destination's product settings for DEST_1's source, saved as its screen does."""
+    conn = connection()
+    connection_product_settings_update(
+        connection=conn, field_sync=field_sync or {},
+        metafield_namespaces=rule.pop("metafield_namespaces", []), sync_variants=sync_variants,
+        price_markup_percent=rule.pop("price_markup_percent", Decimal(0)),
+        price_markup_fixed=rule.pop("price_markup_fixed", Decimal(0)),
+        price_rounding=rule.pop("price_rounding", "none"),
+        currency_rate=rule.pop("currency_rate", None),
+        compare_at_rule=rule.pop("compare_at_rule", "copy"))
+    assert not rule, rule
 
 
 def imported(emulator, **shirt_args):
@@ -99,8 +113,7 @@ def test_a_destination_title_edit_survives_a_source_title_change(emulator):
 
 def test_price_rule_on_makes_the_destination_price_follow(emulator):
     world, product, destination_id = imported(emulator)
-    connection_sync_rules_update(connection=connection(), sync_price=True, sync_variants=False,
-                                 sync_publish_status=False)
+    choose(field_sync={"price": "sync", "compare_at": "sync"})
     small = product["variants"]["nodes"][0]
     # when the source reprices one size
     world.admin(SOURCE, VARIANTS_UPDATE, {"p": product["id"], "v": [
@@ -113,8 +126,7 @@ def test_price_rule_on_makes_the_destination_price_follow(emulator):
                                                                     "to_value", "result"))
     assert events == [("SHIRT-S price", "30.00", "27.50", "ok"),
                       ("SHIRT-S compare-at price", "40.00", "none", "ok")]
-    assert SyncEvent.objects.filter(kind="price").first().cause.startswith(
-        "products/update webhook #")
+    assert SyncEvent.objects.filter(kind="price").first().cause == "A change at the source"
 
 
 def test_a_variant_added_at_the_source_is_added_only_with_the_rule_on(emulator):
@@ -126,8 +138,7 @@ def test_a_variant_added_at_the_source_is_added_only_with_the_rule_on(emulator):
     world.settle()
     assert len(world.product(DEST_1, destination_id)["variants"]["nodes"]) == 2
     # when the destination turns the variants rule on and the source adds another size
-    connection_sync_rules_update(connection=connection(), sync_price=False, sync_variants=True,
-                                 sync_publish_status=False)
+    choose(sync_variants=True)
     world.admin(SOURCE, VARIANTS_CREATE, {"p": product["id"], "v": [{
         "optionValues": [{"optionName": "Size", "name": "XL"}], "price": "33.00",
         "inventoryItem": {"sku": "SHIRT-XL"}}]})
@@ -146,8 +157,7 @@ def test_a_variant_removed_at_the_source_is_removed_with_the_rule_and_unlinked_w
     world, product, destination_id = imported(emulator)
     link = ProductLink.objects.get()
     medium = product["variants"]["nodes"][1]
-    connection_sync_rules_update(connection=connection(), sync_price=False, sync_variants=True,
-                                 sync_publish_status=False)
+    choose(sync_variants=True)
     world.product_set(SOURCE, {"variants": [{
         "id": product["variants"]["nodes"][0]["id"],
         "optionValues": [{"optionName": "Size", "name": "S"}]}],
@@ -166,17 +176,37 @@ def test_publish_status_rule(emulator):
     world.admin(SOURCE, PRODUCT_UPDATE, {"product": {"id": product["id"], "status": "DRAFT"}})
     world.settle()
     assert world.product(DEST_1, destination_id)["status"] == "ACTIVE"
-    connection_sync_rules_update(connection=connection(), sync_price=False, sync_variants=False,
-                                 sync_publish_status=True)
+    choose(field_sync={"status": "sync"})
     world.admin(SOURCE, PRODUCT_UPDATE, {"product": {"id": product["id"], "status": "ARCHIVED"}})
     world.settle()
     assert world.product(DEST_1, destination_id)["status"] == "ARCHIVED"
 
 
+def test_a_product_imported_below_the_draft_rule_is_drafted_at_once(emulator):
+    # given a destination drafting products with fewer than 20 units (the shirt has 10 + 4)
+    world = build(emulator)
+    shirt(world, stock=(10, 4))
+    world.settle()
+    conn = connection()
+    conn.draft_below = 20
+    conn.save()
+    # when it imports the shirt (its first stock is in the productSet: no stock write follows)
+    job = product_import_start(connection=conn, source_product_ids=[
+        SourceProduct.objects.get().pk])
+    world.settle()
+    # then the copy is drafted by the rule, and the history says why
+    link = ProductLink.objects.get()
+    assert world.product(DEST_1, link.destination_product_id)["status"] == "DRAFT"
+    assert link.drafted_by_rule is True
+    assert list(SyncEvent.objects.filter(kind=SyncEvent.Kind.STATUS).values_list(
+        "from_value", "to_value")) == [("active", "draft")]
+    job.refresh_from_db()
+    assert job.done == 1
+
+
 def test_the_hidden_tag_stops_sync_and_tells_the_destination(emulator):
     world, product, destination_id = imported(emulator)
-    connection_sync_rules_update(connection=connection(), sync_price=True, sync_variants=False,
-                                 sync_publish_status=False)
+    choose(field_sync={"price": "sync", "compare_at": "sync"})
     # when the source hides the synced product and then changes its price
     world.admin(SOURCE, TAGS_ADD, {"id": product["id"], "tags": ["syncer-hidden"]})
     world.settle()

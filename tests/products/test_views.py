@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from products.field_sync import FIELDS, fields_syncing
 from products.models import ProductJob, ProductLink, SourceProduct, SyncEvent
 from stores.auth import shop_csrf_token
 from stores.connections import connection_block, connection_disconnect
@@ -26,6 +27,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def toast(response) -> dict:
     return said(response)
+
+
+def settings_form(**changes: str) -> dict[str, str]:
+    """The Product settings form as a new connection shows it, with `changes`."""
+    return {**{f"field_{field.name}": field.default for field in FIELDS},
+            "price_markup_percent": "0", "price_markup_fixed": "0", "price_rounding": "none",
+            "compare_at_rule": "copy", **changes}
 
 
 def tab_counts(html: str) -> dict[str, int]:
@@ -109,7 +117,7 @@ def test_destination_browses_filters_imports_and_follows_progress(client, world)
     assert toast(empty) == {"message": "Select at least one product first.", "error": True}
 
 
-def test_destination_switches_auto_sync_unsyncs_and_sets_rules(client, world):
+def test_destination_switches_auto_sync_unsyncs_and_saves_product_settings(client, world):
     conn = connection(DEST_1)
     as_dest = headers(world.emulator, DEST_1)
     shirt_id = SourceProduct.objects.get(title="Linen shirt").pk
@@ -123,16 +131,13 @@ def test_destination_switches_auto_sync_unsyncs_and_sets_rules(client, world):
                      {"product": [shirt_id], "enabled": "on"}, headers=as_dest)
     assert toast(on)["message"] == ("Auto sync on for 1 product: your quantities now follow the "
                                     "source's.")
-    rules = client.post(f"/products/sources/{conn.pk}/rules",
-                        {"sync_price": "on", "sync_publish_status": "on"}, headers=as_dest)
-    assert toast(rules)["message"] == ("Auto-sync rules saved: price and publish status follow "
-                                       "the source from its next change.")
+    settings = client.post(f"/products/sources/{conn.pk}/settings", settings_form(
+        field_price="sync", field_status="sync"), headers=as_dest)
+    assert toast(settings)["message"] == ("Product settings saved. They apply from the source's "
+                                          "next change.")
     conn.refresh_from_db()
-    assert (conn.sync_price, conn.sync_variants, conn.sync_publish_status) == (True, False, True)
-    one_rule = client.post(f"/products/sources/{conn.pk}/rules", {"sync_price": "on"},
-                           headers=as_dest)
-    assert toast(one_rule)["message"] == ("Auto-sync rules saved: price follows the source from "
-                                          "its next change.")
+    assert (fields_syncing(connection=conn), conn.sync_variants) == (
+        frozenset({"price", "status"}), False)
     history = client.get(f"/products/sources/{conn.pk}/products/{shirt_id}/history",
                          headers=as_dest)
     html = history.content.decode()
@@ -219,18 +224,17 @@ def test_map_by_sku_through_the_pages(client, world):
     assert SyncEvent.objects.filter(kind="inventory", result="ok").count() == 2
 
 
-def test_sync_rules_take_on_or_off_and_nothing_else(client, db):
-    # given a destination connected to a source, no rule on
+def test_the_variants_switch_takes_on_or_off_and_nothing_else(client, db):
+    # given a destination connected to a source, its product settings never changed
     conn = ConnectionFactory()
     headers = {**session_headers(conn.destination, htmx=True),
                "X-CSRFToken": shop_csrf_token(shop_domain=conn.destination.domain, user_id="1")}
-    # when a rule is sent as neither on nor off
-    response = client.post(f"/products/sources/{conn.pk}/rules",
-                           {"sync_price": "maybe", "sync_variants": "on"}, headers=headers)
-    # then it is refused with a toast and no rule changed
-    assert response.status_code == 400
-    assert toast(response) == {
-        "message": "Price: Choose on or off. Reload the page and try again.", "error": True}
+    # when the variants switch is sent as neither on nor off, with a price to sync
+    response = client.post(f"/products/sources/{conn.pk}/settings", settings_form(
+        sync_variants="maybe", field_price="sync"), headers=headers)
+    # then the form says so under the switch and nothing changed
+    assert response.status_code == 422
+    assert ('<p class="field-error" id="id_sync_variants_error" role="alert">Choose on or off.'
+            '</p>') in response.content.decode()
     conn.refresh_from_db()
-    assert (conn.sync_price, conn.sync_variants, conn.sync_publish_status) == (False, False,
-                                                                               False)
+    assert (conn.sync_variants, conn.field_sync) == (False, {})

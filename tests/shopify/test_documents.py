@@ -65,6 +65,8 @@ def test_the_documents_syncer_needs_all_exist():
         "product_variants_bulk_create",
         "product_variants_bulk_delete",
         "product_update",
+        "product_set_fields",
+        "metafields_set",
         "product_delete",
         "tags_add",
         "order_create",

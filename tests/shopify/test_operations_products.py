@@ -63,7 +63,8 @@ def _levels(emulator, domain: str) -> dict[tuple[int, int], int]:
 
 def _variant(created: CreatedVariant, **fields: Any) -> ProductVariant:
     values: dict[str, Any] = {"id": created.id, "inventory_item_id": created.inventory_item_id,
-                              "barcode": "", "compare_at_price": None, "tracked": True}
+                              "barcode": "", "compare_at_price": None, "tracked": True,
+                              "weight": Decimal("0.000"), "weight_unit": "KILOGRAMS"}
     values.update(fields)
     return ProductVariant(**values)
 

@@ -47,6 +47,8 @@ class InventoryItem:
     tracked: bool = True
     requires_shipping: bool = True
     cost: str | None = None
+    weight: float = 0.0  # InventoryItem.measurement.weight (variants' weight since 2024-04)
+    weight_unit: str = "KILOGRAMS"  # WeightUnit: KILOGRAMS | GRAMS | POUNDS | OUNCES
     levels: dict[int, InventoryLevel] = field(default_factory=dict)  # by location id
 
 

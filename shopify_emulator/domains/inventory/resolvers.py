@@ -135,7 +135,7 @@ def _item_none(obj: Any, info: Info) -> None:
 @field("InventoryItem", "measurement")
 def _item_measurement(obj: InventoryItem, info: Info) -> dict:
     return {"__typename": "InventoryItemMeasurement", "id": gid("InventoryItemMeasurement", obj.id),
-            "weight": {"__typename": "Weight", "unit": "KILOGRAMS", "value": 0.0}}
+            "weight": {"__typename": "Weight", "unit": obj.weight_unit, "value": obj.weight}}
 
 
 @field("InventoryItem", "variant")

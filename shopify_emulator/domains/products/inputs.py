@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_emulator.admin_graphql.values import user_error
+from shopify_emulator.admin_graphql.values import id_of, user_error
 from shopify_emulator.domains.inventory.models import InventoryItem
+from shopify_emulator.domains.products.fields import (
+    APP_NAMESPACE,
+    metafield_problems,
+    metafield_upsert,
+)
 from shopify_emulator.domains.products.models import Product, Variant
 from shopify_emulator.domains.products.operations import product_handle_unique
 from shopify_emulator.domains.shop.models import Shop
@@ -37,6 +42,10 @@ def item_input_apply(world: World, item: InventoryItem, data: dict | None) -> bo
         changed = True
     if "cost" in data:
         item.cost = money_str(data["cost"]) if data["cost"] is not None else None
+        changed = True
+    weight = (data.get("measurement") or {}).get("weight")
+    if weight and (float(weight["value"]), weight["unit"]) != (item.weight, item.weight_unit):
+        item.weight, item.weight_unit = float(weight["value"]), weight["unit"]
         changed = True
     if changed:
         item.updated_at = world.now()
@@ -85,6 +94,69 @@ def product_scalars_apply(world: World, shop: Shop, product: Product, data: dict
             product.published_at = world.now()
     if data.get("tags") is not None:
         product.tags = normalize_tags(tags_split(data["tags"]))
+    seo = data.get("seo")
+    if seo:
+        if "title" in seo:
+            product.seo_title = seo["title"] or None
+        if "description" in seo:
+            product.seo_description = seo["description"] or None
+
+
+def metafield_inputs_validate(product: Product | None, metafields: list[dict] | None,
+                              prefix: list[str], error_type: str = "UserError") -> list[dict]:
+    """User errors for a product's MetafieldInput list (productSet, productUpdate,
+    productCreate): an ``id`` must be one of the product's metafields; otherwise namespace,
+    key, type and value must make a valid metafield."""
+    errors: list[dict] = []
+    for index, spec in enumerate(metafields or []):
+        path = [*prefix, "metafields", str(index)]
+        current = None
+        if spec.get("id"):
+            metafield_id = id_of(spec["id"], "Metafield")
+            current = next((m for m in (product.metafields if product else [])
+                            if m["id"] == metafield_id), None)
+            if current is None:
+                errors.append(user_error([*path, "id"], "Metafield does not exist",
+                                         typename=error_type))
+                continue
+        resolved = metafield_input_resolve(spec, current)
+        for field_name, message, _code in metafield_problems(
+                namespace=resolved["namespace"], key=resolved["key"],
+                type_name=resolved["type"], value=resolved["value"]):
+            errors.append(user_error([*path, field_name], message, typename=error_type))
+    return errors
+
+
+def metafield_input_resolve(spec: dict, current: dict | None) -> dict:
+    """A MetafieldInput's namespace, key, type and value, an existing metafield (given by
+    ``id``) filling in what the input leaves out."""
+    base = current or {}
+    namespace = spec.get("namespace") or base.get("namespace") or APP_NAMESPACE
+    return {"namespace": namespace, "key": spec.get("key") or base.get("key"),
+            "type": spec.get("type") or base.get("type"),
+            "value": spec["value"] if spec.get("value") is not None else base.get("value")}
+
+
+def metafield_inputs_apply(world: World, product: Product, metafields: list[dict],
+                           *, replace: bool) -> None:
+    """Upsert each metafield; with ``replace`` (productSet's list semantics) the product's
+    other metafields are deleted."""
+    kept: list[int] = []
+    for spec in metafields:
+        current = None
+        if spec.get("id"):
+            metafield_id = id_of(spec["id"], "Metafield")
+            current = next(m for m in product.metafields if m["id"] == metafield_id)
+        resolved = metafield_input_resolve(spec, current)
+        if current is not None and (current["namespace"], current["key"]) != (
+                resolved["namespace"], resolved["key"]):
+            current.update(namespace=resolved["namespace"], key=resolved["key"])
+        metafield, _changed = metafield_upsert(
+            world=world, metafields=product.metafields, namespace=resolved["namespace"],
+            key=resolved["key"], type_name=resolved["type"], value=resolved["value"])
+        kept.append(metafield["id"])
+    if replace:
+        product.metafields = [m for m in product.metafields if m["id"] in kept]
 
 
 def tags_split(tags: list[str] | str) -> list[str]:

@@ -43,3 +43,7 @@ class Product:
     variant_ids: list[int] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # [{"id", "src", "alt", "created_at"}]
     published_at: datetime | None = None
+    seo_title: str | None = None
+    seo_description: str | None = None
+    # [{"id", "namespace", "key", "type", "value", "created_at", "updated_at"}]
+    metafields: list[dict] = field(default_factory=list)

@@ -14,7 +14,17 @@ from shopify_emulator.domains.inventory.models import InventoryItem, InventoryLe
 from shopify_emulator.domains.inventory.operations import level_activate, level_change
 from shopify_emulator.domains.orders import rest as orders_rest
 from shopify_emulator.domains.products import rest as products_rest
+from shopify_emulator.domains.products.fields import (
+    APP_NAMESPACE,
+    METAFIELD_LIMIT,
+    metafield_digest,
+    metafield_find,
+    metafield_problems,
+    metafield_upsert,
+)
 from shopify_emulator.domains.products.inputs import (
+    metafield_inputs_apply,
+    metafield_inputs_validate,
     product_payload,
     product_scalars_apply,
     product_strings_validate,
@@ -30,9 +40,11 @@ from shopify_emulator.domains.products.operations import (
     variant_add,
     variant_remove,
 )
+from shopify_emulator.domains.products.resolvers import metafield_obj
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.formats import normalize_tags
 from shopify_emulator.ids import gid, parse_gid
+from shopify_emulator.world import World
 
 Info = GraphQLResolveInfo
 M = "Mutation"
@@ -97,6 +109,8 @@ def product_set(root: Any, info: Info, input: dict, synchronous: bool = True,  #
                          "locationId"],
                         "The specified location could not be found.", "INVALID_LOCATION",
                         error_type))
+    errors += metafield_inputs_validate(product, input.get("metafields"), ["input"],
+                                        error_type)
     if errors:
         return product_payload(typename, None, errors, productSetOperation=None)
 
@@ -124,12 +138,11 @@ def product_set(root: Any, info: Info, input: dict, synchronous: bool = True,  #
             for i, o in enumerate(options_in)
         ]
     if input.get("files") is not None:
-        product.images = [
-            {"id": world.next_id(), "src": f.get("originalSource") or "", "alt": f.get("alt"),
-             "created_at": now}
-            for f in input["files"]
-        ]
+        product.images = files_set(world, product.images, input["files"])
+    if input.get("metafields") is not None:
+        metafield_inputs_apply(world, product, input["metafields"], replace=True)
     created_items: list[InventoryItem] = []
+    changed_items: list[InventoryItem] = []
     changed_levels: list[InventoryLevel] = []
     deleted_items: list[InventoryItem] = []
     if variants_in is not None:
@@ -156,9 +169,13 @@ def product_set(root: Any, info: Info, input: dict, synchronous: bool = True,  #
                 created_items.append(shop.item_of(variant))
             variant.option_values = values
             variant.position = position
-            variant_input_apply(world, shop, variant, spec)
-            kept.append(variant.id)
             item = shop.item_of(variant)
+            before = (item.sku, item.tracked, item.cost, item.weight, item.weight_unit)
+            variant_input_apply(world, shop, variant, spec)
+            if item not in created_items and before != (
+                    item.sku, item.tracked, item.cost, item.weight, item.weight_unit):
+                changed_items.append(item)
+            kept.append(variant.id)
             for quantity in spec.get("inventoryQuantities") or []:
                 location = shop.locations[id_of(quantity["locationId"], "Location") or 0]
                 level = level_activate(world=world, item=item, location=location)
@@ -190,12 +207,35 @@ def product_set(root: Any, info: Info, input: dict, synchronous: bool = True,  #
                products_rest.product(shop, product))
     for item in created_items:
         world.emit(shop, "inventory_items/create", inventory_rest.inventory_item(item))
+    for item in changed_items:
+        world.emit(shop, "inventory_items/update", inventory_rest.inventory_item(item))
     for item in deleted_items:
         world.emit(shop, "inventory_items/delete",
                    inventory_rest.inventory_item_deleted(item))
     for level in changed_levels:
         world.emit(shop, "inventory_levels/update", inventory_rest.inventory_level(level))
     return product_payload(typename, product, [], productSetOperation=None)
+
+
+def files_set(world: World, images: list[dict], files: list[dict]) -> list[dict]:
+    """productSet's ``files``: the product's media become these, in order. A file naming an
+    existing image by ``id`` (or by the same source) keeps it, its alt text updated; the
+    others are new."""
+    by_id = {image["id"]: image for image in images}
+    by_src = {image["src"]: image for image in images}
+    result = []
+    for spec in files:
+        kept = None
+        if spec.get("id"):
+            kept = by_id.get(id_of(spec["id"], "MediaImage") or 0)
+        if kept is None and spec.get("originalSource"):
+            kept = by_src.get(spec["originalSource"])
+        if kept is not None and kept not in result:
+            result.append(dict(kept, alt=spec.get("alt", kept.get("alt"))))
+        else:
+            result.append({"id": world.next_id(), "src": spec.get("originalSource") or "",
+                           "alt": spec.get("alt"), "created_at": world.now()})
+    return result
 
 
 @field(M, "productCreate")
@@ -207,6 +247,8 @@ def product_create(root: Any, info: Info, product: dict | None = None,
     errors = product_strings_validate(data, ["title"][:0] + ["product"])
     if not (data.get("title") or "").strip():
         errors.append(user_error(["title"], "Title can't be blank"))
+    errors += metafield_inputs_validate(None, data.get("metafields"),
+                                        ["product"] if product else ["input"])
     if errors:
         return product_payload("ProductCreatePayload", None, errors)
     now = world.now()
@@ -217,6 +259,7 @@ def product_create(root: Any, info: Info, product: dict | None = None,
     created.published_at = now if created.status == "ACTIVE" else None
     shop.products[created.id] = created
     product_scalars_apply(world, shop, created, {k: v for k, v in data.items() if k != "handle"})
+    metafield_inputs_apply(world, created, data.get("metafields") or [], replace=False)
     options = data.get("productOptions") or []
     if options:
         created.options = [{"id": world.next_id(), "name": o.get("name"),
@@ -250,10 +293,14 @@ def product_update(root: Any, info: Info, product: dict | None = None,
     if found is None:
         return product_payload("ProductUpdatePayload", None, [
             user_error(["id"], "Product does not exist")])
-    errors = product_strings_validate(data, ["product"] if product else ["input"])
+    prefix = ["product"] if product else ["input"]
+    errors = product_strings_validate(data, prefix)
+    errors += metafield_inputs_validate(found, data.get("metafields"), prefix)
     if errors:
         return product_payload("ProductUpdatePayload", None, errors)
     product_scalars_apply(world, shop, found, data)
+    # Shopify upserts the given metafields and leaves the others alone.
+    metafield_inputs_apply(world, found, data.get("metafields") or [], replace=False)
     for media_item in media or []:
         found.images.append({"id": world.next_id(), "src": media_item.get("originalSource"),
                              "alt": media_item.get("alt"), "created_at": world.now()})
@@ -315,3 +362,62 @@ def tags_add(root: Any, info: Info, id: str, tags: list[str]) -> dict:  # noqa: 
 @field(M, "tagsRemove")
 def tags_remove(root: Any, info: Info, id: str, tags: list[str]) -> dict:  # noqa: A002
     return _tags_change(info, id, tags, add=False)
+
+
+@field(M, "metafieldsSet")
+def metafields_set(root: Any, info: Info, metafields: list[dict]) -> dict:
+    """Upserts up to 25 metafields, atomically: one bad input and nothing is set. Products are
+    the owners the emulator keeps metafields for; each product whose metafields changed gets
+    one products/update."""
+    context = ctx(info)
+    world, shop = context.world, context.shop
+    error_type = "MetafieldsSetUserError"
+
+    def payload(result: list[dict] | None, errors: list[dict]) -> dict:
+        return {"__typename": "MetafieldsSetPayload", "metafields": result, "userErrors": errors}
+
+    def error(path: list[str], message: str, code: str) -> dict:
+        return {**user_error(path, message, code, error_type), "elementIndex": None}
+
+    if len(metafields) > METAFIELD_LIMIT:
+        return payload(None, [error(["metafields"], "Exceeded the maximum metafields input "
+                                    f"limit of {METAFIELD_LIMIT}.", "LESS_THAN_OR_EQUAL_TO")])
+    errors: list[dict] = []
+    planned: list[tuple[Product, dict]] = []
+    for index, spec in enumerate(metafields):
+        path = ["metafields", str(index)]
+        owner = shop.products.get(id_of(spec.get("ownerId"), "Product") or 0)
+        if owner is None:
+            errors.append(error([*path, "ownerId"], "Owner does not exist.", "INVALID"))
+            continue
+        namespace = spec.get("namespace") or APP_NAMESPACE
+        current = metafield_find(owner.metafields, namespace, spec.get("key") or "")
+        type_name = spec.get("type") or (current or {}).get("type")
+        problems = metafield_problems(namespace=namespace, key=spec.get("key"),
+                                      type_name=type_name, value=spec.get("value"))
+        for field_name, message, code in problems:
+            errors.append(error([*path, field_name], message, code))
+        if "compareDigest" in spec and not problems:
+            wanted = spec["compareDigest"]
+            actual = metafield_digest(current) if current is not None else None
+            if wanted != actual:
+                errors.append(error(
+                    [*path, "compareDigest"], "The resource has been updated since it was "
+                    "loaded. Try again with an updated `compareDigest` value.", "STALE_OBJECT"))
+        planned.append((owner, {"namespace": namespace, "key": spec.get("key"),
+                                "type": type_name, "value": spec.get("value")}))
+    if errors:
+        return payload(None, errors)
+    result: list[dict] = []
+    changed: list[Product] = []
+    for owner, spec in planned:
+        metafield, was_changed = metafield_upsert(
+            world=world, metafields=owner.metafields, namespace=spec["namespace"],
+            key=spec["key"], type_name=spec["type"], value=spec["value"])
+        result.append(metafield_obj(owner, metafield))
+        if was_changed and owner not in changed:
+            changed.append(owner)
+    for owner in changed:
+        owner.updated_at = world.now()
+        world.emit(shop, "products/update", products_rest.product(shop, owner))
+    return payload(result, [])

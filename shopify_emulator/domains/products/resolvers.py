@@ -13,6 +13,12 @@ from shopify_emulator.admin_graphql.registry import field, object_type, shop_of
 from shopify_emulator.admin_graphql.search import query_filter
 from shopify_emulator.admin_graphql.values import count, id_of, money, now_iso
 from shopify_emulator.domains.inventory.models import InventoryItem
+from shopify_emulator.domains.products.fields import (
+    APP_NAMESPACE,
+    metafield_digest,
+    metafield_find,
+    metafield_json_value,
+)
 from shopify_emulator.domains.products.models import Product, Variant
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.ids import gid, parse_gid
@@ -199,7 +205,64 @@ field("Product", "priceRange")(_price_range)
 
 @field("Product", "seo")
 def _product_seo(obj: Product, info: Info) -> dict:
-    return {"__typename": "SEO", "title": None, "description": None}
+    return {"__typename": "SEO", "title": obj.seo_title, "description": obj.seo_description}
+
+
+def metafield_obj(owner: Product, metafield: dict) -> dict:
+    return {
+        "__typename": "Metafield",
+        "id": gid("Metafield", metafield["id"]),
+        "legacyResourceId": str(metafield["id"]),
+        "namespace": metafield["namespace"],
+        "key": metafield["key"],
+        "type": metafield["type"],
+        "value": metafield["value"],
+        "jsonValue": metafield_json_value(metafield),
+        "compareDigest": metafield_digest(metafield),
+        "createdAt": now_iso(metafield["created_at"]),
+        "updatedAt": now_iso(metafield["updated_at"]),
+        "ownerType": "PRODUCT",
+        "owner": owner,
+        "sizeInBytes": len(metafield["value"].encode()),
+        "definition": None,
+        "description": None,
+        "reference": None,
+        "translations": [],
+    }
+
+
+def _namespace(value: str | None) -> str:
+    return APP_NAMESPACE if value in (None, "", "$app") else str(value)
+
+
+@field("Product", "metafields")
+def _product_metafields(obj: Product, info: Info, namespace: str | None = None,
+                        keys: list[str] | None = None, **args: Any) -> dict:
+    """Filtered by ``namespace`` and/or ``keys`` (``namespace.key``; a bare key is looked for
+    in ``namespace``)."""
+    metafields = list(obj.metafields)
+    if namespace is not None:
+        metafields = [m for m in metafields if m["namespace"] == _namespace(namespace)]
+    if keys is not None:
+        wanted = set()
+        for key in keys:
+            space, dot, name = key.rpartition(".")
+            if dot:
+                wanted.add((_namespace(space), name))
+            elif namespace is not None:
+                wanted.add((_namespace(namespace), key))
+        metafields = [m for m in metafields if (m["namespace"], m["key"]) in wanted]
+    return paginate(info, [metafield_obj(obj, m) for m in metafields],
+                    id_fn=lambda m: int(m["legacyResourceId"]), **args)
+
+
+@field("Product", "metafield")
+def _product_metafield(obj: Product, info: Info, key: str,
+                       namespace: str | None = None) -> dict | None:
+    if namespace is None and "." in key:
+        namespace, key = key.rsplit(".", 1)
+    found = metafield_find(obj.metafields, _namespace(namespace), key)
+    return metafield_obj(obj, found) if found is not None else None
 
 
 @field("Product", "tags")

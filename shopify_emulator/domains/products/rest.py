@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shopify_emulator.domains.products.fields import weight_grams, weight_rest_unit
 from shopify_emulator.domains.products.models import Product, Variant
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.formats import ts
@@ -29,9 +30,9 @@ def variant(shop: Shop, product: Product, variant: Variant) -> dict:
         "updated_at": ts(variant.updated_at),
         "taxable": variant.taxable,
         "barcode": variant.barcode,
-        "grams": variant.grams,
-        "weight": 0.0,
-        "weight_unit": "kg",
+        "grams": weight_grams(item.weight, item.weight_unit) if item else 0,
+        "weight": item.weight if item else 0.0,
+        "weight_unit": weight_rest_unit(item.weight_unit) if item else "kg",
         "inventory_item_id": variant.inventory_item_id,
         "inventory_quantity": shop.inventory_quantity(variant) if item else 0,
         "old_inventory_quantity": shop.inventory_quantity(variant) if item else 0,
@@ -45,6 +46,8 @@ def variant(shop: Shop, product: Product, variant: Variant) -> dict:
 
 def product(shop: Shop, product: Product) -> dict:
     variants = shop.product_variants(product)
+    images = [_image(product, image, position)
+              for position, image in enumerate(product.images, start=1)]
     return {
         "id": product.id,
         "title": product.title,
@@ -71,21 +74,22 @@ def product(shop: Shop, product: Product) -> dict:
             }
             for position, option in enumerate(product.options, start=1)
         ],
-        "images": [
-            {
-                "id": image["id"],
-                "product_id": product.id,
-                "position": position,
-                "created_at": ts(image.get("created_at")),
-                "updated_at": ts(image.get("created_at")),
-                "alt": image.get("alt"),
-                "width": image.get("width", 0),
-                "height": image.get("height", 0),
-                "src": image["src"],
-                "variant_ids": [],
-                "admin_graphql_api_id": gid("ProductImage", image["id"]),
-            }
-            for position, image in enumerate(product.images, start=1)
-        ],
-        "image": None,
+        "images": images,
+        "image": images[0] if images else None,
+    }
+
+
+def _image(product: Product, image: dict, position: int) -> dict:
+    return {
+        "id": image["id"],
+        "product_id": product.id,
+        "position": position,
+        "created_at": ts(image.get("created_at")),
+        "updated_at": ts(image.get("created_at")),
+        "alt": image.get("alt"),
+        "width": image.get("width", 0),
+        "height": image.get("height", 0),
+        "src": image["src"],
+        "variant_ids": [],
+        "admin_graphql_api_id": gid("ProductImage", image["id"]),
     }

@@ -71,7 +71,8 @@ def product_variants_bulk_update(root: Any, info: Info, productId: str, variants
     option_names = [o["name"] for o in product.options]
     for _index, variant, spec in targets:
         item = shop.item_of(variant)
-        before = (item.sku, item.tracked, item.cost, item.requires_shipping)
+        before = (item.sku, item.tracked, item.cost, item.requires_shipping, item.weight,
+                  item.weight_unit)
         variant_input_apply(world, shop, variant, spec)
         if spec.get("optionValues"):
             variant.option_values = variant_option_values(spec, option_names)
@@ -79,7 +80,8 @@ def product_variants_bulk_update(root: Any, info: Info, productId: str, variants
                 option = next(o for o in product.options if o["name"] == name)
                 if value not in option["values"]:
                     option["values"].append(value)
-        if (item.sku, item.tracked, item.cost, item.requires_shipping) != before:
+        if (item.sku, item.tracked, item.cost, item.requires_shipping, item.weight,
+                item.weight_unit) != before:
             changed_items.append(item)
     product.updated_at = world.now()
     world.emit(shop, "products/update", products_rest.product(shop, product))

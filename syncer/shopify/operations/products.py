@@ -1,5 +1,6 @@
-"""Product operations: read one product, copy one in (productSet), change a product's status and
-its variants, and read a whole catalogue with one bulk query.
+"""Product operations: read one product, copy one in (productSet), change a product's status
+and its variants, and read a whole catalogue with one bulk query (a product's other fields and
+metafields: `syncer.shopify.operations.product_fields`).
 
 Ids go in and come out as numbers, money as `Decimal` (cents); the Admin API's global ids are
 made and read here through `syncer.shopify.ids`. Mutations raise `ShopifyUserErrors` when
@@ -56,6 +57,14 @@ class ProductOption:
 
 
 @dataclass(frozen=True, slots=True)
+class Metafield:
+    namespace: str
+    key: str
+    type: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProductImage:
     src: str
     alt: str
@@ -79,6 +88,10 @@ class ProductVariant:
     position: int
     tracked: bool
     selected_options: tuple[SelectedOption, ...]
+    # The inventory item's weight, in `weight_unit` (Shopify's WeightUnit: GRAMS, KILOGRAMS,
+    # OUNCES, POUNDS); None when the answer did not say.
+    weight: Decimal | None = None
+    weight_unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,9 @@ class Product:
     variants: tuple[ProductVariant, ...]
     # False when the answer may not list every variant (a read stops at VARIANTS_PAGE).
     variants_complete: bool = True
+    seo_title: str = ""
+    seo_description: str = ""
+    metafields: tuple[Metafield, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +141,12 @@ class OptionValue:
 
 
 @dataclass(frozen=True, slots=True)
+class Weight:
+    value: Decimal
+    unit: str  # WeightUnit: GRAMS, KILOGRAMS, OUNCES, POUNDS
+
+
+@dataclass(frozen=True, slots=True)
 class NewVariant:
     option_values: tuple[OptionValue, ...]
     price: Decimal | None  # None is sent as 0.00
@@ -133,6 +155,7 @@ class NewVariant:
     sku: str
     tracked: bool
     available: int  # its first stock at the location the call names
+    weight: Weight | None = None  # None: not sent (Shopify's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +166,20 @@ class NewProductOption:
 
 @dataclass(frozen=True, slots=True)
 class NewProduct:
+    """A product to create. A field that is None is not sent (Shopify's default: empty, and
+    ACTIVE for the status)."""
+
     title: str
-    description_html: str
-    vendor: str
-    product_type: str
-    tags: tuple[str, ...]
-    status: str
+    description_html: str | None
+    vendor: str | None
+    product_type: str | None
+    tags: tuple[str, ...] | None
+    status: str | None
     options: tuple[NewProductOption, ...]
     variants: tuple[NewVariant, ...]
     images: tuple[ProductImage, ...] = ()
+    seo_title: str | None = None
+    seo_description: str | None = None
 
 
 class Keep(enum.Enum):
@@ -169,10 +197,16 @@ class VariantUpdate:
     sku: str | Literal[Keep.KEEP] = KEEP
     price: Decimal | Literal[Keep.KEEP] = KEEP
     compare_at_price: Decimal | None | Literal[Keep.KEEP] = KEEP  # None clears it
+    barcode: str | Literal[Keep.KEEP] = KEEP  # "" clears it
+    weight: Weight | Literal[Keep.KEEP] = KEEP
+    # The variant's option values by option name (a renamed value becomes the variant's).
+    option_values: tuple[OptionValue, ...] | Literal[Keep.KEEP] = KEEP
 
     @property
     def changes_anything(self) -> bool:
-        return any(value is not KEEP for value in (self.sku, self.price, self.compare_at_price))
+        return any(value is not KEEP for value in (self.sku, self.price, self.compare_at_price,
+                                                   self.barcode, self.weight,
+                                                   self.option_values))
 
 
 # --- reading answers ------------------------------------------------------------------------------
@@ -213,8 +247,25 @@ def _options(nodes: Iterable[Mapping[str, Any]] | None) -> tuple[ProductOption, 
         for index, node in enumerate(nodes or [], start=1))
 
 
+def _metafield(node: Mapping[str, Any]) -> Metafield:
+    return Metafield(namespace=str(node.get("namespace") or ""), key=str(node.get("key") or ""),
+                     type=str(node.get("type") or ""), value=str(node.get("value") or ""))
+
+
+def _weight(item: Mapping[str, Any]) -> tuple[Decimal | None, str]:
+    weight = (item.get("measurement") or {}).get("weight") or {}
+    if weight.get("value") is None:
+        return None, ""
+    try:
+        value = Decimal(str(weight["value"])).quantize(Decimal("0.001"))
+    except (InvalidOperation, ValueError):
+        return None, ""
+    return value, str(weight.get("unit") or "")
+
+
 def _variant(node: Mapping[str, Any]) -> ProductVariant:
     item = node.get("inventoryItem") or {}
+    weight, weight_unit = _weight(item)
     return ProductVariant(
         id=_id(node.get("id"), "variant id"),
         inventory_item_id=_id(item.get("id"), "inventory item id"),
@@ -225,12 +276,15 @@ def _variant(node: Mapping[str, Any]) -> ProductVariant:
         selected_options=tuple(SelectedOption(name=str(option.get("name")),
                                               value=str(option.get("value")))
                                for option in node.get("selectedOptions") or []),
+        weight=weight, weight_unit=weight_unit,
     )
 
 
 def _product(node: Mapping[str, Any], *, images: tuple[ProductImage, ...] = (),
              variants: tuple[ProductVariant, ...] = (),
-             variants_complete: bool = True) -> Product:
+             variants_complete: bool = True,
+             metafields: tuple[Metafield, ...] = ()) -> Product:
+    seo = node.get("seo") or {}
     return Product(
         id=_id(node.get("id"), "product id"), title=str(node.get("title") or ""),
         handle=str(node.get("handle") or ""),
@@ -239,7 +293,8 @@ def _product(node: Mapping[str, Any], *, images: tuple[ProductImage, ...] = (),
         tags=_tags(node.get("tags")), status=str(node.get("status") or "ACTIVE").upper(),
         updated_at=parse_datetime(str(node.get("updatedAt") or "")),
         options=_options(node.get("options")), images=images, variants=variants,
-        variants_complete=variants_complete,
+        variants_complete=variants_complete, seo_title=str(seo.get("title") or ""),
+        seo_description=str(seo.get("description") or ""), metafields=metafields,
     )
 
 
@@ -310,19 +365,45 @@ def product_read(*, session: AdminSession, product_id: int) -> Product | None:
     variants = (node.get("variants") or {}).get("nodes") or []
     return _product(node, images=_media_images((node.get("media") or {}).get("nodes") or []),
                     variants=tuple(_variant(variant) for variant in variants),
-                    variants_complete=len(variants) < VARIANTS_PAGE)
+                    variants_complete=len(variants) < VARIANTS_PAGE,
+                    metafields=tuple(_metafield(metafield) for metafield in
+                                     (node.get("metafields") or {}).get("nodes") or []))
+
+
+def _weight_input(weight: Weight) -> dict[str, Any]:
+    return {"weight": {"value": float(weight.value), "unit": weight.unit}}
+
+
+def _variant_extras(variant: NewVariant) -> dict[str, Any]:
+    """The inventory item of a new variant: SKU, tracking and (when sent) its weight."""
+    item: dict[str, Any] = {"sku": variant.sku, "tracked": variant.tracked}
+    if variant.weight is not None:
+        item["measurement"] = _weight_input(variant.weight)
+    return item
+
+
+def _seo_input(title: str | None, description: str | None) -> dict[str, str] | None:
+    if title is None and description is None:
+        return None
+    seo = {}
+    if title is not None:
+        seo["title"] = title
+    if description is not None:
+        seo["description"] = description
+    return seo
 
 
 def _new_product_input(product: NewProduct, location_id: int) -> dict[str, Any]:
     used = [{value.name for variant in product.variants for value in variant.option_values
              if value.option_name == option.name} for option in product.options]
+    optional = {"descriptionHtml": product.description_html, "vendor": product.vendor,
+                "productType": product.product_type,
+                "tags": list(product.tags) if product.tags is not None else None,
+                "status": product.status,
+                "seo": _seo_input(product.seo_title, product.seo_description)}
     data: dict[str, Any] = {
         "title": product.title,
-        "descriptionHtml": product.description_html,
-        "vendor": product.vendor,
-        "productType": product.product_type,
-        "tags": list(product.tags),
-        "status": product.status,
+        **{key: value for key, value in optional.items() if value is not None},
         # Shopify refuses option values no variant uses.
         "productOptions": [
             {"name": option.name, "position": position,
@@ -337,7 +418,7 @@ def _new_product_input(product: NewProduct, location_id: int) -> dict[str, Any]:
                 "price": _money_text(variant.price) or "0.00",
                 "compareAtPrice": _money_text(variant.compare_at_price),
                 "barcode": variant.barcode or None,
-                "inventoryItem": {"sku": variant.sku, "tracked": variant.tracked},
+                "inventoryItem": _variant_extras(variant),
                 "inventoryQuantities": [{"locationId": gid("Location", location_id),
                                          "name": "available", "quantity": variant.available}],
             }
@@ -399,7 +480,7 @@ def product_variants_create(*, session: AdminSession, product_id: int,
             "price": _money_text(variant.price) or "0.00",
             "compareAtPrice": _money_text(variant.compare_at_price),
             "barcode": variant.barcode or None,
-            "inventoryItem": {"sku": variant.sku, "tracked": variant.tracked},
+            "inventoryItem": _variant_extras(variant),
             "inventoryQuantities": [{"locationId": gid("Location", location_id),
                                      "availableQuantity": variant.available}],
         } for variant in variants]})
@@ -408,18 +489,29 @@ def product_variants_create(*, session: AdminSession, product_id: int,
 
 def _variant_update_input(update: VariantUpdate) -> dict[str, Any]:
     spec: dict[str, Any] = {"id": gid("ProductVariant", update.variant_id)}
+    item: dict[str, Any] = {}
     if update.sku is not KEEP:
-        spec["inventoryItem"] = {"sku": update.sku}
+        item["sku"] = update.sku
+    if update.weight is not KEEP:
+        item["measurement"] = _weight_input(update.weight)
+    if item:
+        spec["inventoryItem"] = item
     if update.price is not KEEP:
         spec["price"] = _money_text(update.price)
     if update.compare_at_price is not KEEP:
         spec["compareAtPrice"] = _money_text(update.compare_at_price)
+    if update.barcode is not KEEP:
+        spec["barcode"] = update.barcode or None
+    if update.option_values is not KEEP:
+        spec["optionValues"] = [{"optionName": value.option_name, "name": value.name}
+                                for value in update.option_values]
     return spec
 
 
 def product_variants_update(*, session: AdminSession, product_id: int,
                             updates: Sequence[VariantUpdate]) -> None:
-    """Changes the SKU, price or compare-at price of the product's variants, all or none."""
+    """Changes the SKU, price, compare-at price, barcode, weight or option values of the
+    product's variants, all or none."""
     _mutate(session, "product_variants_bulk_update", "productVariantsBulkUpdate", {
         "productId": gid("Product", product_id),
         "variants": [_variant_update_input(update) for update in updates]})
@@ -460,6 +552,7 @@ class _Grouping:
     node: Mapping[str, Any]
     variants: list[ProductVariant] = field(default_factory=list)
     images: list[ProductImage] = field(default_factory=list)
+    metafields: list[Metafield] = field(default_factory=list)
 
 
 def _catalogue_products(rows: Iterable[Mapping[str, Any]]) -> Iterator[Product]:
@@ -479,6 +572,8 @@ def _catalogue_products(rows: Iterable[Mapping[str, Any]]) -> Iterator[Product]:
             continue
         if "/ProductVariant/" in row_id:
             grouping.variants.append(_variant(row))
+        elif "/Metafield/" in row_id:
+            grouping.metafields.append(_metafield(row))
         elif row.get("image"):
             image = row["image"] or {}
             grouping.images.append(ProductImage(src=str(image.get("url") or ""),
@@ -486,7 +581,8 @@ def _catalogue_products(rows: Iterable[Mapping[str, Any]]) -> Iterator[Product]:
                                                         or "")))
     for grouping in products.values():
         yield _product(grouping.node, images=tuple(grouping.images),
-                       variants=tuple(grouping.variants))
+                       variants=tuple(grouping.variants),
+                       metafields=tuple(grouping.metafields))
 
 
 def catalogue_read_products(*, url: str | None) -> Iterator[Product]:
