@@ -245,7 +245,3 @@ class HiddenTagForm(PlainForm):
             raise forms.ValidationError("A tag cannot contain a comma.")
         return tag
 
-
-class MapLinkForm(PlainForm):
-    scan = forms.IntegerField(min_value=1, error_messages={
-        "required": "Check your SKUs first, then link the matches."})

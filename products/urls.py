@@ -20,6 +20,8 @@ urlpatterns = [
          name="catalogue_unsync"),
     path("products/sources/<int:connection_id>/settings", views.product_settings,
          name="product_settings"),
+    path("products/sources/<int:connection_id>/settings/reprice",
+         views.product_settings_reprice, name="product_settings_reprice"),
     path("products/sources/<int:connection_id>/jobs/<int:job_id>", views.job_progress,
          name="job_progress"),
     path("products/sources/<int:connection_id>/map/", views_mapping.map_page, name="map_page"),

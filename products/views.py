@@ -1,6 +1,6 @@
 """Products section: the source's own catalogue; for a destination, each source's catalogue
-(import, auto sync, unsync), its product settings, map by SKU, job progress and per-product
-sync history."""
+(import, auto sync, unsync), its product settings, job progress and per-product sync history.
+The map page has its own module (views_mapping)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from products import autosync, catalogue, imports, selectors
+from products.field_sync import fields_syncing
 from products.forms import (
     AutoSyncForm,
     AutoSyncSwitchForm,
@@ -365,6 +366,7 @@ def _settings_context(request: HttpRequest, connection: Connection,
     elif not form.price_errors:
         preview = price_preview(connection=connection, rule=form.price_rule())
     return {"connection": connection, "form": form, "preview": preview,
+            "prices_sync": "price" in fields_syncing(connection=connection),
             "catalogue_url": reverse("products:source_catalogue", args=[connection.pk])}
 
 
@@ -396,6 +398,25 @@ def product_settings(request: HttpRequest, connection_id: int) -> HttpResponse:
     response = render(request, f"{template}#settings-form",
                       _settings_context(request, connection))
     return toast(response, "Product settings saved. They apply from the source's next change.")
+
+
+@require_POST
+@destination_view
+def product_settings_reprice(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Prices every synced product by the saved rule now (price syncing only: a Create only
+    price is the destination's own)."""
+    connection = _connection(request, connection_id)
+    count = autosync.product_links_fields_due(
+        connection=connection, fields={"price", "compare_at"},
+        cause=f"prices sent again by user {_user(request)}")
+    if not count:
+        return failure(HttpResponse(status=409),
+                       "Nothing to send: prices do not follow this source (choose Sync for "
+                       "Price), or no synced product follows it.")
+    return toast(HttpResponse(status=204), ngettext(
+        "The price of %(count)d synced product is being sent again with your rule.",
+        "The prices of %(count)d synced products are being sent again with your rule.",
+        count) % {"count": count})
 
 
 # --- history ----------------------------------------------------------------------------------

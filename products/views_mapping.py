@@ -15,12 +15,19 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from products import imports, manual_mapping, mapping, selectors
+from products.forms_mapping import (
+    ManualLinkForm,
+    ManualSearchForm,
+    ManualUnlinkForm,
+    MapLinkForm,
+    MatchByForm,
+    ProductChoiceForm,
+)
 from products.manual_mapping import ManualLinkRefused
 from products.models import CatalogueScan, ProductJob
 from products.sku_matching import key_words
 from products.views import _connection, _user, destination_view
 from stores.models import Connection, Shop
-from syncer.forms import PlainForm
 from syncer.htmx import ShopRequest, failure, fragment_wanted, toast
 
 PANEL = "map-panel"
@@ -29,48 +36,6 @@ MANUAL = "manual-mapper"
 MANUAL_PARTS = frozenset({MANUAL, "manual-source-results", "manual-destination-results"})
 # Said when a check is over: the hand mapper reloads the store's variants that check read.
 CHECK_DONE = "mapCheckDone"
-
-
-class MatchByForm(PlainForm):
-    match_by = forms.ChoiceField(choices=Connection.MatchBy.choices, error_messages={
-        "required": "Choose SKU or barcode.", "invalid_choice": "Choose SKU or barcode."})
-
-
-class MapLinkForm(PlainForm):
-    scan = forms.IntegerField(min_value=1, error_messages={
-        "required": "Check your products first, then link the matches.",
-        "invalid": "Check your products first, then link the matches.",
-        "min_value": "Check your products first, then link the matches."})
-
-
-class ProductChoiceForm(MapLinkForm):
-    product = forms.IntegerField(min_value=1, error_messages={
-        "required": "Choose a product.", "invalid": "Choose a product.",
-        "min_value": "Choose a product."})
-    choice = forms.ChoiceField(choices=(("link", "Link the matches"), ("skip", "Skip")),
-                               error_messages={"required": "Choose link or skip.",
-                                               "invalid_choice": "Choose link or skip."})
-
-
-class ManualSearchForm(PlainForm):
-    q_source = forms.CharField(max_length=100, required=False)
-    q_destination = forms.CharField(max_length=100, required=False)
-
-
-class ManualLinkForm(ManualSearchForm):
-    source_variant = forms.IntegerField(min_value=1, error_messages={
-        "required": "Choose one of the source's variants.",
-        "invalid": "Choose one of the source's variants.",
-        "min_value": "Choose one of the source's variants."})
-    destination_variant = forms.IntegerField(min_value=1, error_messages={
-        "required": "Choose one of your variants.", "invalid": "Choose one of your variants.",
-        "min_value": "Choose one of your variants."})
-
-
-class ManualUnlinkForm(ManualSearchForm):
-    variant_link = forms.IntegerField(min_value=1, error_messages={
-        "required": "Choose a link to remove.", "invalid": "Choose a link to remove.",
-        "min_value": "Choose a link to remove."})
 
 
 def _error(form: forms.Form, field: str) -> str:

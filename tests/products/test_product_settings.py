@@ -357,3 +357,34 @@ def test_the_catalogue_sums_up_what_follows_and_links_to_the_settings(client, co
             in html)
     assert "<li>Prices: 1 EUR = 1.08 USD, +10%, -$0.50, rounded up to .99.</li>" in html
     assert html.count(f'href="/products/sources/{conn.pk}/settings"') == 2
+
+
+def test_prices_are_sent_again_only_when_they_follow_the_source(client):
+    # given a destination with two synced products, prices Create only (the test's transaction
+    # never commits: what is marked to send stays marked)
+    connection = ConnectionFactory()
+    for title in ("Shirt", "Tote"):
+        ProductLink.objects.create(connection=connection, origin="imported",
+                                   source_product=product(connection, title, ("10.00", None)),
+                                   destination_product_id=ProductLink.objects.count() + 70)
+    page = client.get(url(connection), headers=as_destination(connection, htmx=False))
+    assert "Send prices again" not in page.content.decode()
+    # when the merchant asks anyway, nothing is marked to send
+    refused = client.post(f"{url(connection)}/reprice", headers=as_destination(connection))
+    assert refused.status_code == 409
+    assert said(refused) == {"message": "Nothing to send: prices do not follow this source "
+                             "(choose Sync for Price), or no synced product follows it.",
+                             "error": True}
+    assert not ProductLink.objects.filter(pending_since__isnull=False).exists()
+    # when prices follow the source, both products' prices wait for the field flush
+    connection.field_sync = {"price": "sync", "compare_at": "sync"}
+    connection.save()
+    page = client.get(url(connection), headers=as_destination(connection, htmx=False))
+    assert "Send prices again with this rule" in page.content.decode()
+    sent = client.post(f"{url(connection)}/reprice", headers=as_destination(connection))
+    assert sent.status_code == 204
+    assert said(sent) == {"message": "The prices of 2 synced products are being sent again "
+                          "with your rule.", "error": False}
+    assert sorted(ProductLink.objects.values_list("pending_fields", flat=True),
+                  key=str) == [{"compare_at": "", "price": ""}] * 2
+    assert SyncEvent.objects.count() == 0
