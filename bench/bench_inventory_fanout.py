@@ -60,14 +60,8 @@ from pathlib import Path
 import httpx
 
 from bench.support import (
-    BIN,
     ROOT,
-    Process,
-    bench_env,
-    child_figures,
-    database_fresh,
-    free_port,
-    wait_http,
+    run_child_with_emulator,
 )
 
 CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
@@ -480,29 +474,8 @@ def child(emulator_url: str) -> dict:
 
 
 def run() -> dict:
-    database_fresh(DATABASE)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = bench_env(database=DATABASE, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
-                    SHOPIFY_HTTP_TIMEOUT="60")
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
-                        str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
-                        "--api-key", env["SHOPIFY_API_KEY"], "--app-config",
-                        str(ROOT / "shopify.app.toml")],
-                       env=env, log=LOG_DIR / "inventory_fanout.emulator.log")
-    try:
-        wait_http(f"{url}/_emulator/health")
-        load_before = os.getloadavg()
-        figures = child_figures("bench.bench_inventory_fanout", url, env=env,
-                                timeout=3600 + 2 * ROUND_TIMEOUT)
-    finally:
-        emulator.stop()
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    figures["load_average_before"] = [round(x, 2) for x in load_before]
-    return figures
+    return run_child_with_emulator(name="inventory_fanout", database=DATABASE,
+                                   timeout=3600 + 2 * ROUND_TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,7 @@ import time
 import httpx
 
 from bench.support import (
-    BIN,
-    ROOT,
-    Process,
-    bench_env,
-    child_figures,
-    database_fresh,
-    free_port,
-    wait_http,
+    run_child_with_emulator,
 )
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "1000"))
@@ -141,30 +134,8 @@ def child(emulator_url: str) -> dict:
 
 def run() -> dict:
     database = "syncer_bench_products"
-    database_fresh(database)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = bench_env(database=database, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
-                    SHOPIFY_HTTP_TIMEOUT="30")
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    log_dir = ROOT / "bench" / "results"
-    emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
-                        str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
-                        "--api-key", env["SHOPIFY_API_KEY"], "--app-config",
-                        str(ROOT / "shopify.app.toml")],
-                       env=env, log=log_dir / "product_import.emulator.log")
-    try:
-        wait_http(f"{url}/_emulator/health")
-        load_before = os.getloadavg()
-        figures = child_figures("bench.bench_product_import", url, env=env,
-                                timeout=3600)
-    finally:
-        emulator.stop()
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    figures["load_average_before"] = [round(x, 2) for x in load_before]
-    return figures
+    return run_child_with_emulator(name="product_import", database=database, timeout=3600,
+                                   http_timeout="30")
 
 
 if __name__ == "__main__":

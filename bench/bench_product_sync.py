@@ -40,16 +40,7 @@ from decimal import Decimal
 
 import httpx
 
-from bench.support import (
-    BIN,
-    ROOT,
-    Process,
-    bench_env,
-    child_figures,
-    database_fresh,
-    free_port,
-    wait_http,
-)
+from bench.support import ROOT, run_child_with_emulator
 
 PRODUCTS = int(os.environ.get("BENCH_SYNC_PRODUCTS", "1000"))
 DESTINATIONS = int(os.environ.get("BENCH_SYNC_DESTINATIONS", "10"))
@@ -293,28 +284,7 @@ def child(emulator_url: str) -> dict:
 
 
 def run() -> dict:
-    database_fresh(DATABASE)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = bench_env(database=DATABASE, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
-                    SHOPIFY_HTTP_TIMEOUT="60")
-    import redis
-
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
-                        str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
-                        "--api-key", env["SHOPIFY_API_KEY"], "--app-config",
-                        str(ROOT / "shopify.app.toml")],
-                       env=env, log=LOG_DIR / "product_sync.emulator.log")
-    try:
-        wait_http(f"{url}/_emulator/health")
-        load_before = os.getloadavg()
-        figures = child_figures("bench.bench_product_sync", url, env=env, timeout=1800 + TIMEOUT)
-    finally:
-        emulator.stop()
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    figures["load_average_before"] = [round(x, 2) for x in load_before]
-    return figures
+    return run_child_with_emulator(name="product_sync", database=DATABASE, timeout=1800 + TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -105,3 +105,33 @@ def child_figures(module: str, *args: str, env: dict, timeout: float) -> dict:
     if result.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_child_with_emulator(*, name: str, database: str, timeout: float,
+                            http_timeout: str = "60") -> dict:
+    """The usual benchmark: a fresh database and Redis, the emulator serving alone (webhooks
+    off: the benchmark feeds Syncer what Shopify would send), and `bench.bench_<name>`'s
+    `child(emulator_url)` in its own process with Django configured for that database. Returns
+    its figures with the load average before it ran."""
+    import redis
+
+    database_fresh(database)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = bench_env(database=database, SHOPIFY_ADMIN_BASE_URL=f"{url}/shops/{{shop}}",
+                    SHOPIFY_HTTP_TIMEOUT=http_timeout)
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    emulator = Process([str(BIN / "python"), "-m", "shopify_emulator", "serve", "--port",
+                        str(port), "--no-webhooks", "--quiet", "--app-url", "http://127.0.0.1:9",
+                        "--api-key", env["SHOPIFY_API_KEY"], "--app-config",
+                        str(ROOT / "shopify.app.toml")],
+                       env=env, log=ROOT / "bench" / "results" / f"{name}.emulator.log")
+    try:
+        wait_http(f"{url}/_emulator/health")
+        load_before = os.getloadavg()
+        figures = child_figures(f"bench.bench_{name}", url, env=env, timeout=timeout)
+    finally:
+        emulator.stop()
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    figures["load_average_before"] = [round(x, 2) for x in load_before]
+    return figures

@@ -45,7 +45,7 @@ from products.pricing import PriceBelowZero, PriceRule, compare_at_apply, price_
 from products.sync_events import SyncEventSpec, sync_events_record
 from stores.models import Connection
 from stores.services import shop_admin_session
-from syncer.redis import redis_client
+from syncer.redis import locked_while_wanted, redis_client
 from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable
 from syncer.shopify.operations.product_fields import (
@@ -119,22 +119,10 @@ def field_flush_connection(*, connection_id: int) -> FieldFlushResult:
                   .filter(pk=connection_id).first())
     if connection is None:
         return result
-    redis = redis_client()
-    # As the stock flush: "wanted" is raised before trying the lock and cleared by the holder
-    # before it looks for work, so a request that finds the lock taken is never lost.
-    wanted = f"syncer:field-flush-wanted:{connection_id}"
-    redis.set(wanted, 1, ex=600)
-    while redis.exists(wanted):
-        lock = _lock(connection_id)
-        if not lock.acquire():
-            result.busy = True
-            return result
-        try:
-            redis.delete(wanted)
-            _flush_locked(connection, result, lock)
-        finally:
-            with contextlib.suppress(LockError):  # expired: a newer holder owns it now
-                lock.release()
+    result.busy = not locked_while_wanted(
+        wanted_key=f"syncer:field-flush-wanted:{connection_id}",
+        lock=lambda: _lock(connection_id),
+        work=lambda lock: _flush_locked(connection, result, lock))
     return result
 
 

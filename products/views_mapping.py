@@ -81,6 +81,11 @@ def _manual_context(connection: Connection, search: ManualSearchForm) -> dict:
     }
 
 
+def _shown_scan_is_latest(connection: Connection, shown: str | None) -> bool:
+    scan = manual_mapping.destination_scan_for_mapping(connection=connection)
+    return scan is not None and shown == str(scan.pk)
+
+
 def _panel(request: ShopRequest[Shop], connection: Connection, *, status: int = 200,
            job: ProductJob | None = None) -> HttpResponse:
     context = _panel_context(connection)
@@ -105,6 +110,11 @@ def map_page(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
             **_panel_context(connection),
             **_manual_context(connection, ManualSearchForm(request.GET))})
     target = request.htmx.target
+    if target == MANUAL and _shown_scan_is_latest(connection, request.GET.get("shown_scan")):
+        # A check's end is said by every panel answer after it (two polls may overlap): the
+        # hand mapper already lists that check's variants, and reloading it again would throw
+        # away what the merchant is typing into its searches.
+        return HttpResponse(status=204)
     if target in MANUAL_PARTS:
         return render(request, f"products/map.html#{target}",
                       _manual_context(connection, ManualSearchForm(request.GET)))

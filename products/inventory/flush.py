@@ -8,7 +8,6 @@ parallel, each within its own API budget.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from redis.exceptions import LockError
 from redis.lock import Lock
 
 from products.inventory.levels import levels_read
@@ -38,7 +36,7 @@ from products.models import (
 from products.sync_events import SyncEventSpec, sync_events_record
 from stores.models import Shop
 from stores.services import shop_admin_session
-from syncer.redis import redis_client
+from syncer.redis import locked_while_wanted, redis_client
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
     QUANTITIES_SET_MAX,
@@ -128,23 +126,11 @@ def inventory_flush_destination(*, destination_id: int) -> FlushResult:
     idempotency key, so the retry is the same request.
     """
     result = FlushResult()
-    redis = redis_client()
-    # "Wanted" is raised before trying the lock and cleared by the holder before it looks for
-    # work, so a request that finds the lock taken is never lost: the holder goes round again.
-    wanted = f"syncer:inventory-flush-wanted:{destination_id}"
-    redis.set(wanted, 1, ex=600)
     destination = Shop.objects.get(pk=destination_id)
-    while redis.exists(wanted):
-        lock = destination_flush_lock(destination_id)
-        if not lock.acquire():
-            result.busy = True
-            return result
-        try:
-            redis.delete(wanted)
-            flush_locked(destination, result, lock)
-        finally:
-            with contextlib.suppress(LockError):  # expired: a newer holder owns it now
-                lock.release()
+    result.busy = not locked_while_wanted(
+        wanted_key=f"syncer:inventory-flush-wanted:{destination_id}",
+        lock=lambda: destination_flush_lock(destination_id),
+        work=lambda lock: flush_locked(destination, result, lock))
     return result
 
 

@@ -91,6 +91,22 @@ def test_search_both_sides(client, world):
     assert "As your products were read" in everything
 
 
+def test_a_check_already_listed_does_not_reload_the_hand_mapper(client, world):
+    # given the hand mapper listing the last check's variants
+    check(client, world)
+    listed = search(client, world, "manual-mapper")
+    shown = re.search(r'"shown_scan": "(\d+)"', listed)[1]
+    # when the end of that check is said again (two overlapping polls), nothing is redrawn
+    again = client.get(f"/products/sources/{world.conn.pk}/map/", {"shown_scan": shown},
+                       headers={**world.client_headers, "HX-Target": "manual-mapper"})
+    assert (again.status_code, again.content) == (204, b"")
+    # but a mapper drawn before that check is redrawn with it
+    before = client.get(f"/products/sources/{world.conn.pk}/map/", {"shown_scan": ""},
+                        headers={**world.client_headers, "HX-Target": "manual-mapper"})
+    assert before.status_code == 200
+    assert "As your products were read" in before.content.decode()
+
+
 def test_link_by_hand_then_the_stock_follows(client, world):
     check(client, world)
     small = variant_id(world, world.ours, "Small")
