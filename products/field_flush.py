@@ -390,26 +390,12 @@ def _money(value: Decimal | None) -> str:
     return f"{value:.2f}" if value is not None else NONE_TEXT
 
 
-def _ruled_text(rule: PriceRule, name: str, source_text: str) -> str:
-    """A source price (as text) as the destination had it under the rule: the event's from."""
-    try:
-        amount = Decimal(source_text)
-    except ArithmeticError:
-        return source_text
-    try:
-        if name == "price":
-            return _money(price_apply(rule=rule, price=amount))
-        return _money(compare_at_apply(rule=rule, compare_at_price=amount))
-    except PriceBelowZero:
-        return source_text
-
-
 def _price_cause(rule: PriceRule, held: str, old: str, new: str) -> str:
-    """Under a price rule the event's from → to are this store's prices: the cause says what
-    the source's was."""
-    if rule.is_identity or not held:
+    """The source's change, in the cause (the event's from → to are this store's prices)."""
+    if not held:
         return _cause(held)
-    return f"{SOURCE_CHANGE}: {old} → {new} there, priced by your price rule"
+    priced = "" if rule.is_identity else ", priced by your price rule"
+    return f"{SOURCE_CHANGE}: {old or NONE_TEXT} → {new} there{priced}"
 
 
 def _option_names(session: AdminSession, item: _Product) -> list[str] | None:
@@ -468,14 +454,20 @@ def _variants_call(session: AdminSession, item: _Product, names: list[str]) -> i
                     to_text = _money(values["price"])
                     causes[(name, source.pk)] = _price_cause(rule, held, from_text,
                                                              _money(source.price))
-                    from_text = _ruled_text(rule, name, from_text) if from_text else ""
+                    # This store's price before is not known (not read before writing, and
+                    # a rule, or the rule as it was then, priced it): blank, the cause says
+                    # what the source's did.
+                    from_text = ""
                 elif name == "compare_at":
                     values["compare_at_price"] = compare_at_apply(
                         rule=rule, compare_at_price=source.compare_at_price)
                     to_text = _money(values["compare_at_price"])
                     causes[(name, source.pk)] = _price_cause(rule, held, from_text,
                                                              _money(source.compare_at_price))
-                    from_text = _ruled_text(rule, name, from_text) if from_text else ""
+                    # This store's price before is not known (not read before writing, and
+                    # a rule, or the rule as it was then, priced it): blank, the cause says
+                    # what the source's did.
+                    from_text = ""
                 elif name == "barcode":
                     values["barcode"] = source.barcode
                     to_text = variant_field_text(name=name, variant=source)
