@@ -19,6 +19,7 @@ dies mid-way loses nothing (the sweeper queues it again), and a retry resends ab
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -132,11 +133,16 @@ def _flush_locked(connection: Connection, result: FieldFlushResult, lock: Lock) 
         claimed = _claim(connection, seen)
         if not claimed:
             return
+        # One session per claim, made when first needed: its token read costs queries and a
+        # decryption, and a claim's products take seconds, well inside the token's life.
+        session_of = functools.cache(functools.partial(
+            shop_admin_session, shop_domain=connection.destination.domain))
         for link_id in claimed:
             with contextlib.suppress(LockError):  # expired: absolute values make a race safe
                 lock.reacquire()
             seen.add(link_id)
-            result.calls += _link_flush(connection=connection, link_id=link_id)
+            result.calls += _link_flush(connection=connection, link_id=link_id,
+                                        session_of=session_of)
             result.products += 1
 
 
@@ -234,7 +240,8 @@ def _settle(item: _Product, sent: dict[str, str]) -> None:
         link.save(update_fields=["pending_fields", "pending_since"])
 
 
-def _link_flush(*, connection: Connection, link_id: int) -> int:
+def _link_flush(*, connection: Connection, link_id: int,
+                session_of: Callable[[], AdminSession]) -> int:
     """Sends one product's waiting fields; returns the calls made."""
     item = _load(connection, link_id)
     if item is None:
@@ -251,7 +258,7 @@ def _link_flush(*, connection: Connection, link_id: int) -> int:
     _settle_dropped(item, dropped)
     if not names:
         return 0
-    session = shop_admin_session(shop_domain=connection.destination.domain)
+    session = session_of()
     calls = 0
     steps: list[tuple[list[str], Callable[[AdminSession, _Product, list[str]], int]]] = [
         ([n for n in names if n in PRODUCT_CALL_FIELDS], _product_call),
