@@ -107,7 +107,7 @@ def mismatches_count(control: httpx.Client, catalogue) -> tuple[int, int, list]:
     source = {tuple(sorted(v["sku"] for v in p["variants"])): product_state(p)
               for p in _snapshot(control, catalogue.source.domain)["products"]}
     checked = mismatched = 0
-    examples = []
+    examples: list[dict] = []
     for destination in catalogue.destinations:
         for product in _snapshot(control, destination.domain)["products"]:
             checked += 1
@@ -241,9 +241,9 @@ def child(emulator_url: str) -> dict:
                         "cost": round(delta(d.domain, "cost_consumed"), 1),
                         "throttled": int(delta(d.domain, "throttled"))}
                        for d in catalogue.destinations]
-    calls = sum(d["calls"] for d in per_destination)
+    calls = sum(int(delta(d.domain, "graphql_requests")) for d in catalogue.destinations)
     floor = PRODUCTS * DESTINATIONS
-    bound = max(d["cost"] for d in per_destination) / RESTORE_RATE
+    bound = max(delta(d.domain, "cost_consumed") for d in catalogue.destinations) / RESTORE_RATE
     started = time.perf_counter()
     checked, mismatched, examples = mismatches_count(control, catalogue)
     verify_s = time.perf_counter() - started
