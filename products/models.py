@@ -210,6 +210,8 @@ class SyncEvent(models.Model):
         indexes = [
             models.Index(fields=["connection", "destination_product_id", "created_at"],
                          name="sync_event_product"),
+            # The activity log and the dashboards' charts: a connection's events by time.
+            models.Index(fields=["connection", "created_at"], name="sync_event_connection_time"),
         ]
 
     def __str__(self) -> str:

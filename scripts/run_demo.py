@@ -105,6 +105,8 @@ def demo_env() -> dict[str, str]:
     env.setdefault("APP_URL", f"http://127.0.0.1:{app_port}")
     env.setdefault("SHOPIFY_API_KEY", "syncer-demo")
     env.setdefault("SHOPIFY_ADMIN_BASE_URL", f"http://127.0.0.1:{emulator_port}/shops/{{shop}}")
+    env.setdefault("SHOPIFY_ADMIN_APP_URL",
+                   f"http://127.0.0.1:{emulator_port}/admin/{{shop}}/apps/syncer")
     env.setdefault("DJANGO_SETTINGS_MODULE", "syncer.settings.base")
     # The demo runs inside the emulator's admin page, which stands in for App Bridge.
     env.setdefault("SHOPIFY_APP_BRIDGE_URL", "")

@@ -328,3 +328,83 @@ class EndedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title or self.destination_product_id}: {self.choice} ({self.status})"
+
+
+class Subscription(models.Model):
+    """A Billing API subscription Syncer asked Shopify for. Shopify's word sets its status: the
+    read after the merchant comes back from approving, and the app_subscriptions/update webhook
+    (the truth). A destination's plan is its one ACTIVE subscription, else the free plan."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for approval"
+        ACTIVE = "ACTIVE", "Active"
+        DECLINED = "DECLINED", "Declined"
+        EXPIRED = "EXPIRED", "Expired (not approved in time)"
+        FROZEN = "FROZEN", "Frozen (payment due)"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="subscriptions")
+    shopify_id = models.BigIntegerField(unique=True)
+    name = models.CharField(max_length=255)
+    plan = models.CharField(max_length=32)  # a handle of settings.SYNCER_PLANS
+    orders_addon = models.BooleanField(default=False)
+    price = models.DecimalField(max_digits=10, decimal_places=2)  # plan + add-on, per 30 days
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    test = models.BooleanField(default=True)
+    trial_days = models.PositiveIntegerField(default=0)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    confirmation_url = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["shop", "status"], name="subscription_shop_status")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status}) for {self.shop}"
+
+
+class AlertKind(models.TextChoices):
+    STOCK_WRITE_FAILED = "stock_write_failed", "A stock update failed"
+    SOURCE_DECREMENT_FAILED = "source_decrement_failed", "A sale could not be taken off the source"
+    PUSH_FAILED = "push_failed", "An order push failed"
+    BREAKER_HELD = "breaker_held", "Stock held by the zero-stock safety check"
+    CONNECTION_ENDED = "connection_ended", "A store disconnected or was blocked"
+    ALLOWANCE_REACHED = "allowance_reached", "Plan allowance reached"
+
+
+class AlertSettings(models.Model):
+    """Who hears about what: the store owner's email (Shopify's) plus the extra addresses, for
+    every kind not switched off."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True,
+                                related_name="alert_settings")
+    extra_emails = models.JSONField(default=list, blank=True)
+    disabled_kinds = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Alert settings of {self.shop}"
+
+
+class AlertDigest(models.Model):
+    """One row per store and kind: what happened since the last email (count, latest detail),
+    and when that email went. Digest, not flood: one email per window, with the count."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="alert_digests")
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    pending_count = models.PositiveIntegerField(default=0)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    pending_detail = models.TextField(blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "kind"],
+                                               name="alert_digest_shop_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.shop}: {self.pending_count} waiting"

@@ -134,6 +134,7 @@ def emulator(emulator_server, settings, redis_db):
     handle.faults(throttle_rate=0, error_rate=0, timeout_rate=0, webhook_duplicate_rate=0,
                   webhook_reorder=False, webhook_delay_ms=0)
     settings.SHOPIFY_ADMIN_BASE_URL = f"{emulator_server.url}/shops/{{shop}}"
+    settings.SHOPIFY_ADMIN_APP_URL = f"{emulator_server.url}/admin/{{shop}}/apps/syncer"
     shopify_client._clients.clear()
     yield handle
     handle.flush_webhooks()

@@ -142,6 +142,11 @@ SHOPIFY_SCOPES = env.list(
 # the demo and the test suite point it at the emulator (http://127.0.0.1:8765/shops/{shop}).
 SHOPIFY_ADMIN_BASE_URL = env.str("SHOPIFY_ADMIN_BASE_URL", default="https://{shop}")
 SHOPIFY_HTTP_TIMEOUT = env.float("SHOPIFY_HTTP_TIMEOUT", default=10.0)
+# The app inside a shop's admin ("{store}": the domain's handle, "{shop}": the domain): where a
+# billing approval returns to and where alert emails link. The demo and the tests point it at
+# the emulator's admin (http://127.0.0.1:8765/admin/{shop}/apps/syncer).
+SHOPIFY_ADMIN_APP_URL = env.str("SHOPIFY_ADMIN_APP_URL",
+                                default="https://admin.shopify.com/store/{store}/apps/syncer")
 # App Bridge from Shopify's CDN when really embedded in Shopify admin. Empty = the stand-in that
 # asks the parent frame (the emulator's admin page) for session tokens.
 SHOPIFY_APP_BRIDGE_URL = env.str(
@@ -281,6 +286,40 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_WORKER_HEARTBEAT_INTERVAL = 10.0
+
+# Plans and billing. Sources are free; a destination's plan is its synced-product allowance
+# (products with a link to a source product), charged through Shopify's Billing API. The tiers
+# are a setting (JSON in SYNCER_PLANS): handle, name, products (null: unlimited), monthly price.
+# "free" is what a destination has with no active subscription: never charged.
+SYNCER_PLANS = env.json("SYNCER_PLANS", default=[
+    {"handle": "free", "name": "Free", "products": 10, "price": "0.00"},
+    {"handle": "starter", "name": "Starter", "products": 25, "price": "9.00"},
+    {"handle": "growth", "name": "Growth", "products": 250, "price": "29.00"},
+    {"handle": "pro", "name": "Pro", "products": 2500, "price": "79.00"},
+    {"handle": "unlimited", "name": "Unlimited", "products": None, "price": "149.00"},
+])
+# Order push (manual and automatic) is the Orders add-on, billed with the plan.
+SYNCER_ORDERS_ADDON_PRICE = env.str("SYNCER_ORDERS_ADDON_PRICE", default="10.00")
+SYNCER_BILLING_CURRENCY = env.str("SYNCER_BILLING_CURRENCY", default="USD")
+SYNCER_TRIAL_DAYS = env.int("SYNCER_TRIAL_DAYS", default=14)
+# Test charges (test: true) are never billed; development stores can only approve those. A
+# store is charged for real only when this is off and its Shopify plan is not a development one.
+SYNCER_BILLING_TEST = env.bool("SYNCER_BILLING_TEST", default=True)
+
+# Email: alerts to store owners and the Help page's contact form. SMTP from the environment;
+# `make run` points it at the emulator's mail sink (its admin's Mail page shows what was sent).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Syncer <alerts@syncer.test>")
+SYNCER_SUPPORT_EMAIL = env.str("SYNCER_SUPPORT_EMAIL", default="support@syncer.test")
+# At most one alert email per kind per store in this window, with the count since the last.
+SYNCER_ALERT_WINDOW_SECONDS = env.int("SYNCER_ALERT_WINDOW_SECONDS", default=3600)
 
 LOGGING = {
     "version": 1,

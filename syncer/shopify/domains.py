@@ -55,3 +55,12 @@ def host_param_decode(host: str | None) -> str | None:
     if hostname == "admin.shopify.com" or hostname.endswith(ADMIN_HOST_SUFFIXES):
         return decoded
     return None
+
+
+def admin_app_url(*, shop_domain: str, path: str = "") -> str:
+    """The app open at `path` inside the shop's admin (settings.SHOPIFY_ADMIN_APP_URL)."""
+    from django.conf import settings  # a leaf module: settings only when asked
+
+    store = shop_domain.split(".", 1)[0]
+    base = settings.SHOPIFY_ADMIN_APP_URL.format(store=store, shop=shop_domain).rstrip("/")
+    return f"{base}/{path.lstrip('/')}" if path.strip("/") else base

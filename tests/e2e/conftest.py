@@ -44,6 +44,7 @@ def embedded(live_server, settings, redis_db):
     )
     server = EmulatorServer(config=config).start()
     settings.SHOPIFY_ADMIN_BASE_URL = f"{server.url}/shops/{{shop}}"
+    settings.SHOPIFY_ADMIN_APP_URL = f"{server.url}/admin/{{shop}}/apps/syncer"
     settings.SHOPIFY_FRAME_ANCESTORS_EXTRA = [server.url]
     shopify_client._clients.clear()
     handle = Emulator(server)
