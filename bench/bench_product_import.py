@@ -52,6 +52,7 @@ def child(emulator_url: str) -> dict:
     from products.catalogue import catalogue_scan_wait, source_catalogue_load_start
     from products.imports import product_import_start, product_job_run
     from products.models import ProductJob, SourceProduct, VariantLink
+    from stores.billing import subscription_confirm, subscription_request
     from stores.connections import connection_create
     from stores.models import Shop
     from stores.services import shop_role_choose
@@ -73,6 +74,14 @@ def child(emulator_url: str) -> dict:
     source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
     destination = shop_role_choose(shop=Shop.objects.get(domain=DESTINATION), role="destination")
     connection = connection_create(destination=destination, store_key=source.store_key)
+    # A plan that syncs every product (Free syncs 10), approved on Shopify's confirmation page
+    # as a merchant does (the emulator's Approve), then read back as Syncer's return does.
+    confirmation = subscription_request(shop=destination, plan_handle="unlimited",
+                                        orders_addon=False)
+    charge = int(confirmation.split("/charges/", 1)[1].split("/", 1)[0])
+    control.post(f"/_emulator/shops/{DESTINATION}/subscriptions/{charge}/approve"
+                 ).raise_for_status()
+    subscription_confirm(shop=destination, charge_id=charge)
 
     # the catalogue: one bulk query
     started = time.perf_counter()

@@ -62,6 +62,15 @@ class EmulatorControl:
         return self._json("POST", f"/_emulator/shops/{domain}/orders/{order_id}/cancel",
                           {"restock": restock})
 
+    # --- billing (the merchant on Shopify's approval page) -------------------------------------
+
+    def subscriptions(self, domain: str) -> list[dict]:
+        return self._json("GET", f"/_emulator/shops/{domain}/subscriptions")["subscriptions"]
+
+    def subscription_approve(self, domain: str, number: int) -> dict:
+        """As the Approve button does; answers {"redirect": the app's return URL}."""
+        return self._json("POST", f"/_emulator/shops/{domain}/subscriptions/{number}/approve")
+
     # --- delivery -------------------------------------------------------------------------------
 
     def webhooks_flush(self, *, timeout: float = 30) -> dict:

@@ -6,7 +6,12 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import auto_push_tasks, tasks, webhook_handlers  # noqa: F401  (registers them)
+        from orders import (  # noqa: F401  (registers them)
+            auto_push_tasks,
+            support_tasks,
+            tasks,
+            webhook_handlers,
+        )
         from orders.mirror import order_copies_erase, order_mirror_for_customer
         from orders.stats import source_stats_forget
         from orders.store_figures import (
@@ -15,6 +20,7 @@ class OrdersConfig(AppConfig):
             destination_work_trouble,
             source_reach,
         )
+        from stores.billing import entitlement_changed
         from stores.registry import (
             connection_activity_reader_register,
             customer_data_collector_register,
@@ -36,3 +42,6 @@ class OrdersConfig(AppConfig):
         # And Home's status card: how far a source reaches, what a destination's work lacks.
         source_reach_reader_register(source_reach)
         work_trouble_reader_register(destination_work_trouble)
+        # The Orders add-on just added: the orders automatic push held for it are pushed.
+        entitlement_changed.connect(auto_push_tasks.orders_addon_changed,
+                                    dispatch_uid="orders_addon_changed")

@@ -16,7 +16,8 @@ from orders import payloads as p
 from orders.claims import row_claim, row_release
 from orders.models import DestinationOrder, OrderLine, OrderPush, OrderPushLine, OrderSettings
 from orders.selectors import order_settings_for, push_refusal, shop_label
-from stores.models import Connection
+from stores.alerts import alert_raise_on_commit
+from stores.models import AlertKind, Connection
 from stores.services import shop_admin_session
 from syncer.shopify import ShopifyError, ShopifyOutcomeUnknown, ShopifyRetryable
 from syncer.shopify.admin_session import AdminSession
@@ -201,6 +202,10 @@ def _push_fail(push: OrderPush, message: str, *, final: bool) -> None:
         push.status = PushStatus.FAILED
         fields.append("status")
     push.save(update_fields=fields)
+    if final:
+        alert_raise_on_commit(shop_ids=[push.order.shop_id], kind=AlertKind.PUSH_FAILED,
+                              detail=f"Order {push.order.name} to "
+                                     f"{shop_label(push.source)}: {message}")
 
 
 def order_push_execute(*, push_id: int) -> OrderPush | None:

@@ -18,6 +18,7 @@ from orders.models import (
     ShippingRateRule,
 )
 from stores.models import Connection, Shop
+from stores.plans import shop_entitlement
 from syncer.health import Trouble, trouble_read, work_stuck_after
 
 Fulfillment = DestinationOrder.FulfillmentStatus
@@ -133,10 +134,24 @@ def shipping_fee_from_rules(*, shop: Shop, source: Shop, subtotal: Decimal) -> D
     return max(reached, key=lambda rule: rule.min_subtotal).fee
 
 
+# Order push, by hand or automatic, is the Orders add-on (stores.plans).
+ORDERS_ADDON_REFUSAL = ("Pushing orders to your sources needs the Orders add-on. Add it to your "
+                        "plan on the Plan & billing page.")
+ORDERS_ADDON_WAITING = ("Auto push waits for the Orders add-on: add it on the Plan & billing "
+                        "page and this part is pushed then.")
+ORDERS_ADDON_LABEL = "Add the Orders add-on"
+
+
+def orders_addon_on(*, shop: Shop) -> bool:
+    return shop_entitlement(shop=shop).orders_addon
+
+
 def push_refusal(*, order: DestinationOrder, source: Shop, connection: Connection | None,
-                 lines: list[OrderLine]) -> str | None:
+                 lines: list[OrderLine], orders_addon: bool | None = None) -> str | None:
     """Why this order cannot be pushed to this source, in words for the merchant; None if it
-    can. `lines` are the order's lines synced from that source."""
+    can. `lines` are the order's lines synced from that source; `orders_addon` whether the
+    destination has the Orders add-on (read when not given). The add-on comes last: what is
+    wrong with the order itself is said first."""
     if order.cancelled_at is not None:
         return "This order was cancelled, so it cannot be pushed."
     if order.financial_status not in p.PAID_STATUSES:
@@ -161,6 +176,10 @@ def push_refusal(*, order: DestinationOrder, source: Shop, connection: Connectio
         if lines:
             return f"Every item from {name} in this order was refunded or removed."
         return f"None of this order's items are synced from {name}."
+    if orders_addon is None:
+        orders_addon = orders_addon_on(shop=order.shop)
+    if not orders_addon:
+        return ORDERS_ADDON_REFUSAL
     return None
 
 
@@ -214,8 +233,8 @@ class AutoPushPlan:
 
 
 def auto_push_plan(*, order: DestinationOrder, settings: OrderSettings, lines: list[OrderLine],
-                   pushed_source_ids: set[int],
-                   connections: dict[int, Connection]) -> AutoPushPlan:
+                   pushed_source_ids: set[int], connections: dict[int, Connection],
+                   orders_addon: bool | None = None) -> AutoPushPlan:
     """Which of the order's open parts automatic push pushes now, and why the others wait.
 
     A part is open when it has items left and no push (a failed push is Sync health's to try
@@ -224,6 +243,8 @@ def auto_push_plan(*, order: DestinationOrder, settings: OrderSettings, lines: l
     every open part is ready (a part left to the merchant holds them back only while it could
     not be pushed either)."""
     open_parts = []
+    if orders_addon is None:
+        orders_addon = orders_addon_on(shop=order.shop)
     for source_id in dict.fromkeys(line.source_id for line in lines if line.source_id):
         part_lines = [line for line in lines if line.source_id == source_id]
         if source_id in pushed_source_ids or not any(line.current_quantity > 0
@@ -232,7 +253,8 @@ def auto_push_plan(*, order: DestinationOrder, settings: OrderSettings, lines: l
         source, connection = part_lines[0].source, connections.get(source_id)
         assert source is not None
         open_parts.append((source, connection, push_refusal(
-            order=order, source=source, connection=connection, lines=part_lines)))
+            order=order, source=source, connection=connection, lines=part_lines,
+            orders_addon=orders_addon)))
     held_by = next(((source, refusal) for source, _, refusal in open_parts if refusal), None)
     together = settings.partial_push == OrderSettings.PartialPush.ALL
     parts = []
@@ -245,6 +267,8 @@ def auto_push_plan(*, order: DestinationOrder, settings: OrderSettings, lines: l
                    if connection is not None and connection.auto_push == Connection.AutoPush.OFF
                    else "automatic push is off")
             waiting = f"Waiting for you to push it: {why}."
+        elif refusal == ORDERS_ADDON_REFUSAL:
+            waiting = ORDERS_ADDON_WAITING
         elif refusal:
             waiting = f"Waiting to be pushed automatically: {refusal}"
         elif together and held_by is not None:
@@ -304,6 +328,13 @@ class SourceGroup:
                                                                  OrderPush.Status.PENDING)
         return not pushed and self.refusal is None
 
+    @property
+    def addon_missing(self) -> bool:
+        """Only the Orders add-on stands in the way: the push button shows, disabled."""
+        pushed = self.push is not None and self.push.status in (OrderPush.Status.PUSHED,
+                                                                 OrderPush.Status.PENDING)
+        return not pushed and self.refusal == ORDERS_ADDON_REFUSAL
+
 
 @dataclass
 class OrderDetail:
@@ -311,6 +342,7 @@ class OrderDetail:
     groups: list[SourceGroup]
     unsynced_lines: list[OrderLine]
     settings: OrderSettings
+    orders_addon: bool = True
 
     @property
     def pending(self) -> bool:
@@ -345,6 +377,7 @@ def order_detail(*, order: DestinationOrder) -> OrderDetail:
                                          queryset=OrderFulfillment.objects.order_by("pk")))}
     connections = {c.source_id: c for c in Connection.objects.filter(destination=order.shop)}
     settings = order_settings_for(shop=order.shop)
+    orders_addon = orders_addon_on(shop=order.shop)
     groups = []
     for source_id in dict.fromkeys(line.source_id for line in lines if line.source_id):
         source_lines = [line for line in lines if line.source_id == source_id]
@@ -357,7 +390,8 @@ def order_detail(*, order: DestinationOrder) -> OrderDetail:
         group = SourceGroup(
             source=source, connection=connections.get(source_id), push=push, lines=source_lines,
             refusal=push_refusal(order=order, source=source,
-                                 connection=connections.get(source_id), lines=source_lines),
+                                 connection=connections.get(source_id), lines=source_lines,
+                                 orders_addon=orders_addon),
             fulfillments=list(push.fulfillments.all()) if push else [],
             subtotal=sum((line.price * line.current_quantity for line in source_lines), ZERO),
         )
@@ -371,12 +405,14 @@ def order_detail(*, order: DestinationOrder) -> OrderDetail:
             push.trigger == OrderPush.Trigger.AUTOMATIC for push in pushes.values()):
         plan = auto_push_plan(order=order, settings=settings,
                               lines=[line for line in lines if line.source_id],
-                              pushed_source_ids=set(pushes), connections=connections)
+                              pushed_source_ids=set(pushes), connections=connections,
+                              orders_addon=orders_addon)
         waiting = {part.source.pk: part.waiting for part in plan.parts}
         for group in groups:
             group.waiting = waiting.get(group.source.pk, "")
     return OrderDetail(order=order, groups=groups, settings=settings,
-                       unsynced_lines=[line for line in lines if line.source_id is None])
+                       unsynced_lines=[line for line in lines if line.source_id is None],
+                       orders_addon=orders_addon)
 
 
 def order_list_reasons(*, shop: Shop, orders: list[DestinationOrder]) -> dict[int, str]:
@@ -390,6 +426,7 @@ def order_list_reasons(*, shop: Shop, orders: list[DestinationOrder]) -> dict[in
             "source"):
         lines_by_order.setdefault(line.order_id, []).append(line)
     reasons = {}
+    orders_addon = orders_addon_on(shop=shop)
     for order in orders:
         lines = lines_by_order.get(order.pk, [])
         pushed = {push.source_id for push in order.pushes.all()
@@ -400,7 +437,8 @@ def order_list_reasons(*, shop: Shop, orders: list[DestinationOrder]) -> dict[in
                 continue
             source_lines = [line for line in lines if line.source_id == source_id]
             refusal = push_refusal(order=order, source=source_lines[0].source,
-                                   connection=connections.get(source_id), lines=source_lines)
+                                   connection=connections.get(source_id), lines=source_lines,
+                                   orders_addon=orders_addon)
             if refusal is None:
                 break
             refusals.append(refusal)
@@ -423,11 +461,12 @@ def order_list_waiting(*, shop: Shop, orders: list[DestinationOrder]) -> dict[in
                                          ).select_related("source").order_by("pk"):
         lines_by_order.setdefault(line.order_id, []).append(line)
     words = {}
+    orders_addon = orders_addon_on(shop=shop)
     for order in waiting_orders:
         plan = auto_push_plan(order=order, settings=settings,
                               lines=lines_by_order.get(order.pk, []),
                               pushed_source_ids={push.source_id for push in order.pushes.all()},
-                              connections=connections)
+                              connections=connections, orders_addon=orders_addon)
         part = next(iter(plan.waiting), None)
         if part is not None:
             words[order.pk] = f"{part.name}: {part.waiting}"

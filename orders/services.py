@@ -301,16 +301,19 @@ def order_push_automatic(*, order: DestinationOrder,
 RECHECK_LIMIT = 500
 
 
-def order_auto_push_recheck(*, destination_id: int, source_id: int) -> int:
+def order_auto_push_recheck(*, destination_id: int, source_id: int | None) -> int:
     """Look again at the destination's orders automatic push owes a part with items from that
-    source (it just unblocked the store). Returns how many pushes were queued."""
+    source (it just unblocked the store), or from any source (None: the Orders add-on was just
+    added). Returns how many pushes were queued."""
     destination = Shop.objects.filter(pk=destination_id).first()
-    source = Shop.objects.filter(pk=source_id).first()
-    if destination is None or source is None:
+    source = Shop.objects.filter(pk=source_id).first() if source_id is not None else None
+    if destination is None or (source is None and source_id is not None):
         return 0
+    waiting = (waiting_orders_for_source(destination=destination, source=source)
+               if source is not None else DestinationOrder.objects.filter(
+                   shop=destination, auto_push_waiting_since__isnull=False).order_by("pk"))
     queued = 0
-    for order in waiting_orders_for_source(destination=destination,
-                                           source=source)[:RECHECK_LIMIT]:
+    for order in waiting[:RECHECK_LIMIT]:
         queued += len(order_push_automatic(order=order, waiting_only=True).pushes)
     return queued
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views, views_dashboard, views_stores
+from orders import views, views_activity, views_billing, views_dashboard, views_help, views_stores
 
 app_name = "orders"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("orders/settings", views.order_settings, name="order_settings"),
     path("orders/settings/shipping-rules", views.shipping_rules, name="shipping_rules"),
     path("orders/help", views.order_help, name="order_help"),
+    path("help/", views_help.help_page, name="help"),
+    path("help/contact", views_help.help_contact, name="help_contact"),
     path("orders/<int:order_id>/", views.order_detail_view, name="order_detail"),
     path("orders/<int:order_id>/push", views.order_push, name="order_push"),
     path("orders/<int:order_id>/push-waiting", views.order_push_waiting,
@@ -23,4 +25,10 @@ urlpatterns = [
     path("stores/<int:connection_id>/report", views_dashboard.store_report, name="store_report"),
     path("stores/<int:connection_id>/report.csv", views_dashboard.store_report_csv,
          name="store_report_csv"),
+    path("activity/", views_activity.activity, name="activity"),
+    path("activity.csv", views_activity.activity_csv, name="activity_csv"),
+    path("billing/", views_billing.billing, name="billing"),
+    path("billing/subscribe", views_billing.billing_subscribe, name="billing_subscribe"),
+    path("billing/return", views_billing.billing_return, name="billing_return"),
+    path("billing/cancel", views_billing.billing_cancel, name="billing_cancel"),
 ]

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -22,6 +23,9 @@ from orders.forms import (
 )
 from orders.models import DestinationOrder, OrderPush
 from orders.selectors import (
+    ORDERS_ADDON_LABEL,
+    ORDERS_ADDON_REFUSAL,
+    ORDERS_ADDON_WAITING,
     connected_sources_for,
     order_counts_for_connection,
     order_detail,
@@ -31,6 +35,7 @@ from orders.selectors import (
     order_list_waiting,
     order_settings_for,
     order_tab_counts,
+    orders_addon_on,
     received_order_list,
     shipping_rules_for,
     source_connections_for,
@@ -45,6 +50,7 @@ from orders.services import (
     shipping_rule_add,
     shipping_rule_delete,
 )
+from products.allowance import BILLING_URL_NAME
 from stores.auth import shop_role_required, shop_session_required
 from stores.models import Shop
 from stores.selectors import connection_for_source
@@ -80,7 +86,16 @@ def _list_context(request: ShopRequest[Shop], form: OrderListForm) -> dict:
                   for push in order.pushes.all())
     return {"tab": tab, "q": search, "page": page, "tabs": PushState.choices, "pushing": pushing,
             "counts": order_tab_counts(shop=request.shop),
-            "settings": order_settings_for(shop=request.shop)}
+            "settings": order_settings_for(shop=request.shop),
+            "orders_addon": orders_addon_on(shop=request.shop)}
+
+
+def _addon_failure(response: HttpResponse, message: str) -> HttpResponse:
+    """A push refusal; with the way to the Orders add-on when it is the add-on that is missing."""
+    if ORDERS_ADDON_REFUSAL in message or ORDERS_ADDON_WAITING in message:
+        return failure(response, message, link_url=reverse(BILLING_URL_NAME),
+                       link_label=ORDERS_ADDON_LABEL)
+    return failure(response, message)
 
 
 @require_GET
@@ -102,11 +117,16 @@ def order_push_bulk(request: ShopRequest[Shop]) -> HttpResponse:
     if not form.is_valid():
         response = render(request, "orders/order_list.html#order-table", context, status=422)
         return failure(response, form.errors["order"][0])
+    if not context["orders_addon"]:
+        # One sentence for the whole selection, not the same one per order.
+        response = render(request, "orders/order_list.html#order-table", context, status=409)
+        return _addon_failure(response, ORDERS_ADDON_REFUSAL)
     result = order_push_request_many(shop=request.shop, order_ids=form.cleaned_data["order"])
     context = _list_context(request, OrderListForm(request.POST))
     response = render(request, "orders/order_list.html#order-table", context)
     if result.refused:
-        failure(response, " ".join(f"{name}: {reason}" for name, reason in result.refused.items()))
+        _addon_failure(response, " ".join(f"{name}: {reason}"
+                                          for name, reason in result.refused.items()))
     if result.queued or not result.refused:
         toast(response, ngettext("Pushing %(count)d order.", "Pushing %(count)d orders.",
                                  len(result.queued)) % {"count": len(result.queued)}
@@ -159,7 +179,7 @@ def order_push(request: ShopRequest[Shop], order_id: int) -> HttpResponse:
     except OrderPushRefused as exc:
         response = render(request, "orders/order_detail.html#order-pushes",
                           {"detail": order_detail(order=order), "form": form}, status=409)
-        return failure(response, str(exc))
+        return _addon_failure(response, str(exc))
     detail = order_detail(order=order)
     response = render(request, "orders/order_detail.html#order-pushes",
                       {"detail": detail, "form": PushForm()})
@@ -195,6 +215,9 @@ def order_push_waiting(request: ShopRequest[Shop], order_id: int) -> HttpRespons
     order.refresh_from_db()
     response = render(request, "orders/order_detail.html#order-pushes",
                       {"detail": order_detail(order=order), "form": PushForm()})
+    if result is not None and not result.pushes and any(
+            why == ORDERS_ADDON_WAITING for why in result.waiting.values()):
+        return _addon_failure(response, ORDERS_ADDON_WAITING)
     return toast(response, message)
 
 

@@ -19,6 +19,14 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
+from products.allowance import (
+    HAND,
+    AllowanceRefusal,
+    allowance_check,
+    allowance_reached_alert,
+    allowance_refused_alert,
+    destination_allowance_lock,
+)
 from products.autosync_tasks import product_links_stock_sync_task
 from products.imports import (
     ImportRefused,
@@ -35,7 +43,13 @@ DEFAULT_TITLE = "Default Title"
 
 
 class ManualLinkRefused(Exception):
-    """Shown to the merchant as it is."""
+    """Shown to the merchant as it is; `refusal` (and its `upgrade_url`) when it is the plan's
+    allowance that refused it."""
+
+    def __init__(self, message: str, *, refusal: AllowanceRefusal | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.upgrade_url = refusal.upgrade_url if refusal is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,12 +220,20 @@ def variant_link_by_hand(*, connection: Connection, source_variant_id: int,
         # Linked by a job or another tab between our checks and the insert.
         raise ManualLinkRefused("One of these variants was linked by something else a moment "
                                 "ago. Search again and pick from what is left.") from None
+    except ManualLinkRefused as exc:
+        if exc.refusal is not None:  # told once nothing was linked
+            allowance_refused_alert(shop=connection.destination, refusal=exc.refusal)
+        raise
+    if variant_link.product_link.variant_links.count() == 1:  # a product synced just now
+        allowance_reached_alert(shop=connection.destination)
     return variant_link
 
 
 def _link(*, connection: Connection, source_variant_id: int, destination: DestinationVariantRow,
           cause: str) -> tuple[ProductLink, VariantLink]:
-    # One linker at a time per connection (jobs start under the same lock).
+    # One linker at a time per connection (jobs start under the same locks), and one action
+    # that may sync a new product per destination (the plan's allowance counts them).
+    destination_allowance_lock(shop=connection.destination)
     Connection.objects.select_for_update().filter(pk=connection.pk).first()
     variant = (SourceVariant.objects.select_related("product")
                .filter(pk=source_variant_id, shop_id=connection.source_id,
@@ -246,6 +268,9 @@ def _link(*, connection: Connection, source_variant_id: int, destination: Destin
             f"“{other.source_product.title}”, and a product of yours follows one source product "
             "only. Pick one of that product's variants, or unsync it first.")
     if link is None:
+        refusal = allowance_check(shop=connection.destination, adding=1, action=HAND)
+        if refusal is not None:
+            raise ManualLinkRefused(refusal.message, refusal=refusal)
         link = ProductLink.objects.create(connection=connection, source_product=variant.product,
                                           destination_product_id=destination.product_id,
                                           origin=ProductLink.Origin.LINKED_BY_HAND)

@@ -20,13 +20,20 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from products.allowance import (
+    MAP,
+    allowance_check,
+    allowance_reached_alert,
+    destination_allowance_lock,
+)
 from products.catalogue import catalogue_scan_start
 from products.imports import (
     ImportRefused,
+    allowance_refused,
     connection_busy_product_ids,
     connection_require_connected,
 )
-from products.models import CatalogueScan, ProductJob
+from products.models import CatalogueScan, ProductJob, ProductLink
 from products.sku_matching import key_words
 from products.tasks import product_job_run_task
 from stores.models import Connection
@@ -118,7 +125,9 @@ def map_start(*, connection: Connection, scan: CatalogueScan,
     if scan.jobs.exists():
         raise ImportRefused(f"These matches were linked already. Check your {words}s again to "
                             "see what is left to link.")
+    destination = connection.destination
     with transaction.atomic():
+        destination_allowance_lock(shop=destination)
         Connection.objects.select_for_update().filter(pk=connection.pk).first()
         # The report as it is now, with the merchant's latest choices.
         scan.refresh_from_db(fields=["report"])
@@ -132,8 +141,17 @@ def map_start(*, connection: Connection, scan: CatalogueScan,
             raise ImportRefused(f"There is nothing to link: no {words} matches one variant on "
                                 f"each side (or you skipped every product). Fix the {words}s "
                                 "the report lists, then check again.")
-        job = ProductJob.objects.create(connection=connection, kind=ProductJob.Kind.MAP,
-                                        scan=scan, source_product_ids=ids, total=len(ids),
-                                        actor_user_id=actor_user_id)
-        transaction.on_commit(lambda: product_job_run_task.delay(job.pk))
+        # A product synced already only gets more variants linked: not one more product.
+        adding = len(set(ids) - set(ProductLink.objects.filter(
+            connection=connection, source_product_id__in=ids,
+        ).values_list("source_product_id", flat=True)))
+        refusal = allowance_check(shop=destination, adding=adding, action=MAP)
+        if refusal is None:
+            job = ProductJob.objects.create(connection=connection, kind=ProductJob.Kind.MAP,
+                                            scan=scan, source_product_ids=ids, total=len(ids),
+                                            actor_user_id=actor_user_id)
+            transaction.on_commit(lambda: product_job_run_task.delay(job.pk))
+    if refusal is not None:
+        raise allowance_refused(shop=destination, refusal=refusal)
+    allowance_reached_alert(shop=destination)
     return job

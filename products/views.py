@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from products import autosync, catalogue, imports, selectors
+from products.allowance import UPGRADE_LABEL
 from products.field_sync import fields_syncing
 from products.forms import (
     AutoSyncForm,
@@ -219,10 +220,12 @@ def source_catalogue(request: HttpRequest, connection_id: int) -> HttpResponse:
 
 
 def _catalogue_main(request: HttpRequest, connection: Connection, message: str, *,
-                    error: bool = False, status: int = 200) -> HttpResponse:
+                    error: bool = False, status: int = 200, upgrade_url: str = "") -> HttpResponse:
     response = render(request, "products/catalogue.html#catalogue-main",
                       _catalogue_context(request, connection), status=status)
-    return failure(response, message) if error else toast(response, message)
+    if error:
+        return failure(response, message, link_url=upgrade_url, link_label=UPGRADE_LABEL)
+    return toast(response, message)
 
 
 def _selection(request: HttpRequest, connection: Connection,
@@ -254,7 +257,8 @@ def catalogue_import(request: HttpRequest, connection_id: int) -> HttpResponse:
         job = imports.product_import_start(connection=connection, source_product_ids=ids,
                                            actor_user_id=_user(request))
     except imports.ImportRefused as exc:
-        return _catalogue_main(request, connection, str(exc), error=True, status=409)
+        return _catalogue_main(request, connection, str(exc), error=True, status=409,
+                               upgrade_url=exc.upgrade_url)
     job.refresh_from_db()
     return _catalogue_main(request, connection, ngettext(
         "Syncing %(count)d product. You can leave this page; the sync continues.",

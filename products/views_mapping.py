@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from products import imports, manual_mapping, mapping, selectors
+from products.allowance import UPGRADE_LABEL
 from products.forms_mapping import (
     ManualLinkForm,
     ManualSearchForm,
@@ -194,7 +195,8 @@ def map_link(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
             raise imports.ImportRefused(f"Check your {words}s first, then link the matches.")
         job = mapping.map_start(connection=connection, scan=scan, actor_user_id=_user(request))
     except imports.ImportRefused as exc:
-        return failure(_panel(request, connection, status=409), str(exc))
+        return failure(_panel(request, connection, status=409), str(exc),
+                       link_url=exc.upgrade_url, link_label=UPGRADE_LABEL)
     job.refresh_from_db()
     return toast(_panel(request, connection, job=job), ngettext(
         "Linking %(count)d product by %(key)s and setting its stock.",
@@ -216,7 +218,8 @@ def map_manual_link(request: ShopRequest[Shop], connection_id: int) -> HttpRespo
             destination_variant_id=form.cleaned_data["destination_variant"],
             actor_user_id=_user(request))
     except ManualLinkRefused as exc:
-        return failure(_manual(request, connection, status=409), str(exc))
+        return failure(_manual(request, connection, status=409), str(exc),
+                       link_url=exc.upgrade_url, link_label=UPGRADE_LABEL)
     variant = variant_link.source_variant
     label = manual_mapping.variant_label(variant.product.title, variant.title)
     return toast(_manual(request, connection),

@@ -102,6 +102,10 @@ def demo_env() -> dict[str, str]:
         env.setdefault(key, value)
     app_port = env.setdefault("APP_PORT", "8000")
     emulator_port = env.setdefault("EMULATOR_PORT", "8765")
+    # The emulator's mail sink catches every email the app sends (its admin's Mail page).
+    smtp_port = env.setdefault("EMULATOR_SMTP_PORT", "8025")
+    env.setdefault("EMAIL_HOST", "127.0.0.1")
+    env.setdefault("EMAIL_PORT", smtp_port)
     env.setdefault("APP_URL", f"http://127.0.0.1:{app_port}")
     env.setdefault("SHOPIFY_API_KEY", "syncer-demo")
     env.setdefault("SHOPIFY_ADMIN_BASE_URL", f"http://127.0.0.1:{emulator_port}/shops/{{shop}}")
@@ -329,9 +333,10 @@ def emulator_command(*, python: str, port: int, env: dict[str, str], world: Path
 def run_demo(out: Output, run: Run) -> None:
     env = demo_env()
     app_port, emulator_port = int(env["APP_PORT"]), int(env["EMULATOR_PORT"])
-    for port in (app_port, emulator_port):
+    for port in (app_port, emulator_port, int(env["EMULATOR_SMTP_PORT"])):
         if not port_free(port):
-            raise RunFailed(f"Port {port} is in use; set APP_PORT and EMULATOR_PORT to free ports")
+            raise RunFailed(f"Port {port} is in use; set APP_PORT, EMULATOR_PORT and "
+                            "EMULATOR_SMTP_PORT to free ports")
     own_database = not env.get("DATABASE_URL")
     try:
         services = services_start(purpose="run", environ=env)
@@ -385,7 +390,7 @@ def run_demo(out: Output, run: Run) -> None:
     out.line("\n" + "=" * 72)
     out.line(f"  Syncer is up. Open {open_url}")
     out.line(f"  App: {env['APP_URL']}/   Health: {health_url}   Ctrl-C stops everything.")
-    out.line(f"  Log: {LOG}")
+    out.line(f"  Log: {LOG}   Mail the app sent: {emulator_url}/admin/mail")
     out.line("=" * 72 + "\n")
     while not run.stopping.wait(0.5):
         run.keep_alive(restartable={"worker", "beat"})

@@ -12,6 +12,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "syncer.settings.base")
 django.setup()
 
+from demo.billing import demo_billing_seed  # noqa: E402
 from demo.catalogue import demo_catalogue_seed  # noqa: E402
 from demo.orders import orders_demo_seed  # noqa: E402
 from demo.shops import DESTINATIONS, SOURCE, demo_shops_seed  # noqa: E402
@@ -23,6 +24,9 @@ def main() -> None:
         source = demo_shops_seed(emulator_url=emulator_url)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
+    # Plans first: their allowances must fit what the catalogue then imports and maps.
+    billing = demo_billing_seed(emulator_url=emulator_url)
+    print(f"Demo plans: {billing}")
     catalogue = demo_catalogue_seed(emulator_url=emulator_url)
     print(f"Demo catalogue: {catalogue}")
     orders = orders_demo_seed(emulator_url=emulator_url, destination_domain=DESTINATIONS[0])

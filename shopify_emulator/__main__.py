@@ -45,6 +45,7 @@ def serve(args: argparse.Namespace) -> int:
         "webhook_backoff_base": args.webhook_backoff,
         "webhook_max_attempts": args.webhook_max_attempts,
         "fault_timeout_seconds": args.fault_timeout,
+        "smtp_port": args.smtp_port,
     }
     if args.scopes:
         overrides["scopes"] = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
@@ -301,6 +302,13 @@ def run_command(args: argparse.Namespace) -> Any:
             "tracking_url": args.tracking_url,
         }
         return client.call("POST", f"{order_path}/{args.order_id}/fulfill", body)
+    if command == "charge":
+        charges = f"/_emulator/shops/{_shop(args.domain)}/subscriptions"
+        if args.charge_command == "list":
+            return client.call("GET", charges)
+        if args.charge_command == "status":
+            return client.call("POST", f"{charges}/{args.number}/status", {"status": args.status})
+        return client.call("POST", f"{charges}/{args.number}/{args.charge_command}")
     if command == "install":
         return client.call(
             "POST",
@@ -390,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--webhook-max-attempts", type=int, help="attempts per delivery")
     serve_parser.add_argument("--fault-timeout", type=float, help="how long timeout faults hold")
     serve_parser.add_argument("--no-webhooks", action="store_true", help="never send webhooks")
+    serve_parser.add_argument("--smtp-port", type=int,
+                              help="start the mail sink on this port ($EMULATOR_SMTP_PORT)")
     serve_parser.add_argument("--quiet", action="store_true", help="no access log")
     serve_parser.add_argument(
         "--server",
@@ -481,6 +491,21 @@ def build_parser() -> argparse.ArgumentParser:
     fulfill.add_argument("--company", default="UPS")
     fulfill.add_argument("--number", default="1Z999AA10123456784")
     fulfill.add_argument("--tracking-url")
+
+    charge = control_parser("charge", help="the app's subscriptions (recurring charges)")
+    charge_commands = charge.add_subparsers(dest="charge_command", required=True)
+    charge_commands.add_parser("list", parents=[common], help="a shop's subscriptions") \
+        .add_argument("domain")
+    for name in ("approve", "decline"):
+        answer = charge_commands.add_parser(name, parents=[common], help=f"{name} as the merchant")
+        answer.add_argument("domain")
+        answer.add_argument("number", type=int, help="the n of gid://shopify/AppSubscription/n")
+    status = charge_commands.add_parser("status", parents=[common],
+                                        help="set what Shopify's billing decides (FROZEN, ...)")
+    status.add_argument("domain")
+    status.add_argument("number", type=int)
+    status.add_argument("status", type=str.upper,
+                        choices=("ACTIVE", "DECLINED", "FROZEN", "EXPIRED", "CANCELLED"))
 
     install = control_parser("install", help="install the app on a shop")
     install.add_argument("domain")

@@ -29,6 +29,7 @@ from shopify_emulator import auth, control
 from shopify_emulator.config import EmulatorConfig
 from shopify_emulator.domains.webhook_subscriptions.operations import subscription_delete
 from shopify_emulator.faults import FaultBoard
+from shopify_emulator.mail import MailSink
 from shopify_emulator.stats import InventoryChangeLog, Stats
 from shopify_emulator.webhooks import WebhookDispatcher
 from shopify_emulator.world import World
@@ -94,6 +95,9 @@ class EmulatorApp:
         self.webhooks.on_subscription_exhausted = self._on_subscription_exhausted
         # shop domain → {"installed": bool, "installed_at": ..., "uninstalled_at": ...}
         self.installs: dict[str, dict[str, Any]] = {}
+        # The demo's mail sink (shopify_emulator/mail.py), when a port is configured.
+        self.mail: MailSink | None = (
+            MailSink(port=config.smtp_port).start() if config.smtp_port is not None else None)
         self._execute: Callable[..., tuple[int, dict[str, Any]]] | None = None
         if config.base_url:
             self.set_base_url(config.base_url)
@@ -125,6 +129,12 @@ class EmulatorApp:
                     methods=["GET"],
                 ),
                 Rule("/_emulator/admin/<shop>", endpoint="admin_page", methods=["GET"]),
+                # A recurring charge's confirmationUrl: the merchant approves or declines.
+                Rule(
+                    "/admin/<shop>/charges/<int:number>/confirm_recurring_application_charge",
+                    endpoint="confirm_charge",
+                    methods=["GET", "POST"],
+                ),
                 *self.control.rules(),
             ],
             strict_slashes=False,
@@ -426,6 +436,15 @@ class EmulatorApp:
             app_name=self.config.app_name,
         )
         return Response(html, mimetype="text/html")
+
+    def view_confirm_charge(self, request: Request, shop: str, number: int) -> Response:
+        from shopify_emulator.domains.billing.page import confirm_charge
+
+        domain = self.shop_from_request(request, shop)
+        if not self.shop_exists(domain):
+            return json_response({"errors": "Not Found"}, status=404)
+        assert domain is not None
+        return confirm_charge(emulator=self, request=request, domain=domain, number=number)
 
 
 def load_snapshot(path: str) -> tuple[World, dict[str, Any]]:

@@ -108,6 +108,8 @@ class EmulatorConfig:
     webhook_backoff_max: float = 3600.0
     webhook_workers: int = 8
     deliver_webhooks: bool = True
+    # The mail sink's SMTP port on 127.0.0.1 (shopify_emulator/mail.py); None: no sink, 0: any.
+    smtp_port: int | None = None
     # How long a `timeout_rate` fault holds the reply; longer than any sane client timeout.
     fault_timeout_seconds: float = 30.0
     # Shopify: "Only one expiring offline token can be active per app/shop combination".
@@ -153,8 +155,8 @@ class EmulatorConfig:
     @classmethod
     def from_env(cls, **overrides: Any) -> EmulatorConfig:
         """Defaults from APP_URL, SHOPIFY_API_KEY, SHOPIFY_API_SECRET,
-        SHOPIFY_API_SECRET_PREVIOUS, SHOPIFY_APP_CONFIG. The secrets come only from here: a
-        command line is readable by anyone on the machine (`ps`)."""
+        SHOPIFY_API_SECRET_PREVIOUS, SHOPIFY_APP_CONFIG, EMULATOR_SMTP_PORT. The secrets come
+        only from here: a command line is readable by anyone on the machine (`ps`)."""
         values: dict[str, Any] = {}
         env_map = {
             "app_url": "APP_URL",
@@ -166,6 +168,8 @@ class EmulatorConfig:
         for attribute, variable in env_map.items():
             if os.environ.get(variable):
                 values[attribute] = os.environ[variable]
+        if os.environ.get("EMULATOR_SMTP_PORT", "").strip().isdigit():
+            values["smtp_port"] = int(os.environ["EMULATOR_SMTP_PORT"])
         if "app_config_path" not in values and Path("shopify.app.toml").is_file():
             values["app_config_path"] = "shopify.app.toml"
         values.update({k: v for k, v in overrides.items() if v is not None})

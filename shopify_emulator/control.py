@@ -14,7 +14,7 @@ import httpx
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from shopify_emulator import auth
+from shopify_emulator import auth, mail
 from shopify_emulator.control_support import (
     SHOP_PATH,
     ControlError,
@@ -29,6 +29,8 @@ from shopify_emulator.control_support import (
     shop_domains,
     str_field,
 )
+from shopify_emulator.domains.billing import control as billing_control
+from shopify_emulator.domains.billing.operations import subscriptions_cancel_on_uninstall
 from shopify_emulator.domains.bulk import control as bulk_control
 from shopify_emulator.domains.fulfillments import control as fulfillments_control
 from shopify_emulator.domains.inventory import control as inventory_control
@@ -58,6 +60,7 @@ class ControlAPI:
             *inventory_control.ROUTES,
             *orders_control.ROUTES,
             *fulfillments_control.ROUTES,
+            *billing_control.ROUTES,
             Route(path=f"{SHOP_PATH}/install", name="install", methods=("POST",),
                   handler=do_install),
             Route(path=f"{SHOP_PATH}/uninstall", name="uninstall", methods=("POST",),
@@ -77,6 +80,7 @@ class ControlAPI:
                   handler=do_webhooks_recent),
             Route(path="/_emulator/webhooks/flush", name="webhooks_flush", methods=("POST",),
                   handler=do_webhooks_flush),
+            *mail.ROUTES,
         ]
         self.handlers = {route.name: route.handler for route in self.routes}
 
@@ -205,6 +209,8 @@ def do_uninstall(*, emulator: Emulator, request: Request, domain: str) -> Respon
                 world=emulator.world,
                 shop_domain=domain, subscription_id=subscription["id"]
             )
+        charges_cancelled = subscriptions_cancel_on_uninstall(
+            world=emulator.world, shop_domain=domain)
         if not targets:  # installed without TOML subscriptions: still honour the TOML
             targets = [
                 {"uri": uri}
@@ -224,6 +230,7 @@ def do_uninstall(*, emulator: Emulator, request: Request, domain: str) -> Respon
             "shop": domain,
             "tokens_revoked": revoked,
             "subscriptions_removed": len(subscriptions),
+            "app_subscriptions_cancelled": charges_cancelled,
             "webhooks_sent": len(targets),
         }
     )

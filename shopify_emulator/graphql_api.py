@@ -26,6 +26,8 @@ from shopify_emulator.admin_graphql.execution import format_error, internal_erro
 from shopify_emulator.admin_graphql.input_limits import input_size_errors
 from shopify_emulator.admin_graphql.query_cache import QUERY_CACHE
 from shopify_emulator.admin_graphql.registry import Context
+from shopify_emulator.domains.billing import mutations as billing_mutations
+from shopify_emulator.domains.billing import resolvers as billing_resolvers
 from shopify_emulator.domains.bulk import mutations as bulk_mutations
 from shopify_emulator.domains.bulk import resolvers as bulk_resolvers
 from shopify_emulator.domains.fulfillments import mutations as fulfillment_mutations
@@ -60,6 +62,7 @@ SERVED_MODULES = (
     fulfillment_resolvers, fulfillment_mutations,
     subscription_resolvers, subscription_mutations,
     bulk_resolvers, bulk_mutations,
+    billing_resolvers, billing_mutations,
 )
 
 

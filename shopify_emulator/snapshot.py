@@ -7,6 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from shopify_emulator.domains.billing.models import AppSubscription
 from shopify_emulator.domains.bulk.models import BulkOperation
 from shopify_emulator.domains.fulfillments.models import (
     Fulfillment,
@@ -75,4 +76,7 @@ def shop_load(raw: dict) -> Shop:
     shop.adjustment_groups = {k: AdjustmentGroup(**v) for k, v in
                               data["adjustment_groups"].items()}
     shop.customers = dict(data["customers"])
+    # Absent from snapshots written before billing was emulated.
+    shop.app_subscriptions = {k: AppSubscription(**v)
+                              for k, v in data.get("app_subscriptions", {}).items()}
     return shop

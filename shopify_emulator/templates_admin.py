@@ -87,6 +87,7 @@ _PAGE = r"""<!doctype html>
 <body>
 <header class="topbar" id="topbar">
   <strong>__TITLE__</strong><span>__SHOP__</span><span class="path" id="path">/</span>
+  <a href="/admin/mail" id="admin-mail" style="color: #e3e3e3; font-weight: 600;">Mail</a>
 </header>
 <div class="savebar" id="savebar" role="region" aria-label="Save bar">
   <span class="message">Unsaved changes</span>

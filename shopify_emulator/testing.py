@@ -79,6 +79,8 @@ class EmulatorServer:
             self._server.server_close()
             self._server = None
         self.app.webhooks.close()
+        if self.app.mail is not None:
+            self.app.mail.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -6,4 +6,4 @@ class StoresConfig(AppConfig):
     verbose_name = "Stores and connections"
 
     def ready(self) -> None:
-        from stores import webhook_handlers  # noqa: F401  (registers the handlers)
+        from stores import alert_tasks, webhook_handlers  # noqa: F401  (registers them)

@@ -9,7 +9,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stores.models import Connection, ConnectionEvent, EndedLink, Shop, store_key_digest
+from stores.alerts import alert_raise_on_commit
+from stores.models import (
+    AlertKind,
+    Connection,
+    ConnectionEvent,
+    EndedLink,
+    Shop,
+    store_key_digest,
+)
 from stores.registry import links_end_hooks_run
 
 Status = Connection.Status
@@ -83,6 +91,10 @@ def connection_create(*, destination: Shop, store_key: str, actor_user_id: str =
     return connection
 
 
+def _name(shop: Shop) -> str:
+    return shop.name or shop.domain
+
+
 def _locked(connection: Connection) -> Connection:
     return Connection.objects.select_for_update().get(pk=connection.pk)
 
@@ -103,6 +115,9 @@ def connection_block(*, connection: Connection, actor: Shop, actor_user_id: str 
         connection.save()
         _record(connection=connection, action=Action.BLOCKED, actor=actor,
                 actor_user_id=actor_user_id, links_removed=removed)
+        alert_raise_on_commit(shop_ids=[connection.destination_id], kind=AlertKind.CONNECTION_ENDED,
+                              detail=f"{_name(actor)} blocked your store: its products and "
+                                     "stock no longer sync to you.")
     return connection
 
 
@@ -144,6 +159,9 @@ def connection_disconnect(*, connection: Connection, actor: Shop,
         connection.save()
         _record(connection=connection, action=Action.DISCONNECTED, actor=actor,
                 actor_user_id=actor_user_id, links_removed=removed)
+        alert_raise_on_commit(shop_ids=[connection.source_id], kind=AlertKind.CONNECTION_ENDED,
+                              detail=f"{_name(actor)} disconnected from your store: your "
+                                     "stock no longer syncs to it.")
     return connection
 
 
@@ -188,5 +206,9 @@ def connections_end_for_uninstall(*, shop: Shop) -> int:
                                            "updated_at"])
             _record(connection=connection, action=Action.UNINSTALLED, actor=shop,
                     actor_user_id="", links_removed=removed)
+            alert_raise_on_commit(
+                shop_ids=[connection.destination_id if connection.source_id == shop.pk
+                          else connection.source_id], kind=AlertKind.CONNECTION_ENDED,
+                detail=f"{_name(shop)} uninstalled Syncer: stock no longer syncs between you.")
             ended += 1
     return ended

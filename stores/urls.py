@@ -1,12 +1,13 @@
 from django.urls import path
 
-from stores import views, views_connections
+from stores import views, views_alerts, views_connections
 
 app_name = "stores"
 # A connected store's own page (and its block/unblock) is in orders/urls.py: it shows products
 # and orders, so the orders app composes it.
 urlpatterns = [
     path("settings/role", views.role_choose, name="role_choose"),
+    path("settings/alerts", views_alerts.alert_settings, name="alert_settings"),
     path("auth/install", views.oauth_install, name="oauth_install"),
     path("auth/callback", views.oauth_callback, name="oauth_callback"),
     path("stores/", views_connections.store_list, name="store_list"),

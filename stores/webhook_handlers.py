@@ -1,15 +1,27 @@
 """Lifecycle and privacy webhooks. Each handler is idempotent."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from stores.billing import (
+    SubscriptionUpdate,
+    subscription_update_record,
+    subscriptions_end_for_uninstall,
+)
 from stores.connections import connections_end_for_uninstall
-from stores.models import CustomerDataRequest
+from stores.models import CustomerDataRequest, Subscription
 from stores.registry import customer_data_collect
 from stores.selectors import shop_for_domain
 from stores.services import shop_redact, shop_scopes_update, shop_uninstall
-from webhooks.registry import webhook_handler_register, webhook_time_plausible
+from syncer.shopify.ids import gid_id_or_none
+from webhooks.registry import (
+    WebhookPayloadInvalid,
+    webhook_handler_register,
+    webhook_time_plausible,
+)
 from webhooks.services import (
     webhook_deliveries_for_customer,
     webhook_deliveries_redact_customer,
@@ -36,11 +48,13 @@ def _order_ids(values) -> list[int]:
 def app_uninstalled(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
     """Tokens dropped, then every link of the shop's connections ends: the destination's
     choice is applied where the destination can still be reached (a source uninstalled), and
-    only recorded where it cannot (the destination itself uninstalled)."""
+    only recorded where it cannot (the destination itself uninstalled). Shopify cancelled the
+    shop's subscription, without telling us: it ends here too."""
     shop_uninstall(shop_domain=shop_domain)
     shop = shop_for_domain(domain=shop_domain)
     if shop is not None:
         connections_end_for_uninstall(shop=shop)
+        subscriptions_end_for_uninstall(shop=shop)
 
 
 @webhook_handler_register("shop/redact")
@@ -99,3 +113,32 @@ def app_scopes_update(*, shop_domain: str, payload: dict, delivery_id: int) -> N
         current=[str(s) for s in payload.get("current") or []],
         changed_at=changed_at,
     )
+
+
+@webhook_handler_register("app_subscriptions/update")
+def app_subscriptions_update(*, shop_domain: str, payload: dict, delivery_id: int) -> None:
+    """Shopify's word on a subscription (approved, declined, cancelled, frozen, ...): the plan
+    follows it. A body without an id or a known status can never be recorded."""
+    body = payload.get("app_subscription")
+    if not isinstance(body, dict):
+        raise WebhookPayloadInvalid("no app_subscription object")
+    shopify_id = gid_id_or_none(body.get("admin_graphql_api_id"))
+    status = str(body.get("status") or "").upper()
+    if shopify_id is None or shopify_id <= 0:
+        raise WebhookPayloadInvalid("app_subscription.admin_graphql_api_id is not an id")
+    if status not in Subscription.Status.values:
+        raise WebhookPayloadInvalid(f"unknown subscription status {status[:40]!r}")
+    try:
+        price = Decimal(str(body.get("price")))
+    except InvalidOperation:
+        price = None
+    currency = body.get("currency")
+    try:
+        updated_at = parse_datetime(str(body.get("updated_at") or ""))
+    except ValueError:
+        updated_at = None
+    subscription_update_record(shop_domain=shop_domain, update=SubscriptionUpdate(
+        shopify_id=shopify_id, name=str(body.get("name") or "")[:255], status=status,
+        price=price if price is not None and price.is_finite() and 0 <= price < 10**8 else None,
+        currency=currency if isinstance(currency, str) and len(currency) == 3 else "",
+        updated_at=webhook_time_plausible(updated_at)))

@@ -32,6 +32,11 @@ def _nav_items(request: HttpRequest) -> list[dict[str, str]]:
         items.insert(3, {"label": "Products", "url": reverse("products:product_list")})
     if role in ("source", "destination"):
         items.append({"label": "Inventory", "url": reverse("inventory:settings")})
+        items.append({"label": "Activity", "url": reverse("orders:activity")})
     if not role:
         items.append({"label": "System status", "url": reverse("system_status")})
+    if role == "destination":
+        items.append({"label": "Plan & billing", "url": reverse("orders:billing")})
+    # Last, for every role and none: where to ask when the rest does not answer.
+    items.append({"label": "Help", "url": reverse("orders:help")})
     return items

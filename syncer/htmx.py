@@ -44,7 +44,12 @@ def toast(response: HttpResponse, message: str) -> HttpResponse:
     return trigger_client_event(response, "toast", {"message": message})
 
 
-def failure(response: HttpResponse, message: str) -> HttpResponse:
+def failure(response: HttpResponse, message: str, *, link_url: str = "",
+            link_label: str = "") -> HttpResponse:
     """What failed, in a critical banner next to the control that failed, until the merchant
-    dismisses it (Built for Shopify: errors are red and stay; a toast fades)."""
-    return trigger_client_event(response, "failed", {"message": message})
+    dismisses it (Built for Shopify: errors are red and stay; a toast fades). With `link_url`
+    the banner ends with a link to where it can be fixed (e.g. the Plan & billing page)."""
+    detail: dict[str, object] = {"message": message}
+    if link_url:
+        detail["link"] = {"url": link_url, "label": link_label or "Fix it"}
+    return trigger_client_event(response, "failed", detail)

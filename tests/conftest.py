@@ -103,6 +103,22 @@ class Emulator:
     def flush_webhooks(self) -> dict:
         return self._json("POST", "/_emulator/webhooks/flush")
 
+    def subscriptions(self, domain: str) -> list[dict]:
+        """The shop's app subscriptions (recurring charges), oldest first."""
+        return self._json("GET", f"/_emulator/shops/{domain}/subscriptions")["subscriptions"]
+
+    def subscription_approve(self, domain: str, n: int) -> dict:
+        """The merchant's Approve button: {"redirect": returnUrl?charge_id=n, ...}."""
+        return self._json("POST", f"/_emulator/shops/{domain}/subscriptions/{n}/approve")
+
+    def subscription_decline(self, domain: str, n: int) -> dict:
+        return self._json("POST", f"/_emulator/shops/{domain}/subscriptions/{n}/decline")
+
+    def subscription_status(self, domain: str, n: int, status: str) -> dict:
+        """What Shopify's billing decides on its own: FROZEN, EXPIRED, ACTIVE again, ..."""
+        return self._json("POST", f"/_emulator/shops/{domain}/subscriptions/{n}/status",
+                          json={"status": status})
+
 
 @pytest.fixture(scope="session")
 def emulator_server():

@@ -58,7 +58,8 @@ def user_env(**extra: str) -> dict[str, str]:
     """A shell's environment: none of this test process's Django, database or Redis settings."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "PYENV_ROOT")
            if key in os.environ}
-    env.update(APP_PORT=str(free_port()), EMULATOR_PORT=str(free_port()), **extra)
+    env.update(APP_PORT=str(free_port()), EMULATOR_PORT=str(free_port()),
+               EMULATOR_SMTP_PORT=str(free_port()), **extra)
     return env
 
 

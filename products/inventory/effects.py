@@ -16,7 +16,8 @@ from django.utils import timezone
 from products.inventory.locations import source_decrement_location_id
 from products.models import InventoryEffect, StockReason, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
-from stores.models import Connection, Shop
+from stores.alerts import alert_raise_on_commit
+from stores.models import AlertKind, Connection, Shop
 from stores.services import shop_admin_session
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.operations.inventory import inventory_quantity_adjust
@@ -199,6 +200,10 @@ def inventory_effect_apply(*, effect_id: int) -> str:
         InventoryEffect.objects.filter(pk=effect.pk).update(
             status=InventoryEffect.Status.FAILED, error=exc.merchant_message)
         _effect_event(effect, result=SyncEvent.Result.FAILED, error=exc.merchant_message)
+        alert_raise_on_commit(shop_ids=[effect.destination_id, effect.source_id],
+                              kind=AlertKind.SOURCE_DECREMENT_FAILED,
+                              detail=f"Order {effect.order_name or effect.order_id}: "
+                                     f"{exc.merchant_message}")
         return "failed"
     InventoryEffect.objects.filter(pk=effect.pk).update(status=InventoryEffect.Status.APPLIED,
                                                         applied_at=timezone.now())

@@ -34,7 +34,8 @@ from products.models import (
     VariantLink,
 )
 from products.sync_events import SyncEventSpec, sync_events_record
-from stores.models import Shop
+from stores.alerts import alert_raise_on_commit
+from stores.models import AlertKind, Shop
 from stores.services import shop_admin_session
 from syncer.redis import locked_while_wanted, redis_client
 from syncer.shopify.errors import ShopifyUserErrors
@@ -116,6 +117,9 @@ def _zero_breaker(destination: Shop) -> int:
         result=SyncEvent.Result.SKIPPED, source_variant_id=row.variant_link.source_variant_id,
         location_id=row.location_id, reason=StockReason.HELD) for row in rows])
     logger.warning("zero-stock breaker tripped for %s: %s", destination.domain, cause)
+    sources = {row.variant_link.connection.source_id for row in rows}
+    alert_raise_on_commit(shop_ids=[destination.pk, *sources], kind=AlertKind.BREAKER_HELD,
+                          detail=f"{destination.name or destination.domain}: {cause}")
     return held
 
 
@@ -331,6 +335,8 @@ def _batch_failed(batch: InventoryWriteBatch, message: str) -> None:
     DestinationStock.objects.filter(pk__in=[i["stock"] for i in batch.items]).update(
         dirty=True, due_at=timezone.now() + FAILED_WRITE_RETRY)
     logger.warning("inventory batch %s failed: %s", batch.pk, message)
+    alert_raise_on_commit(shop_ids=[batch.destination_id], kind=AlertKind.STOCK_WRITE_FAILED,
+                          detail=f"{len(batch.items)} stock quantities not set: {message}")
 
 
 def _stock_failed(*, rows: list[DestinationStock], message: str) -> None:
@@ -347,3 +353,5 @@ def _stock_failed(*, rows: list[DestinationStock], message: str) -> None:
         to_value=row.target, cause="stock write", result=SyncEvent.Result.FAILED,
         error=message, source_variant_id=links[row.variant_link_id].source_variant_id,
         location_id=row.location_id, reason=row.reason) for row in rows])
+    alert_raise_on_commit(shop_ids=[row.destination_id for row in rows],
+                          kind=AlertKind.STOCK_WRITE_FAILED, detail=message)

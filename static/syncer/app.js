@@ -28,8 +28,9 @@
     dismissLater(toast, 5000);
   }
 
-  // Next to what failed: the top of its card (or form), else the top of the page.
-  function showFailure(message, element) {
+  // Next to what failed: the top of its card (or form), else the top of the page; `link`
+  // ({url, label}) ends it with where to fix it (a boosted link, like the app's own).
+  function showFailure(message, element, link) {
     var place = null;
     if (element && element.isConnected && element.closest) {
       place = element.closest("[data-failure-here], .card, form");
@@ -50,9 +51,18 @@
     dismiss.setAttribute("data-dismiss-banner", "");
     dismiss.setAttribute("aria-label", "Dismiss");
     dismiss.textContent = "\u00d7";
+    if (link && link.url) {
+      var anchor = document.createElement("a");
+      anchor.href = link.url;
+      anchor.textContent = link.label || link.url;
+      anchor.setAttribute("data-failure-link", "");
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(anchor);
+    }
     banner.appendChild(text);
     banner.appendChild(dismiss);
     place.insertBefore(banner, place.firstChild);
+    if (link && link.url && window.htmx) window.htmx.process(banner);
   }
 
   window.syncerToast = showToast;
@@ -73,7 +83,9 @@
     if (event.detail && event.detail.message) showToast(event.detail.message);
   });
   document.addEventListener("failed", function (event) {
-    if (event.detail && event.detail.message) showFailure(event.detail.message, event.target);
+    if (event.detail && event.detail.message) {
+      showFailure(event.detail.message, event.target, event.detail.link);
+    }
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-dismiss-banner]");

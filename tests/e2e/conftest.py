@@ -3,6 +3,12 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# expect()'s 5 s default lost to a busy 2-CPU CI box (a search answer that came after 5 s).
+# Every expect waits for an event and returns as soon as it happens, so passing tests are no
+# slower for the longer bound.
+expect.set_options(timeout=20_000)
 
 # The `browser` fixture (Debian's Chromium under Playwright) is in tests/conftest.py: the
 # walk-through in tests/test_run_path.py shares it.

@@ -10,6 +10,7 @@ from orders.models import DestinationOrder
 from orders.services import order_push_request, shipping_rule_add
 from tests.e2e.admin import DEST, SOURCE, source_and_destination_connected
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 from tests.walkthrough import accessibility_problems, walk_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,6 +30,7 @@ def world_with_content(embedded) -> dict[str, int]:
     imported, a shipping rule, and an order of the destination pushed to the source: each page
     has rows, not its empty state. Returns the ids the pages' addresses hold."""
     connection = source_and_destination_connected(embedded)
+    subscription_active(connection.destination)  # order push is the Orders add-on
     linked = link_product(
         embedded,
         connection=connection,

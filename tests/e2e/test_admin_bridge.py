@@ -36,10 +36,12 @@ def test_the_admins_left_column_reaches_every_page_of_both_roles(page, embedded)
     source_and_destination_connected(embedded)
     pages = {
         SOURCE: [("Dashboard", "Dashboard", "/dashboard/"), ("Stores", "Stores", "/stores/"),
-                 ("Products", "Products", "/products/"), ("Inventory", "Inventory", "/inventory/")],
+                 ("Products", "Products", "/products/"), ("Inventory", "Inventory", "/inventory/"),
+                 ("Activity", "Activity", "/activity/"), ("Help", "Help", "/help/")],
         DEST: [("Dashboard", "Dashboard", "/dashboard/"), ("Sources", "Sources", "/sources/"),
                ("Products", "Products", "/products/"), ("Orders", "Orders", "/orders/"),
-               ("Inventory", "Inventory", "/inventory/")],
+               ("Inventory", "Inventory", "/inventory/"), ("Activity", "Activity", "/activity/"),
+               ("Plan & billing", "Plan & billing", "/billing/"), ("Help", "Help", "/help/")],
     }
     for shop, items in pages.items():
         app = open_app(page, embedded, shop)

@@ -20,7 +20,7 @@ def test_choosing_a_role_updates_the_menu_and_header_at_once(page, embedded):
     embedded.shop_create(SOURCE, name="Demo Source")
     embedded.install(SOURCE)
     app = open_app(page, embedded, SOURCE)
-    assert menu_items(page) == ["System status"]
+    assert menu_items(page) == ["System status", "Help"]
 
     # when the owner chooses Source (no reload)
     app.get_by_text("Source", exact=True).click()
@@ -28,8 +28,9 @@ def test_choosing_a_role_updates_the_menu_and_header_at_once(page, embedded):
     app.locator("#store-key-value").wait_for()
 
     # then the menu and the header say what the store now is
-    page.locator("#app-nav a", has_text="Inventory").wait_for()
-    assert menu_items(page) == ["Dashboard", "Stores", "Products", "Inventory"]
+    page.locator("#app-nav a", has_text="Activity").wait_for()
+    assert menu_items(page) == [
+        "Dashboard", "Stores", "Products", "Inventory", "Activity", "Help"]
     assert app.locator(".page-header .page-subtitle").inner_text() == (
         f"{SOURCE} · Source store")
     assert page.locator("#app-home[aria-current=page]").count() == 1

@@ -9,6 +9,7 @@ from stores.models import Connection, Shop
 from stores.services import shop_role_choose
 from tests.e2e.admin import DEST, SOURCE, go_to, open_app, source_and_destination_connected
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +21,7 @@ def test_push_an_order_by_hand_with_a_shipping_fee(page, embedded, artifacts):
         embedded.install(shop)
     source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
     destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
+    subscription_active(destination)  # order push is the Orders add-on
     connection = connection_create(destination=destination, store_key=source.store_key)
     link_product(embedded, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 10)])

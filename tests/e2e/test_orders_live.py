@@ -11,6 +11,7 @@ from stores.models import Shop
 from syncer.celery import app as celery_app
 from tests.e2e.admin import DEST, go_to, open_app, source_and_destination_connected, title_bar
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +21,7 @@ ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analyti
 
 def connected_destination(embedded) -> Shop:
     connection = source_and_destination_connected(embedded)
+    subscription_active(connection.destination)  # order push is the Orders add-on
     link_product(embedded, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 10)])
     return connection.destination

@@ -18,6 +18,7 @@ from tests.e2e.admin import (
     wait_for_title,
 )
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,6 +28,7 @@ ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analyti
 
 def connected(embedded):
     connection = source_and_destination_connected(embedded)
+    subscription_active(connection.destination)  # order push is the Orders add-on
     link_product(embedded, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 10)])
     return connection
@@ -97,7 +99,9 @@ def test_not_found_pages_are_the_apps_own_inside_the_admin(page, embedded, live_
     # back
     app.locator("h1.page-title", has_text="Page not found").wait_for()
     wait_for_title(page, "Page not found")
-    assert menu_items(page) == ["Dashboard", "Sources", "Products", "Orders", "Inventory"]
+    assert menu_items(page) == [
+        "Dashboard", "Sources", "Products", "Orders", "Inventory", "Activity", "Plan & billing",
+        "Help"]
     assert app.get_by_role("link", name="Back to Home").is_visible()
 
     # when the admin loads an unknown address of the app (a document load, with its shop)

@@ -8,6 +8,7 @@ from stores.connections import connection_create
 from stores.models import Connection, Shop
 from stores.services import shop_role_choose
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 
 SOURCE = "orders-source.myshopify.com"
 SOURCE_2 = "orders-source-two.myshopify.com"
@@ -68,6 +69,8 @@ def world(client, emulator) -> OrdersWorld:
         emulator.shop_create(domain, name=name)
         emulator.install(domain)
         shops[domain] = shop_role_choose(shop=Shop.objects.get(domain=domain), role=role)
+    # Order push is the Orders add-on: this store has it (tests of its absence remove it).
+    subscription_active(shops[DEST])
     connection = connection_create(destination=shops[DEST], store_key=shops[SOURCE].store_key)
     connection_2 = connection_create(destination=shops[DEST],
                                      store_key=shops[SOURCE_2].store_key)

@@ -9,6 +9,7 @@ from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
 from tests.orders.factories import link_product
+from tests.stores.factories import subscription_active
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,6 +23,7 @@ def test_demo_orders_fill_every_tab(emulator):
         emulator.install(domain)
     source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
     destination = shop_role_choose(shop=Shop.objects.get(domain=DEST), role="destination")
+    subscription_active(destination)  # pushing is the Orders add-on (the demo's plan has it)
     connection = connection_create(destination=destination, store_key=source.store_key)
     link_product(emulator, connection=connection, title="Linen shirt",
                  variants=[("SHIRT-S", "30.00", 50), ("SHIRT-M", "30.00", 50)])

@@ -12,7 +12,7 @@ from stores.auth import shop_csrf_token
 from stores.models import Connection
 from tests.htmx_events import said
 from tests.orders.dashboard_world import session_headers
-from tests.stores.factories import ConnectionFactory
+from tests.stores.factories import ConnectionFactory, subscription_active
 
 # Not transactional: the import job is queued on commit, which never comes, so no task runs
 # and the job keeps the product ids it was given.
@@ -117,6 +117,7 @@ def test_unsync_all_matching_in_a_tab_unlinks_only_the_matches(client, shops):
 def test_sync_all_matching_queues_one_job_of_exactly_the_matches(client):
     # given 30 products not synced yet, 27 of them matching "linen"
     ours = ConnectionFactory()
+    subscription_active(ours.destination)  # a plan that syncs them all
     products = catalogue(ours, synced=False)
     # when all matching are synced
     response = client.post(f"/products/sources/{ours.pk}/import", {

@@ -8,6 +8,7 @@ from products.models import CatalogueScan, ProductJob, ProductLink, SourceProduc
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
+from tests.stores.factories import subscription_active
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,6 +20,7 @@ def test_demo_catalogue_is_seeded_once(emulator):
     source = shop_role_choose(shop=Shop.objects.get(domain=SOURCE), role="source")
     for domain in (DEST_1, DEST_2):
         destination = shop_role_choose(shop=Shop.objects.get(domain=domain), role="destination")
+        subscription_active(destination)  # the demo's plan syncs its whole catalogue
         connection_create(destination=destination, store_key=source.store_key)
 
     summary = demo_catalogue_seed(emulator_url=emulator.url)

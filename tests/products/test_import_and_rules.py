@@ -22,6 +22,7 @@ from tests.products.catalogue_world import (
     connection,
     shirt,
 )
+from tests.stores.factories import subscription_active
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -279,6 +280,7 @@ def test_a_job_larger_than_one_batch_imports_everything(emulator):
     from products.jobs import BATCH_SIZE
 
     world = build(emulator)
+    subscription_active(connection().destination)  # a plan that syncs them all
     count = BATCH_SIZE * 2 + 3
     for n in range(count):
         emulator.product_create(SOURCE, title=f"Mug {n:02d}",

@@ -84,6 +84,9 @@ def test_the_documents_syncer_needs_all_exist():
         "bulk_query_catalogue",
         "bulk_query_inventory_levels",
         "location_inventory_levels_changed",
+        "app_subscription_create",
+        "app_subscription_cancel",
+        "current_app_installation",
     }
     # When the documents are loaded / Then each is there, once
     assert set(documents()) == expected

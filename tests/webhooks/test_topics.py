@@ -85,7 +85,8 @@ def test_every_subscribed_topic_is_accepted_and_dispatched(emulator):
     # every topic a merchant's day produces arrived; lifecycle ones are handled now, catalogue,
     # stock and order topics are recorded (their handlers belong to the products/orders apps)
     expected = subscribed_topics() - {"app/uninstalled", "shop/redact", "app/scopes_update",
-                                      "products/delete", "bulk_operations/finish"}
+                                      "products/delete", "bulk_operations/finish",
+                                      "app_subscriptions/update"}  # tests/stores/test_billing.py
     assert expected <= received
     statuses = dict(WebhookDelivery.objects.values_list("topic", "status").distinct())
     assert statuses["customers/data_request"] == "processed"

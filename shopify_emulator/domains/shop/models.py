@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shopify_emulator.domains.billing.models import AppSubscription
     from shopify_emulator.domains.bulk.models import BulkOperation
     from shopify_emulator.domains.fulfillments.models import Fulfillment, FulfillmentOrder
     from shopify_emulator.domains.inventory.models import AdjustmentGroup, InventoryItem
@@ -42,6 +43,8 @@ class Shop:
     bulk_operations: dict[int, BulkOperation] = field(default_factory=dict)
     adjustment_groups: dict[int, AdjustmentGroup] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)  # by lowercased email
+    # The app's recurring charges (``subscriptions`` above are webhook subscriptions).
+    app_subscriptions: dict[int, AppSubscription] = field(default_factory=dict)
     next_order_number: int = FIRST_ORDER_NUMBER
 
     @property

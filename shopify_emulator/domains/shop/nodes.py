@@ -32,6 +32,7 @@ def node_lookup(shop: Shop, value: str) -> Any:
         "WebhookSubscription": shop.subscriptions,
         "BulkOperation": shop.bulk_operations,
         "InventoryAdjustmentGroup": shop.adjustment_groups,
+        "AppSubscription": shop.app_subscriptions,
     }
     if type_name == "InventoryLevel":
         return level_by_gid(shop, value)

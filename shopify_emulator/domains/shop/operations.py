@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shopify_emulator.domains.billing.operations import subscription_dict as charge_dict
 from shopify_emulator.domains.fulfillments.rest import fulfillment as fulfillment_payload
 from shopify_emulator.domains.locations.models import Location
 from shopify_emulator.domains.orders import rest as orders_rest
@@ -139,4 +140,5 @@ def shop_snapshot(*, world: World, domain: str, orders: bool = True) -> dict:
                 for f in shop.fulfillments.values()
             ] if orders else None,
             "subscriptions": [subscription_dict(s) for s in shop.subscriptions.values()],
+            "app_subscriptions": [charge_dict(s) for s in shop.app_subscriptions.values()],
         }

@@ -1,0 +1,2 @@
+"""App billing: recurring app subscriptions (``appSubscriptionCreate``), the merchant's
+confirmation page, and ``app_subscriptions/update`` webhooks."""
