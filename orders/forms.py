@@ -152,7 +152,25 @@ LAST_DAY = date(2099, 12, 31)
 OUT_OF_BOUNDS = f"Choose a day between {FIRST_DAY:%b %-d, %Y} and {LAST_DAY:%b %-d, %Y}."
 
 
-class DateRangeForm(PlainForm):
+class DayBoundsMixin:
+    """`start` and `end` days within the range a date filter accepts."""
+
+    cleaned_data: dict
+
+    def _clean_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(OUT_OF_BOUNDS)
+        return day
+
+    def clean_start(self) -> date | None:
+        return self._clean_day("start")
+
+    def clean_end(self) -> date | None:
+        return self._clean_day("end")
+
+
+class DateRangeForm(DayBoundsMixin, PlainForm):
     """A preset (past week, last 30 days, last two months) or a custom from/to, both days
     included, in the shop's time zone. `cleaned_data["date_range"]` is the DateRange."""
 
@@ -169,18 +187,6 @@ class DateRangeForm(PlainForm):
         self.fields["range"].choices = [
             *((key, label) for key, (label, _) in dashboard.PRESETS.items()),
             (CUSTOM, "Custom range")]
-
-    def _clean_day(self, name: str) -> date | None:
-        day = self.cleaned_data.get(name)
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(OUT_OF_BOUNDS)
-        return day
-
-    def clean_start(self) -> date | None:
-        return self._clean_day("start")
-
-    def clean_end(self) -> date | None:
-        return self._clean_day("end")
 
     def clean(self) -> dict:
         data = super().clean()

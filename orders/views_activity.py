@@ -1,7 +1,6 @@
 """The Activity page (source and destination): the store-wide log, filtered, paged, and as
 CSV."""
 
-from datetime import date
 from typing import cast
 
 from django import forms
@@ -20,7 +19,7 @@ from orders.activity import (
     activity_page,
     activity_store_choices,
 )
-from orders.forms import FIRST_DAY, LAST_DAY, OUT_OF_BOUNDS
+from orders.forms import DayBoundsMixin
 from orders.views_dashboard import _csv_blocks  # the report's: a few hundred rows a chunk
 from stores.auth import shop_session_required
 from stores.models import Shop
@@ -32,7 +31,7 @@ FILTERS = ("kind", "store", "q", "start", "end")
 DAY = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ActivityForm(PlainForm):
+class ActivityForm(DayBoundsMixin, PlainForm):
     kind = forms.ChoiceField(required=False, label="Show",
                              choices=[("", "All activity"), *ActivityKind.choices],
                              error_messages={"invalid_choice": "Choose what to show from the "
@@ -57,18 +56,6 @@ class ActivityForm(PlainForm):
         self.stores = activity_store_choices(shop=shop)
         cast(forms.TypedChoiceField, self.fields["store"]).choices = [("", "All stores"), *(
             (choice.connection_id, choice.name) for choice in self.stores)]
-
-    def _clean_day(self, name: str) -> date | None:
-        day = self.cleaned_data.get(name)
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(OUT_OF_BOUNDS)
-        return day
-
-    def clean_start(self) -> date | None:
-        return self._clean_day("start")
-
-    def clean_end(self) -> date | None:
-        return self._clean_day("end")
 
     def _clean_cursor(self, name: str) -> ActivityCursor | None:
         token = self.cleaned_data.get(name) or ""
