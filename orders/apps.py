@@ -20,10 +20,10 @@ class OrdersConfig(AppConfig):
             destination_work_trouble,
             source_reach,
         )
-        from stores.billing import entitlement_changed
         from stores.registry import (
             connection_activity_reader_register,
             customer_data_collector_register,
+            entitlement_change_hook_register,
             shop_eraser_register,
             source_figures_reader_register,
             source_reach_reader_register,
@@ -43,5 +43,4 @@ class OrdersConfig(AppConfig):
         source_reach_reader_register(source_reach)
         work_trouble_reader_register(destination_work_trouble)
         # The Orders add-on just added: the orders automatic push held for it are pushed.
-        entitlement_changed.connect(auto_push_tasks.orders_addon_changed,
-                                    dispatch_uid="orders_addon_changed")
+        entitlement_change_hook_register(auto_push_tasks.orders_addon_changed)

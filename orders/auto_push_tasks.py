@@ -1,5 +1,6 @@
 """Automatic push looks again at waiting orders when a source unblocks a store, and when the
-destination gets the Orders add-on (stores.billing's `entitlement_changed`).
+destination gets the Orders add-on (an entitlement hook of stores.registry, registered in
+orders.apps).
 
 Apart from `orders.tasks` because this task calls a service that queues tasks (the pushes):
 `orders.services` imports `orders.tasks`, this module imports `orders.services`, and
@@ -21,8 +22,8 @@ def order_auto_push_recheck_task(destination_id: int, source_id: int | None = No
     order_auto_push_recheck(destination_id=destination_id, source_id=source_id)
 
 
-def orders_addon_changed(sender: object, *, shop_id: int, **kwargs: object) -> None:
-    """The shop's plan changed (connected in orders.apps): with the Orders add-on on now, the
+def orders_addon_changed(*, shop_id: int) -> None:
+    """The shop's plan changed (registered in orders.apps): with the Orders add-on on now, the
     orders automatic push waited with are pushed, in the background."""
     shop = Shop.objects.filter(pk=shop_id, role=Shop.Role.DESTINATION).first()
     if shop is not None and orders_addon_on(shop=shop):

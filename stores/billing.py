@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import django.dispatch
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from stores.models import Shop, Subscription
 from stores.plans import Plan, orders_addon_price, plan_get, plans, shop_entitlement
+from stores.registry import entitlement_change_hooks_run
 from stores.services import shop_admin_session
 from syncer.shopify.domains import admin_app_url
 from syncer.shopify.errors import ShopifyError
@@ -36,10 +36,6 @@ from syncer.shopify.operations.billing import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Sent (on commit, kwarg shop_id) whenever the shop's ACTIVE subscription changes: a receiver
-# may act on the new entitlement, e.g. push the orders that waited for the add-on.
-entitlement_changed = django.dispatch.Signal()
 
 NAME_PREFIX = "Syncer "
 ADDON_SUFFIX = " + Orders add-on"
@@ -102,8 +98,8 @@ def _active_key(shop_id: int) -> tuple[int, str, bool] | None:
 
 def _entitlement_may_change(shop_id: int, before: tuple[int, str, bool] | None) -> None:
     if _active_key(shop_id) != before:
-        transaction.on_commit(lambda: entitlement_changed.send(sender=Subscription,
-                                                               shop_id=shop_id))
+        # The apps above act on the new entitlement (stores.registry).
+        transaction.on_commit(lambda: entitlement_change_hooks_run(shop_id=shop_id))
 
 
 def _one_active(*, shop_id: int, now: datetime) -> None:

@@ -81,6 +81,28 @@ def links_end_hooks_run(*, connection: Connection, reason: str) -> None:
         hook(connection=connection, reason=reason)
 
 
+# --- a shop's plan changed ----------------------------------------------------------------------
+# A hook is `hook(*, shop_id: int) -> None`, run once the transaction that changed the shop's
+# ACTIVE subscription commits (stores.billing): e.g. the orders automatic push held for the
+# Orders add-on are pushed once Shopify confirms it. Hooks must be idempotent.
+
+EntitlementHook = Callable[..., None]
+
+_entitlement_hooks: list[EntitlementHook] = []
+
+
+def entitlement_change_hook_register(hook: EntitlementHook) -> EntitlementHook:
+    """Registers `hook` (once); usable as a decorator."""
+    if hook not in _entitlement_hooks:
+        _entitlement_hooks.append(hook)
+    return hook
+
+
+def entitlement_change_hooks_run(*, shop_id: int) -> None:
+    for hook in list(_entitlement_hooks):
+        hook(shop_id=shop_id)
+
+
 # --- what stores' pages show of the apps above ------------------------------------------------
 # Home (a destination's sources) and the Stores list (each store's recent activity) show
 # products, stock and orders, which stores may not import. The app on top (orders, which reads

@@ -1,7 +1,7 @@
 """Order push is the Orders add-on. Without it a push by hand is refused in words with the way
 to Plan & billing, the order list and page show the push buttons disabled with the reason,
 and automatic push does not push: the order waits, saying so, and goes as soon as the
-merchant adds the add-on (Shopify's approval → app_subscriptions/update → entitlement_changed).
+merchant adds the add-on (Shopify's approval → app_subscriptions/update → the entitlement hooks).
 Nothing reaches the source in between."""
 
 import json

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from stores.billing import entitlement_changed
 from stores.models import Connection, Shop, Subscription
 from stores.plans import orders_addon_price, plan_get
+from stores.registry import entitlement_change_hooks_run
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -46,7 +46,7 @@ def subscription_active(shop: Shop, plan: str = "unlimited", orders_addon: bool 
                         notify: bool = False) -> Subscription:
     """The shop's plan as Shopify confirmed it: an ACTIVE subscription row (Shopify's unique id,
     the plan's price plus the add-on's, its name as Syncer asks for it), replacing any other
-    active one, as an approval does. `notify` also sends `entitlement_changed` on commit, as
+    active one, as an approval does. `notify` also runs the entitlement hooks on commit, as
     the billing flow does when the active subscription changes. The row is Syncer's only (the
     emulator holds no such charge): a test that goes through the billing flow (subscription_request,
     the emulator's Approve) should not also use this for the same shop, since Syncer keeps the
@@ -65,8 +65,7 @@ def subscription_active(shop: Shop, plan: str = "unlimited", orders_addon: bool 
         currency=settings.SYNCER_BILLING_CURRENCY, status=Subscription.Status.ACTIVE,
         test=True, current_period_end=now + timedelta(days=30), status_changed_at=now)
     if notify:
-        transaction.on_commit(lambda: entitlement_changed.send(sender=Subscription,
-                                                               shop_id=shop.pk))
+        transaction.on_commit(lambda: entitlement_change_hooks_run(shop_id=shop.pk))
     return subscription
 
 

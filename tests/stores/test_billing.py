@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from stores import registry
 from stores.billing import (
     BillingError,
-    entitlement_changed,
     subscription_cancel,
     subscription_confirm,
     subscription_declined_latest,
@@ -43,16 +43,15 @@ def number(url_or_row) -> int:
 
 
 @pytest.fixture
-def changes():
-    """The shop ids entitlement_changed was sent for, in order."""
+def changes(monkeypatch):
+    """The shop ids the entitlement hooks ran for, in order."""
     seen: list[int] = []
 
-    def receiver(sender, shop_id, **kwargs):
+    def recorder(*, shop_id):
         seen.append(shop_id)
 
-    entitlement_changed.connect(receiver)
-    yield seen
-    entitlement_changed.disconnect(receiver)
+    monkeypatch.setattr(registry, "_entitlement_hooks", [*registry._entitlement_hooks, recorder])
+    return seen
 
 
 def approve(emulator, shop: Shop, url: str) -> str:
