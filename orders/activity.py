@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 
 from orders.models import OrderFulfillment, OrderPush, OrderPushLine
 from orders.reports import _text  # neutralises spreadsheet formulas in a store's text
+from orders.selectors import shop_label
 from orders.stats import day_start
 from products.history import HistoryRow, latency_words, sync_history_rows
 from products.models import SourceProduct, SourceVariant, SyncEvent
@@ -175,7 +176,7 @@ def activity_connections(*, shop: Shop) -> list[Connection]:
         connections = connections.filter(destination=shop)
     else:
         return []
-    return sorted(connections, key=lambda c: _name(c.destination if c.source_id == shop.pk
+    return sorted(connections, key=lambda c: shop_label(c.destination if c.source_id == shop.pk
                                                     else c.source).lower())
 
 
@@ -183,10 +184,6 @@ def _scope(shop: Shop, filters: ActivityFilters) -> _Scope:
     connections = {c.pk: c for c in activity_connections(shop=shop)
                    if filters.store is None or c.pk == filters.store}
     return _Scope(shop=shop, is_source=shop.role == Shop.Role.SOURCE, connections=connections)
-
-
-def _name(shop: Shop) -> str:
-    return shop.name or shop.domain
 
 
 def _in_range(rows: QuerySet[Any], filters: ActivityFilters, zone: Any) -> QuerySet[Any]:
@@ -368,7 +365,7 @@ def _sync_rows(scope: _Scope, events: list[SyncEvent]) -> dict[int, ActivityRow]
         by_connection.setdefault(event.connection_id or 0, []).append(event)
     for connection_id, group in by_connection.items():
         connection = scope.connections[connection_id]
-        store = _name(scope.other(connection))
+        store = shop_label(scope.other(connection))
         for history in sync_history_rows(connection=connection, events=group):
             rows[history.event.pk] = _sync_row(history, store=store, zone=zone,
                                                is_source=scope.is_source)
@@ -415,7 +412,7 @@ def _push_row(scope: _Scope, push: OrderPush, moment: datetime, tag: str) -> Act
     return ActivityRow(
         cursor=ActivityCursor(at=moment, tag=tag, pk=push.pk),
         at=moment.astimezone(scope.shop.zone), kind=ActivityKind.ORDERS,
-        kind_label=f"Order push ({how})", store=_name(other), order=order.name,
+        kind_label=f"Order push ({how})", store=shop_label(other), order=order.name,
         what=f"Order {order.name}", change=f"{order.name} → {push.source_order_name or '—'}",
         result=_PUSH_OUTCOMES.get(push.status, Outcome.PENDING),
         result_label=str(push.get_status_display()), error=push.error if failed else "",
@@ -433,7 +430,7 @@ def _fulfilment_row(scope: _Scope, row: OrderFulfillment, moment: datetime) -> A
     return ActivityRow(
         cursor=ActivityCursor(at=moment, tag=FULFILMENTS, pk=row.pk),
         at=moment.astimezone(scope.shop.zone), kind=ActivityKind.FULFILMENT,
-        kind_label="Fulfilment", store=_name(other), order=order.name,
+        kind_label="Fulfilment", store=shop_label(other), order=order.name,
         what=f"Order {order.name}",
         change=f"{push.source_order_name or '—'} → {order.name}",
         result=_FULFILMENT_OUTCOMES.get(row.status, Outcome.PENDING),
@@ -445,13 +442,13 @@ def _connection_row(scope: _Scope, event: ConnectionEvent) -> ActivityRow:
     connection = scope.connections[event.connection_id]
     actor = event.actor_shop
     who = ("you" if actor is not None and actor.pk == scope.shop.pk
-           else _name(actor) if actor is not None else "a store")
+           else shop_label(actor) if actor is not None else "a store")
     removed = (f"{event.links_removed} product link{'s' if event.links_removed != 1 else ''} "
                "removed") if event.links_removed else ""
     return ActivityRow(
         cursor=ActivityCursor(at=event.at, tag=CONNECTION_EVENTS, pk=event.pk),
         at=event.at.astimezone(scope.shop.zone), kind=ActivityKind.CONNECTIONS,
-        kind_label="Connection", store=_name(scope.other(connection)),
+        kind_label="Connection", store=shop_label(scope.other(connection)),
         what=f"{event.get_action_display()} by {who}", result=Outcome.OK, result_label="Done",
         details=removed)
 
@@ -543,5 +540,6 @@ class StoreChoice:
 def activity_store_choices(*, shop: Shop) -> list[StoreChoice]:
     """The other stores the log can be narrowed to, by name, whatever their status now."""
     return [StoreChoice(connection_id=c.pk,
-                        name=_name(c.destination if shop.role == Shop.Role.SOURCE else c.source))
+                        name=shop_label(c.destination if shop.role == Shop.Role.SOURCE
+                                        else c.source))
             for c in activity_connections(shop=shop)]
