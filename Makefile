@@ -33,8 +33,12 @@ run: install
 reset-demo: install
 	$(PY) scripts/run_demo.py --reset
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; 0 = one process, no xdist), each with
+# its own test database and Redis database.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m scripts.local_services test -- $(PY) -m pytest $(PYTEST_ARGS)
+	SYNCER_TEST_WORKERS=$(TEST_WORKERS) $(PY) -m scripts.local_services test -- \
+	  $(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal) $(PYTEST_ARGS)
 
 # ruff, mypy (django-stubs loads syncer.settings.test, which needs DATABASE_URL and REDIS_URL
 # to be set, not reachable: harmless local defaults unless given) and the import contracts.

@@ -77,9 +77,16 @@ class Services:
     notes: list[str] = field(default_factory=list)
     servers: list[EmbeddedServer] = field(default_factory=list)
     redis_owner: str = ""  # set when a database on a shared Redis was claimed for us
+    # A parallel suite (pytest-xdist): one Redis database per test process, the first being
+    # redis_url; syncer.settings.test gives worker gwN the N-th (the suite flushes its database).
+    redis_urls: list[str] = field(default_factory=list)
+    redis_owners: list[str] = field(default_factory=list)
 
     def environ(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+        environ = {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+        if len(self.redis_urls) > 1:
+            environ["SYNCER_TEST_REDIS_URLS"] = ",".join(self.redis_urls)
+        return environ
 
     def stop(self) -> None:
         for server in reversed(self.servers):
@@ -371,11 +378,43 @@ def redis_database_claim(*, host: str, port: int, owner: str) -> int | None:
     return None
 
 
+def test_workers(environ: Mapping[str, str]) -> int:
+    """How many test processes `make test` runs (SYNCER_TEST_WORKERS, set by the Makefile from
+    TEST_WORKERS): each needs a Redis database of its own."""
+    value = environ.get("SYNCER_TEST_WORKERS", "").strip()
+    if value == "auto":
+        return os.cpu_count() or 1
+    return max(int(value), 1) if value.isdigit() else 1
+
+
 def redis_database_release(*, url: str, owner: str) -> None:
     admin = redis.Redis.from_url(url_with_path(url, "0"), decode_responses=True)
     for number, who in admin.hgetall(REDIS_CLAIMS_KEY).items():
         if who == owner:
             admin.hdel(REDIS_CLAIMS_KEY, number)
+
+
+def _redis_databases_claim(services: Services, *, host: str, port: int, owner: str,
+                           count: int) -> None:
+    """Claims `count` databases on a shared server (the first as the owner itself, the others
+    as owner#2, owner#3...), or none: a parallel suite without a database per process would
+    have its processes flush each other's queues."""
+    owners = [owner] + [f"{owner}#{index}" for index in range(2, count + 1)]
+    numbers = []
+    for each in owners:
+        number = redis_database_claim(host=host, port=port, owner=each)
+        if number is None:
+            for claimed in services.redis_owners:
+                redis_database_release(url=f"redis://{host}:{port}/0", owner=claimed)
+            services.redis_owners = []
+            return
+        numbers.append(number)
+        services.redis_owners.append(each)
+    services.redis_url = f"redis://{host}:{port}/{numbers[0]}"
+    services.redis_urls = [f"redis://{host}:{port}/{number}" for number in numbers]
+    services.redis_owner = owner
+    listed = ", ".join(str(number) for number in numbers)
+    services.notes.append(f"Redis: {host}:{port}, database{'s' if count > 1 else ''} {listed}")
 
 
 # -- resolution ---------------------------------------------------------------------------------
@@ -392,6 +431,7 @@ def services_start(*, purpose: str, environ: Mapping[str, str] | None = None,
     durable = purpose != "test"
     services = Services(database_url="", redis_url="")
     name = database_name(purpose=purpose, root=root)
+    workers = test_workers(environ) if purpose == "test" else 1
     try:
         if environ.get("DATABASE_URL"):
             services.database_url = environ["DATABASE_URL"]
@@ -421,17 +461,15 @@ def services_start(*, purpose: str, environ: Mapping[str, str] | None = None,
                 host, port = _host_port(environ.get("SYNCER_PROBE_REDIS", DEFAULT_REDIS))
                 reason = f"nothing answers on {host}:{port}"
                 if redis_local_answers(host=host, port=port):
-                    number = redis_database_claim(host=host, port=port,
-                                                  owner=f"{root.resolve()}#{purpose}")
-                    if number is not None:
-                        services.redis_url = f"redis://{host}:{port}/{number}"
-                        services.redis_owner = f"{root.resolve()}#{purpose}"
-                        services.notes.append(f"Redis: {host}:{port}, database {number}")
+                    _redis_databases_claim(services, host=host, port=port,
+                                           owner=f"{root.resolve()}#{purpose}", count=workers)
                     reason = f"every database on {host}:{port} is taken"
             if not services.redis_url:
                 services.redis_url, server = embedded_redis_start(
                     data_dir=services_dir / "redis", durable=durable)
                 services.servers.append(server)
+                services.redis_urls = [url_with_path(services.redis_url, str(number))
+                                       for number in range(workers)]
                 services.notes.append(f"Redis: embedded Valkey 8 ({reason}), "
                                       f"data in {services_dir / 'redis'}")
     except BaseException:
@@ -475,10 +513,11 @@ def main(argv: list[str]) -> int:
     finally:
         services.stop()
         if services.redis_owner:
-            # A suite or benchmark run leaves nothing worth keeping: give the database back, so
+            # A suite or benchmark run leaves nothing worth keeping: give the databases back, so
             # clones that come and go (CI) never use up a shared server's databases.
-            redis.Redis.from_url(services.redis_url).flushdb()
-            redis_database_release(url=services.redis_url, owner=services.redis_owner)
+            for url, owner in zip(services.redis_urls, services.redis_owners, strict=True):
+                redis.Redis.from_url(url).flushdb()
+                redis_database_release(url=url, owner=owner)
 
 
 if __name__ == "__main__":

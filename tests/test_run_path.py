@@ -306,3 +306,29 @@ def test_servers_left_by_a_killed_run_are_stopped_by_the_next(tmp_path):
     finally:
         starter.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_parallel_suite_gets_one_redis_database_per_worker_and_gives_them_back(tmp_path):
+    # given a checkout whose suite runs in three processes, on whatever Redis this machine has
+    environ = {"SYNCER_TEST_WORKERS": "3"}
+    services = services_start(purpose="test", environ=environ, root=tmp_path / "suite")
+    owner = f"{(tmp_path / 'suite').resolve()}#test"
+    try:
+        # then it has three distinct databases, the first being REDIS_URL, all handed on
+        assert len(set(services.redis_urls)) == 3
+        assert services.redis_urls[0] == services.redis_url
+        assert services.environ()["SYNCER_TEST_REDIS_URLS"] == ",".join(services.redis_urls)
+    finally:
+        for url in services.redis_urls:
+            redis.Redis.from_url(url).flushdb()
+        for each in (owner, f"{owner}#2", f"{owner}#3"):
+            redis_database_release(url=services.redis_url, owner=each)
+        services.stop()
+    # and a one-process suite hands on no list
+    single = services_start(purpose="test", environ={}, root=tmp_path / "single")
+    try:
+        assert "SYNCER_TEST_REDIS_URLS" not in single.environ()
+    finally:
+        redis_database_release(url=single.redis_url,
+                               owner=f"{(tmp_path / 'single').resolve()}#test")
+        single.stop()

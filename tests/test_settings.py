@@ -103,3 +103,34 @@ def test_celery_production_settings():
     assert conf.beat_schedule["beat-heartbeat"]["task"] == "syncer.tasks.beat_heartbeat"
     celery_app.loader.import_default_modules()  # what a worker does at start
     assert "syncer.tasks.beat_heartbeat" in celery_app.tasks
+
+
+PRINT_REDIS = ("import django; from django.conf import settings as s; django.setup(); "
+               "print(s.REDIS_URL)")
+
+
+def settings_redis_url(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_REDIS], cwd=ROOT, capture_output=True, text=True,
+        timeout=60, env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE":
+                         "syncer.settings.test", **env})
+
+
+def test_each_parallel_test_worker_takes_its_own_redis_database():
+    urls = "redis://127.0.0.1:6379/3,redis://127.0.0.1:6379/4"
+    # given the second worker of a two-process suite
+    result = settings_redis_url({"PYTEST_XDIST_WORKER": "gw1", "SYNCER_TEST_REDIS_URLS": urls,
+                                 "REDIS_URL": "redis://127.0.0.1:6379/3"})
+    # then it takes the second database
+    assert result.stdout.strip() == "redis://127.0.0.1:6379/4", result.stderr
+    # and a process a test starts with a Redis of its own keeps that one
+    result = settings_redis_url({"PYTEST_XDIST_WORKER": "gw1", "SYNCER_TEST_REDIS_URLS": urls,
+                                 "REDIS_URL": "redis://127.0.0.1:41234/0"})
+    assert result.stdout.strip() == "redis://127.0.0.1:41234/0", result.stderr
+
+
+def test_a_parallel_test_worker_without_a_database_of_its_own_is_refused():
+    result = settings_redis_url({"PYTEST_XDIST_WORKER": "gw2",
+                                 "REDIS_URL": "redis://127.0.0.1:6379/3"})
+    assert result.returncode == 1
+    assert "Test worker gw2 has no Redis database of its own" in result.stderr

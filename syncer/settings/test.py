@@ -13,6 +13,29 @@ os.environ.setdefault("SHOPIFY_APP_BRIDGE_URL", "")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/syncer")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
+
+def _parallel_redis_url() -> str | None:
+    """A pytest-xdist worker's own Redis database: tests flush theirs, so two processes sharing
+    one would lose each other's queues and locks. `make test` hands out one per worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return None
+    urls = [url for url in os.environ.get("SYNCER_TEST_REDIS_URLS", "").split(",") if url]
+    if urls and os.environ.get("REDIS_URL") != urls[0]:
+        return None  # a process a test started (a worker on that test's own Redis), not pytest
+    index = int(worker[2:])
+    if index >= len(urls):
+        raise RuntimeError(
+            f"Test worker {worker} has no Redis database of its own: run a parallel suite "
+            "through `make test TEST_WORKERS=N`, which gives each worker one, or set "
+            "SYNCER_TEST_REDIS_URLS to a comma-separated list with one URL per worker.")
+    return urls[index]
+
+
+_REDIS_URL_OF_THIS_WORKER = _parallel_redis_url()
+if _REDIS_URL_OF_THIS_WORKER:
+    os.environ["REDIS_URL"] = _REDIS_URL_OF_THIS_WORKER
+
 from syncer.settings.base import *  # noqa: E402,F403
 from syncer.settings.base import DATABASES, env  # noqa: E402
 
