@@ -6,4 +6,5 @@ class StoresConfig(AppConfig):
     verbose_name = "Stores and connections"
 
     def ready(self) -> None:
-        from stores import alert_tasks, webhook_handlers  # noqa: F401  (registers them)
+        # Imported for what they register: tasks and webhook handlers.
+        from stores import alert_tasks, invitation_tasks, webhook_handlers  # noqa: F401

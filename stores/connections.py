@@ -1,5 +1,5 @@
-"""Connections between stores: connect (with a source's key), block, unblock, disconnect,
-reconnect.
+"""Connections between stores: connect (with a source's key or an invitation code), block,
+unblock, disconnect, reconnect.
 
 Every transition is validated, applied in one short transaction with the row locked, and
 recorded as a ConnectionEvent with who did it.
@@ -10,11 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stores.alerts import alert_raise_on_commit
+from stores.invitations import invitation_is_code, invitation_source_for_code, invitations_accept
 from stores.models import (
     AlertKind,
     Connection,
     ConnectionEvent,
     EndedLink,
+    Invitation,
     Shop,
     store_key_digest,
 )
@@ -56,11 +58,26 @@ def connection_create(*, destination: Shop, store_key: str, actor_user_id: str =
                               "Switch this store's role to destination first.")
     if not store_key:
         raise ConnectionRefused("Enter the source store's key.")
+    if invitation_is_code(store_key):
+        with transaction.atomic():
+            invitation = invitation_source_for_code(store_key)
+            if invitation is None:
+                raise ConnectionRefused(
+                    "This invitation code no longer works: it was replaced by a newer "
+                    "invitation, withdrawn, or already used. Ask the source store's owner to "
+                    "invite you again.")
+            return _connection_make(destination=destination, source=invitation.source,
+                                    actor_user_id=actor_user_id, invitation=invitation)
     # Only the key's hash is stored (stores/services.py: store keys).
     source = Shop.objects.filter(store_key_hash=store_key_digest(store_key)).first()
     if source is None:
         raise ConnectionRefused("No store has this key. Check it with the source store's owner "
                               "(keys change when they are rotated).")
+    return _connection_make(destination=destination, source=source, actor_user_id=actor_user_id)
+
+
+def _connection_make(*, destination: Shop, source: Shop, actor_user_id: str,
+                     invitation: Invitation | None = None) -> Connection:
     if source.pk == destination.pk:
         raise ConnectionRefused("This is your own store's key. Enter the key of the source "
                               "store you want to follow.")
@@ -75,6 +92,7 @@ def connection_create(*, destination: Shop, store_key: str, actor_user_id: str =
         if created:
             _record(connection=connection, action=Action.CONNECTED, actor=destination,
                     actor_user_id=actor_user_id)
+            invitations_accept(connection=connection, invitation=invitation)
             return connection
         if connection.status == Status.CONNECTED:
             raise ConnectionRefused(f"You are already connected to {source.name or source.domain}.")
@@ -88,6 +106,7 @@ def connection_create(*, destination: Shop, store_key: str, actor_user_id: str =
         connection.save()
         _record(connection=connection, action=Action.RECONNECTED, actor=destination,
                 actor_user_id=actor_user_id)
+        invitations_accept(connection=connection, invitation=invitation)
     return connection
 
 

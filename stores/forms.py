@@ -24,8 +24,9 @@ class ShopDomainForm(PlainForm):
 
 
 class ConnectForm(PlainForm):
-    store_key = forms.CharField(max_length=64, label="Source store key", error_messages={
-        "required": "Paste the key the source store's owner gave you.",
+    store_key = forms.CharField(max_length=64, label="Source store key or invitation code",
+                                error_messages={
+        "required": "Paste the key or invitation code the source store's owner gave you.",
         "max_length": "A store key is at most %(limit_value)d characters (this has "
                       "%(show_value)d): paste the key exactly as the source's owner sent it.",
     })
@@ -35,3 +36,11 @@ class StoreListForm(PlainForm):
     tab = forms.ChoiceField(choices=Connection.Status.choices, required=False)
     q = forms.CharField(max_length=100, required=False)
     page = forms.IntegerField(min_value=1, required=False)
+
+
+class InvitationForm(PlainForm):
+    email = forms.EmailField(max_length=254, label="Email", error_messages={
+        "required": "Enter the email address of the store's owner.",
+        "invalid": "Enter a whole email address, like owner@store.com.",
+    })
+    store_name = forms.CharField(max_length=255, required=False, label="Store name (optional)")

@@ -408,3 +408,42 @@ class AlertDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.shop}: {self.pending_count} waiting"
+
+
+class Invitation(models.Model):
+    """A source's invitation to a destination store: an email with an invitation code that
+    connects its holder to this source, once. Only the code's hash is kept (like store keys);
+    each send makes a new code, so the latest email is the one that works."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    store_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # The last send's failure in plain words (cleared by a send that works).
+    send_error = models.TextField(blank=True)
+    connection = models.ForeignKey(Connection, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="invitations")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One open invitation per address: inviting again resends it.
+            models.UniqueConstraint(fields=["source", "email"],
+                                    condition=models.Q(status="pending"),
+                                    name="invitation_one_pending_per_email"),
+        ]
+        indexes = [models.Index(fields=["source", "status", "-created_at"],
+                                name="invitation_source_status")]
+
+    def __str__(self) -> str:
+        return f"Invitation from {self.source} to {self.email} ({self.status})"

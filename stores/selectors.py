@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from stores.models import Connection, ConnectionEvent, EndedLink, Shop
+from stores.models import Connection, ConnectionEvent, EndedLink, Invitation, Shop
 from stores.registry import (
     RECENT_DAYS,
     ConnectionActivity,
@@ -129,3 +129,18 @@ def store_activity_list(*, connections: list[Connection]) -> list[StoreActivity]
     return [StoreActivity(connection=connection,
                           activity=activity.get(connection.pk, ConnectionActivity()))
             for connection in connections]
+
+
+def invitation_list_for_source(*, source: Shop, limit: int = 50) -> list[Invitation]:
+    """The source's invitations, open ones first (newest first), then the latest answered."""
+    pending = list(Invitation.objects.filter(source=source, status=Invitation.Status.PENDING)
+                   .order_by("-created_at")[:limit])
+    others = list(Invitation.objects.filter(source=source)
+                  .exclude(status=Invitation.Status.PENDING)
+                  .select_related("connection__destination")
+                  .order_by("-created_at")[:max(limit - len(pending), 0)])
+    return pending + others
+
+
+def invitation_for_source(*, source: Shop, invitation_id: int) -> Invitation | None:
+    return Invitation.objects.filter(source=source, pk=invitation_id).first()

@@ -102,6 +102,9 @@ def oauth_install(request: HttpRequest) -> HttpResponse:
         if not shop_domain_is_valid(shop_domain):
             return render(request, "stores/oauth_error.html",
                           {"message": "The install link names no valid store."}, status=400)
+    elif "shop" not in request.GET:
+        # The invitation email's install link: the merchant types their store's address.
+        return render(request, "stores/oauth_start.html", {"form": ShopDomainForm()})
     else:
         form = ShopDomainForm(request.GET)
         if not form.is_valid():

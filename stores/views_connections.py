@@ -26,6 +26,7 @@ from stores.selectors import (
     store_activity_list,
 )
 from stores.services import store_key_rotate
+from stores.views_invitations import invitations_context
 from syncer.htmx import ShopRequest, failure, page_or_fragment, toast
 
 PAGE_SIZE = 20
@@ -48,6 +49,7 @@ def store_list(request: ShopRequest[Shop]) -> HttpResponse:
         "recent_days": RECENT_DAYS,
         "counts": connection_counts_for_source(source=request.shop),
         "tabs": Connection.Status.choices,
+        **invitations_context(source=request.shop),
     }
     template = page_or_fragment(request, "stores/store_list.html", "store-table")
     return render(request, template, context)
