@@ -318,6 +318,9 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Syncer <alerts@syncer.test>")
 SYNCER_SUPPORT_EMAIL = env.str("SYNCER_SUPPORT_EMAIL", default="support@syncer.test")
+# Where an invitation email sends a store to install Syncer (the App Store listing, in
+# production); empty: this app's own install page, which asks for the store address.
+SYNCER_INSTALL_URL = env.str("SYNCER_INSTALL_URL", default="")
 # At most one alert email per kind per store in this window, with the count since the last.
 SYNCER_ALERT_WINDOW_SECONDS = env.int("SYNCER_ALERT_WINDOW_SECONDS", default=3600)
 
