@@ -1,4 +1,5 @@
-"""Control routes for orders: a storefront checkout, refunds and cancellations."""
+"""Control routes for orders: a storefront checkout, payment of a pending order, refunds
+and cancellations."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from shopify_emulator.control_support import (
     require_shop,
     str_field,
 )
-from shopify_emulator.domains.orders.operations import order_checkout
+from shopify_emulator.domains.orders.operations import order_checkout, order_mark_paid
 from shopify_emulator.domains.orders.refunds import order_cancel, order_refund
 
 FINANCIAL_STATUSES = ("paid", "pending", "authorized")
@@ -76,8 +77,16 @@ def do_cancel(*, emulator: Emulator, request: Request, domain: str, order_id: in
     return json_reply(order)
 
 
+def do_pay(*, emulator: Emulator, request: Request, domain: str, order_id: int) -> Response:
+    require_order(emulator=emulator, domain=domain, order_id=order_id)
+    order = act(emulator=emulator, operation=order_mark_paid, shop_domain=domain,
+                order_id=order_id)
+    return json_reply(order)
+
+
 ROUTES = [
     Route(path=f"{SHOP_PATH}/orders", name="orders", methods=("POST",), handler=do_orders),
     Route(path=f"{ORDER_PATH}/refund", name="refund", methods=("POST",), handler=do_refund),
     Route(path=f"{ORDER_PATH}/cancel", name="cancel", methods=("POST",), handler=do_cancel),
+    Route(path=f"{ORDER_PATH}/pay", name="pay", methods=("POST",), handler=do_pay),
 ]

@@ -299,3 +299,21 @@ def line_item_level(
     if location is None:
         return None
     return level_activate(world=world, item=item, location=location)
+
+
+def order_mark_paid(*, world: World, shop_domain: str, order_id: int) -> dict:
+    """A pending (or authorized) order's payment arrives — the merchant's Mark as paid, or a
+    capture: Shopify sends orders/paid and orders/updated. Stock was taken at checkout."""
+    with world.transaction():
+        shop = world.require_shop(shop_domain)
+        order = order_require(shop=shop, order_id=order_id)
+        if order.cancelled_at is not None:
+            raise EmulatorError("A cancelled order cannot be paid")
+        if order.financial_status not in ("pending", "authorized"):
+            raise EmulatorError(f"The order is {order.financial_status}, not awaiting payment")
+        order.financial_status = "paid"
+        order.updated_at = world.now()
+        payload = rest.order(shop, order)
+        world.emit(shop, "orders/paid", payload)
+        world.emit(shop, "orders/updated", payload)
+        return payload

@@ -1,0 +1,189 @@
+"""Stock paths proven end to end through the emulator (issue 23): a pending payment, a refund
+without restock, and a destination that follows two sources."""
+
+import pytest
+
+from products.inventory.settings import connection_inventory_save
+from products.inventory.tasks import inventory_flush_on_commit
+from products.models import (
+    InventoryEffect,
+    ProductLink,
+    SourceProduct,
+    SourceVariant,
+    SyncEvent,
+    VariantLink,
+)
+from stores.connections import connection_create
+from stores.models import Connection, Shop
+from stores.services import shop_role_choose
+from tests.products.inventory_world import World, build
+from tests.products.test_inventory_engine import reconcile_all, settle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pending_order(emulator, shop: str, sku: str, quantity: int) -> int:
+    order = emulator.order_create(shop, lines=[{"sku": sku, "quantity": quantity}],
+                                  financial_status="pending")
+    return order.get("id") or order["order"]["id"]
+
+
+def settings_save(connection: Connection, **changes) -> None:
+    """The destination's Inventory settings for one source, saved as the page saves them."""
+    values = {"destination_location_id": connection.destination_location_id,
+              "safety_stock": connection.safety_stock,
+              "count_pending_orders": connection.count_pending_orders,
+              "stock_percent": connection.stock_percent, "stock_max": connection.stock_max,
+              "draft_below": connection.draft_below, **changes}
+    inventory_flush_on_commit(connection_inventory_save(connection=connection, **values))
+
+
+def counting_pending(connection: Connection, on: bool) -> None:
+    settings_save(connection, count_pending_orders=on)
+
+
+def test_a_pending_order_moves_the_source_only_once_paid_when_the_option_is_off(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    seller = world.destinations[0]
+    # when a customer of destination 1 orders 3 shirts and has not paid yet
+    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
+    settle(world)
+    # then the source keeps its stock
+    assert world.level(world.source, "SHIRT-S") == 10
+    assert InventoryEffect.objects.count() == 0
+    # when the payment arrives
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
+    settle(world)
+    # then the source loses the 3, once, and the other destination follows
+    assert world.level(world.source, "SHIRT-S") == 7
+    assert world.level(world.destinations[1], "SHIRT-S") == 7
+    assert list(InventoryEffect.objects.values_list("kind", "delta", "status")) == [
+        ("sale", -3, "applied")]
+
+
+def test_a_pending_order_moves_the_source_at_once_and_only_once_when_the_option_is_on(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    seller = world.destinations[0]
+    counting_pending(Connection.objects.get(destination__domain=seller), on=True)
+    # when a customer orders 2 totes with payment pending
+    order_id = pending_order(emulator, seller, "TOTE-1", 2)
+    settle(world)
+    # then the source loses them straight away
+    assert world.level(world.source, "TOTE-1") == 23
+    assert world.level(world.destinations[1], "TOTE-1") == 23
+    # and when the payment arrives, nothing moves again
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
+    settle(world)
+    assert world.level(world.source, "TOTE-1") == 23
+    assert list(InventoryEffect.objects.values_list("kind", "delta")) == [("sale", -2)]
+
+
+def test_a_pending_order_of_another_destination_is_still_counted_only_when_paid(emulator):
+    # the option is one destination's choice for one source: the other is not affected
+    world = build(emulator)
+    reconcile_all(world)
+    counting_pending(Connection.objects.get(destination__domain=world.destinations[0]), on=True)
+    pending_order(emulator, world.destinations[1], "SHIRT-M", 1)
+    settle(world)
+    assert world.level(world.source, "SHIRT-M") == 8
+    assert InventoryEffect.objects.count() == 0
+
+
+def test_a_refund_without_restock_moves_nothing(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    seller = world.destinations[1]
+    order = emulator.order_create(seller, lines=[{"sku": "SHIRT-S", "quantity": 3}],
+                                  financial_status="paid")
+    settle(world)
+    assert world.level(world.source, "SHIRT-S") == 7
+    order_id = order.get("id") or order["order"]["id"]
+    # when the destination refunds 2 of them without putting them back in stock
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/refund",
+                   json={"lines": [{"sku": "SHIRT-S", "quantity": 2}], "restock": False})
+    settle(world)
+    # then the source and every destination keep the stock the sale left
+    assert world.level(world.source, "SHIRT-S") == 7
+    assert world.level(world.destinations[0], "SHIRT-S") == 7
+    assert world.level(seller, "SHIRT-S") == 7
+    assert list(InventoryEffect.objects.values_list("kind", flat=True)) == ["sale"]
+
+
+def test_a_destination_following_two_sources_keeps_each_apart(emulator):
+    # given destination 1 following the usual source and a second one with its own catalogue
+    world = build(emulator, destinations=1)
+    reconcile_all(world)
+    second = "src-2.myshopify.com"
+    destination_domain = world.destinations[0]
+    emulator.shop_create(second)
+    emulator.install(second)
+    second_source = shop_role_choose(shop=Shop.objects.get(domain=second), role="source")
+    destination = Shop.objects.get(domain=destination_domain)
+    connection_create(destination=destination, store_key=second_source.store_key)
+    second_world = build_second_source(emulator, world, second)
+    reconcile_all(world)
+    first_connection = Connection.objects.get(source__domain=world.source)
+    second_connection = Connection.objects.get(source__domain=second)
+    assert second_world.level(destination_domain, "MUG-1") == 12
+    # and a safety stock of 2 for the first source only
+    settings_save(first_connection, safety_stock=2)
+    settle(world)
+    assert world.level(destination_domain, "TOTE-1") == 23
+    assert second_world.level(destination_domain, "MUG-1") == 12
+    # when the destination sells a tote and a mug in one order
+    emulator.order_create(destination_domain, financial_status="paid", lines=[
+        {"sku": "TOTE-1", "quantity": 1}, {"sku": "MUG-1", "quantity": 4}])
+    settle(world)
+    # then each source loses only its own product, and the destination follows each
+    assert world.level(world.source, "TOTE-1") == 24
+    assert second_world.level(second, "MUG-1") == 8
+    assert world.level(destination_domain, "TOTE-1") == 22
+    assert second_world.level(destination_domain, "MUG-1") == 8
+    effects = dict(InventoryEffect.objects.values_list("source__domain", "delta"))
+    assert effects == {world.source: -1, second: -4}
+    # and each source's history holds only its own products' changes
+    first_fields = set(SyncEvent.objects.filter(connection=first_connection,
+                                                kind=SyncEvent.Kind.INVENTORY)
+                       .values_list("product_link__source_product__title", flat=True))
+    second_fields = set(SyncEvent.objects.filter(connection=second_connection,
+                                                 kind=SyncEvent.Kind.INVENTORY)
+                        .values_list("product_link__source_product__title", flat=True))
+    assert "Enamel mug" not in first_fields
+    assert second_fields == {"Enamel mug"}
+
+
+def build_second_source(emulator, world, second: str):
+    """The second source's one product, at the source and the destination, linked by SKU."""
+    destination_domain = world.destinations[0]
+    emulator.product_create(second, title="Enamel mug", vendor="Acme",
+                            variants=[{"sku": "MUG-1", "price": "8.00", "available": 12}])
+    emulator.product_create(destination_domain, title="Enamel mug", vendor="Acme",
+                            variants=[{"sku": "MUG-1", "price": "8.00", "available": 0}])
+    emulator.flush_webhooks()
+    second_shop = Shop.objects.get(domain=second)
+    connection = Connection.objects.get(source=second_shop)
+    source_product = emulator.shop(second)["products"][0]
+    dest_product = next(p for p in emulator.shop(destination_domain)["products"]
+                        if p["title"] == "Enamel mug")
+    mirror, _ = SourceProduct.objects.update_or_create(
+        shop=second_shop, shopify_id=source_product["id"], defaults={"title": "Enamel mug"})
+    variant = source_product["variants"][0]
+    source_variant, _ = SourceVariant.objects.update_or_create(
+        shop=second_shop, shopify_id=variant["id"],
+        defaults={"product": mirror, "sku": "MUG-1",
+                  "inventory_item_id": variant["inventory_item_id"]})
+    product_link = ProductLink.objects.create(connection=connection, source_product=mirror,
+                                              origin="mapped",
+                                              destination_product_id=dest_product["id"])
+    dest_variant = dest_product["variants"][0]
+    VariantLink.objects.create(connection=connection, product_link=product_link,
+                               source_variant=source_variant,
+                               destination_variant_id=dest_variant["id"],
+                               destination_inventory_item_id=dest_variant["inventory_item_id"])
+    second_world = World(emulator=emulator, source=second, destinations=[destination_domain])
+    second_world.items["MUG-1"] = {second: (variant["id"], variant["inventory_item_id"]),
+                                   destination_domain: (dest_variant["id"],
+                                                        dest_variant["inventory_item_id"])}
+    return second_world
