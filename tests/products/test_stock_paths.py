@@ -1,9 +1,9 @@
 """Stock paths proven end to end through the emulator (issue 23): a pending payment, a refund
-without restock, and a destination that follows two sources."""
+without restock, a destination that follows two sources, and stock over several locations."""
 
 import pytest
 
-from products.inventory.settings import connection_inventory_save
+from products.inventory.settings import connection_inventory_save, source_locations_save
 from products.inventory.tasks import inventory_flush_on_commit
 from products.models import (
     InventoryEffect,
@@ -16,7 +16,7 @@ from products.models import (
 from stores.connections import connection_create
 from stores.models import Connection, Shop
 from stores.services import shop_role_choose
-from tests.products.inventory_world import World, build
+from tests.products.inventory_world import World, build, source_adjust
 from tests.products.test_inventory_engine import reconcile_all, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +187,87 @@ def build_second_source(emulator, world, second: str):
                                    destination_domain: (dest_variant["id"],
                                                         dest_variant["inventory_item_id"])}
     return second_world
+
+
+def locations_of(emulator, shop: str) -> tuple[int, int]:
+    """(primary, second) location ids: every emulator shop has two."""
+    snapshot = emulator.shop(shop, orders=False)
+    primary = snapshot["primary_location_id"]
+    second = next(loc["id"] for loc in snapshot["locations"] if loc["id"] != primary)
+    return primary, second
+
+
+def level_at(emulator, shop: str, item_id: int, location_id: int) -> int | None:
+    for level in emulator.shop(shop, orders=False)["inventory_levels"]:
+        if (level["inventory_item_id"], level["location_id"]) == (item_id, location_id):
+            return level["available"]
+    return None
+
+
+def test_stock_shared_over_two_source_locations_sums_and_sales_come_from_the_chosen_one(
+        emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    primary, second = locations_of(emulator, world.source)
+    item = world.items["SHIRT-S"][world.source][1]
+    # given 5 more shirts at the source's second location, shared with destinations, and
+    # destination sales taken from that location
+    emulator._json("POST", f"/_emulator/shops/{world.source}/inventory",
+                   json={"sku": "SHIRT-S", "available": 5, "location_id": second})
+    inventory_flush_on_commit(source_locations_save(
+        source=Shop.objects.get(domain=world.source), shared_location_ids=[primary, second],
+        decrement_location_id=second))
+    settle(world)
+    # then each destination shows the sum of both
+    assert world.level(world.destinations[0], "SHIRT-S") == 15
+    assert world.level(world.destinations[1], "SHIRT-S") == 15
+    # when destination 1 sells 2
+    emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-S", "quantity": 2}],
+                          financial_status="paid")
+    settle(world)
+    # then they come off the second location, the primary keeps its 10, and both show 13
+    assert level_at(emulator, world.source, item, second) == 3
+    assert level_at(emulator, world.source, item, primary) == 10
+    assert world.level(world.destinations[1], "SHIRT-S") == 13
+    effect = InventoryEffect.objects.get()
+    assert (effect.location_id, effect.delta) == (second, -2)
+
+
+def test_a_location_the_source_does_not_share_is_left_out(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    primary, second = locations_of(emulator, world.source)
+    # given a source that shares its primary location only (all are shared until it chooses)
+    inventory_flush_on_commit(source_locations_save(
+        source=Shop.objects.get(domain=world.source), shared_location_ids=[primary],
+        decrement_location_id=primary))
+    # when it stocks 40 totes at its second location
+    emulator._json("POST", f"/_emulator/shops/{world.source}/inventory",
+                   json={"sku": "TOTE-1", "available": 40, "location_id": second})
+    settle(world)
+    # then destinations still show the primary location's 25
+    assert world.level(world.destinations[0], "TOTE-1") == 25
+    assert world.level(world.destinations[1], "TOTE-1") == 25
+    # and a change at the primary location still reaches them
+    source_adjust(world, "TOTE-1", delta=-5)
+    settle(world)
+    assert world.level(world.destinations[0], "TOTE-1") == 20
+
+
+def test_a_destination_receives_at_the_location_it_chose(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    primary, second = locations_of(emulator, receiver)
+    connection = Connection.objects.get(destination__domain=receiver)
+    # when destination 2 chooses its second location to receive the source's stock
+    settings_save(connection, destination_location_id=second)
+    settle(world)
+    item = world.items["SHIRT-M"][receiver][1]
+    # then the source's stock is written there
+    assert level_at(emulator, receiver, item, second) == 8
+    # and a source change lands there too, not at its primary location
+    source_adjust(world, "SHIRT-M", delta=-3)
+    settle(world)
+    assert level_at(emulator, receiver, item, second) == 5
+    assert level_at(emulator, receiver, item, primary) == 8

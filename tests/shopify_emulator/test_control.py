@@ -310,3 +310,37 @@ def test_shop_snapshot_without_orders_is_the_same_shop_minus_orders(emulator, sh
     assert (light["orders"], light["fulfillments"]) == (None, None)
     assert {k: v for k, v in full.items() if k not in ("orders", "fulfillments")} == {
         k: v for k, v in light.items() if k not in ("orders", "fulfillments")}
+
+
+def test_setting_stock_at_a_new_location_stocks_the_item_there(emulator, shop):
+    _, client = emulator
+    primary = shop["primary_location_id"]
+    second = next(loc["id"] for loc in shop["locations"] if loc["id"] != primary)
+    # when the merchant types 6 for the second location, where the shirt was not stocked
+    response = client.post(f"/_emulator/shops/{SHOP}/inventory",
+                           json={"sku": "SHIRT-S", "available": 6, "location_id": second})
+    # then it is stocked there with 6, and the primary location keeps its 10
+    assert response.status_code == 200
+    assert response.json()["location_id"] == second
+    levels = client.get(f"/_emulator/shops/{SHOP}").json()["inventory_levels"]
+    assert sorted((lv["location_id"], lv["available"]) for lv in levels
+                  if lv["sku"] == "SHIRT-S") == sorted([(shop["primary_location_id"], 10),
+                                                        (second, 6)])
+    # but an adjustment there still needs the item stocked first
+    response = client.post(f"/_emulator/shops/{SHOP}/inventory",
+                           json={"sku": "SHIRT-M", "delta": 2, "location_id": second})
+    assert response.status_code == 400
+    assert "'SHIRT-M' is not stocked at location" in response.json()["error"]
+
+
+def test_a_pending_order_is_paid_once(emulator, shop):
+    _, client = emulator
+    order = client.post(f"/_emulator/shops/{SHOP}/orders", json={
+        "lines": [{"sku": "SHIRT-S", "quantity": 1}], "financial_status": "pending"}).json()
+    order_id = order["id"]
+    paid = client.post(f"/_emulator/shops/{SHOP}/orders/{order_id}/pay")
+    assert paid.status_code == 200
+    assert paid.json()["financial_status"] == "paid"
+    again = client.post(f"/_emulator/shops/{SHOP}/orders/{order_id}/pay")
+    assert again.status_code == 400
+    assert again.json()["error"] == "The order is paid, not awaiting payment"

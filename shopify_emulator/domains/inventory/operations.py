@@ -40,7 +40,11 @@ def level_change(*, world: World, level: InventoryLevel, name: str, delta: int) 
     level.updated_at = now
 
 
-def level_find(*, shop: Shop, sku: str, location_id: int | None) -> InventoryLevel:
+def level_find(*, shop: Shop, sku: str, location_id: int | None,
+               world: World | None = None) -> InventoryLevel:
+    """The SKU's level at the location (the primary one by default). With `world`, an item not
+    yet stocked there is stocked first, as the admin's quantity field does when a merchant
+    types a figure for a new location."""
     variant = shop.variant_by_sku(sku)
     if variant is None:
         raise EmulatorError(f"No variant with sku {sku!r} in {shop.domain}")
@@ -49,6 +53,8 @@ def level_find(*, shop: Shop, sku: str, location_id: int | None) -> InventoryLev
     if location is None:
         raise EmulatorError(f"Unknown location {location_id}")
     level = item.levels.get(location.id)
+    if level is None and world is not None:
+        level = level_activate(world=world, item=item, location=location)
     if level is None:
         raise EmulatorError(f"{sku!r} is not stocked at location {location.id}")
     return level
@@ -60,10 +66,11 @@ def level_find(*, shop: Shop, sku: str, location_id: int | None) -> InventoryLev
 def inventory_set_available(
     *, world: World, shop_domain: str, sku: str, available: int, location_id: int | None = None
 ) -> dict:
-    """The merchant types a new available quantity in the admin."""
+    """The merchant types a new available quantity in the admin (at a location the item was
+    not stocked at, it is stocked there first)."""
     with world.transaction():
         shop = world.require_shop(shop_domain)
-        level = level_find(shop=shop, sku=sku, location_id=location_id)
+        level = level_find(shop=shop, sku=sku, location_id=location_id, world=world)
         delta = int(available) - level.available
         if delta:
             level_change(world=world, level=level, name="available", delta=delta)
