@@ -127,3 +127,43 @@ def test_cancelling_a_pushed_order_flags_the_source_order(world, pushed):
     assert not order.pushes.filter(cancel_flagged_at__isnull=True).exists()
     # and pushing it again is refused
     assert order_push_request(order=order).already_pushed == ["Demo Source", "Second Source"]
+
+
+@pytest.mark.parametrize(("method", "custom", "expected"), [
+    ("store", "", f"owner@{DEST}"),
+    ("customer", "", "ada@example.com"),
+    ("custom", "orders@dest-one.example", "orders@dest-one.example"),
+])
+def test_the_sources_shipping_confirmation_reaches_the_chosen_contact_email(
+        world, method, custom, expected):
+    # given the destination's choice of contact email for pushed orders
+    order_settings_update(shop=world.destination, auto_push=True, contact_email_method=method,
+                          custom_email=custom, shipping_rules_enabled=False,
+                          notify_customer=True)
+    sold = world.sell({"SHIRT-S": 1})
+    push = world.mirrored(sold).pushes.get(source=world.source)
+    assert push.contact_email == expected
+    # when the source ships it, telling the customer as its admin does by default
+    fulfil(world, SOURCE, push.source_order_id, tracking_company="UPS", tracking_number="1Z1")
+    # then Shopify's shipping confirmation at the source went to that address only
+    source_notes = [n for n in world.emulator.shop(SOURCE)["customer_notifications"]
+                    if n["order_id"] == push.source_order_id]
+    assert [(n["template"], n["to"], n["tracking_numbers"]) for n in source_notes] == [
+        ("shipping_confirmation", expected, ["1Z1"])]
+    # and the destination's own customer hears from the destination's store
+    dest_notes = [n for n in world.emulator.shop(DEST)["customer_notifications"]
+                  if n["order_id"] == sold["id"]]
+    assert [(n["to"], n["tracking_numbers"]) for n in dest_notes] == [
+        ("ada@example.com", ["1Z1"])]
+
+
+def test_no_customer_email_when_the_destination_says_not_to(world):
+    order_settings_update(shop=world.destination, auto_push=True, contact_email_method="store",
+                          custom_email="", shipping_rules_enabled=False, notify_customer=False)
+    sold = world.sell({"SHIRT-M": 1})
+    push = world.mirrored(sold).pushes.get(source=world.source)
+    fulfil(world, SOURCE, push.source_order_id, tracking_number="1Z2")
+    (shipment,) = destination_fulfillments(world, sold["id"])
+    assert shipment["notify_customer"] is False
+    assert [n for n in world.emulator.shop(DEST)["customer_notifications"]
+            if n["order_id"] == sold["id"]] == []

@@ -9,6 +9,7 @@ from shopify_emulator.control_support import (
     Emulator,
     Route,
     act,
+    bool_field,
     json_reply,
     lines_field,
     read_body,
@@ -30,6 +31,7 @@ def do_fulfill(*, emulator: Emulator, request: Request, domain: str, order_id: i
         tracking_number=str_field(data, "tracking_number", required=False) or None,
         tracking_url=str_field(data, "tracking_url", required=False) or None,
         lines=lines_field(data, required=False),
+        notify_customer=bool_field(data, "notify_customer", True),
     )
     return json_reply(fulfillment, status=201)
 

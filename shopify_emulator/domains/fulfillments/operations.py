@@ -76,6 +76,13 @@ def fulfillment_apply(
     shop.fulfillments[fulfillment.id] = fulfillment
     order.fulfillment_ids.append(fulfillment.id)
     order.updated_at = now
+    if notify_customer and order.email:
+        # Shopify's shipping confirmation goes to the order's email.
+        shop.customer_notifications.append({
+            "template": "shipping_confirmation", "to": order.email, "order_id": order.id,
+            "order_name": order.name, "fulfillment_id": fulfillment.id,
+            "tracking_numbers": list(tracking_numbers), "sent_at": now.isoformat(),
+        })
     return fulfillment
 
 
@@ -100,7 +107,10 @@ def order_fulfill(
     tracking_number: str | None,
     tracking_url: str | None,
     lines: list[dict] | None = None,
+    notify_customer: bool = True,
 ) -> dict:
+    """The merchant's Fulfill items in the admin ("Send shipment details to your customer now"
+    is ticked unless they untick it)."""
     with world.transaction():
         shop = world.require_shop(shop_domain)
         order = order_require(shop=shop, order_id=order_id)
@@ -139,6 +149,7 @@ def order_fulfill(
             tracking_company=tracking_company,
             tracking_numbers=[tracking_number] if tracking_number else [],
             tracking_urls=[tracking_url] if tracking_url else [],
+            notify_customer=notify_customer,
         )
         fulfillment_created_emit(world=world, shop=shop, order=order, fulfillment=fulfillment)
         return rest.fulfillment(shop, order, fulfillment)

@@ -45,6 +45,9 @@ class Shop:
     customers: dict[str, dict] = field(default_factory=dict)  # by lowercased email
     # The app's recurring charges (``subscriptions`` above are webhook subscriptions).
     app_subscriptions: dict[int, AppSubscription] = field(default_factory=dict)
+    # The emails Shopify sent this shop's customers (its notification log): shipping
+    # confirmations of fulfilments made with notifyCustomer, oldest first.
+    customer_notifications: list[dict] = field(default_factory=list)
     next_order_number: int = FIRST_ORDER_NUMBER
 
     @property

@@ -141,4 +141,5 @@ def shop_snapshot(*, world: World, domain: str, orders: bool = True) -> dict:
             ] if orders else None,
             "subscriptions": [subscription_dict(s) for s in shop.subscriptions.values()],
             "app_subscriptions": [charge_dict(s) for s in shop.app_subscriptions.values()],
+            "customer_notifications": list(shop.customer_notifications),
         }
