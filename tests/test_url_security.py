@@ -13,7 +13,7 @@ from django.utils import timezone
 from orders.models import DestinationOrder, OrderLine, OrderPush, OrderPushLine
 from products.models import ProductJob, ReconciliationRun, SourceProduct, SourceVariant
 from stores.auth import shop_csrf_token
-from stores.models import Connection, Shop
+from stores.models import Connection, Invitation, Shop
 from tests.orders.factories import DestinationOrderFactory
 from tests.stores.factories import ConnectionFactory, DestinationFactory, ShopFactory
 
@@ -34,7 +34,7 @@ PUBLIC = {
 # URL parameters, by name: which of shop B's objects to aim at (filled in by the test).
 SAMPLE_KWARGS: dict[str, str] = {"connection_id": "b_connection", "order_id": "b_order",
                                  "job_id": "b_job", "source_product_id": "b_product",
-                                 "run_id": "b_run"}
+                                 "run_id": "b_run", "invitation_id": "b_invitation"}
 
 
 def named_patterns(resolvers=None, namespace="") -> list[tuple[str, str]]:
@@ -112,13 +112,17 @@ def test_shop_a_can_neither_see_nor_change_shop_b(client, redis_db, name, method
         quantity=1, current_quantity=1, price=42))
     b_job = ProductJob.objects.create(connection=b_connection, kind="import", total=1)
     b_run = ReconciliationRun.objects.create(connection=b_connection)
+    b_invitation = Invitation.objects.create(source=bravo, email="owner@bravo.example",
+                                             store_name="Bravo Secret Goods")
+    invitations_before = list(Invitation.objects.values())
     orders_before = list(DestinationOrder.objects.values())
     before = model_to_dict(bravo)
     connections_before = list(Connection.objects.values())
     # when shop A's session calls the URL (with shop B's ids where the URL takes any)
     response = getattr(client, method)(
         url_for(name, {"b_connection": b_connection.pk, "b_order": b_order.pk,
-                       "b_job": b_job.pk, "b_product": b_product.pk, "b_run": b_run.pk}),
+                       "b_job": b_job.pk, "b_product": b_product.pk, "b_run": b_run.pk,
+                       "b_invitation": b_invitation.pk}),
         data={"role": "destination", "shop": SHOP_B, "store_key": "syncer_unknown",
               "store": b_connection.pk},
         headers={"Authorization": f"Bearer {session_token(SHOP_A)}",
@@ -133,3 +137,4 @@ def test_shop_a_can_neither_see_nor_change_shop_b(client, redis_db, name, method
     assert model_to_dict(Shop.objects.get(domain=SHOP_B)) == before
     assert list(Connection.objects.values()) == connections_before
     assert list(DestinationOrder.objects.values()) == orders_before
+    assert list(Invitation.objects.filter(source=bravo).values()) == invitations_before
