@@ -365,7 +365,7 @@ def run_demo(out: Output, run: Run) -> None:
                                            world=world), env)
     run.start("web", [
         str(BIN / "gunicorn"), "syncer.wsgi", "--bind", f"127.0.0.1:{app_port}",
-        "--workers", "2", "--threads", "4",
+        "--workers", "3", "--worker-class", "gthread", "--threads", "8", "--keep-alive", "30",
     ], env)
     run.start("worker", [
         str(BIN / "celery"), "-A", "syncer", "worker", "--loglevel", "INFO",

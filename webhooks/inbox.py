@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 import traceback
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import CeleryError
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -231,11 +232,11 @@ def webhook_delivery_unmark(delivery_id: int) -> None:
     _unmark(_queued_key(delivery_id))
 
 
-# A topic with a batch handler queues one task per shop and topic, not one per delivery: the
-# task takes whatever of that shop's topic is waiting when it starts. While it waits in the
-# broker this marker says so, and deliveries arriving meanwhile queue nothing (in a burst of
-# 10,000 stock changes, 10,000 tasks that each found their row already taken were most of the
-# inbox's work).
+# A received delivery queues one task per shop and topic, not one per delivery: the task takes
+# whatever of that shop's topic is waiting when it starts. While it waits in the broker this
+# marker says so, and deliveries arriving meanwhile queue nothing (in a burst of 10,000 stock
+# changes, 10,000 tasks that each found their row already taken were most of the inbox's work;
+# in the web tier, a Celery publish per delivery was a quarter of the receive path's CPU).
 def _batch_queued_key(shop_domain: str, topic: str) -> str:
     return f"syncer:webhook-batch-queued:{shop_domain}:{topic}"
 
@@ -254,6 +255,59 @@ def webhook_deliveries_publish(*, task: Task, shop_domain: str, topic: str) -> N
 def webhook_deliveries_unmark(*, shop_domain: str, topic: str) -> None:
     """The batch task has left the broker: a delivery committed from now on queues another."""
     _unmark(_batch_queued_key(shop_domain, topic))
+
+
+# The web tier's publishes, done by a thread of each process's own so that the request which
+# committed a row answers without waiting on the broker (a Redis round trip was a third of a
+# delivery's time there under load), and so that a burst costs one marker check per shop and
+# topic per pass, not one per delivery. A row is committed before it is handed over, so the
+# marker protocol holds; if the process dies first, its rows wait for the sweeper, as when the
+# broker is down.
+_soon_wake = threading.Condition()
+_soon_pending: set[tuple[Task, str, str]] = set()
+_soon_state: dict[str, Any] = {"pid": None, "busy": False}
+
+
+def webhook_deliveries_publish_soon(*, task: Task, shop_domain: str, topic: str) -> None:
+    """`webhook_deliveries_publish`, from this process's publishing thread (inline when Celery
+    runs tasks eagerly: there is no broker to wait for then)."""
+    if task.app.conf.task_always_eager:
+        webhook_deliveries_publish(task=task, shop_domain=shop_domain, topic=topic)
+        return
+    with _soon_wake:
+        if _soon_state["pid"] != os.getpid():  # first use in this (forked) process
+            _soon_pending.clear()
+            _soon_state.update(pid=os.getpid(), busy=False)
+            threading.Thread(target=_publish_soon_loop, name="webhook-publisher",
+                             daemon=True).start()
+        _soon_pending.add((task, shop_domain, topic))
+        _soon_wake.notify_all()
+
+
+def webhook_deliveries_published_wait(*, timeout: float = 10.0) -> bool:
+    """Waits until every publish handed to this process's thread is done; False on timeout."""
+    with _soon_wake:
+        return _soon_wake.wait_for(lambda: not _soon_pending and not _soon_state["busy"],
+                                   timeout=timeout)
+
+
+def _publish_soon_loop() -> None:
+    while True:
+        with _soon_wake:
+            _soon_wake.wait_for(lambda: bool(_soon_pending))
+            batch = sorted(_soon_pending, key=lambda item: item[1:])
+            _soon_pending.clear()
+            _soon_state["busy"] = True
+        try:
+            for task, shop_domain, topic in batch:
+                webhook_deliveries_publish(task=task, shop_domain=shop_domain, topic=topic)
+        except Exception:  # a queue chooser's database error: the sweeper takes those rows
+            logger.exception("webhook publisher: %d shop topics not enqueued", len(batch))
+        finally:
+            close_old_connections()  # the queue choosers' connection, as after a request
+            with _soon_wake:
+                _soon_state["busy"] = False
+                _soon_wake.notify_all()
 
 
 def _finish(
@@ -370,19 +424,30 @@ def _claim_waiting(*, shop_domain: str, topic: str, now: datetime,
     return [WebhookDelivery(**dict(zip(_CLAIM_FIELDS, row, strict=True))) for row in rows]
 
 
+# A topic handled one delivery at a time takes fewer at once: its handlers do a delivery's
+# whole work each, so a burst is spread over the workers rather than left to one.
+TAKE_ONE_AT_A_TIME_LIMIT = 25
+
+
 def webhook_deliveries_take(*, shop_domain: str, topic: str,
                             take_task: Task) -> dict[int, str]:
-    """Claims up to BATCH_LIMIT waiting deliveries of one shop and topic and runs them through
-    the topic's handlers together. A full claim may have left more waiting: another task is
+    """Claims the waiting deliveries of one shop and topic (up to BATCH_LIMIT, or
+    TAKE_ONE_AT_A_TIME_LIMIT for a topic without a batch handler) and runs them through the
+    topic's handlers together. A full claim may have left more waiting: another task is
     queued for them first (`take_task`, the caller), so another worker takes the next batch in
     parallel. Returns each claimed row's outcome."""
     now = timezone.now()
-    deliveries = _claim_waiting(shop_domain=shop_domain, topic=topic, now=now,
-                                limit=BATCH_LIMIT)
+    batch_handler = webhook_batch_handler_for(topic)
+    limit = BATCH_LIMIT if batch_handler is not None else TAKE_ONE_AT_A_TIME_LIMIT
+    deliveries = _claim_waiting(shop_domain=shop_domain, topic=topic, now=now, limit=limit)
     if not deliveries:
         return {}
-    if len(deliveries) == BATCH_LIMIT:
+    if len(deliveries) == limit:
         webhook_deliveries_publish(task=take_task, shop_domain=shop_domain, topic=topic)
+    if batch_handler is None and not webhook_handlers_for(topic):
+        return {delivery.pk: _finish(delivery=delivery, status=Status.IGNORED,
+                                     outcome="ignored", error=f"No handler for topic {topic}")
+                for delivery in deliveries}
     with _claims_kept([d.pk for d in deliveries]):
         return _process_together(deliveries=deliveries, now=now)
 
@@ -509,16 +574,18 @@ def webhook_deliveries_sweep(*, process_task: Task, take_task: Task, limit: int 
     """Queues the due rows whose task is not waiting in the broker: a backlog is never
     multiplied by re-queueing (every copy costs a worker a round trip for nothing), while a task
     lost with the broker (restart, flush) loses its marker with it, and one lost with a killed
-    worker is known by its marker's age and its empty queue (`_marks_waiting`). Received rows of
-    a batch topic are queued as one `take_task` per shop and topic; every other row as its own
-    `process_task`. Returns how many tasks were queued."""
+    worker is known by its marker's age and its empty queue (`_marks_waiting`). Received rows
+    are queued as one `take_task` per shop and topic (as receiving queues them); failed and
+    abandoned rows each as its own `process_task`. A received row is left alone while either
+    marker says a task for it waits (rows received before every topic was taken by shop and
+    topic were marked one by one). Returns how many tasks were queued."""
     due = _deliveries_due(limit=limit)
     if not due:
         return 0
     marks_of = {delivery_id: [_queued_key(delivery_id)] for delivery_id, *_ in due}
     batches: dict[int, tuple[str, str]] = {}
     for delivery_id, shop_domain, topic, status in due:
-        if status == Status.RECEIVED and webhook_batch_handler_for(topic) is not None:
+        if status == Status.RECEIVED:
             marks_of[delivery_id].append(_batch_queued_key(shop_domain, topic))
             batches[delivery_id] = (shop_domain, topic)
     waiting = _marks_waiting(sorted({key for keys in marks_of.values() for key in keys}))

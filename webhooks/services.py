@@ -19,17 +19,13 @@ from django.utils import timezone
 from webhooks.inbox import (
     RECEIVED_GRACE,
     webhook_deliveries_publish,
+    webhook_deliveries_publish_soon,
     webhook_delivery_publish,
 )
 from webhooks.inbox import webhook_deliveries_sweep as _webhook_deliveries_sweep
 from webhooks.metrics import webhooks_received
 from webhooks.models import WebhookDelivery, webhook_body_sha256
-from webhooks.registry import (
-    WebhookPayloadInvalid,
-    webhook_batch_handler_for,
-    webhook_payload_parse,
-    webhook_queue_for,
-)
+from webhooks.registry import WebhookPayloadInvalid, webhook_payload_parse
 from webhooks.selectors import deliveries_failed, deliveries_stuck
 from webhooks.tasks import webhook_deliveries_take_task, webhook_delivery_process_task
 
@@ -46,6 +42,13 @@ def webhook_deliveries_enqueue(*, shop_domain: str, topic: str) -> None:
     waiting in the broker already (called after the rows are committed)."""
     webhook_deliveries_publish(task=webhook_deliveries_take_task, shop_domain=shop_domain,
                                topic=topic)
+
+
+def webhook_deliveries_enqueue_soon(*, shop_domain: str, topic: str) -> None:
+    """`webhook_deliveries_enqueue` from the process's publishing thread (the web tier: the
+    answer waits for the commit, not for the broker)."""
+    webhook_deliveries_publish_soon(task=webhook_deliveries_take_task, shop_domain=shop_domain,
+                                    topic=topic)
 
 
 def webhook_deliveries_sweep(*, limit: int = 500) -> int:
@@ -74,32 +77,34 @@ def webhook_delivery_receive(
     triggered_at: datetime | None,
     api_version: str,
     raw_body: str,
+    enqueue_soon: bool = False,
 ) -> tuple[int | None, bool]:
-    """Stores a delivery in the inbox and queues its processing once committed.
+    """Stores a delivery in the inbox and queues its processing once committed (with
+    `enqueue_soon`, from the process's publishing thread rather than before returning).
 
     Returns (delivery id, created); a repeated delivery id returns (None, False) and does
-    nothing. One statement, one round trip (plus the topic's queue choice, if it has one):
-    this is on the path Shopify times (5 s) and the one that sees every webhook of every shop.
+    nothing. One statement, one round trip: this is on the path Shopify times (5 s) and the
+    one that sees every webhook of every shop. Outside a transaction the statement commits on
+    its own (autocommit), so the row is durable when this returns; inside one, it is the
+    caller's to commit, and the processing is queued then.
+
+    Every topic is queued as one task per shop and topic (`webhook_deliveries_enqueue`): in a
+    burst, the deliveries that find that task already waiting cost one Redis round trip and
+    no publish.
     """
     now = timezone.now()
-    batched = webhook_batch_handler_for(topic) is not None
-    queue = None if batched else webhook_queue_for(shop_domain=shop_domain, topic=topic)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [
             shop_domain, topic, webhook_id, event_id, triggered_at, api_version, raw_body,
             webhook_body_sha256(raw_body), Status.RECEIVED, now, now + RECEIVED_GRACE,
         ])
         row = cursor.fetchone()
-        if row is None:
-            return None, False
-        delivery_id = row[0]
-        if batched:
-            transaction.on_commit(lambda: webhook_deliveries_enqueue(shop_domain=shop_domain,
-                                                                     topic=topic))
-        else:
-            transaction.on_commit(lambda: webhook_delivery_enqueue(delivery_id, queue=queue))
+    if row is None:
+        return None, False
+    enqueue = webhook_deliveries_enqueue_soon if enqueue_soon else webhook_deliveries_enqueue
+    transaction.on_commit(lambda: enqueue(shop_domain=shop_domain, topic=topic))
     webhooks_received.labels(topic=topic).inc()
-    return delivery_id, True
+    return row[0], True
 
 
 # How many of one shop's deliveries one Try again queues; the rest wait for the next one.

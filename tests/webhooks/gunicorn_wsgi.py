@@ -1,23 +1,26 @@
-"""Raw HTTP/1.1 bytes through gunicorn's own request parser and WSGI environ into the Django
-app, in this process: the body's framing (Content-Length or chunked) reaches the view exactly
-as production's server hands it over, and the test database and eager Celery still apply."""
+"""Raw HTTP/1.1 bytes through gunicorn's own request parser and WSGI environ into the app
+production serves (syncer.wsgi: the webhook door in front of Django), in this process: the
+body's framing (Content-Length or chunked) reaches the endpoint exactly as production's server
+hands it over, and the test database and eager Celery still apply. `django_only=True` sends the
+same bytes to Django's handler alone (the view), to compare the two doors."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
-from django.core.wsgi import get_wsgi_application
 from gunicorn.config import Config
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.parser import RequestParser
 
+from syncer import wsgi
+
 CLIENT = ("127.0.0.1", 40000)
-_application = cache(get_wsgi_application)
 
 
 @dataclass
 class Answer:
     status_code: int
     body: bytes
+    headers: list[tuple[str, str]]
 
 
 def http_request(*, headers: dict[str, str], body: bytes, chunks: list[int] | None = None,
@@ -38,18 +41,24 @@ def http_request(*, headers: dict[str, str], body: bytes, chunks: list[int] | No
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + framed + b"0\r\n\r\n"
 
 
-def gunicorn_call(raw: bytes) -> Answer:
+def gunicorn_call(raw: bytes, *, django_only: bool = False,
+                  on_start_response: Callable[[str], None] | None = None) -> Answer:
     cfg = Config()
     request = next(RequestParser(cfg, iter([raw]), CLIENT))
     _, environ = gunicorn_wsgi.create(request, None, CLIENT, ("testserver", "80"), cfg)
-    started: list[str] = []
+    started: list[tuple[str, list]] = []
 
     def start_response(status: str, headers: list, exc_info=None) -> None:
-        started.append(status)
+        started.append((status, headers))
+        if on_start_response is not None:  # the moment the status line is decided
+            on_start_response(status)
 
-    response = _application()(environ, start_response)  # type: ignore[arg-type]
+    app = wsgi.django_application if django_only else wsgi.application
+    response = app(environ, start_response)  # type: ignore[arg-type]
     try:
         content = b"".join(response)
     finally:
-        response.close()
-    return Answer(status_code=int(started[0].split()[0]), body=content)
+        if hasattr(response, "close"):  # WSGI makes it optional (the webhook door has none)
+            response.close()
+    status, headers = started[0]
+    return Answer(status_code=int(status.split()[0]), body=content, headers=list(headers))
