@@ -40,14 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in names:
         started = time.perf_counter()
+        load_start = [round(value, 2) for value in os.getloadavg()]
         try:
             result = importlib.import_module(f"bench.bench_{name}").run()
         except Exception:  # one broken benchmark must not hide the others' figures
             failed += 1
             result = {"name": name, "error": traceback.format_exc(limit=5)}
         result.setdefault("name", name)
-        result["machine"] = {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                             "platform": platform.platform()}
+        # What the machine was, and how busy (1, 5, 15-minute load averages): a figure taken
+        # on a shared machine says so. A benchmark's own machine details are kept.
+        result["machine"] = {**result.get("machine", {}), "cpu_count": os.cpu_count(),
+                             "python": platform.python_version(),
+                             "platform": platform.platform(), "load_average_start": load_start,
+                             "load_average_end": [round(v, 2) for v in os.getloadavg()]}
         result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         result["wall_seconds"] = round(time.perf_counter() - started, 3)
         line = json.dumps(result, sort_keys=True)
