@@ -538,6 +538,20 @@ def build_parser() -> argparse.ArgumentParser:
     control_parser("reset", help="forget everything")
     snapshot = control_parser("snapshot", help="save state to a file")
     snapshot.add_argument("--path")
+
+    # Runs in-process against recorded Shopify traffic; needs no running emulator.
+    fidelity = add_parser(
+        "fidelity", help="compare the emulator with recorded Shopify requests (cost, shape)"
+    )
+    fidelity.add_argument("--summary", action="store_true", help="only the totals and misses")
+    fidelity.add_argument(
+        "--cost-only", action="store_true", help="skip running each request on the emulator"
+    )
+    fidelity.add_argument(
+        "--update-vendored",
+        action="store_true",
+        help="rewrite shopify_emulator/reference/ from ../shared/shopify, then report",
+    )
     return parser
 
 
@@ -545,6 +559,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "fidelity":
+        from shopify_emulator.fidelity import main as fidelity_main
+
+        return fidelity_main(
+            verbose=not args.summary,
+            live=not args.cost_only,
+            update_vendored=args.update_vendored,
+        )
     result = run_command(args)
     try:
         json.dump(result, sys.stdout, indent=2, default=str)

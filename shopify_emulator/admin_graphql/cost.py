@@ -26,8 +26,9 @@ the recorded captures; each rule carries the observation that pins it down.
   (:data:`FREE_TYPES`), e.g. ``MoneyBag``/``MoneyV2`` under an order.
 * Top-level ``*Count`` fields (return type ``Count``) cost 10; a nested one costs 1.
 * A mutation field costs 10 (:data:`MUTATION_COSTS` lists the exceptions), plus any per-input
-  "Complexity cost: X per ..." the schema documents, rounded down, plus its selections, where
-  the payload's own fields are free (the mutation already loaded those records).
+  "Complexity cost: X per ..." the schema documents, rounded to the nearest point, plus its
+  selections, where the payload's own fields are free (the mutation already loaded those
+  records). productCreateMedia, like fileCreate, costs 20.
 """
 
 from __future__ import annotations
@@ -92,8 +93,11 @@ MUTATION_COST = 10
 ROOT_COUNT_COST = 10
 
 # Mutations Shopify bills above the flat 10. Observed: fileCreate 21 with one nested object,
-# refundCreate 20 with an empty payload, whatever the number of input lines.
-MUTATION_COSTS: Mapping[str, int] = {"fileCreate": 20, "refundCreate": 20}
+# refundCreate 20 with an empty payload, whatever the number of input lines; productCreateMedia
+# 41 for one image with a media(first: 10) read of the product (20 + 3 + 2 + 4 x 4), where
+# productDeleteMedia bills the same product read at 28 (10 + 2 + 4 x 4): like fileCreate, it
+# creates files (captures/2025-01/products/product-create-media-parity.json).
+MUTATION_COSTS: Mapping[str, int] = {"fileCreate": 20, "productCreateMedia": 20, "refundCreate": 20}
 
 # Object types Shopify does not charge for when reached as a field of something already loaded.
 # Each one is seen billed at 0 in a real response: money on orders/drafts/refunds, a customer's
@@ -506,7 +510,10 @@ class _Walker:
             if value is Undefined:
                 value = _raw_value(argument_node.value, self.variables)
             total += input_surcharge(argument.type, value)
-        return math.floor(total)
+        # Rounded to the nearest point, not down: productSet with 2 variants and 1 metafield
+        # (0.4 + 0.4 = 0.8) is billed 1 over its selections (captures/2025-01/products/
+        # product-set-parity.json, 91), while 12 variants (2.4) add 2 and 2.4 + 1.9 adds 4.
+        return math.floor(total + Fraction(1, 2))
 
 
 # -- helpers -------------------------------------------------------------------------------

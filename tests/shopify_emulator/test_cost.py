@@ -230,6 +230,27 @@ def test_each_mutation_field_is_billed(schema: GraphQLSchema) -> None:
     assert requested(schema, query) == 20
 
 
+def test_product_create_media_is_billed_like_file_create(schema: GraphQLSchema) -> None:
+    # captures/2025-01/products/product-create-media-parity.json: Shopify bills 41 where the
+    # same media(first: 10) read under productDeleteMedia costs 28 (10 + 2 + 4 x 4).
+    media = "nodes { id preview { image { url } } ... on MediaImage { image { url } } }"
+    query = f"""mutation Create($productId: ID!, $media: [CreateMediaInput!]!) {{
+        productCreateMedia(productId: $productId, media: $media) {{
+            media {{ id preview {{ image {{ url }} }} ... on MediaImage {{ image {{ url }} }} }}
+            mediaUserErrors {{ field message }}
+            product {{ id media(first: 10) {{ {media} }} }}
+        }}
+    }}"""
+    variables = {"productId": "gid://shopify/Product/1", "media": []}
+    assert requested(schema, query, variables) == 20 + 3 + 2 + 4 * 4
+    delete = f"""mutation Delete($productId: ID!, $mediaIds: [ID!]!) {{
+        productDeleteMedia(productId: $productId, mediaIds: $mediaIds) {{
+            deletedMediaIds product {{ id media(first: 10) {{ {media} }} }}
+        }}
+    }}"""
+    assert requested(schema, delete, {"productId": "gid://shopify/Product/1", "mediaIds": []}) == 28
+
+
 def test_product_set_adds_documented_input_complexity(schema: GraphQLSchema) -> None:
     query = """mutation Set($input: ProductSetInput!) {
         productSet(input: $input) { product { id } userErrors { field message } }
@@ -241,6 +262,20 @@ def test_product_set_adds_documented_input_complexity(schema: GraphQLSchema) -> 
     # 2.4 + 1.9 for one file = 4.3 -> 4.
     both = {"title": "T", "variants": variants, "files": [file]}
     assert requested(schema, query, {"input": both}) == 14
+
+
+def test_input_complexity_is_rounded_to_the_nearest_point(schema: GraphQLSchema) -> None:
+    # captures/2025-01/products/product-set-parity.json: 2 variants (0.4) and 1 metafield (0.4)
+    # are billed 1 point, where floor would give 0 (and 2.4 above still gives 2).
+    query = """mutation Set($input: ProductSetInput!) {
+        productSet(input: $input) { product { id } userErrors { field message } }
+    }"""
+    variants = [{"optionValues": [{"optionName": "Size", "name": str(n)}]} for n in range(2)]
+    metafield = {"namespace": "custom", "key": "k", "type": "single_line_text_field", "value": "v"}
+    product = {"title": "T", "variants": variants, "metafields": [metafield]}
+    assert requested(schema, query, {"input": product}) == 10 + 1
+    # 0.4 alone rounds to 0
+    assert requested(schema, query, {"input": {"title": "T", "variants": variants}}) == 10
 
 
 def test_named_and_inline_fragments_are_followed(schema: GraphQLSchema) -> None:
