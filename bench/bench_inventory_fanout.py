@@ -38,10 +38,19 @@ start), the ratios to the goals (calls/floor ≤ 1.05, elapsed/bound ≤ 1.2), t
 worker time by step (summed over the pool's processes: it can exceed the wall time), and the
 check: every linked destination level in the emulator equals the source's (mismatches).
 
+CPU per write (goal ≤ 0.3 CPU-seconds per 10,000 destination levels written): user + system
+time over the round, from the first delivery fed until quiet (bench.support.CpuSampler, sampled
+every 0.2 s), of Syncer's own processes — `worker` (the Celery worker and its prefork pool),
+`web` (the feeder threads' own CPU time: webhook_delivery_receive's insert and enqueue, as the
+web tier runs it), `postgres` (the backends and autovacuum workers of the bench's database, by
+pg_stat_activity.datname, less the bench's own polling connection: the server is shared, so
+not the postmaster's whole tree) and `beat` — divided by the levels written in the round. The
+emulator's tree is reported apart and not counted; Redis (shared) is not counted either.
+
 Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
 BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
 BENCH_FANOUT_CONCURRENCY (4), BENCH_FANOUT_FEEDERS (4), BENCH_FANOUT_MODE,
-BENCH_FANOUT_TIMEOUT (s per round, 7200).
+BENCH_FANOUT_TIMEOUT (s per round, 7200), BENCH_FANOUT_DATABASE (syncer_bench_fanout).
 """
 
 from __future__ import annotations
@@ -60,7 +69,9 @@ from pathlib import Path
 import httpx
 
 from bench.support import (
+    PG_ADMIN_URL,
     ROOT,
+    CpuSampler,
     run_child_with_emulator,
 )
 
@@ -72,12 +83,17 @@ FEEDERS = int(os.environ.get("BENCH_FANOUT_FEEDERS", "4"))
 MODE = os.environ.get("BENCH_FANOUT_MODE", "both")
 ROUND_TIMEOUT = float(os.environ.get("BENCH_FANOUT_TIMEOUT", "7200"))
 STALL_SECONDS = 600.0
-DATABASE = "syncer_bench_fanout"
+# Its own name, so two people benchmarking on one server do not drop each other's database.
+DATABASE = os.environ.get("BENCH_FANOUT_DATABASE", "syncer_bench_fanout")
 RESTORE_RATE = 100.0
 BUCKET = 2000.0
 BATCH = 250
 GOAL_CALLS_TO_FLOOR = 1.05
 GOAL_ELAPSED_TO_BOUND = 1.2
+GOAL_CPU_S_PER_10K_WRITES = 0.3
+# Syncer's own processes, whose CPU the per-write figure counts (the emulator's is reported
+# apart): see Round.cpu_sampler and the "web" feeders in Round.run.
+SYNCER_PROCESSES = ("worker", "web", "postgres", "beat")
 SOURCE = "fanout-source.myshopify.com"
 LOG_DIR = ROOT / "bench" / "results"
 
@@ -95,12 +111,32 @@ def _spread(values: list[float]) -> dict:
 class Round:
     """One measured round: change every variant at the source once, wait until quiet."""
 
-    def __init__(self, control: httpx.Client, catalogue, *, mode: str, number: int) -> None:
+    def __init__(self, control: httpx.Client, catalogue, *, mode: str, number: int,
+                 beat_pid: int | None = None) -> None:
         self.control = control
         self.catalogue = catalogue
         self.mode = mode
         self.number = number
+        self.beat_pid = beat_pid
         self.stalled: str | None = None
+
+    def cpu_sampler(self, *, worker_pid: int) -> CpuSampler:
+        """Syncer's processes (worker tree, beat, the bench database's PostgreSQL backends but
+        the bench's own polling connection), and the emulator's tree apart."""
+        from django.db import connection as db_connection
+
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (polling_backend,) = cursor.fetchone()
+        sampler = CpuSampler()
+        sampler.watch("worker", worker_pid)
+        if self.beat_pid:
+            sampler.watch("beat", self.beat_pid)
+        if os.environ.get("BENCH_EMULATOR_PID"):
+            sampler.watch("emulator", int(os.environ["BENCH_EMULATOR_PID"]))
+        sampler.postgres_backends("postgres", admin_url=PG_ADMIN_URL, database=DATABASE,
+                                  exclude_pids=(polling_backend,))
+        return sampler
 
     # -- the world -------------------------------------------------------------------------
 
@@ -182,6 +218,9 @@ class Round:
                               log=LOG_DIR / f"inventory_fanout.worker{self.number}a.log")
         workers = [worker]
         purged = None
+        sampler: CpuSampler | None = None
+        cpu: dict[str, float] = {}
+        feeder_cpu: list[float] = []
         try:
             worker_wait(hostname)
             timings_reset()
@@ -203,6 +242,9 @@ class Round:
             # measured: the webhooks arrive, Syncer does the rest
             deadline = time.monotonic() + ROUND_TIMEOUT
             def feed(share: list[dict]) -> None:
+                # the web tier's share of the CPU: this thread's own time (inbox insert,
+                # enqueue on commit, and its database client side), not its waits
+                started_cpu = time.thread_time()
                 try:
                     for payload in share:
                         webhook_delivery_receive(
@@ -212,7 +254,11 @@ class Round:
                             raw_body=json.dumps(payload, separators=(",", ":")))
                 finally:
                     db_connection.close()
+                    feeder_cpu.append(time.thread_time() - started_cpu)
 
+            sampler = self.cpu_sampler(worker_pid=worker.popen.pid)
+            load_start = os.getloadavg()
+            sampler.start()
             first_fed = time.time()
             with ThreadPoolExecutor(max_workers=FEEDERS) as feeders:
                 list(feeders.map(feed, [payloads[n::FEEDERS] for n in range(FEEDERS)]))
@@ -221,6 +267,7 @@ class Round:
             if self.mode == "phased":
                 self.wait(lambda: self.deliveries_open() == 0, what="all deliveries processed",
                           deadline=deadline)
+                sampler.sample()  # its last seconds, before it is stopped
                 worker.stop()
                 purged = app.control.purge()
                 hostname = f"fanout{self.number}b"
@@ -228,6 +275,7 @@ class Round:
                                       log=LOG_DIR / f"inventory_fanout.worker{self.number}b.log")
                 workers.append(worker)
                 worker_wait(hostname)
+                sampler.watch("worker", worker.popen.pid)  # its start-up is not the round's
                 flush_started = time.time()
                 for destination_id in Shop.objects.filter(role="destination").values_list(
                         "pk", flat=True):
@@ -236,10 +284,16 @@ class Round:
                       what="quiet (all processed, nothing dirty, no pending batch)",
                       deadline=deadline)
             quiet_at = time.time()
+            cpu = sampler.stop()
+            backends_seen = sampler.backends_seen
+            sampler = None
+            load_end = os.getloadavg()
             left_queued = {queue: redis_client().llen(queue) for queue in ("webhooks", "sync")}
             after = self.stats()
             timings = timings_read()
         finally:
+            if sampler is not None:
+                sampler.stop()
             for process in workers:
                 process.stop()
 
@@ -271,11 +325,14 @@ class Round:
             ingest_s=ingest_end_t - first_fed, last_write_t=last_write_t,
             ingest_end_t=ingest_end_t, flush_started=flush_started, verify_s=verify_s,
             source_change_s=source_change_s, mismatches=mismatches, checked=checked,
-            purged=purged, left_queued=left_queued)
+            purged=purged, left_queued=left_queued,
+            cpu={**cpu, "web": sum(feeder_cpu)}, backends_seen=backends_seen,
+            load=[[round(x, 2) for x in load_start], [round(x, 2) for x in load_end]])
 
     def figures(self, *, before, after, timings, batches, deliveries, elapsed, fed_s, ingest_s,
                 last_write_t, ingest_end_t, flush_started, verify_s, source_change_s,
-                mismatches, checked, purged, left_queued) -> dict:
+                mismatches, checked, purged, left_queued, cpu, load,
+                backends_seen) -> dict:
         from bench.inventory_support import log_problems
         from products.models import InventoryWriteBatch
 
@@ -311,6 +368,7 @@ class Round:
         for status in deliveries.values_list("status", flat=True):
             delivery_status[status] = delivery_status.get(status, 0) + 1
         breakdown = self.breakdown(timings)
+        syncer_cpu = sum(cpu.get(group, 0.0) for group in SYNCER_PROCESSES)
         dominant = ("API budget" if bound >= 0.5 * elapsed else
                     "our processing (ingest + flush work), not the API budget")
         return {
@@ -347,6 +405,13 @@ class Round:
             "ingest_changes_per_s": round(CHANGES / ingest_s, 1) if ingest_s > 0 else None,
             "mismatches": mismatches, "levels_checked": checked,
             "stalled": self.stalled,
+            "syncer_cpu_s": round(syncer_cpu, 2),
+            "syncer_cpu_s_per_10k_writes": (round(syncer_cpu * 10_000 / written, 3)
+                                            if written else None),
+            "cpu_s_by_process": {group: round(cpu.get(group, 0.0), 2)
+                                 for group in (*SYNCER_PROCESSES, "emulator")},
+            "load_average_start_end": load,
+            "postgres_backends_seen": backends_seen,
             "worker_log": {name: log_problems(LOG_DIR / f"inventory_fanout.worker{name}.log")
                            for name in (f"{self.number}a", f"{self.number}b")
                            if (LOG_DIR / f"inventory_fanout.worker{name}.log").exists()},
@@ -438,7 +503,8 @@ def child(emulator_url: str) -> dict:
                           schedule=Path(scratch) / "beat-schedule")
         try:
             for number, mode in enumerate(modes, start=1):
-                rounds[mode] = Round(control, catalogue, mode=mode, number=number).run(env)
+                rounds[mode] = Round(control, catalogue, mode=mode, number=number,
+                                     beat_pid=beat.popen.pid).run(env)
         finally:
             beat.stop()
     main = rounds.get("concurrent") or rounds[modes[0]]
@@ -458,7 +524,9 @@ def child(emulator_url: str) -> dict:
         },
         "setup_s": {"emulator": round(emulator_s, 2), "database": round(database_s, 2)},
         "world": world,
-        "goal": {"calls_to_floor": GOAL_CALLS_TO_FLOOR, "elapsed_to_bound": GOAL_ELAPSED_TO_BOUND},
+        "goal": {"calls_to_floor": GOAL_CALLS_TO_FLOOR, "elapsed_to_bound": GOAL_ELAPSED_TO_BOUND,
+                 "syncer_cpu_s_per_10k_writes": GOAL_CPU_S_PER_10K_WRITES},
+        "cpu_count": os.cpu_count(),
         # headline figures: production (concurrent) round; flush alone from the phased round
         "elapsed_s": main["elapsed_s"],
         "ratio_set_calls_to_floor": main["ratio_set_calls_to_floor"],
@@ -468,6 +536,11 @@ def child(emulator_url: str) -> dict:
                                                 if flush else None),
         "flush_alone_ratio_set_calls_to_floor": (flush["ratio_set_calls_to_floor"]
                                                  if flush else None),
+        "syncer_cpu_s_per_10k_writes": main["syncer_cpu_s_per_10k_writes"],
+        "cpu_s_by_process": main["cpu_s_by_process"],
+        "load_average_start_end": main["load_average_start_end"],
+        "flush_alone_syncer_cpu_s_per_10k_writes": (flush["syncer_cpu_s_per_10k_writes"]
+                                                    if flush else None),
         "mismatches": sum(r["mismatches"] for r in rounds.values()),
         "rounds": rounds,
     }

@@ -1,5 +1,6 @@
-"""propagation_latency: one source stock change → all 20 destinations written, end to end the
-way production runs; p50 / p95 / max over 200 trials (goal: p95 < 1 s).
+"""propagation_latency: one source stock change → every destination written, end to end the
+way production runs, at 1, 5, 20, 50 and 100 destinations in one run; p50 / p95 / max per size
+(goals: p95 < 0.25 s at 20 destinations, p95 < 1 s at 100).
 
 Processes (each its own, as `make run` / docker-compose start them): the emulator sending real
 signed webhooks (`serve`, webhooks on, the app's TOML subscriptions installed); Syncer's web
@@ -8,16 +9,18 @@ worker (prefork, concurrency 4, all queues, as docker-compose; bench/inventory_w
 also times the engine's steps) processing deliveries and flushing destinations; Celery beat;
 PostgreSQL and Redis.
 
-Setup (not timed): a source with 50 variants (10 products × 5) and 20 destinations with the
-same SKUs and stock, installed; in Syncer, as after a first reconciliation (shops, connections,
-mirror, links, source levels, destination stock known = target; bench/inventory_support.py).
+Setup (not timed), once per size: a source with 50 variants (10 products × 5) and that many
+destinations with the same SKUs and stock, installed; in Syncer, as after a first reconciliation
+(shops, connections, mirror, links, source levels, destination stock known = target;
+bench/inventory_support.py). Every size's world lives in the same emulator and database, and the
+sizes are measured one after the other (smallest first), each with its own source.
 
 A trial: the merchant sets a new `available` on one source variant (control API; trials cycle
 through the 50 variants). The emulator applies it, sends `inventory_levels/update` to Syncer,
 which records it, recomputes the 20 targets and flushes every destination
 (`inventorySetQuantities`); each write comes back to Syncer as an echo webhook, recognised and
 ignored. Latency = the emulator's own wall-clock times (GET /_emulator/inventory/changes): from
-the source level being applied to the 20th destination level set to the new figure. The bench
+the source level being applied to the last destination level set to the new figure. The bench
 only polls that log (every 20 ms) to know when a trial is over; the poll does not bound the
 figure.
 
@@ -29,8 +32,16 @@ series: p50 / p95 / max, the phases from Syncer's own timestamps (emulator → i
 handler done, → last batch formed, → last destination written; medians), worker time per
 trial by engine step, API calls per destination per trial.
 
-Run: `python -m bench propagation_latency` (BENCH_LATENCY_TRIALS=200, BENCH_LATENCY_DESTINATIONS
-=20, BENCH_LATENCY_VARIANTS=50, BENCH_LATENCY_SPACING=1.0, BENCH_LATENCY_CONCURRENCY=4).
+Figures: `by_destinations: {"<n>": {...}}` for every size (both series' p50 / p95 / max, the
+isolated series' phases and worker time, the load average before and after that size), ratios
+to goal at 20 and 100, and machine info. The top-level p50_s / p95_s / max_s / series keys are the
+20-destination size's (the figures this bench reported before it measured several sizes).
+
+Run: `python -m bench propagation_latency` (BENCH_LATENCY_DESTINATIONS=1,5,20,50,100;
+BENCH_LATENCY_TRIALS=200 per series for sizes below 50, BENCH_LATENCY_TRIALS_LARGE=50 per series
+for 50 and more: each trial of a large size costs more of the shared machine;
+BENCH_LATENCY_VARIANTS=50, BENCH_LATENCY_SPACING=1.0, BENCH_LATENCY_CONCURRENCY=4;
+BENCH_LATENCY_DATABASE=syncer_bench_latency names the scratch database).
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import shutil
 import statistics
 import sys
@@ -61,7 +73,10 @@ from bench.support import (
 )
 
 TRIALS = int(os.environ.get("BENCH_LATENCY_TRIALS", "200"))
-DESTINATIONS = int(os.environ.get("BENCH_LATENCY_DESTINATIONS", "20"))
+TRIALS_LARGE = int(os.environ.get("BENCH_LATENCY_TRIALS_LARGE", "50"))
+LARGE_FROM = 50  # sizes from this many destinations run TRIALS_LARGE trials per series
+SIZES = sorted({int(n) for n in os.environ.get(
+    "BENCH_LATENCY_DESTINATIONS", "1,5,20,50,100").split(",") if n.strip()})
 VARIANT_COUNT = int(os.environ.get("BENCH_LATENCY_VARIANTS", "50"))
 SPACING = float(os.environ.get("BENCH_LATENCY_SPACING", "1.0"))
 CONCURRENCY = int(os.environ.get("BENCH_LATENCY_CONCURRENCY", "4"))
@@ -73,14 +88,27 @@ SETTLE = 1.5  # seconds after a block before its counters are read
 VARIANTS_PER_PRODUCT = 5
 TRIAL_TIMEOUT = 60.0
 POLL_SECONDS = 0.02
-GOAL_P95_S = 1.0
-DATABASE = "syncer_bench_latency"
-SOURCE = "latency-source.myshopify.com"
+# p95 goals by number of destinations (issue 22); the top-level figures are LEGACY_SIZE's.
+GOALS_P95_S = {20: 0.25, 100: 1.0}
+LEGACY_SIZE = 20
+DATABASE = os.environ.get("BENCH_LATENCY_DATABASE", "syncer_bench_latency")
 LOG_DIR = ROOT / "bench" / "results"
 
 
-def _destinations() -> list[str]:
-    return [f"latency-dest-{n:02d}.myshopify.com" for n in range(1, DESTINATIONS + 1)]
+def _trials_for(size: int) -> int:
+    return TRIALS_LARGE if size >= LARGE_FROM else TRIALS
+
+
+def _source(size: int) -> str:
+    return f"latency-{size}-source.myshopify.com"
+
+
+def _destinations(size: int) -> list[str]:
+    return [f"latency-{size}-dest-{n:03d}.myshopify.com" for n in range(1, size + 1)]
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 class Trials:
@@ -143,7 +171,9 @@ def _phases(trials: list[dict], catalogue) -> dict:
         body = json.loads(delivery.raw_body)
         deliveries[(body.get("inventory_item_id"), body.get("available"))] = delivery
     formed: dict[tuple[int, int], list[float]] = {}
-    for batch in InventoryWriteBatch.objects.filter(status=InventoryWriteBatch.Status.DONE):
+    for batch in InventoryWriteBatch.objects.filter(
+            status=InventoryWriteBatch.Status.DONE,
+            destination__domain__in=[d.domain for d in catalogue.destinations]):
         for item in batch.items:
             formed.setdefault((item["item"], item["quantity"]), []).append(
                 batch.created_at.timestamp())
@@ -178,13 +208,18 @@ def _worker_time(timings: dict, trials: int) -> dict:
     def per_trial(value: float) -> float:
         return round(1000 * value / trials, 1)
 
-    deliveries = timings.get("ingest.delivery", {}).get("calls", 0)
+    # A level webhook is taken by a batch task (ingest.batch), other topics one row at a time.
+    webhook_tasks = sum(timings.get(step, {}).get("calls", 0)
+                        for step in ("ingest.delivery", "ingest.batch"))
     return {
-        "webhooks_processed_per_trial": round(deliveries / trials, 2),
-        "flush_tasks_per_trial": round(timings.get("flush.call", {}).get("calls", 0) / trials, 2),
+        "webhook_tasks_per_trial": round(webhook_tasks / trials, 2),
+        "flush_group_tasks_per_trial": round(
+            timings.get("flush.group", {}).get("calls", 0) / trials, 2),
+        "destination_flushes_per_trial": round(
+            timings.get("flush.call", {}).get("calls", 0) / trials, 2),
         "webhooks_incl_echoes_other_than_engine": per_trial(
-            seconds("ingest.delivery") - seconds("ingest.source_level_changed")
-            - seconds("ingest.flush_enqueue")),
+            seconds("ingest.delivery") + seconds("ingest.batch")
+            - seconds("ingest.source_level_changed") - seconds("ingest.flush_enqueue")),
         "target_recompute": per_trial(seconds("ingest.targets_recompute")),
         "flush_task_enqueue": per_trial(seconds("ingest.flush_enqueue")),
         "flush_overhead": per_trial(seconds("flush.call") - seconds("flush.batch_form")
@@ -227,6 +262,7 @@ class Counters:
 def _series(name: str, trials: list[dict], counters: Counters, catalogue) -> dict:
     latencies = [t["latency_s"] for t in trials if t["done"]]
     p95 = percentile(latencies, 0.95)
+    goal = GOALS_P95_S.get(len(catalogue.destinations))
     return {
         "series": name,
         "trials": len(trials),
@@ -236,7 +272,7 @@ def _series(name: str, trials: list[dict], counters: Counters, catalogue) -> dic
         "p95_s": round(p95, 3),
         "max_s": round(max(latencies), 3) if latencies else None,
         "mean_s": round(statistics.mean(latencies), 3) if latencies else None,
-        "ratio_p95_to_goal": round(p95 / GOAL_P95_S, 3) if latencies else None,
+        "ratio_p95_to_goal": round(p95 / goal, 3) if latencies and goal else None,
         "phases_median_s": _phases(trials, catalogue),
         "api_calls_per_destination_per_trial": round(
             statistics.mean(counters.per_destination("calls")) / len(trials), 3),
@@ -247,24 +283,12 @@ def _series(name: str, trials: list[dict], counters: Counters, catalogue) -> dic
     }
 
 
-def child(emulator_url: str) -> dict:
-    """Runs inside a process configured for the bench database (see run())."""
-    import django
+def _size_measure(control: httpx.Client, catalogue, size: int) -> dict:
+    """Both series for one world (see the module docstring)."""
+    from bench.inventory_support import timings_read, timings_reset
 
-    django.setup()
-    from bench.inventory_support import (
-        emulator_catalogue,
-        syncer_world,
-        timings_read,
-        timings_reset,
-    )
-
-    control = httpx.Client(base_url=emulator_url, timeout=60)
-    products = math.ceil(VARIANT_COUNT / VARIANTS_PER_PRODUCT)
-    catalogue = emulator_catalogue(control, source=SOURCE, destinations=_destinations(),
-                                   products=products, variants=VARIANTS_PER_PRODUCT,
-                                   install=True)
-    world = syncer_world(catalogue)
+    trials_wanted = _trials_for(size)
+    load_before = _load()
     runner = Trials(control, catalogue)
     for _ in range(WARMUP):
         runner.one()
@@ -275,9 +299,9 @@ def child(emulator_url: str) -> dict:
     trials: dict[str, list[dict]] = {name: [] for name, _ in plan}
     counters = {name: Counters() for name, _ in plan}
     timings_reset()
-    while any(len(done) < TRIALS for done in trials.values()):
+    while any(len(done) < trials_wanted for done in trials.values()):
         for name, spacing in plan:
-            block = min(BLOCK, TRIALS - len(trials[name]))
+            block = min(BLOCK, trials_wanted - len(trials[name]))
             if block <= 0:
                 continue
             before, timings_before = control.get("/_emulator/stats").json(), timings_read()
@@ -290,25 +314,79 @@ def child(emulator_url: str) -> dict:
                                timings_before, timings_read(), catalogue)
     series = {name: _series(name, trials[name], counters[name], catalogue)
               for name, _ in plan}
-    isolated = series["isolated"]
+    return {"destinations": size, "trials_per_series": trials_wanted,
+            "load_average_before": load_before, "load_average_after": _load(),
+            "series": series}
+
+
+def _size_summary(measured: dict) -> dict:
+    isolated, back_to_back = measured["series"]["isolated"], measured["series"]["back_to_back"]
+    goal = GOALS_P95_S.get(measured["destinations"])
+    return {
+        "trials_per_series": measured["trials_per_series"],
+        "p50_s": isolated["p50_s"], "p95_s": isolated["p95_s"], "max_s": isolated["max_s"],
+        "timed_out": isolated["timed_out"],
+        "back_to_back_p50_s": back_to_back["p50_s"], "back_to_back_p95_s": back_to_back["p95_s"],
+        "back_to_back_max_s": back_to_back["max_s"],
+        "goal_p95_s": goal,
+        "ratio_p95_to_goal": isolated["ratio_p95_to_goal"],
+        "back_to_back_ratio_p95_to_goal": back_to_back["ratio_p95_to_goal"],
+        "phases_median_s": isolated["phases_median_s"],
+        "worker_ms_per_trial": isolated["worker_ms_per_trial"],
+        "api_calls_per_destination_per_trial": isolated["api_calls_per_destination_per_trial"],
+        "throttled": isolated["throttled"] + back_to_back["throttled"],
+        "load_average_before": measured["load_average_before"],
+        "load_average_after": measured["load_average_after"],
+    }
+
+
+def child(emulator_url: str) -> dict:
+    """Runs inside a process configured for the bench database (see run())."""
+    import django
+
+    django.setup()
+    from bench.inventory_support import emulator_catalogue, syncer_world
+
+    control = httpx.Client(base_url=emulator_url, timeout=60)
+    products = math.ceil(VARIANT_COUNT / VARIANTS_PER_PRODUCT)
+    worlds = {}
+    for size in SIZES:
+        catalogue = emulator_catalogue(control, source=_source(size),
+                                       destinations=_destinations(size), products=products,
+                                       variants=VARIANTS_PER_PRODUCT, install=True)
+        worlds[size] = (catalogue, syncer_world(catalogue))
+    load_start = _load()
+    measured = {size: _size_measure(control, worlds[size][0], size) for size in SIZES}
+    by_destinations = {str(size): _size_summary(measured[size]) for size in SIZES}
+    legacy = measured.get(LEGACY_SIZE) or measured[max(SIZES)]
+    isolated = legacy["series"]["isolated"]
     return {
         "name": "propagation_latency",
         "params": {
-            "trials": TRIALS, "warmup": WARMUP, "destinations": DESTINATIONS,
+            "destinations": SIZES, "legacy_destinations": legacy["destinations"],
+            "trials_per_series": {str(size): _trials_for(size) for size in SIZES},
+            "trials_note": (f"sizes of {LARGE_FROM}+ destinations run BENCH_LATENCY_TRIALS_LARGE"
+                            " trials per series (each trial costs more of the shared machine)"),
+            "warmup": WARMUP,
             "variants": products * VARIANTS_PER_PRODUCT, "spacing_s": SPACING,
             "plan": "standard",
             "web": f"gunicorn syncer.wsgi, {WEB_WORKERS} workers × {WEB_THREADS} threads",
             "worker": f"1 Celery worker, prefork, concurrency {CONCURRENCY}, all queues; beat",
             "emulator": "own process, real signed webhooks to the web tier",
-            "measure": "emulator wall clock: source level applied → 20th destination level set",
+            "measure": "emulator wall clock: source level applied → last destination level set",
         },
-        "world": world,
-        "goal": {"p95_s": GOAL_P95_S},
+        "machine_load": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                         "load_average_start": load_start, "load_average_end": _load()},
+        "world": {str(size): world for size, (_, world) in worlds.items()},
+        "goal": {"p95_s_by_destinations": {str(n): g for n, g in GOALS_P95_S.items()}},
+        "ratios_to_goal": {str(n): by_destinations[str(n)]["ratio_p95_to_goal"]
+                           for n in GOALS_P95_S if str(n) in by_destinations},
+        "by_destinations": by_destinations,
         "p50_s": isolated["p50_s"],
         "p95_s": isolated["p95_s"],
         "max_s": isolated["max_s"],
         "ratio_p95_to_goal": isolated["ratio_p95_to_goal"],
-        "series": series,
+        "series": legacy["series"],
     }
 
 
@@ -346,7 +424,9 @@ def run() -> dict:
         wait_http(f"{app_url}/healthz", timeout=60)
         load_before = os.getloadavg()
         figures = child_figures("bench.bench_propagation_latency", emulator_url, env=env,
-                                timeout=600 + TRIALS * 2 * (TRIAL_TIMEOUT / 10 + SPACING))
+                                timeout=600 + sum(
+                                    _trials_for(size) * 2 * (TRIAL_TIMEOUT / 10 + SPACING)
+                                    for size in SIZES))
     finally:
         for process in reversed(processes):
             process.stop()

@@ -14,8 +14,10 @@ cost (~0.1 ms). Steps (nested ones are included in their parents):
   ingest.level_record           upsert of the source level
   ingest.targets_recompute      targets of every linked destination, dirty marks
   ingest.flush_enqueue          scheduling the per-destination flush tasks
-  flush.call                 inventory_flush_destination (one task); flush.busy / flush.empty
-                             count calls that found the lock taken / nothing to write
+  flush.group                inventory_flush_destinations (one task flushing several
+                             destinations on threads; its flush.* steps overlap in time)
+  flush.call                 inventory_flush_destination (one destination); flush.busy /
+                             flush.empty count calls that found the lock taken / nothing to write
   flush.schedule_next        the task's look for rows due later
   flush.batch_form           choosing ≤ 250 dirty rows, creating the batch
   flush.batch_send           the write: API call + done-bookkeeping (below)
@@ -80,6 +82,7 @@ def instrument() -> None:
     _wrap(targets, "source_levels_record", "ingest.level_record")
     _wrap(targets, "targets_recompute", "ingest.targets_recompute")
     _wrap(handlers, "inventory_flush_on_commit", "ingest.flush_enqueue")
+    _wrap(flush, "inventory_flush_destinations", "flush.group")
     _wrap(flush, "inventory_flush_destination", "flush.call", on_result=_flush_outcome)
     _wrap(tasks, "flush_schedule_next", "flush.schedule_next")
     _wrap(flush, "_batch_form", "flush.batch_form")

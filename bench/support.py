@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -129,9 +131,157 @@ def run_child_with_emulator(*, name: str, database: str, timeout: float,
     try:
         wait_http(f"{url}/_emulator/health")
         load_before = os.getloadavg()
+        # so the child can tell the emulator's CPU apart from Syncer's (CpuSampler)
+        env["BENCH_EMULATOR_PID"] = str(emulator.popen.pid)
         figures = child_figures(f"bench.bench_{name}", url, env=env, timeout=timeout)
     finally:
         emulator.stop()
         redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     figures["load_average_before"] = [round(x, 2) for x in load_before]
     return figures
+
+
+class CpuSampler:
+    """CPU seconds (user + system) used by groups of processes over a measured interval, for
+    figures such as "CPU per write" that must leave other people's processes out.
+
+    Two kinds of member, sampled every `interval` seconds from a thread (and once more by
+    `sample()`, e.g. right before a watched process is stopped):
+
+    * `watch(group, pid)`: a process we started and everything under it (a Celery prefork pool,
+      a gunicorn arbiter and its workers). Each process counts its own time plus what its
+      reaped children used (`children_user/system`), so a pool child that exits is not lost
+      (its parent reaps it) nor counted twice (gone from the tree, it is no longer summed).
+    * `postgres_backends(group, admin_url=, database=)`: the server processes serving one
+      database on a PostgreSQL shared with others (backends and autovacuum workers are
+      children of the postmaster, so there is no tree of ours to take): pids from
+      `pg_stat_activity.datname` (asked on `admin_url`'s own database, so the asking is not
+      counted), each read from /proc. A backend that ends between samples loses at most one
+      interval; one already running at `start()` counts from then, a new one from birth.
+      `exclude_pids` leaves out e.g. the bench's own polling connection.
+
+    `stop()` returns {group: seconds}. Processes must be readable by us (root, or same user).
+    """
+
+    def __init__(self, *, interval: float = 0.2) -> None:
+        import threading
+
+        self.interval = interval
+        self._roots: dict[int, str] = {}
+        self._root_last: dict[int, float] = {}
+        self._root_first: dict[int, float] = {}
+        self._pg: list[tuple[str, str, str, frozenset[int]]] = []
+        self._backend_first: dict[int, float] = {}
+        self._backend_last: dict[int, tuple[str, float]] = {}
+        self._pg_connections: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = False
+
+    # -- members --------------------------------------------------------------------------
+
+    def watch(self, group: str, pid: int) -> None:
+        with self._lock:
+            self._roots[pid] = group
+            total = self._tree_seconds(pid)
+            if total is not None:
+                self._root_first[pid] = total
+                self._root_last[pid] = total
+
+    def postgres_backends(self, group: str, *, admin_url: str, database: str,
+                          exclude_pids: tuple[int, ...] = ()) -> None:
+        with self._lock:
+            self._pg.append((group, admin_url, database, frozenset(exclude_pids)))
+
+    # -- sampling -------------------------------------------------------------------------
+
+    @staticmethod
+    def _own_seconds(process) -> float:
+        times = process.cpu_times()
+        return (times.user + times.system + getattr(times, "children_user", 0.0)
+                + getattr(times, "children_system", 0.0))
+
+    def _tree_seconds(self, pid: int) -> float | None:
+        import psutil
+
+        try:
+            root = psutil.Process(pid)
+            total = self._own_seconds(root)
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    total += self._own_seconds(child)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        return total
+
+    def _backend_pids(self, admin_url: str, database: str) -> list[int]:
+        connection = self._pg_connections.get(admin_url)
+        if connection is None:
+            connection = psycopg2.connect(admin_url)
+            connection.autocommit = True
+            self._pg_connections[admin_url] = connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def sample(self, *, first: bool = False) -> None:
+        import psutil
+
+        with self._lock:
+            for pid in self._roots:
+                total = self._tree_seconds(pid)
+                if total is not None:
+                    self._root_last[pid] = total
+                    if first or pid not in self._root_first:
+                        self._root_first[pid] = total
+            for group, admin_url, database, excluded in self._pg:
+                for pid in self._backend_pids(admin_url, database):
+                    if pid in excluded:
+                        continue
+                    try:
+                        times = psutil.Process(pid).cpu_times()
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        continue
+                    seconds = times.user + times.system
+                    if pid not in self._backend_first:
+                        self._backend_first[pid] = seconds if first else 0.0
+                    self._backend_last[pid] = (group, seconds)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def start(self) -> None:
+        import threading
+
+        self.sample(first=True)
+        self._started = True
+        self._thread = threading.Thread(target=self._loop, name="cpu-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.sample()
+        for connection in self._pg_connections.values():
+            connection.close()
+        seconds: dict[str, float] = {}
+        for pid, group in self._roots.items():
+            if pid in self._root_last:
+                seconds[group] = (seconds.get(group, 0.0)
+                                  + self._root_last[pid] - self._root_first[pid])
+            else:
+                seconds.setdefault(group, 0.0)
+        for group, *_ in self._pg:
+            seconds.setdefault(group, 0.0)
+        for pid, (group, last) in self._backend_last.items():
+            seconds[group] += last - self._backend_first[pid]
+        return {group: round(value, 3) for group, value in seconds.items()}
+
+    @property
+    def backends_seen(self) -> int:
+        """How many PostgreSQL backends served the watched databases (connection churn: each
+        new one costs its start-up)."""
+        return len(self._backend_last)

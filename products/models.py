@@ -180,12 +180,19 @@ class SyncEvent(models.Model):
         SKIPPED = "skipped", "Skipped"
         FAILED = "failed", "Failed"
 
+    # The audit trail's references are kept by its one writer (products/sync_events.py and the
+    # engine's batch statement) and by Django's on_delete (CASCADE / SET_NULL are Django's, not
+    # the database's), so the database checks no foreign key: each check was a locking lookup
+    # of the referenced row at commit, four per event, and a stock write records 250 events.
+    # `connection` needs no index of its own: both indexes below start with it.
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True,
-                                   related_name="sync_events")
+                                   related_name="sync_events", db_constraint=False,
+                                   db_index=False)
     product_link = models.ForeignKey(ProductLink, on_delete=models.SET_NULL, null=True,
-                                     blank=True, related_name="sync_events")
+                                     blank=True, related_name="sync_events", db_constraint=False)
     source_product = models.ForeignKey(SourceProduct, on_delete=models.SET_NULL, null=True,
-                                       blank=True, related_name="sync_events")
+                                       blank=True, related_name="sync_events",
+                                       db_constraint=False)
     # Destination product id survives unlinking, so history stays findable.
     destination_product_id = models.BigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -198,7 +205,7 @@ class SyncEvent(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     # Stock events: which variant, where, why in words (older rows have only `cause`).
     source_variant = models.ForeignKey(SourceVariant, on_delete=models.SET_NULL, null=True,
-                                       blank=True, related_name="+")
+                                       blank=True, related_name="+", db_constraint=False)
     location_id = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=16, choices=StockReason.choices, blank=True,
                               db_default="")

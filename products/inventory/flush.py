@@ -9,17 +9,21 @@ parallel, each within its own API budget.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
 
 from products.inventory.levels import levels_read
@@ -138,6 +142,70 @@ def inventory_flush_destination(*, destination_id: int) -> FlushResult:
     return result
 
 
+FlushFollowUp = Callable[[int, FlushResult], None]
+
+
+def inventory_flush_destinations(*, destination_ids: list[int], threads: int,
+                                 after: FlushFollowUp | None = None,
+                                 ) -> dict[int, FlushResult | Exception]:
+    """Flushes several destinations at once, each exactly as inventory_flush_destination does
+    (its own lock, batches, changeFromQuantity, idempotency keys): one destination's writes
+    stay one at a time and in order, only different destinations overlap — each flush spends
+    most of its time waiting for its own API call. `after(destination_id, result)` runs in the
+    same thread once that destination is flushed.
+
+    Returns each destination's result, or the exception its flush (or `after`) raised: one
+    destination failing or being throttled never holds up the others, and the caller decides
+    what each failure needs."""
+    destination_ids = list(dict.fromkeys(destination_ids))
+    if threads <= 1 or len(destination_ids) <= 1:
+        return {destination_id: _flush_one(destination_id, after)
+                for destination_id in destination_ids}
+    pool = _flush_pool(threads)
+    futures = {destination_id: pool.submit(_flush_one_in_thread, destination_id, after)
+               for destination_id in destination_ids}
+    return {destination_id: future.result() for destination_id, future in futures.items()}
+
+
+def _flush_one(destination_id: int, after: FlushFollowUp | None) -> FlushResult | Exception:
+    try:
+        result = inventory_flush_destination(destination_id=destination_id)
+        if after is not None:
+            after(destination_id, result)
+    except Exception as exc:  # handed back: the caller retries or reports each destination's
+        return exc
+    return result
+
+
+def _flush_one_in_thread(destination_id: int,
+                         after: FlushFollowUp | None) -> FlushResult | Exception:
+    # Each pool thread has its own database connection, kept from one flush to the next like
+    # the worker's own (CONN_MAX_AGE), replaced when it is too old or broken.
+    close_old_connections()
+    try:
+        return _flush_one(destination_id, after)
+    finally:
+        close_old_connections()
+
+
+# One pool per worker process (made after the fork, where it is first needed) and size: its
+# threads, and their database connections, serve every multi-destination flush the process
+# runs rather than being set up for each.
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _flush_pool(threads: int) -> ThreadPoolExecutor:
+    key = (os.getpid(), threads)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=threads,
+                                      thread_name_prefix="inventory-flush")
+            _pools[key] = pool
+        return pool
+
+
 def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
     """Writes until nothing is due, holding the destination's flush lock."""
     zeros_checked = False
@@ -145,7 +213,8 @@ def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
     pending = list(InventoryWriteBatch.objects.filter(
         destination=destination, status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
     while True:
-        lock.reacquire()  # renew for the next batch; if it had expired, CAS keeps writes safe
+        if not _lock_renew(lock):
+            return  # another flush holds the lock now, and writes whatever is left
         more = True
         batch: InventoryWriteBatch | None
         if pending:
@@ -173,6 +242,17 @@ def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
             # Everything due was in this batch; a change since then queued its own flush
             # (and if that flush finds us holding the lock, it has asked us to go round).
             return
+
+
+def _lock_renew(lock: Lock) -> bool:
+    """Renews the lock for the next batch. A lock that expired during a slow batch (a starved
+    machine, a slow API) is taken again if it is free; False if another flush has it. Either
+    way what was written stands: the writes carry changeFromQuantity and idempotency keys."""
+    try:
+        lock.reacquire()
+    except LockNotOwnedError:
+        return bool(lock.acquire(blocking=False))
+    return True
 
 
 class _ZerosToCheck(Exception):
@@ -296,16 +376,9 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
 
 
 def _batch_done(batch: InventoryWriteBatch) -> None:
-    items = sorted(batch.items, key=lambda item: item["stock"])
+    # The statement takes what was written from the batch's stored items (sql.BATCH_WRITTEN).
     with db_connection.cursor() as cursor:
         cursor.execute(BATCH_WRITTEN, {
-            "ids": [item["stock"] for item in items],
-            "quantities": [item["quantity"] for item in items],
-            "froms": [item["from"] for item in items],
-            "changed": [parse_datetime(item["changed_at"]) if item.get("changed_at") else None
-                        for item in items],
-            # (a batch formed before reasons were kept has none)
-            "reasons": [item.get("reason") or "" for item in items],
             "now": timezone.now(), "batch": batch.pk, "done": InventoryWriteBatch.Status.DONE,
             "kind": SyncEvent.Kind.INVENTORY, "cause": f"batch {batch.idempotency_key}",
             "ok": SyncEvent.Result.OK,

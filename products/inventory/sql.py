@@ -151,18 +151,24 @@ BATCH_CLAIM = _statement("""
 
 # One statement records a completed write: the rows locked in id order, their new known
 # quantity, the batch done, and one audit event per row written (products/sync_events.py's
-# columns), with its latency from the source change and the reason the row carried. A row gone
-# meanwhile (unlinked) gets no
+# columns), with its latency from the source change and the reason the row carried. What was
+# written is read from the batch row itself (its items, as recorded before the call): passing
+# 250 items as five parameter arrays cost the worker more CPU than the rest of the bookkeeping.
+# A batch formed before items had `changed_at` / `reason` gets no latency / an empty reason. A
+# row gone meanwhile (unlinked) gets no
 # event. Rows and batch status commit together, so an echo webhook sees either the rows before
 # the write with the batch still pending, or both after it: never a manual edit. The variant
 # links are only read (the engine's last write lives on the stock row; a link's own last write
 # is what an import or mapping set).
 BATCH_WRITTEN = _statement("""
     WITH v AS (
-        SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::integer[],
-                             %(froms)s::integer[], %(changed)s::timestamptz[],
-                             %(reasons)s::text[])
-            AS v(id, quantity, from_quantity, changed_at, reason)
+        SELECT item.stock AS id, item.quantity, item."from" AS from_quantity,
+               item.changed_at, coalesce(item.reason, '') AS reason
+        FROM {write_batch} AS b,
+             jsonb_to_recordset(b.items) AS item(stock bigint, quantity integer,
+                                                 "from" integer, changed_at timestamptz,
+                                                 reason text)
+        WHERE b.id = %(batch)s
     ),
     locked AS MATERIALIZED (
         SELECT s.id FROM {destination_stock} AS s JOIN v ON v.id = s.id
@@ -188,7 +194,9 @@ BATCH_WRITTEN = _statement("""
     SELECT l.connection_id, l.product_link_id, p.source_product_id, p.destination_product_id,
            %(kind)s, 'variant ' || l.destination_variant_id || ' available',
            coalesce(stock.from_quantity::text, ''), stock.quantity::text, %(cause)s, %(ok)s, '',
-           greatest(0, floor(extract(epoch FROM %(now)s - stock.changed_at) * 1000))::integer,
+           -- (greatest() skips a NULL: no change time must stay no latency, not 0 ms)
+           CASE WHEN stock.changed_at IS NOT NULL THEN greatest(0, floor(extract(
+               epoch FROM %(now)s - stock.changed_at) * 1000))::integer END,
            %(now)s, l.source_variant_id, stock.location_id, stock.reason, ''
     FROM stock
     JOIN {variant_link} AS l ON l.id = stock.variant_link_id

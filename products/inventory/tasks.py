@@ -7,12 +7,14 @@ services and never the other way round: the import graph stays one-directional.
 """
 
 import logging
+import math
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
 
 from celery import shared_task
 from celery.exceptions import CeleryError
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -72,18 +74,29 @@ def _flush_queued_key(destination_id: int) -> str:
 
 
 def inventory_flush_request(*, destination_ids: list[int]) -> None:
-    """Queues a flush of each destination unless one is already waiting to start."""
+    """Queues a flush of each destination unless one is already waiting to start: one task per
+    INVENTORY_FLUSH_DESTINATIONS_PER_TASK of them, which flushes its destinations at once, and
+    no more than INVENTORY_FLUSH_TASKS_MAX tasks (larger ones instead: the worker's processes
+    are all busy by then, and each task queued is time the handler spends before it is done)."""
     redis = redis_client()
     pipe = redis.pipeline(transaction=False)
     for destination_id in destination_ids:
         pipe.set(_flush_queued_key(destination_id), 1, nx=True, ex=FLUSH_QUEUED_SECONDS)
-    for destination_id, marked in zip(destination_ids, pipe.execute(), strict=True):
-        if not marked:
-            continue
+    marked = [destination_id for destination_id, was_set
+              in zip(destination_ids, pipe.execute(), strict=True) if was_set]
+    per_task = max(1, settings.INVENTORY_FLUSH_DESTINATIONS_PER_TASK)
+    if per_task > 1 and settings.INVENTORY_FLUSH_TASKS_MAX > 0:
+        per_task = max(per_task, math.ceil(len(marked) / settings.INVENTORY_FLUSH_TASKS_MAX))
+    for start in range(0, len(marked), per_task):
+        group = marked[start:start + per_task]
         try:
-            inventory_flush_destination_task.delay(destination_id)
+            if len(group) == 1:
+                inventory_flush_destination_task.delay(group[0])
+            else:
+                inventory_flush_destinations_task.delay(group)
         except Exception:
-            redis.delete(_flush_queued_key(destination_id))
+            redis.delete(*[_flush_queued_key(destination_id)
+                           for destination_id in marked[start:]])
             raise
 
 
@@ -92,10 +105,49 @@ def inventory_flush_destination_task(destination_id: int) -> None:
     # Cleared before looking for work: a change committed from here on queues a new flush.
     redis_client().delete(_flush_queued_key(destination_id))
     result = flush.inventory_flush_destination(destination_id=destination_id)
+    _flush_follow_up(destination_id, result)
+
+
+def _flush_follow_up(destination_id: int, result: flush.FlushResult) -> None:
     if not result.busy:  # a busy flush is finished by the worker holding the lock
         flush_schedule_next(destination_id)
     stock_rule_after_write_on_commit(destination_id=destination_id,
                                      stock_ids=result.written_stock_ids)
+
+
+# A destination whose flush in a shared task was throttled or could not reach Shopify goes on
+# alone, in inventory_flush_destination_task with its retries and backoff, from about when
+# that task's own first retry would come.
+FLUSH_RETRY_FIRST_SECONDS = 2.0
+
+
+@shared_task(ignore_result=True)
+def inventory_flush_destinations_task(destination_ids: list[int]) -> None:
+    """Flushes several destinations at once (threads; see flush.inventory_flush_destinations).
+    Not retried as a whole: each destination that failed with a recoverable error (throttled,
+    5xx, timeout) is retried on its own, so the others are neither held up nor sent again."""
+    redis_client().delete(*[_flush_queued_key(destination_id)
+                            for destination_id in destination_ids])
+    eager = inventory_flush_destinations_task.app.conf.task_always_eager
+    outcomes = flush.inventory_flush_destinations(
+        destination_ids=destination_ids,
+        # Inline tasks (tests) share the caller's database transaction: no other threads.
+        threads=1 if eager else settings.INVENTORY_FLUSH_THREADS, after=_flush_follow_up)
+    failure: Exception | None = None
+    for destination_id, outcome in outcomes.items():
+        if isinstance(outcome, ShopifyRetryable):
+            logger.info("stock flush of destination %s to be retried: %s", destination_id,
+                        outcome)
+            inventory_flush_destination_task.apply_async(
+                args=(destination_id,),
+                countdown=max(FLUSH_RETRY_FIRST_SECONDS, outcome.retry_after or 0.0))
+        elif isinstance(outcome, Exception):
+            logger.error("stock flush of destination %s failed", destination_id,
+                         exc_info=outcome)
+            failure = failure or outcome
+    if failure is not None:
+        # Recorded as this task's failure (health page); the rows stay dirty for the sweeper.
+        raise failure
 
 
 def stock_rule_after_write_on_commit(*, destination_id: int, stock_ids: list[int]) -> None:

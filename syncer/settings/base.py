@@ -175,6 +175,18 @@ WEBHOOK_RETENTION_BATCH = env.int("WEBHOOK_RETENTION_BATCH", default=500)
 # The per-destination flush lock's life, renewed after every batch (a killed worker's lock
 # frees itself this quickly).
 INVENTORY_FLUSH_LOCK_SECONDS = env.int("INVENTORY_FLUSH_LOCK_SECONDS", default=20)
+# A source change fans out as one flush task per this many destinations, each flushing its
+# destinations on up to INVENTORY_FLUSH_THREADS threads at once (a flush mostly waits on its
+# API call): the writes to 20 destinations overlap instead of queueing four at a time behind
+# the worker's pool. Each thread keeps a database connection of its own, so a worker may hold
+# up to concurrency × INVENTORY_FLUSH_THREADS more (size PostgreSQL's max_connections for it).
+# 1 and 1: one flush task per destination, each on its own (as before issue 22).
+INVENTORY_FLUSH_DESTINATIONS_PER_TASK = env.int("INVENTORY_FLUSH_DESTINATIONS_PER_TASK",
+                                                default=5)
+INVENTORY_FLUSH_THREADS = env.int("INVENTORY_FLUSH_THREADS", default=5)
+# At most this many such tasks per fan-out (bigger ones beyond it; 0: no cap): about the
+# worker processes there are to take them.
+INVENTORY_FLUSH_TASKS_MAX = env.int("INVENTORY_FLUSH_TASKS_MAX", default=4)
 # Zero-stock circuit breaker: a destination flush that would leave at least this many of its
 # synced variants at zero within the window, and at least this share of them, is held back.
 INVENTORY_ZERO_BREAKER_MIN = env.int("INVENTORY_ZERO_BREAKER_MIN", default=20)
