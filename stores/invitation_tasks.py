@@ -8,6 +8,8 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
+from stores.invitation_email import invitation_send
+
 MAX_RETRIES = 6
 
 
@@ -16,8 +18,6 @@ MAX_RETRIES = 6
 def invitation_send_task(self: Task[Any, Any], invitation_id: int) -> None:
     """Sends a new code for an open invitation; nothing for a revoked or accepted one. A mail
     server that refuses or cannot be reached is tried again with backoff."""
-    from stores.invitations import invitation_send  # it queues this task
-
     try:
         invitation_send(invitation_id=invitation_id)
     except (smtplib.SMTPException, OSError) as exc:

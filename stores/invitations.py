@@ -9,26 +9,16 @@ the source's own key, from the invited address — marks the invitation accepted
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import secrets
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
+from stores.invitation_email import CODE_PREFIX, invitation_code_digest
 from stores.invitation_tasks import invitation_send_task
 from stores.models import Connection, Invitation, Shop
 
-logger = logging.getLogger(__name__)
-
 Status = Invitation.Status
-CODE_PREFIX = "syncer_invite_"
 # A resend within this long of the last one is refused: a double click, not a lost email.
 RESEND_GAP = timedelta(seconds=60)
 # Open invitations a source may have at once: enough for any real network, not a mailer.
@@ -39,17 +29,8 @@ class InvitationRefused(Exception):
     """The message is shown to the merchant as it is."""
 
 
-def invitation_code_digest(code: str) -> str:
-    return hashlib.sha256(code.strip().encode()).hexdigest()
-
-
 def invitation_is_code(value: str) -> bool:
     return value.strip().startswith(CODE_PREFIX)
-
-
-def _source_name(shop: Shop) -> str:
-    # One line: the name is the merchant's own text and goes into a mail header.
-    return " ".join((shop.name or shop.domain).split())
 
 
 def invitation_create(*, source: Shop, email: str, store_name: str = "") -> tuple[Invitation, bool]:
@@ -142,53 +123,3 @@ def invitations_accept(*, connection: Connection, invitation: Invitation | None 
         ).update(status=Status.ACCEPTED, accepted_at=now, connection=connection,
                  code_hash=None)
     return accepted
-
-
-# -- sending ---------------------------------------------------------------------------------
-
-
-def invitation_install_url() -> str:
-    return settings.SYNCER_INSTALL_URL or f"{settings.APP_URL}{reverse('stores:oauth_install')}"
-
-
-def invitation_send(*, invitation_id: int) -> bool:
-    """Makes a new code and emails it; False if the invitation is no longer open. A send that
-    fails records why (shown to the source) and raises, for the task to try again."""
-    code = f"{CODE_PREFIX}{secrets.token_urlsafe(16)}"
-    with transaction.atomic():
-        invitation = (Invitation.objects.select_for_update(of=("self",))
-                      .select_related("source").filter(pk=invitation_id).first())
-        if invitation is None or invitation.status != Status.PENDING:
-            return False
-        Invitation.objects.filter(pk=invitation.pk).update(
-            code_hash=invitation_code_digest(code), last_sent_at=timezone.now())
-    # The code is committed before the email goes: an email never carries a code that was
-    # not saved. A send that fails leaves an unused code behind, which no one holds.
-    try:
-        invitation_email(invitation=invitation, code=code).send()
-    except Exception as exc:
-        Invitation.objects.filter(pk=invitation.pk).update(
-            send_error=f"The email could not be sent ({type(exc).__name__}: {exc}). "
-                       "Syncer tries again; check the address.")
-        raise
-    Invitation.objects.filter(pk=invitation.pk).update(sent_count=F("sent_count") + 1,
-                                                       send_error="")
-    logger.info("invitation sent source=%s invitation=%s", invitation.source.domain,
-                invitation.pk)
-    return True
-
-
-def invitation_email(*, invitation: Invitation, code: str) -> EmailMultiAlternatives:
-    source = invitation.source
-    context = {"source_name": _source_name(source), "source_domain": source.domain,
-               "store_name": invitation.store_name, "code": code,
-               "install_url": invitation_install_url(),
-               "support_email": settings.SYNCER_SUPPORT_EMAIL}
-    message = EmailMultiAlternatives(
-        subject=f"{_source_name(source)} invites you to sync its products with Syncer",
-        body=render_to_string("stores/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[invitation.email],
-        reply_to=[source.email] if source.email else None)
-    message.attach_alternative(render_to_string("stores/email/invitation.html", context),
-                               "text/html")
-    return message
