@@ -16,12 +16,12 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from webhooks.inbox import (
-    RECEIVED_GRACE,
+from webhooks.broker_marks import (
     webhook_deliveries_publish,
     webhook_deliveries_publish_soon,
     webhook_delivery_publish,
 )
+from webhooks.inbox import RECEIVED_GRACE
 from webhooks.inbox import webhook_deliveries_sweep as _webhook_deliveries_sweep
 from webhooks.metrics import webhooks_received
 from webhooks.models import WebhookDelivery, webhook_body_sha256

@@ -1,19 +1,19 @@
 """Thin Celery tasks over the webhook inbox.
 
 Imports run one way: `webhooks.services` imports these tasks to queue them; these tasks import
-`webhooks.inbox` (which imports neither module) and hand it the task to queue where a step
+`webhooks.inbox` and `webhooks.broker_marks` (which import neither module) and hand it the task to queue where a step
 chains (a full batch queues the next, the sweeper lost rows). The inbox's functions are looked
 up on the module at each call, so bench/inventory_worker.py can time them.
 """
 
 from celery import shared_task
 
-from webhooks import inbox, retention
+from webhooks import broker_marks, inbox, retention
 
 
 @shared_task(ignore_result=True)
 def webhook_delivery_process_task(delivery_id: int) -> None:
-    inbox.webhook_delivery_unmark(delivery_id)
+    broker_marks.webhook_delivery_unmark(delivery_id)
     inbox.webhook_delivery_process(delivery_id=delivery_id)
 
 
@@ -25,7 +25,7 @@ def webhook_deliveries_sweep_task() -> None:
 
 @shared_task(ignore_result=True)
 def webhook_deliveries_take_task(shop_domain: str, topic: str) -> None:
-    inbox.webhook_deliveries_unmark(shop_domain=shop_domain, topic=topic)
+    broker_marks.webhook_deliveries_unmark(shop_domain=shop_domain, topic=topic)
     inbox.webhook_deliveries_take(shop_domain=shop_domain, topic=topic,
                                   take_task=webhook_deliveries_take_task)
 

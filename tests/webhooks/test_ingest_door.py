@@ -11,7 +11,7 @@ from django.db import connection
 
 from tests.webhooks.conftest import sign, webhook_headers
 from tests.webhooks.gunicorn_wsgi import gunicorn_call, http_request
-from webhooks.inbox import webhook_deliveries_published_wait
+from webhooks.broker_marks import webhook_deliveries_published_wait
 from webhooks.models import WebhookDelivery
 from webhooks.registry import _handlers, webhook_handler_register
 from webhooks.services import webhook_deliveries_sweep

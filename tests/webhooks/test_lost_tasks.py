@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from syncer.redis import redis_client
-from webhooks.inbox import MARK_TRUSTED, MAX_ATTEMPTS, webhook_delivery_process
+from webhooks.broker_marks import MARK_TRUSTED
+from webhooks.inbox import MAX_ATTEMPTS, webhook_delivery_process
 from webhooks.models import WebhookDelivery
 from webhooks.registry import (
     _handlers,
