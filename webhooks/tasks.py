@@ -1,9 +1,10 @@
 """Thin Celery tasks over the webhook inbox.
 
 Imports run one way: `webhooks.services` imports these tasks to queue them; these tasks import
-`webhooks.inbox` and `webhooks.broker_marks` (which import neither module) and hand it the task to queue where a step
-chains (a full batch queues the next, the sweeper lost rows). The inbox's functions are looked
-up on the module at each call, so bench/inventory_worker.py can time them.
+`webhooks.inbox` and `webhooks.broker_marks` (which import neither module) and hand the inbox
+the task to queue where a step chains (a full batch queues the next, the sweeper lost rows).
+The inbox's functions are looked up on the module at each call, so bench/inventory_worker.py
+can time them.
 """
 
 from celery import shared_task
