@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Max, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from orders.destination_stats import (
     destination_stock_updates_by_day,
     destination_write_latency,
 )
-from orders.models import DestinationOrder, OrderPush
+from orders.models import DestinationOrder, OrderPush, SourceStatsClosed
 from orders.stats import (
     ZERO,
     TopVariants,
@@ -45,7 +45,6 @@ from products.models import (
     ProductLink,
     ReconciliationRun,
     SourceProduct,
-    SourceVariant,
     SyncEvent,
     VariantLink,
 )
@@ -120,6 +119,12 @@ class ProductSales:
 
 
 @dataclass(frozen=True)
+class StoreChoice:
+    connection_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class SourceDashboard:
     date_range: DateRange
     store: Connection | None
@@ -133,24 +138,24 @@ class SourceDashboard:
     top_products: list[ProductSales]
     chart: Chart
     granularity: str
+    # Every store that ever connected, by status, for the store picker.
+    store_choices: list[tuple[str, list[StoreChoice]]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class StoreChoice:
-    connection_id: int
-    name: str
+def _store_rows(source: Shop) -> list[tuple[int, str, str, str]]:
+    return list(Connection.objects.filter(source=source)
+                .values_list("pk", "status", "destination__name", "destination__domain"))
 
 
-def dashboard_store_choices(*, source: Shop) -> list[tuple[str, list[StoreChoice]]]:
+def _store_choices(rows: list[tuple[int, str, str, str]]) -> list[tuple[str, list[StoreChoice]]]:
     """Every store that ever connected, by status (connected, then blocked, then
     disconnected), for the store picker."""
-    rows = (Connection.objects.filter(source=source)
-            .values_list("pk", "status", "destination__name", "destination__domain"))
     groups: dict[str, list[StoreChoice]] = {status: [] for status in Connection.Status.values}
     for pk, status, name, domain in rows:
         groups[status].append(StoreChoice(pk, name or domain))
     return [(label, sorted(groups[status], key=lambda choice: choice.name.lower()))
             for status, label in Connection.Status.choices]
+
 
 
 def _granularity(date_range: DateRange) -> str:
@@ -182,25 +187,17 @@ def _buckets(date_range: DateRange, days: dict[date, Tally],
             for first, last, tally in totals.values()]
 
 
-def _variant_names(source: Shop, variant_ids: list[int]) -> dict[int, tuple[str, str]]:
-    names = {}
-    for variant in (SourceVariant.objects.filter(shop=source, shopify_id__in=variant_ids)
-                    .select_related("product")):
-        title = variant.product.title
-        if variant.title and variant.title != "Default Title":
-            title = f"{title} – {variant.title}"
-        names[variant.shopify_id] = (title, variant.sku)
-    return names
-
-
-def _top_products(source: Shop, top: TopVariants) -> list[ProductSales]:
-    names = _variant_names(source, [v.source_variant_id for v in top.variants
-                                    if v.source_variant_id])
+def _top_products(top: TopVariants) -> list[ProductSales]:
     products = []
     for variant in top.variants:
-        fallback = f"Variant {variant.source_variant_id}" if variant.source_variant_id \
-            else "Unknown variant"
-        title, sku = names.get(variant.source_variant_id, (fallback, ""))
+        if variant.sku is not None:  # the source still has it (names read with the sales)
+            title, sku = variant.product_title, variant.sku
+            if variant.variant_title and variant.variant_title != "Default Title":
+                title = f"{title} – {variant.variant_title}"
+        else:
+            title = f"Variant {variant.source_variant_id}" if variant.source_variant_id \
+                else "Unknown variant"
+            sku = ""
         products.append(ProductSales(
             source_variant_id=variant.source_variant_id, title=title, sku=sku,
             units=variant.units, revenue=variant.revenue,
@@ -209,50 +206,61 @@ def _top_products(source: Shop, top: TopVariants) -> list[ProductSales]:
 
 
 def source_dashboard(*, source: Shop, date_range: DateRange,
-                     store: Connection | None = None) -> SourceDashboard:
+                     store: Connection | None = None,
+                     stats: SourceStatsClosed | None = None) -> SourceDashboard:
     """The source's figures over `date_range`, for all stores or one of its connections.
 
     Orders received = pushes that created an order on this source (status pushed), counted on
     the day they were pushed; revenue = those orders' totals (items at the source's prices plus
     the shipping fee charged); units and product revenue = the pushed lines (quantity × price).
+    `stats`: the roll-up state source_stats_current just returned (else it is read).
+
+    Seven reads for all stores (the stores, the roll-up state, the days' rows, today's pushes,
+    the top variants with their names, the product counts), whatever the number of orders.
     """
     if store is not None and store.source_id != source.pk:
         raise ValueError("That store is not connected to this source.")
     destination = store.destination if store is not None else None
+    if stats is None:
+        stats = SourceStatsClosed.objects.filter(source=source, zone=source.zone.key).first()
     days = source_orders_by_day(source=source, first=date_range.first, last=date_range.last,
-                                destination=destination)
+                                destination=destination, stats=stats)
     top = source_top_variants(source=source, first=date_range.first, last=date_range.last,
-                              limit=TOP_PRODUCTS, destination=destination)
+                              limit=TOP_PRODUCTS, destination=destination, stats=stats)
+    store_rows = _store_rows(source)
     counts = dict.fromkeys(Connection.Status.values, 0)
     connected = []
-    for pk, status in Connection.objects.filter(source=source).values_list("pk", "status"):
+    for pk, status, _, _ in store_rows:
         counts[status] += 1
         if status == Connection.Status.CONNECTED:
             connected.append(pk)
-    if store is not None:
-        synced = ProductLink.objects.filter(connection=store).count()
-    elif connected:
+    products = SourceProduct.objects.filter(shop=source, deleted_at__isnull=True)
+    if store is None and connected:
         # Per product, stop at its first link to a connected store: ~1 index probe each,
-        # instead of reading every link of every store.
-        synced = SourceProduct.objects.filter(shop=source, deleted_at__isnull=True).filter(
-            Exists(ProductLink.objects.filter(source_product=OuterRef("pk"),
-                                              connection_id__in=connected))).count()
+        # instead of reading every link of every store. Counted with the visible ones.
+        product_counts = products.aggregate(
+            visible=Count("pk", filter=Q(hidden=False)),
+            synced=Count("pk", filter=Q(Exists(ProductLink.objects.filter(
+                source_product=OuterRef("pk"), connection_id__in=connected)))))
+        available, synced = product_counts["visible"], product_counts["synced"]
     else:
-        synced = 0
+        available = source_product_counts(source=source)["visible"]
+        synced = ProductLink.objects.filter(connection=store).count() if store is not None \
+            else 0
     granularity = _granularity(date_range)
     buckets = _buckets(date_range, {day: Tally(count=figures.orders, amount=figures.revenue)
                                     for day, figures in days.items()}, granularity)
     currency = source.currency or "USD"
     return SourceDashboard(
         date_range=date_range, store=store, store_counts=counts,
-        available_products=source_product_counts(source=source)["visible"],
+        available_products=available,
         synced_products=synced,
         orders=sum(figures.orders for figures in days.values()),
         revenue=sum((figures.revenue for figures in days.values()), ZERO),
-        units=top.total_units, currency=currency, top_products=_top_products(source, top),
+        units=top.total_units, currency=currency, top_products=_top_products(top),
         chart=bar_chart(words=ORDERS_REVENUE, buckets=buckets, granularity=granularity,
                         currency=currency, money_format=source.money_format),
-        granularity=granularity)
+        granularity=granularity, store_choices=_store_choices(store_rows))
 
 
 # --- destination dashboard ----------------------------------------------------------------------

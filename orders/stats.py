@@ -27,6 +27,7 @@ benchmarks) are only counted if they exist before the days they fall on are summ
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -52,6 +53,7 @@ from orders.models import (
     SourceProductDayStat,
     SourceStatsClosed,
 )
+from products.models import SourceProduct, SourceVariant
 from stores.models import Connection, Shop
 
 CLOSE_GRACE = timedelta(hours=1)
@@ -193,17 +195,24 @@ def source_stats_close(*, source: Shop, now: datetime | None = None) -> date:
     Cheap when there is nothing to do (one indexed read), so views call it before reading.
     Concurrent callers queue on the state row's lock; the second finds the work done.
     """
+    # Always set on the row source_stats_current returns.
+    return cast(date, source_stats_current(source=source, now=now).closed_through)
+
+
+def source_stats_current(*, source: Shop, now: datetime | None = None) -> SourceStatsClosed:
+    """source_stats_close, returning what was rolled up (the state row): a reader given it
+    (`stats=`) knows what to read from the roll-ups without reading the row again."""
     zone = source.zone
     now = now or timezone.now()
     target = stats_closable_through(zone=zone, now=now)
     state = SourceStatsClosed.objects.filter(source=source, zone=zone.key).first()
-    if _is_fresh(state, target, now):
-        return state.closed_through
+    if state is not None and _is_fresh(state, target, now):
+        return state
     with transaction.atomic():
         SourceStatsClosed.objects.get_or_create(source=source, zone=zone.key)
         state = SourceStatsClosed.objects.select_for_update().get(source=source, zone=zone.key)
         if _is_fresh(state, target, now):
-            return state.closed_through
+            return state
         until = now - LIVE_GRACE
         if state.closed_through is None or state.closed_through < target:
             if state.closed_through is not None:
@@ -227,7 +236,7 @@ def source_stats_close(*, source: Shop, now: datetime | None = None) -> date:
         state.closed_through = target
         state.provisional_until = max(until, since)
         state.save(update_fields=["closed_through", "provisional_until", "updated_at"])
-    return target
+    return state
 
 
 @transaction.atomic
@@ -259,10 +268,13 @@ class _Coverage:
     live_from: datetime | None
 
 
-def _coverage(source: Shop, first: date, last: date) -> _Coverage:
+def _coverage(source: Shop, first: date, last: date,
+              stats: SourceStatsClosed | None) -> _Coverage:
     zone = source.zone
     starts, ends = day_start(first, zone), day_start(last + timedelta(days=1), zone)
-    state = SourceStatsClosed.objects.filter(source=source, zone=zone.key).first()
+    given = stats is not None and stats.source_id == source.pk and stats.zone == zone.key
+    state = stats if given else (
+        SourceStatsClosed.objects.filter(source=source, zone=zone.key).first())
     if state is None or state.closed_through is None:
         return _Coverage(None, None, starts)
     summed_until = state.provisional_until or day_start(
@@ -275,11 +287,13 @@ def _coverage(source: Shop, first: date, last: date) -> _Coverage:
 
 
 def source_orders_by_day(*, source: Shop, first: date, last: date,
-                         destination: Shop | None = None) -> dict[date, DayFigures]:
+                         destination: Shop | None = None,
+                         stats: SourceStatsClosed | None = None) -> dict[date, DayFigures]:
     """Orders received and their revenue per day from `first` to `last` (both included, days in
-    the source's zone), from one destination or all. Days without orders are absent."""
+    the source's zone), from one destination or all. Days without orders are absent. `stats`:
+    the source's roll-up state as source_stats_current returned it (else it is read)."""
     zone = source.zone
-    coverage = _coverage(source, first, last)
+    coverage = _coverage(source, first, last, stats)
     days: dict[date, DayFigures] = {}
 
     def add(day: date, orders: int, revenue: Decimal) -> None:
@@ -326,6 +340,10 @@ class VariantSales:
     source_variant_id: int | None
     units: int
     revenue: Decimal
+    # The source's variant as it is now (absent: "" and None), read in the same statement.
+    product_title: str = ""
+    variant_title: str = ""
+    sku: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,15 +353,17 @@ class TopVariants:
 
 
 def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
-                        destination: Shop | None = None) -> TopVariants:
+                        destination: Shop | None = None,
+                        stats: SourceStatsClosed | None = None) -> TopVariants:
     """The `limit` best-selling source variants over the days `first`..`last` (included), by
-    units then line revenue, and the units of all variants together.
+    units then line revenue, and the units of all variants together, each with its title and
+    SKU at the source. `stats` as for source_orders_by_day.
 
     The rows of the rolled-up parts and the live lines are summed per variant and ranked in
     one statement: the database hands back `limit` rows, not one per variant.
     """
     zone = source.zone
-    coverage = _coverage(source, first, last)
+    coverage = _coverage(source, first, last, stats)
     parts = [SourceProductDayStat.objects.filter(part, source=source, zone=zone.key,
                                                  destination=destination)
              .values(variant=F("source_variant_id"), u=F("units"), r=F("revenue"))
@@ -364,14 +384,24 @@ def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
         sql, part_params = part.query.sql_with_params()
         union.append(f"SELECT * FROM ({sql}) part{index}")
         params.extend(part_params)
+    # The names of the `limit` rows only, joined after the ranking (a variant is unique per
+    # source and Shopify id).
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT variant, units, revenue, SUM(units) OVER () FROM ("
-            " SELECT variant, SUM(u) AS units, SUM(r) AS revenue"
-            f" FROM ({' UNION ALL '.join(union)}) sales GROUP BY variant"
-            ") totals ORDER BY units DESC, revenue DESC, variant LIMIT %s", [*params, limit])
+            "SELECT top.variant, top.units, top.revenue, top.total, p.title, v.title, v.sku"
+            " FROM (SELECT variant, units, revenue, SUM(units) OVER () AS total FROM ("
+            "  SELECT variant, SUM(u) AS units, SUM(r) AS revenue"
+            f"  FROM ({' UNION ALL '.join(union)}) sales GROUP BY variant"
+            " ) totals ORDER BY units DESC, revenue DESC, variant LIMIT %s) top"
+            f" LEFT JOIN {SourceVariant._meta.db_table} v"
+            "  ON v.shop_id = %s AND v.shopify_id = top.variant"
+            f" LEFT JOIN {SourceProduct._meta.db_table} p ON p.id = v.product_id"
+            " ORDER BY top.units DESC, top.revenue DESC, top.variant",
+            [*params, limit, source.pk])
         rows = cursor.fetchall()
     return TopVariants(
         total_units=int(rows[0][3]) if rows else 0,
-        variants=[VariantSales(variant, int(units), Decimal(revenue).quantize(ZERO))
-                  for variant, units, revenue, _ in rows])
+        variants=[VariantSales(variant, int(units), Decimal(revenue).quantize(ZERO),
+                               product_title=product_title or "",
+                               variant_title=variant_title or "", sku=sku)
+                  for variant, units, revenue, _, product_title, variant_title, sku in rows])

@@ -7,18 +7,21 @@ their dropped webhook would have taken."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
+from redis.exceptions import LockError
 from redis.lock import Lock
 
 from products.inventory.drift import destination_level_changed
 from products.inventory.flush import destination_flush_lock, inventory_flush_destination
-from products.inventory.levels import levels_read, source_levels_record
+from products.inventory.levels import source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
 from products.inventory.targets import (
     source_levels_changed,
@@ -40,8 +43,14 @@ from products.sync_events import sync_event_record
 from stores.models import Connection, Shop
 from stores.services import shop_admin_session
 from syncer.redis import redis_client
-from syncer.shopify.errors import ShopifyError, ShopifyRetryable
-from syncer.shopify.operations.inventory import InventoryLevel, inventory_levels_changed_read
+from syncer.shopify.bulk import BulkOperationFailed
+from syncer.shopify.errors import ShopifyError, ShopifyRetryable, ShopifyTimeout, ShopifyUserErrors
+from syncer.shopify.operations.inventory import (
+    InventoryLevel,
+    inventory_levels_bulk_read,
+    inventory_levels_changed_read,
+    inventory_levels_read,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,32 +107,112 @@ def reconciliation_run(*, run_id: int) -> ReconciliationRun:
         raise
 
 
+# Links (and levels) per page of a full reconciliation: a worker holds one page of links,
+# stock rows and levels at a time, so its memory does not grow with the catalogue.
+RECONCILE_PAGE = 1000
+
+
+def _link_pages(links: QuerySet[VariantLink], field: str) -> Iterator[list[int]]:
+    """`field` of every link, a page at a time, in primary-key order (keyset: each page is one
+    index range, never an OFFSET)."""
+    after = 0
+    while True:
+        rows = list(links.filter(pk__gt=after).order_by("pk").values_list("pk", field)
+                    [:RECONCILE_PAGE])
+        if not rows:
+            return
+        yield [value for _, value in rows]
+        after = rows[-1][0]
+
+
+def _level_pages(*, shop: Shop, count: int, item_pages: Callable[[], Iterator[list[int]]],
+                 keepalive: Callable[[], None] | None = None) -> Iterator[list[InventoryLevel]]:
+    """The shop's live levels of the items `item_pages` yields (`count` of them), a page at a
+    time: from one bulk query when there are enough of them (it reads every level of the shop,
+    streamed; the caller keeps those it follows), else — or when the bulk query cannot run —
+    page by page for those items only. A page given out is never taken back: a bulk read that
+    fails midway is read again page by page from the start, and every use of a page is one
+    that can be repeated."""
+    session = shop_admin_session(shop_domain=shop.domain)
+    if count >= settings.INVENTORY_BULK_READ_MIN_ITEMS:
+        try:
+            page: list[InventoryLevel] = []
+            for level in inventory_levels_bulk_read(
+                    session=session, keepalive=keepalive,
+                    timeout=settings.INVENTORY_BULK_READ_TIMEOUT_SECONDS):
+                page.append(level)
+                if len(page) >= RECONCILE_PAGE:
+                    yield page
+                    page = []
+            if page:
+                yield page
+            return
+        except (ShopifyUserErrors, BulkOperationFailed, ShopifyTimeout) as exc:
+            # Another bulk query of ours is running (the catalogue load), or this one failed
+            # or is slow: the paged reads get the same answer.
+            logger.warning("bulk level read of %s not used (%s); reading page by page",
+                           shop.domain, exc)
+    for items in item_pages():
+        if keepalive is not None:
+            keepalive()
+        yield list(inventory_levels_read(session=session, inventory_item_ids=items))
+
+
+@contextmanager
+def _renewed(lock: Lock) -> Iterator[None]:
+    """Renews `lock` every third of its timeout while the block runs, from a thread: a single
+    call inside it (a bulk query of a large catalogue that the shop runs while we wait, the
+    first line of its result) can outlast the lock, and a lapsed lock lets a flush write the
+    destination while we read it."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(settings.INVENTORY_FLUSH_LOCK_SECONDS / 3):
+            try:
+                lock.reacquire()
+            except LockError:
+                return  # lost anyway: the block's own keepalive raises
+
+    thread = threading.Thread(target=renew, name="resync-lock-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
     run = ReconciliationRun.objects.select_related(
         "connection", "connection__source", "connection__destination").get(pk=run_id)
     connection = run.connection
-    links = list(syncing_links(connection=connection))
-    ReconciliationRun.objects.filter(pk=run.pk).update(total=len(links))
-    if not links:
+    links = syncing_links(connection=connection)
+    total = links.count()
+    ReconciliationRun.objects.filter(pk=run.pk).update(total=total)
+    if not total:
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=ReconciliationRun.Status.DONE, finished_at=timezone.now())
         run.refresh_from_db()
         return run
-    source_live = levels_read(shop=connection.source, bulk_allowed=True,
-                              inventory_item_ids=[link.source_variant.inventory_item_id
-                                                  for link in links])
+    source_items = "source_variant__inventory_item_id"
     now = timezone.now()
-    source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
-        (item_id, location_id, quantity, updated or now)
-        for (item_id, location_id), (quantity, updated) in source_live.items()])
-    targets_recompute(source=connection.source, changed_at=now, reason=StockReason.RESYNC,
-                      inventory_item_ids=[
-        link.source_variant.inventory_item_id for link in links])
+    for levels in _level_pages(shop=connection.source, count=total,
+                               item_pages=lambda: _link_pages(links, source_items)):
+        followed = set(links.filter(**{f"{source_items}__in": {
+            level.inventory_item_id for level in levels}}).values_list(source_items, flat=True))
+        source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
+            (level.inventory_item_id, level.location_id, level.available,
+             level.updated_at or now)
+            for level in levels if level.inventory_item_id in followed])
+    for items in _link_pages(links, source_items):
+        targets_recompute(source=connection.source, changed_at=now, reason=StockReason.RESYNC,
+                          inventory_item_ids=items)
     lock = destination_flush_lock(connection.destination_id, blocking_timeout=120)
     if not lock.acquire():
         raise ShopifyRetryable("The destination is being written; reconciliation retries.")
     try:
-        drift = _reconcile_destination_locked(run, connection, links, lock)
+        with _renewed(lock):
+            drift = _reconcile_destination_locked(run, connection, links, total, lock)
     finally:
         lock.release()
     inventory_flush_destination(destination_id=connection.destination_id)
@@ -137,23 +226,34 @@ def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
 
 
 def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection,
-                                  links: list[VariantLink], lock: Lock) -> int:
+                                  links: QuerySet[VariantLink], total: int, lock: Lock) -> int:
     """Reads the destination and corrects our beliefs while no write to it is in flight (we
-    hold its flush lock), so a read cannot be older than what we believe."""
+    hold its flush lock), so a read cannot be older than what we believe. A page of levels at
+    a time: the stock rows of the items on it are read in one statement, the ones that differ
+    corrected; then every row whose belief differs from its target is marked to write."""
 
     def keepalive() -> None:
         lock.reacquire()
 
-    destination_live = levels_read(
-        shop=connection.destination, bulk_allowed=True, keepalive=keepalive,
-        inventory_item_ids=[link.destination_inventory_item_id for link in links])
-    drift = 0
-    for index, link in enumerate(links, start=1):
-        stock = stock_for(link)
-        stock.refresh_from_db()
-        actual = destination_live.get((link.destination_inventory_item_id,
-                                       stock.location_id), (None, None))[0]
-        if actual is not None and actual != stock.known_quantity:
+    for link in links.filter(stock__isnull=True).iterator(chunk_size=RECONCILE_PAGE):
+        stock_for(link)  # a link made since the last reconciliation gets its row
+    stocks = DestinationStock.objects.filter(variant_link__in=links)
+    drift = checked = 0
+    for levels in _level_pages(
+            shop=connection.destination, count=total, keepalive=keepalive,
+            item_pages=lambda: _link_pages(links, "destination_inventory_item_id")):
+        keepalive()
+        live = {(level.inventory_item_id, level.location_id): level.available
+                for level in levels}
+        rows = stocks.filter(variant_link__destination_inventory_item_id__in={
+            item for item, _ in live}).select_related("variant_link__product_link")
+        corrected = []
+        for stock in rows:
+            link = stock.variant_link
+            checked += 1
+            actual = live.get((link.destination_inventory_item_id, stock.location_id))
+            if actual is None or actual == stock.known_quantity:
+                continue
             if stock.known_quantity is not None:
                 drift += 1
                 sync_event_record(
@@ -164,15 +264,17 @@ def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection
                     cause=f"reconciliation {run.pk}", result=SyncEvent.Result.SKIPPED,
                     source_variant_id=link.source_variant_id, location_id=stock.location_id,
                     reason=StockReason.RESYNC)
-            DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=actual)
-        current = actual if actual is not None else stock.known_quantity
-        if stock.target is not None and current != stock.target:
-            DestinationStock.objects.filter(pk=stock.pk).update(dirty=True, due_at=None,
-                                                                reason=StockReason.RESYNC)
-        if index % 100 == 0:
-            ReconciliationRun.objects.filter(pk=run.pk).update(checked=index,
-                                                               drift_found=drift)
-    ReconciliationRun.objects.filter(pk=run.pk).update(checked=len(links), drift_found=drift)
+            stock.known_quantity = actual
+            corrected.append(stock)
+        DestinationStock.objects.bulk_update(corrected, ["known_quantity"],
+                                             batch_size=RECONCILE_PAGE)
+        ReconciliationRun.objects.filter(pk=run.pk).update(checked=min(checked, total),
+                                                           drift_found=drift)
+    # What the destination shows (known now, or as believed where it was not read) is not the
+    # target: written again by the flush.
+    stocks.filter(target__isnull=False).exclude(known_quantity=F("target")).update(
+        dirty=True, due_at=None, reason=StockReason.RESYNC)
+    ReconciliationRun.objects.filter(pk=run.pk).update(checked=total, drift_found=drift)
     return drift
 
 

@@ -6,7 +6,9 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.dashboard import DateRange, source_dashboard
@@ -17,7 +19,7 @@ from orders.models import (
     SourceProductDayStat,
     SourceStatsClosed,
 )
-from orders.stats import source_stats_close
+from orders.stats import source_stats_close, source_stats_forget
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -239,6 +241,36 @@ def test_presets_end_today_and_count_today_live(client, sales_world):
     html = dashboard(client, source, range="7d").content.decode()
     assert f'data-range="{today - timedelta(days=6):%Y-%m-%d}/{today:%Y-%m-%d}"' in html
     assert 'value="7d" checked' in html
+
+
+def test_the_source_dashboard_reads_as_much_for_many_stores_as_for_a_few(client, sales_world):
+    source = sales_world.source
+
+    def reads(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = dashboard(client, source, **sales_world.custom(**params))
+        assert response.status_code == 200
+        return len(captured)
+
+    reads()  # the first view rolls the past days up
+    few = (reads(), reads(store=sales_world.a.pk))
+    # given five more connected stores, each with a synced product and an order pushed
+    for number in range(5):
+        store = ConnectionFactory(
+            source=source, status="connected", destination=DestinationFactory(
+                name=f"Store {number}", domain=f"more-{number}.myshopify.com"))
+        ProductLink.objects.create(connection=store, source_product=SourceProduct.objects.get(
+            shop=source, shopify_id=1), destination_product_id=5000 + number, origin="imported")
+        pushed_order(store=store.destination, source=source, at=start_of(sales_world.d0),
+                     lines=[(V1, 1, "10.00")])
+    source_stats_forget(shop=source)  # their past days are rolled up again on the next view
+    reads()
+    # then the dashboard reads no more for them: no query per store or per product
+    assert (reads(), reads(store=sales_world.a.pk)) == few
+    html = dashboard(client, source, **sales_world.custom()).content.decode()
+    assert figures(html)["stores"] == "7"
+    assert figures(html)["orders"] == "9"
+    assert html.count("<option value=") == 1 + 9
 
 
 def test_long_ranges_are_charted_by_week(client, sales_world):
