@@ -49,6 +49,17 @@ def post_webhook(client):
 
 
 @pytest.fixture
+def handled(request):
+    """A real one-at-a-time handler on the test module's TOPIC; it records the payloads it was
+    given."""
+    topic = request.module.TOPIC
+    payloads: list[dict] = []
+    webhook_handler_register(topic)(lambda *, payload, **_: payloads.append(payload))
+    yield payloads
+    _handlers.pop(topic)
+
+
+@pytest.fixture
 def broker_down():
     """Point Celery at a port where no broker listens, for real, then restore it."""
     with broker_unreachable():

@@ -13,7 +13,6 @@ from tests.webhooks.conftest import sign, webhook_headers
 from tests.webhooks.gunicorn_wsgi import gunicorn_call, http_request
 from webhooks.broker_marks import webhook_deliveries_published_wait
 from webhooks.models import WebhookDelivery
-from webhooks.registry import _handlers, webhook_handler_register
 from webhooks.services import webhook_deliveries_sweep
 from webhooks.tasks import webhook_deliveries_take_task
 
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SHOP = "demo-source.myshopify.com"
 TOPIC = "syncer_test/door"
 BODY = json.dumps({"id": 7, "title": "Linen shirt"}).encode()
-
-
-@pytest.fixture
-def handled():
-    """A real one-at-a-time handler on a test topic; it records the payloads it was given."""
-    payloads: list[dict] = []
-    webhook_handler_register(TOPIC)(lambda *, payload, **_: payloads.append(payload))
-    yield payloads
-    _handlers.pop(TOPIC)
 
 
 def good_headers(body: bytes = BODY, /, **overrides: str) -> dict[str, str]:

@@ -8,22 +8,12 @@ import pytest
 from tests.webhooks.conftest import sign, webhook_headers
 from tests.webhooks.gunicorn_wsgi import gunicorn_call, http_request
 from webhooks.models import WebhookDelivery
-from webhooks.registry import _handlers, webhook_handler_register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOP = "demo-source.myshopify.com"
 TOPIC = "syncer_test/received"
 BODY = json.dumps({"id": 7, "title": "Linen shirt"}).encode()
-
-
-@pytest.fixture
-def handled():
-    """A real handler on a test topic; it records the payloads it was given."""
-    payloads: list[dict] = []
-    webhook_handler_register(TOPIC)(lambda *, payload, **_: payloads.append(payload))
-    yield payloads
-    _handlers.pop(TOPIC)
 
 
 def post(client, *, body: bytes = BODY, **overrides: str):

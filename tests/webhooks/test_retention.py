@@ -9,26 +9,12 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from webhooks.models import WebhookDelivery, webhook_body_sha256
-from webhooks.registry import _handlers, webhook_handler_register
 from webhooks.retention import webhook_deliveries_retention_apply
 from webhooks.tasks import webhook_deliveries_retention_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOPIC = "syncer_test/retained"
-
-
-@pytest.fixture
-def handled():
-    """A real handler for TOPIC that records the payloads it handled."""
-    calls: list[dict] = []
-
-    @webhook_handler_register(TOPIC)
-    def handler(*, shop_domain, payload, delivery_id):
-        calls.append(payload)
-
-    yield calls
-    _handlers.pop(TOPIC)
 
 
 def bodies() -> dict[str, tuple[str, str]]:
