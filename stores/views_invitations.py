@@ -1,5 +1,7 @@
 """Invitations on the source's Stores page: invite by email, resend, revoke."""
 
+from collections.abc import Callable
+
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -44,38 +46,34 @@ def invitation_create_view(request: ShopRequest[Shop]) -> HttpResponse:
                   status=422)
 
 
-def _own_invitation(request: ShopRequest[Shop], invitation_id: int) -> Invitation:
+def _invitation_act(request: ShopRequest[Shop], invitation_id: int, *,
+                    act: Callable[..., Invitation], said: str) -> HttpResponse:
+    """Resend or withdraw one of the requesting source's invitations (404 for any other's); the
+    list again, with a toast, or a red banner saying why it was refused."""
     invitation = invitation_for_source(source=request.shop, invitation_id=invitation_id)
     if invitation is None:
         raise Http404("No such invitation")
-    return invitation
+    try:
+        act(invitation=invitation)
+    except InvitationRefused as exc:
+        return failure(render(request, FRAGMENT, invitations_context(source=request.shop),
+                              status=409), str(exc))
+    response = render(request, FRAGMENT, invitations_context(source=request.shop))
+    return toast(response, said.format(email=invitation.email))
 
 
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
 def invitation_resend_view(request: ShopRequest[Shop], invitation_id: int) -> HttpResponse:
-    invitation = _own_invitation(request, invitation_id)
-    try:
-        invitation_resend(invitation=invitation)
-    except InvitationRefused as exc:
-        return failure(render(request, FRAGMENT, invitations_context(source=request.shop),
-                              status=409), str(exc))
-    response = render(request, FRAGMENT, invitations_context(source=request.shop))
-    return toast(response, f"Invitation sent again to {invitation.email}. The code in the "
-                           "earlier email no longer works.")
+    return _invitation_act(request, invitation_id, act=invitation_resend,
+                           said="Invitation sent again to {email}. The code in the earlier "
+                                "email no longer works.")
 
 
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.SOURCE)
 def invitation_revoke_view(request: ShopRequest[Shop], invitation_id: int) -> HttpResponse:
-    invitation = _own_invitation(request, invitation_id)
-    try:
-        invitation_revoke(invitation=invitation)
-    except InvitationRefused as exc:
-        return failure(render(request, FRAGMENT, invitations_context(source=request.shop),
-                              status=409), str(exc))
-    response = render(request, FRAGMENT, invitations_context(source=request.shop))
-    return toast(response, f"Invitation to {invitation.email} withdrawn: its code no longer "
-                           "works.")
+    return _invitation_act(request, invitation_id, act=invitation_revoke,
+                           said="Invitation to {email} withdrawn: its code no longer works.")

@@ -48,6 +48,16 @@ def test_an_invited_store_connects_with_the_emailed_code(page, embedded, artifac
     invited = next(m for m in mail.outbox if m.to == ["owner@dest-one.example"])
     other = next(m for m in mail.outbox if m.to == ["someone@else.example"])
 
+    # a second Resend straight away is refused in a red banner, and no email goes
+    app.locator('tr[data-invitation="owner@dest-one.example"]').get_by_role(
+        "button", name="Resend").click()
+    banner = app.locator("[role=alert].banner-critical")
+    banner.wait_for()
+    assert banner.inner_text().splitlines()[0] == (
+        "The invitation to owner@dest-one.example was sent less than a minute ago. Give it a "
+        "moment to arrive.")
+    assert len(mail.outbox) == 2
+
     # and withdraws the second one
     app.locator('tr[data-invitation="someone@else.example"]').get_by_role(
         "button", name="Withdraw").click()
