@@ -1,5 +1,6 @@
 import contextlib
 import os
+import warnings
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,26 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def celery_and_redis_as_they_were(request):
+    """Every test leaves Celery (inline or not, its broker) and the Redis client as it found
+    them. Tests that switch to a real broker or a stack's own Redis restore them themselves;
+    this puts back what one did not (a test failing mid-switch, a background thread) and says
+    which test it was, so one test's switch never silently changes how later ones run."""
+    conf = celery_app.conf
+    before = (conf.task_always_eager, conf.broker_url, settings.REDIS_URL)
+    yield
+    after = (conf.task_always_eager, conf.broker_url, settings.REDIS_URL)
+    if after != before:
+        conf.task_always_eager, conf.broker_url = before[0], before[1]
+        settings.REDIS_URL = before[2]
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        redis_client.cache_clear()
+        warnings.warn(f"{request.node.nodeid} left Celery/Redis as {after}, not {before}",
+                      stacklevel=1)
 
 
 @pytest.fixture
