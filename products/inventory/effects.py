@@ -7,21 +7,26 @@ webhook then fans out to every destination.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
 
+from products.inventory.levels import levels_read
 from products.inventory.locations import source_decrement_location_id
+from products.inventory.targets import source_levels_changed
 from products.models import InventoryEffect, StockReason, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
 from stores.alerts import alert_raise_on_commit
 from stores.models import AlertKind, Connection, Shop
 from stores.services import shop_admin_session
-from syncer.shopify.errors import ShopifyUserErrors
+from syncer.shopify.errors import ShopifyError, ShopifyUserErrors
 from syncer.shopify.operations.inventory import inventory_quantity_adjust
 from webhooks.registry import WebhookPayloadInvalid
+
+logger = logging.getLogger(__name__)
 
 SALE_REASON = "correction"
 RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
@@ -183,12 +188,19 @@ def inventory_restocks_release_waiting() -> list[int]:
     return released
 
 
-def inventory_effect_apply(*, effect_id: int) -> str:
+def inventory_effect_apply(*, effect_id: int) -> set[int]:
     """Moves the source's stock for one effect with inventoryAdjustQuantities (relative, so
-    concurrent sales never conflict; changeFromQuantity explicitly null)."""
+    concurrent sales never conflict; changeFromQuantity explicitly null). Returns the
+    destinations to flush.
+
+    The source's level after the move is read back and recorded at once, and every target
+    recomputed: until the source's own webhook for it arrived, the targets still held the
+    units sold, and the selling destination — whose level already fell — could be handed them
+    back by a flush in between. (Shopify's answer does not say the level after the move:
+    quantityAfterChange is null for adjustments.)"""
     effect = InventoryEffect.objects.select_related("source").get(pk=effect_id)
     if effect.status in (InventoryEffect.Status.APPLIED, InventoryEffect.Status.WAITING):
-        return effect.status
+        return set()
     try:
         inventory_quantity_adjust(
             session=shop_admin_session(shop_domain=effect.source.domain),
@@ -204,11 +216,19 @@ def inventory_effect_apply(*, effect_id: int) -> str:
                               kind=AlertKind.SOURCE_DECREMENT_FAILED,
                               detail=f"Order {effect.order_name or effect.order_id}: "
                                      f"{exc.merchant_message}")
-        return "failed"
+        return set()
     InventoryEffect.objects.filter(pk=effect.pk).update(status=InventoryEffect.Status.APPLIED,
                                                         applied_at=timezone.now())
     _effect_event(effect, result=SyncEvent.Result.OK)
-    return "applied"
+    try:
+        live = levels_read(shop=effect.source, inventory_item_ids=[effect.inventory_item_id])
+    except ShopifyError:
+        # Applied all the same; the source's webhook (or the next check) brings the level.
+        logger.warning("source level after effect %s not read", effect.pk, exc_info=True)
+        return set()
+    return source_levels_changed(source=effect.source, levels=[
+        (item_id, location_id, available, updated_at)
+        for (item_id, location_id), (available, updated_at) in live.items()])
 
 
 def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> None:

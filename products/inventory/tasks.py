@@ -209,7 +209,7 @@ def flush_schedule_next(destination_id: int) -> None:
 
 @retrying_task
 def inventory_effect_apply_task(effect_id: int) -> None:
-    effects.inventory_effect_apply(effect_id=effect_id)
+    inventory_flush_on_commit(effects.inventory_effect_apply(effect_id=effect_id))
 
 
 @retrying_task

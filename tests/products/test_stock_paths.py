@@ -3,11 +3,15 @@ without restock, a destination that follows two sources, and stock over several 
 
 import pytest
 
+from products.inventory.effects import inventory_effect_apply
+from products.inventory.locations import source_decrement_location_id
 from products.inventory.settings import connection_inventory_save, source_locations_save
 from products.inventory.tasks import inventory_flush_on_commit
 from products.models import (
+    DestinationStock,
     InventoryEffect,
     ProductLink,
+    SourceLevel,
     SourceProduct,
     SourceVariant,
     SyncEvent,
@@ -271,3 +275,28 @@ def test_a_destination_receives_at_the_location_it_chose(emulator):
     settle(world)
     assert level_at(emulator, receiver, item, second) == 5
     assert level_at(emulator, receiver, item, primary) == 8
+
+
+def test_a_sale_applied_at_the_source_lowers_every_target_before_the_sources_webhook(emulator):
+    # given a sale of 2 shirts at destination 1, waiting to be taken off the source
+    world = build(emulator)
+    reconcile_all(world)
+    seller = Shop.objects.get(domain=world.destinations[0])
+    source = Shop.objects.get(domain=world.source)
+    item = world.items["SHIRT-S"][world.source][1]
+    effect = InventoryEffect.objects.create(
+        destination=seller, source=source, kind=InventoryEffect.Kind.SALE, key="line-1",
+        order_id=1, line_item_id=1, inventory_item_id=item,
+        location_id=source_decrement_location_id(source=source), delta=-2,
+        idempotency_key="syncer-sale-test-1")
+    # when it is applied, the source's own inventory_levels/update held back by Shopify
+    emulator.faults(webhook_delay_ms=5_000)
+    to_flush = inventory_effect_apply(effect_id=effect.pk)
+    emulator.faults(webhook_delay_ms=0)
+    # then the source's level is known at once from Shopify's answer, and both destinations'
+    # targets already hold 8: no flush in between can hand the seller its 2 back
+    assert SourceLevel.objects.get(shop=source, inventory_item_id=item).available == 8
+    assert to_flush == {seller.pk, Shop.objects.get(domain=world.destinations[1]).pk}
+    assert sorted(DestinationStock.objects.filter(
+        variant_link__source_variant__inventory_item_id=item).values_list("target", flat=True)
+    ) == [8, 8]
