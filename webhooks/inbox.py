@@ -97,6 +97,8 @@ def _claims_kept(ids: list[int]) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
 MAX_ATTEMPTS = 8
 
 
