@@ -9,6 +9,6 @@ class ProductsConfig(AppConfig):
         # Catalogue topics (products/*, inventory_items/*) and stock topics
         # (inventory_levels/*, orders/paid, refunds/create) live in separate modules.
         # link_end_tasks: what happens to a destination's products when their links end
-        # (stores' links-end hook).
-        from products import link_end_tasks, webhook_handlers  # noqa: F401
+        # (stores' links-end hook). precheck: the check before connecting (stores' checker).
+        from products import link_end_tasks, precheck, webhook_handlers  # noqa: F401
         from products.inventory import handlers  # noqa: F401

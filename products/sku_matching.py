@@ -21,7 +21,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from products.catalogue_data import CatalogueError
 from products.inventory.links import variant_links_stock_write
 from products.models import (
     CatalogueScan,
@@ -61,8 +60,6 @@ def key_loose(value: str | None) -> str:
 def destination_scan_apply(*, scan: CatalogueScan, products: Iterable[Product]) -> None:
     """Keeps the destination's variants from its catalogue scan and computes the report, by the
     connection's key as it is now."""
-    if scan.connection is None:
-        raise CatalogueError("A mapping check's scan belongs to a connection")
     product_count = 0
     variants: list[dict[str, Any]] = []
     for product in products:
@@ -73,15 +70,19 @@ def destination_scan_apply(*, scan: CatalogueScan, products: Iterable[Product]) 
             "inventory_item_id": variant.inventory_item_id, "sku": variant.sku,
             "barcode": variant.barcode,
         } for variant in product.variants)
-    report = match_report(connection=scan.connection, destination_variants=variants,
-                          key=scan.connection.match_by)
+    # A read for a check before connecting has no connection yet: its report is computed
+    # against the source whose key is pasted, each time it is shown (products.precheck).
+    report = {} if scan.connection is None else match_report(
+        connection=scan.connection, destination_variants=variants,
+        key=scan.connection.match_by)
     CatalogueScan.objects.filter(pk=scan.pk).update(
         destination_variants=variants, report=report, products=product_count,
         variants=len(variants))
 
 
-def _source_variants(connection: Connection) -> list[dict]:
-    rows = (SourceVariant.objects.filter(shop_id=connection.source_id, deleted_at__isnull=True,
+def source_variants_visible(*, source_id: int) -> list[dict]:
+    """The source's variants its destinations may see (not deleted, not hidden)."""
+    rows = (SourceVariant.objects.filter(shop_id=source_id, deleted_at__isnull=True,
                                          product__deleted_at__isnull=True,
                                          product__hidden=False)
             .values("pk", "sku", "barcode", "title", "product_id", "product__title"))
@@ -101,7 +102,20 @@ def match_report(*, connection: Connection, destination_variants: list[dict],
                  key: str) -> dict:
     """Everything a merchant should know before linking by `key` ("sku" or "barcode"), and the
     matches to link."""
-    source_variants = _source_variants(connection)
+    linked_source = dict(VariantLink.objects.filter(connection=connection)
+                         .values_list("source_variant_id", "destination_variant_id"))
+    product_links = {link.source_product_id: link.destination_product_id
+                     for link in ProductLink.objects.filter(connection=connection)}
+    return variants_match(source_variants=source_variants_visible(source_id=connection.source_id),
+                          destination_variants=destination_variants, key=key,
+                          linked_source=linked_source, product_links=product_links)
+
+
+def variants_match(*, source_variants: list[dict], destination_variants: list[dict], key: str,
+                   linked_source: dict[int, int], product_links: dict[int, int]) -> dict:
+    """The report of `match_report` for any two catalogues: `linked_source` maps source variant
+    ids to the destination variants they are linked to already, `product_links` source product
+    ids to destination product ids (both empty before a connection exists)."""
 
     def value(variant: dict) -> str:
         return key_normal(variant.get(key))
@@ -124,11 +138,7 @@ def match_report(*, connection: Connection, destination_variants: list[dict],
                 duplicates.append({"side": side, "value": text, "count": len(found),
                                    "products": sorted({v["product_title"] for v in found})})
 
-    linked_source = dict(VariantLink.objects.filter(connection=connection)
-                         .values_list("source_variant_id", "destination_variant_id"))
     linked_destination = set(linked_source.values())
-    product_links = {link.source_product_id: link.destination_product_id
-                     for link in ProductLink.objects.filter(connection=connection)}
     destination_taken = {dest: src for src, dest in product_links.items()}
 
     candidates = []

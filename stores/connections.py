@@ -50,55 +50,105 @@ def _links_remove(connection: Connection, *, reason: str) -> int:
     return removed
 
 
-def connection_create(*, destination: Shop, store_key: str, actor_user_id: str = "") -> Connection:
-    """A destination connects to a source with the source's key (or reconnects)."""
+CODE_GONE = ("This invitation code no longer works: it was replaced by a newer invitation, "
+             "withdrawn, or already used. Ask the source store's owner to invite you again.")
+
+
+def _key_checked(*, destination: Shop, store_key: str) -> str:
     store_key = (store_key or "").strip()
     if destination.role != Shop.Role.DESTINATION:
         raise ConnectionRefused("Only destination stores can connect to a source. "
                               "Switch this store's role to destination first.")
     if not store_key:
         raise ConnectionRefused("Enter the source store's key.")
-    if invitation_is_code(store_key):
-        with transaction.atomic():
-            invitation = invitation_source_for_code(store_key)
-            if invitation is None:
-                raise ConnectionRefused(
-                    "This invitation code no longer works: it was replaced by a newer "
-                    "invitation, withdrawn, or already used. Ask the source store's owner to "
-                    "invite you again.")
-            return _connection_make(destination=destination, source=invitation.source,
-                                    actor_user_id=actor_user_id, invitation=invitation)
+    return store_key
+
+
+def _source_of_key(store_key: str) -> Shop:
     # Only the key's hash is stored (stores/services.py: store keys).
     source = Shop.objects.filter(store_key_hash=store_key_digest(store_key)).first()
     if source is None:
         raise ConnectionRefused("No store has this key. Check it with the source store's owner "
                               "(keys change when they are rotated).")
-    return _connection_make(destination=destination, source=source, actor_user_id=actor_user_id)
+    return source
 
 
-def _connection_make(*, destination: Shop, source: Shop, actor_user_id: str,
-                     invitation: Invitation | None = None) -> Connection:
+def _source_checked(*, destination: Shop, source: Shop) -> None:
     if source.pk == destination.pk:
         raise ConnectionRefused("This is your own store's key. Enter the key of the source "
                               "store you want to follow.")
     if source.role != Shop.Role.SOURCE or not source.is_installed:
         raise ConnectionRefused("That store is not a source store you can connect to.")
+
+
+def _status_checked(*, connection: Connection, source: Shop) -> None:
+    if connection.status == Status.CONNECTED:
+        raise ConnectionRefused(f"You are already connected to {source.name or source.domain}.")
+    if connection.status == Status.BLOCKED:
+        raise ConnectionRefused(f"{source.name or source.domain} has blocked your store. "
+                              "Ask its owner to unblock it.")
+
+
+def connection_source_for_key(*, destination: Shop, store_key: str) -> Shop:
+    """The source a key or invitation code would connect the destination to, refused exactly as
+    `connection_create` would refuse it. Writes nothing and uses nothing up (an invitation code
+    still works afterwards): the check before connecting reads it."""
+    store_key = _key_checked(destination=destination, store_key=store_key)
+    if invitation_is_code(store_key):
+        with transaction.atomic():
+            invitation = invitation_source_for_code(store_key)
+        if invitation is None:
+            raise ConnectionRefused(CODE_GONE)
+        source = invitation.source
+    else:
+        source = _source_of_key(store_key)
+    _source_checked(destination=destination, source=source)
+    existing = Connection.objects.filter(source=source, destination=destination).first()
+    if existing is not None:
+        _status_checked(connection=existing, source=source)
+    return source
+
+
+def connection_create(*, destination: Shop, store_key: str, actor_user_id: str = "",
+                      match_by: str | None = None) -> Connection:
+    """A destination connects to a source with the source's key (or reconnects). `match_by`:
+    the key its products are mapped by (SKU or barcode), when the merchant chose it while
+    checking before connecting."""
+    store_key = _key_checked(destination=destination, store_key=store_key)
+    if match_by is not None and match_by not in Connection.MatchBy.values:
+        raise ConnectionRefused("Choose whether products match by SKU or by barcode.")
+    if invitation_is_code(store_key):
+        with transaction.atomic():
+            invitation = invitation_source_for_code(store_key)
+            if invitation is None:
+                raise ConnectionRefused(CODE_GONE)
+            return _connection_make(destination=destination, source=invitation.source,
+                                    actor_user_id=actor_user_id, invitation=invitation,
+                                    match_by=match_by)
+    return _connection_make(destination=destination, source=_source_of_key(store_key),
+                            actor_user_id=actor_user_id, match_by=match_by)
+
+
+def _connection_make(*, destination: Shop, source: Shop, actor_user_id: str,
+                     invitation: Invitation | None = None,
+                     match_by: str | None = None) -> Connection:
+    _source_checked(destination=destination, source=source)
     now = timezone.now()
+    chosen = {"match_by": match_by} if match_by else {}
     with transaction.atomic():
         connection, created = Connection.objects.select_for_update().get_or_create(
             source=source, destination=destination,
-            defaults={"status": Status.CONNECTED, "connected_at": now, "last_activity_at": now},
+            defaults={"status": Status.CONNECTED, "connected_at": now, "last_activity_at": now,
+                      **chosen},
         )
         if created:
             _record(connection=connection, action=Action.CONNECTED, actor=destination,
                     actor_user_id=actor_user_id)
             invitations_accept(connection=connection, invitation=invitation)
             return connection
-        if connection.status == Status.CONNECTED:
-            raise ConnectionRefused(f"You are already connected to {source.name or source.domain}.")
-        if connection.status == Status.BLOCKED:
-            raise ConnectionRefused(f"{source.name or source.domain} has blocked your store. "
-                                  "Ask its owner to unblock it.")
+        _status_checked(connection=connection, source=source)
+        if match_by:
+            connection.match_by = match_by
         connection.status = Status.CONNECTED
         connection.reconnected_at = now
         connection.last_activity_at = now

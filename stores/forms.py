@@ -30,6 +30,13 @@ class ConnectForm(PlainForm):
         "max_length": "A store key is at most %(limit_value)d characters (this has "
                       "%(show_value)d): paste the key exactly as the source's owner sent it.",
     })
+    # The check before connecting: what variants are compared by (blank: the default), and
+    # whether to read the store's products again rather than use a recent read.
+    match_by = forms.ChoiceField(choices=Connection.MatchBy.choices, required=False,
+                                 error_messages={
+        "invalid_choice": "Choose whether products match by SKU or by barcode.",
+    })
+    read_again = forms.BooleanField(required=False)
 
 
 class StoreListForm(PlainForm):

@@ -20,6 +20,8 @@ urlpatterns = [
          name="invitation_revoke"),
     path("sources/", views_connections.source_list, name="source_list"),
     path("sources/connect", views_connections.source_connect, name="source_connect"),
+    path("sources/connect/check", views_connections.source_connect_check,
+         name="source_connect_check"),
     path("sources/<int:connection_id>/disconnect", views_connections.source_disconnect,
          name="source_disconnect"),
     path("sources/<int:connection_id>/link-end", views_connections.source_link_end_set,

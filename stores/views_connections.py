@@ -6,8 +6,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from stores.auth import shop_role_required, shop_session_required
+from stores.connect_check import connect_check_run
 from stores.connections import (
     ConnectionRefused,
     connection_create,
@@ -78,16 +80,51 @@ def source_list(request: ShopRequest[Shop]) -> HttpResponse:
                   _sources_context(request))
 
 
+CHECK = "connect-check"
+
+
+@require_POST
+@shop_session_required
+@shop_role_required(Shop.Role.DESTINATION)
+def source_connect_check(request: ShopRequest[Shop]) -> HttpResponse:
+    """The check before connecting: how this store's variants compare with the catalogue of the
+    source the pasted key opens, with Confirm connection and Cancel. Connects nothing; the
+    card polls (sending the key again, checked again) while a catalogue is being read."""
+    form = ConnectForm(request.POST)
+    if form.is_valid():
+        try:
+            result = connect_check_run(destination=request.shop,
+                                       store_key=form.cleaned_data["store_key"],
+                                       key=form.cleaned_data["match_by"] or None,
+                                       read_again=form.cleaned_data["read_again"])
+        except ConnectionRefused as exc:
+            form.add_error("store_key", str(exc))
+        else:
+            context = {**_sources_context(request, form), "check_source": result.source,
+                       "check": result.check, "store_key": form.cleaned_data["store_key"],
+                       "match_by": result.check.key if result.check else "",
+                       "match_by_choices": Connection.MatchBy.choices}
+            fragment = CHECK if request.htmx.target == CHECK else "sources"
+            return render(request, f"stores/source_list.html#{fragment}", context)
+    response = render(request, "stores/source_list.html#sources", _sources_context(request, form),
+                      status=422)
+    if request.htmx.target == CHECK:  # a poll or a new choice: the key no longer opens a check
+        response = reswap(retarget(response, "#sources"), "outerHTML")
+    return response
+
+
 @require_POST
 @shop_session_required
 @shop_role_required(Shop.Role.DESTINATION)
 def source_connect(request: ShopRequest[Shop]) -> HttpResponse:
+    """Confirm connection (after the check, or straight from a key)."""
     form = ConnectForm(request.POST)
     if form.is_valid():
         try:
             connection = connection_create(destination=request.shop,
                                            store_key=form.cleaned_data["store_key"],
-                                           actor_user_id=request.session_token.user_id)
+                                           actor_user_id=request.session_token.user_id,
+                                           match_by=form.cleaned_data["match_by"] or None)
         except ConnectionRefused as exc:
             form.add_error("store_key", str(exc))
         else:

@@ -27,6 +27,8 @@ def test_source_key_to_connected_store(page, embedded, artifacts):
     app.get_by_role("link", name="Go to Sources").click()
     app.locator("#store-key-field").fill(key)
     app.get_by_role("button", name="Connect").click()
+    # (the check before connecting: tests/e2e/test_connect_check.py)
+    app.get_by_role("button", name="Confirm connection").click()
     app.get_by_text("Demo Source", exact=True).wait_for()
     assert app.locator("#sources .badge-success").inner_text() == "Connected"
     page.screenshot(path=str(artifacts / "2-destination-connected.png"))

@@ -75,6 +75,8 @@ def test_an_invited_store_connects_with_the_emailed_code(page, embedded, artifac
     app.get_by_text("This invitation code no longer works").wait_for()
     app.get_by_label("Source store key or invitation code").fill(code_in(invited))
     app.get_by_role("button", name="Connect").click()
+    # (the check before connecting: tests/e2e/test_connect_check.py)
+    app.get_by_role("button", name="Confirm connection").click()
     app.get_by_text("Demo Source", exact=True).wait_for()
     assert app.locator("#sources .badge-success").inner_text() == "Connected"
 
