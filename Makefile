@@ -34,12 +34,12 @@ reset-demo: install
 	$(PY) scripts/run_demo.py --reset
 
 # TEST_WORKERS > 1 runs the suite in that many processes (pytest-xdist, whole files per
-# process), each with its own test database and Redis database. One process by default: in
-# parallel runs the stack-driven chaos tests starve each other of CPU on 2 cores (see README).
-TEST_WORKERS ?= 0
+# process, each with its own test database and Redis database), then the tests marked `serial`
+# (worker stacks, `make run` itself) in one process after them (scripts/run_tests.py).
+TEST_WORKERS ?= 2
 test: install
 	SYNCER_TEST_WORKERS=$(TEST_WORKERS) $(PY) -m scripts.local_services test -- \
-	  $(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	  $(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 # ruff, mypy (django-stubs loads syncer.settings.test, which needs DATABASE_URL and REDIS_URL
 # to be set, not reachable: harmless local defaults unless given) and the import contracts.

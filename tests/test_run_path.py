@@ -28,7 +28,7 @@ from scripts.local_services import (
 from tests.conftest import ROOT
 from tests.walkthrough import walk_demo
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.serial, pytest.mark.timeout(900)]
 BANNER = "Syncer is up."
 SOURCE = "demo-source.myshopify.com"
 DESTINATIONS = ("demo-dest-1.myshopify.com", "demo-dest-2.myshopify.com")

@@ -12,7 +12,7 @@ from stores.services import shop_role_choose
 from tests.e2e.admin import go_to
 from tests.products.stack import Stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True),
+pytestmark = [pytest.mark.serial, pytest.mark.e2e, pytest.mark.django_db(transaction=True),
               pytest.mark.timeout(300)]
 
 SOURCE = "demo-source.myshopify.com"
@@ -56,6 +56,8 @@ def test_import_three_products_with_the_progress_bar(page, stack, artifacts):
 
     # when they sync the selection, a progress bar appears and runs to completion
     app.get_by_role("button", name="Sync selected").click()
+    # (first what the sync creates, then Confirm: tests/e2e/test_override_warnings.py)
+    app.locator("[data-confirm-panel]").get_by_role("button", name="Confirm").click()
     bar = app.locator("#job-progress-bar")
     bar.wait_for()
     seen = [int(bar.get_attribute("value"))]

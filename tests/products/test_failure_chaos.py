@@ -18,7 +18,8 @@ from tests.products.inventory_world import build
 from tests.products.stack import Stack
 from tests.products.test_inventory_chaos import Ledger, engine_state, snapshot
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True),
+              pytest.mark.timeout(600)]
 
 CATALOGUE = [
     ("Linen shirt", [("SHIRT-S", 200), ("SHIRT-M", 200)]),

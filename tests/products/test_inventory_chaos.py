@@ -22,7 +22,8 @@ from tests.products.inventory_world import build
 from tests.products.stack import Stack
 from webhooks.models import WebhookDelivery
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True),
+              pytest.mark.timeout(1200)]
 
 CATALOGUE = [
     ("Linen shirt", [("SHIRT-S", 300), ("SHIRT-M", 300), ("SHIRT-L", 300)]),

@@ -9,7 +9,7 @@ from stores.models import Connection
 from tests.products.inventory_world import build, source_adjust
 from tests.products.stack import Stack
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from stores.models import Connection, EndedLink
 from tests.products.inventory_world import build
 from tests.products.stack import Stack
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
