@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from syncer.shopify.client import ShopifyAdminClient, admin_client
 from syncer.shopify.documents import Document, document
 from syncer.shopify.errors import (
     ShopifyError,
+    ShopifyOutcomeUnknown,
     ShopifyServerError,
     ShopifyTimeout,
     raise_for_user_errors,
@@ -40,6 +42,7 @@ class BulkOperation:
     file_size: int | None = None
     url: str | None = None
     partial_data_url: str | None = None
+    query: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -62,6 +65,7 @@ class BulkOperation:
             file_size=as_int(node.get("fileSize")),
             url=node.get("url"),
             partial_data_url=node.get("partialDataUrl"),
+            query=node.get("query"),
         )
 
 
@@ -77,27 +81,52 @@ class BulkOperationFailed(ShopifyError):
         self.operation = operation
 
 
+# How far Shopify's createdAt (whole seconds, its clock) may be before the moment we sent a
+# start whose answer was lost, for the operation to still be taken as that start's.
+_START_CLOCK_SLACK = timedelta(seconds=5)
+
+
 def bulk_query_run(
     *, client: ShopifyAdminClient, shop_domain: str, access_token: str, query: str | Document
 ) -> BulkOperation:
     """Start a bulk query; raises `ShopifyUserErrors` (e.g. one already in progress).
 
     `query` is one of our `bulk_query_*` documents (or its name), e.g. "bulk_query_catalogue".
+    A start whose answer is lost (a timeout while Shopify works on it) is found again as the
+    shop's current bulk query when it has our query and was created after we sent it: a second
+    start would only be refused while that one runs.
     """
     if isinstance(query, str):
         query = document(query)
-    data = client.execute(
-        shop_domain=shop_domain,
-        access_token=access_token,
-        document="bulk_operation_run_query",
-        variables={"query": query.text},
-    )
+    sent_at = datetime.now(UTC)
+    try:
+        data = client.execute(
+            shop_domain=shop_domain,
+            access_token=access_token,
+            document="bulk_operation_run_query",
+            variables={"query": query.text},
+        )
+    except ShopifyOutcomeUnknown:
+        current = bulk_operation_current(
+            client=client, shop_domain=shop_domain, access_token=access_token)
+        if current is not None and _started_by(current, query=query.text, sent_at=sent_at):
+            return current
+        raise
     payload = raise_for_user_errors(
         data.get("bulkOperationRunQuery"),
         shop_domain=shop_domain,
         document="bulk_operation_run_query",
     )
     return BulkOperation.from_node(payload["bulkOperation"])
+
+
+def _started_by(operation: BulkOperation, *, query: str, sent_at: datetime) -> bool:
+    if operation.query is None or operation.query.strip() != query.strip():
+        return False
+    if not operation.created_at:
+        return False
+    created = datetime.fromisoformat(operation.created_at.replace("Z", "+00:00"))
+    return created >= sent_at - _START_CLOCK_SLACK
 
 
 def bulk_operation_get(

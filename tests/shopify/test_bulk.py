@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from syncer.shopify.bulk import (
@@ -11,6 +13,7 @@ from syncer.shopify.bulk import (
     bulk_query_run,
     bulk_results_stream,
 )
+from syncer.shopify.errors import ShopifyOutcomeUnknown
 
 
 def _catalogue(emulator, shop, *, products: int, variants: int) -> None:
@@ -159,3 +162,52 @@ def test_bulk_operation_from_node_reads_shopifys_shape():
 @pytest.mark.parametrize("status", ["CREATED", "RUNNING", "CANCELING"])
 def test_unfinished_statuses_are_not_finished(status):
     assert BulkOperation(id="x", status=status).finished is False
+
+
+def _seed_first_roll_below(rate: float) -> int:
+    """A seed whose first draw falls under `rate` and the next one does not."""
+    for seed in range(10_000):
+        rng = random.Random(seed)
+        if rng.random() < rate <= rng.random():
+            return seed
+    raise AssertionError("no seed found")
+
+
+def test_a_start_whose_answer_is_lost_is_found_as_the_current_operation(emulator_server, budget):
+    # Given Shopify starts the bulk query but its answer arrives after our read timeout
+    server = emulator_server
+    shop = server.shop_create()
+    _catalogue(server, shop, products=2, variants=1)
+    server.faults_set(shop=shop["domain"], timeout_rate=0.5,
+                      seed=_seed_first_roll_below(0.5))
+    with server.client(budget=budget, timeout=0.5) as client:
+        # When we start it
+        started = bulk_query_run(client=client, shop_domain=shop["domain"],
+                                 access_token=shop["access_token"], query="bulk_query_catalogue")
+        finished = bulk_operation_wait(client=client, shop_domain=shop["domain"],
+                                       access_token=shop["access_token"],
+                                       operation_id=started.id, poll_interval=0.05, timeout=10)
+        rows = list(bulk_results_stream(finished.url, client=client))
+    # Then the operation Shopify started is the one we get, and it reads the whole catalogue
+    assert server.stats(shop["domain"])["graphql_timeouts_injected"] == 1
+    assert finished.status == "COMPLETED"
+    assert len(rows) == 4
+
+
+def test_a_start_lost_before_shopify_ran_it_still_says_the_outcome_is_unknown(
+        emulator_server, budget):
+    # Given the start never reaches Shopify's executor (504 after the hold) and no bulk query
+    # ran in the shop before
+    server = emulator_server
+    shop = server.shop_create()
+    server.faults_set(shop=shop["domain"], timeout_rate=0.5, timeout_before_execute=True,
+                      seed=_seed_first_roll_below(0.5))
+    # When we start one
+    with (server.client(budget=budget, timeout=0.5) as client,
+          pytest.raises(ShopifyOutcomeUnknown)):
+        bulk_query_run(client=client, shop_domain=shop["domain"],
+                       access_token=shop["access_token"], query="bulk_query_catalogue")
+    # Then nothing is taken for it: the shop has no bulk operation at all
+    with server.client(budget=budget) as client:
+        assert bulk_operation_current(client=client, shop_domain=shop["domain"],
+                                      access_token=shop["access_token"]) is None
