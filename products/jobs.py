@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from products.import_fresh import product_import_batch_fresh
 from products.models import ProductJob
-from products.product_copy import product_import_batch
 from products.sku_matching import map_batch
 from stores.models import Connection
 from syncer.redis import redis_client
@@ -30,7 +30,7 @@ Status = ProductJob.Status
 
 # What one batch of each kind of job does: (job, source_product_ids, progress) → None.
 BATCH_RUNNERS: dict[str, Callable[..., None]] = {
-    Kind.IMPORT: product_import_batch,
+    Kind.IMPORT: product_import_batch_fresh,
     Kind.MAP: map_batch,
 }
 

@@ -165,8 +165,21 @@ def _number(amount: Decimal) -> str:
 
 def price_rule_words(*, rule: PriceRule, source: Shop, destination: Shop) -> str:
     """"1 EUR = 1.08 USD, +10%, +$1.00, rounded up to .99"; "copied as they are"."""
+    if (rule.currency_rate is None and source.currency and destination.currency
+            and source.currency != destination.currency):
+        # Copied without a rate, a EUR 30.00 would sell for USD 30.00: say so where the
+        # merchant looks before importing (the settings page requires the rate when saved).
+        unconverted = (f"not converted: the source prices in {source.currency} and your store "
+                       f"in {destination.currency}, and no currency rate is set (set one in "
+                       "Product settings)")
+        return unconverted if rule.is_identity else f"{unconverted}; " + ", ".join(
+            _rule_parts(rule=rule, source=source, destination=destination))
     if rule.is_identity:
         return "copied as they are"
+    return ", ".join(_rule_parts(rule=rule, source=source, destination=destination))
+
+
+def _rule_parts(*, rule: PriceRule, source: Shop, destination: Shop) -> list[str]:
     parts = []
     if rule.currency_rate not in (None, Decimal(1)):
         parts.append(f"1 {source.currency or 'source unit'} = "
@@ -180,7 +193,7 @@ def price_rule_words(*, rule: PriceRule, source: Shop, destination: Shop) -> str
         parts.append(amount if rule.markup_fixed < 0 else f"+{amount}")
     if rule.rounding != Connection.Rounding.NONE:
         parts.append(Connection.Rounding(rule.rounding).label.replace("Up to", "rounded up to"))
-    return ", ".join(parts)
+    return parts
 
 
 def product_settings_summary(*, connection: Connection) -> SettingsSummary:

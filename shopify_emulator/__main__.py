@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from shopify_emulator.config import DEFAULT_PORT, EmulatorConfig
+from shopify_emulator.control_cli_products import product_edit_arguments, product_edit_body
 
 
 def _env_port() -> int:
@@ -208,46 +209,6 @@ def _variants(values: list[str]) -> list[dict[str, Any]]:
     return variants
 
 
-def _product_edit_body(client: ControlClient, args: argparse.Namespace) -> dict[str, Any]:
-    """The PATCH body for `product edit`: only the options given. Variant options apply to
-    --variant, or to the product's one variant when it has only one."""
-    body: dict[str, Any] = {}
-    for option, key in (("title", "title"), ("description", "body_html"), ("vendor", "vendor"),
-                        ("product_type", "product_type"), ("tags", "tags"),
-                        ("status", "status")):
-        value = getattr(args, option)
-        if value is not None:
-            body[key] = value
-    seo = {key: getattr(args, f"seo_{key}") for key in ("title", "description")
-           if getattr(args, f"seo_{key}") is not None}
-    if seo:
-        body["seo"] = seo
-    if args.image is not None:
-        body["images"] = [dict(zip(("src", "alt"), value.split("|", 1), strict=False))
-                          for value in args.image]
-    variant: dict[str, Any] = {}
-    for option in ("price", "compare_at_price", "barcode", "sku", "weight", "weight_unit"):
-        value = getattr(args, option)
-        if value is not None:
-            variant[option] = value
-    if variant:
-        variant_id = args.variant
-        if variant_id is None:
-            shop = client.call("GET", f"/_emulator/shops/{_shop(args.domain)}?orders=0")
-            product = next((p for p in shop.get("products", []) if p["id"] == args.product_id),
-                           None)
-            if product is None:
-                raise SystemExit(f"error: no product {args.product_id} in {args.domain}")
-            if len(product["variants"]) != 1:
-                raise SystemExit(f"error: product {args.product_id} has "
-                                 f"{len(product['variants'])} variants; say which with --variant")
-            variant_id = product["variants"][0]["id"]
-        body["variants"] = [{"id": variant_id, **variant}]
-    if not body:
-        raise SystemExit("error: nothing to change; give at least one option (see --help)")
-    return body
-
-
 def run_command(args: argparse.Namespace) -> Any:
     client = ControlClient(args.url)
     command = args.command
@@ -263,7 +224,7 @@ def run_command(args: argparse.Namespace) -> Any:
     if command == "product" and args.product_command == "edit":
         return client.call("PATCH",
                            f"/_emulator/shops/{_shop(args.domain)}/products/{args.product_id}",
-                           _product_edit_body(client, args))
+                           product_edit_body(client, args, _shop(args.domain)))
     if command == "product":
         body = {
             "title": args.title,
@@ -438,26 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit = product_commands.add_parser(
         "edit", parents=[common],
         help="edit a product as the merchant does (only the options given change)")
-    edit.add_argument("domain")
-    edit.add_argument("product_id", type=int)
-    edit.add_argument("--title")
-    edit.add_argument("--description", help="the description (HTML)")
-    edit.add_argument("--vendor")
-    edit.add_argument("--product-type")
-    edit.add_argument("--tags", help="comma-separated; replaces the tags")
-    edit.add_argument("--status", choices=("active", "draft", "archived"))
-    edit.add_argument("--seo-title")
-    edit.add_argument("--seo-description")
-    edit.add_argument("--image", action="append", metavar="SRC[|ALT]",
-                      help="repeatable; the images become these")
-    edit.add_argument("--variant", type=int, metavar="VARIANT_ID",
-                      help="the variant the options below change (default: the only one)")
-    edit.add_argument("--price")
-    edit.add_argument("--compare-at-price", help='"" clears it')
-    edit.add_argument("--barcode")
-    edit.add_argument("--sku")
-    edit.add_argument("--weight", type=float)
-    edit.add_argument("--weight-unit", choices=("kg", "g", "lb", "oz"))
+    product_edit_arguments(edit)
 
     stock = control_parser("stock", help="set or adjust available stock")
     stock_commands = stock.add_subparsers(dest="stock_command", required=True)

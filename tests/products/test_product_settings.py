@@ -388,3 +388,19 @@ def test_prices_are_sent_again_only_when_they_follow_the_source(client):
     assert sorted(ProductLink.objects.values_list("pending_fields", flat=True),
                   key=str) == [{"compare_at": "", "price": ""}] * 2
     assert SyncEvent.objects.count() == 0
+
+
+def test_the_catalogue_says_when_prices_would_go_across_currencies_unconverted(client, conn):
+    # given a EUR source, a USD destination, and no rate typed in yet (with a markup)
+    Connection.objects.filter(pk=conn.pk).update(price_markup_percent=Decimal("10"))
+    # when the destination opens the source's products
+    html = client.get(f"/products/sources/{conn.pk}/",
+                      headers=as_destination(conn, htmx=False)).content.decode()
+    # then the summary says its prices would not be converted, and where to set the rate
+    assert ("<li>Prices: not converted: the source prices in EUR and your store in USD, and no "
+            "currency rate is set (set one in Product settings); +10%.</li>") in html
+    # and once a rate is set, the rule is shown as usual
+    Connection.objects.filter(pk=conn.pk).update(currency_rate=Decimal("1.08"))
+    html = client.get(f"/products/sources/{conn.pk}/",
+                      headers=as_destination(conn, htmx=False)).content.decode()
+    assert "<li>Prices: 1 EUR = 1.08 USD, +10%.</li>" in html

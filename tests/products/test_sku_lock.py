@@ -5,9 +5,10 @@ import json
 
 import pytest
 
+from products.imports import product_import_start
 from products.manual_mapping import variant_link_by_hand
 from products.mapping import connection_match_by_set, map_start, sku_scan_start
-from products.models import ProductLink, SourceVariant, SyncEvent, VariantLink
+from products.models import ProductLink, SourceProduct, SourceVariant, SyncEvent, VariantLink
 from tests.products.catalogue_world import (
     DEST_1,
     VARIANTS_UPDATE,
@@ -165,3 +166,25 @@ def test_a_variant_linked_by_hand_has_no_lock(emulator):
     assert SyncEvent.objects.filter(kind="sku").count() == 0
     assert SourceVariant.objects.get(pk=VariantLink.objects.get().source_variant_id).sku == (
         "SHIRT-S")
+
+
+def test_an_imported_variants_sku_edited_in_the_store_is_put_back(emulator):
+    # given a source shirt imported into the destination (linked by the SKUs it was made with)
+    world = build(emulator)
+    shirt(world)
+    world.settle()
+    job = product_import_start(connection=connection(),
+                               source_product_ids=[SourceProduct.objects.get().pk])
+    world.settle()
+    job.refresh_from_db()
+    assert (job.status, job.done) == ("done", 1)
+    assert list(ProductLink.objects.values_list("origin", flat=True)) == ["imported"]
+    # when the destination's merchant changes one variant's SKU
+    merchant_edits(world, destination_variants(world)["M"], sku="MY-OWN-M")
+    # then the source's SKU is back, and the history says why
+    assert {title: v["sku"] for title, v in destination_variants(world).items()} == {
+        "S": "SHIRT-S", "M": "SHIRT-M"}
+    event = SyncEvent.objects.get(kind="sku")
+    assert (event.field, event.from_value, event.to_value, event.result) == (
+        "variant M SKU", "MY-OWN-M", "SHIRT-M", "ok")
+    assert event.cause.startswith(PUT_BACK_SKU)
