@@ -1,9 +1,10 @@
 """The dashboard benchmark's world, written with set-based SQL (INSERT ... SELECT over
 generate_series): one source, `stores` connected destinations, a catalogue, and `orders`
-destination orders spread evenly over the last `days` days, each with two synced lines, a push
-to the source (98 % pushed, 1 % failed, 1 % pending) with its lines, and a fulfilment with
-tracking for about 64 % of the pushed ones (statuses spread by order id modulo primes, so
-every store gets its share).
+destination orders spread evenly over the last `days` days, each paid with two synced lines —
+each line a sale of the source's (products.DestinationSale, at the source's price), pushed or
+not — a push to the source (98 % pushed, 1 % failed, 1 % pending) with its lines, and a
+fulfilment with tracking for about 64 % of the pushed ones (statuses spread by order id modulo
+primes, so every store gets its share).
 
 Row-by-row inserts would take an hour at a million orders; this takes a minute or two.
 """
@@ -108,6 +109,13 @@ def _steps(*, orders: int, stores: int, days: int) -> list[tuple[str, str, dict]
         FROM orders_destinationorder o, source, generate_series(0, 1) AS k,
              LATERAL (SELECT {_variant("o.shopify_id")} AS v) AS pick
         ORDER BY o.id, k
+    """, params), ("sales", """
+        INSERT INTO products_destinationsale (source_id, destination_id, order_id, line_item_id,
+                                              source_variant_id, quantity, price, sold_at)
+        SELECT l.source_id, o.shop_id, o.shopify_id, l.shopify_id, l.source_variant_id,
+               l.quantity, l.price, o.processed_at + interval '5 minutes'
+        FROM orders_orderline l JOIN orders_destinationorder o ON o.id = l.order_id
+        ORDER BY o.processed_at, l.id
     """, params), ("pushes", """
         WITH source AS (SELECT id FROM stores_shop WHERE domain = %(source)s)
         INSERT INTO orders_orderpush (status, trigger, source_order_id, source_order_name,

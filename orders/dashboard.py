@@ -63,6 +63,11 @@ PRESETS: dict[str, tuple[str, int]] = {
     "60d": ("Last two months", 60),
 }
 DEFAULT_PRESET = "30d"
+# The source dashboard starts from the overall view: every day since its first push or sale
+# (read from the roll-ups' month rows, so as fast as two months).
+ALL_TIME = "all"
+SOURCE_PRESETS: dict[str, tuple[str, int]] = {ALL_TIME: ("All time", 0), **PRESETS}
+SOURCE_DEFAULT_PRESET = ALL_TIME
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ class DateRange:
 
     @property
     def label(self) -> str:
-        if self.preset in PRESETS:
-            return PRESETS[self.preset][0]
+        if self.preset in SOURCE_PRESETS:
+            return SOURCE_PRESETS[self.preset][0]
         return f"{self.first:%b %-d, %Y} – {self.last:%b %-d, %Y}"
 
 
@@ -103,6 +108,15 @@ def date_range_preset(*, shop: Shop, preset: str, now: datetime | None = None) -
     today = shop_today(shop=shop, now=now)
     return DateRange(first=today - timedelta(days=days - 1), last=today, zone=shop.zone,
                      preset=preset)
+
+
+def date_range_all_time(*, shop: Shop, first_day: date | None,
+                        now: datetime | None = None) -> DateRange:
+    """From `first_day` (the roll-ups' first, SourceStatsClosed.first_day; None: nothing
+    rolled up yet, so today) through today, in the shop's zone."""
+    today = shop_today(shop=shop, now=now)
+    return DateRange(first=min(first_day or today, today), last=today, zone=shop.zone,
+                     preset=ALL_TIME)
 
 
 # --- source dashboard ---------------------------------------------------------------------------
@@ -131,9 +145,10 @@ class SourceDashboard:
     store_counts: dict[str, int]
     available_products: int
     synced_products: int
-    orders: int
-    revenue: Decimal
-    units: int
+    orders: int  # pushed to the source
+    revenue: Decimal  # of those orders
+    units: int  # sold at the stores, pushed or not
+    sales: Decimal  # those units at the source's prices
     currency: str
     top_products: list[ProductSales]
     chart: Chart
@@ -212,11 +227,14 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
 
     Orders received = pushes that created an order on this source (status pushed), counted on
     the day they were pushed; revenue = those orders' totals (items at the source's prices plus
-    the shipping fee charged); units and product revenue = the pushed lines (quantity × price).
+    the shipping fee charged). Units, sales and the products sold = every paid destination
+    sale of the source's synced variants (products.DestinationSale), pushed or not, counted on
+    the day it was recorded, at the source's price then (quantity × price, no shipping).
     `stats`: the roll-up state source_stats_current just returned (else it is read).
 
     Seven reads for all stores (the stores, the roll-up state, the days' rows, today's pushes,
-    the top variants with their names, the product counts), whatever the number of orders.
+    the top variants with their names and the totals of every sale, the product counts),
+    whatever the number of orders and sales, over two months as over all time.
     """
     if store is not None and store.source_id != source.pk:
         raise ValueError("That store is not connected to this source.")
@@ -257,7 +275,8 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
         synced_products=synced,
         orders=sum(figures.orders for figures in days.values()),
         revenue=sum((figures.revenue for figures in days.values()), ZERO),
-        units=top.total_units, currency=currency, top_products=_top_products(top),
+        units=top.total_units, sales=top.total_revenue, currency=currency,
+        top_products=_top_products(top),
         chart=bar_chart(words=ORDERS_REVENUE, buckets=buckets, granularity=granularity,
                         currency=currency, money_format=source.money_format),
         granularity=granularity, store_choices=_store_choices(store_rows))

@@ -175,6 +175,8 @@ class DateRangeForm(DayBoundsMixin, PlainForm):
     included, in the shop's time zone. `cleaned_data["date_range"]` is the DateRange."""
 
     max_days = MAX_RANGE_DAYS
+    presets = dashboard.PRESETS
+    default_preset = dashboard.DEFAULT_PRESET
     range = forms.ChoiceField(required=False, choices=[])
     start = forms.DateField(required=False, label="From", error_messages={
         "invalid": "Enter the first day as a date, e.g. 2026-01-20."})
@@ -185,19 +187,22 @@ class DateRangeForm(DayBoundsMixin, PlainForm):
         super().__init__(*args, **kwargs)
         self.shop = shop
         self.fields["range"].choices = [
-            *((key, label) for key, (label, _) in dashboard.PRESETS.items()),
+            *((key, label) for key, (label, _) in self.presets.items()),
             (CUSTOM, "Custom range")]
+
+    def preset_range(self, preset: str) -> dashboard.DateRange:
+        return dashboard.date_range_preset(shop=self.shop, preset=preset)
 
     def clean(self) -> dict:
         data = super().clean()
-        preset = data.get("range") or dashboard.DEFAULT_PRESET
+        preset = data.get("range") or self.default_preset
         data["range"] = preset
         if preset != CUSTOM:
-            data["date_range"] = dashboard.date_range_preset(shop=self.shop, preset=preset)
+            data["date_range"] = self.preset_range(preset)
             return data
         start, end = data.get("start"), data.get("end")
         if start is None and end is None and not self.errors:
-            # "Custom" just picked: start from the default range, for the merchant to change.
+            # "Custom" just picked: start from the last 30 days, for the merchant to change.
             default = dashboard.date_range_preset(shop=self.shop,
                                                   preset=dashboard.DEFAULT_PRESET)
             start, end = default.first, default.last
@@ -217,8 +222,23 @@ class DateRangeForm(DayBoundsMixin, PlainForm):
 
 
 class SourceDashboardForm(DateRangeForm):
+    """`all_time_from`: the first day "All time" covers (SourceStatsClosed.first_day)."""
+
+    # Long ranges read month roll-ups, as fast as short ones: the cap only catches typos.
+    max_days = 10 * 366
+    presets = dashboard.SOURCE_PRESETS
+    default_preset = dashboard.SOURCE_DEFAULT_PRESET
     # A Connection of this source (a bigint: larger numbers are no store either).
     store = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    def __init__(self, *args, all_time_from: date | None = None, **kwargs) -> None:
+        self.all_time_from = all_time_from
+        super().__init__(*args, **kwargs)
+
+    def preset_range(self, preset: str) -> dashboard.DateRange:
+        if preset == dashboard.ALL_TIME:
+            return dashboard.date_range_all_time(shop=self.shop, first_day=self.all_time_from)
+        return super().preset_range(preset)
 
 
 class ReportForm(DateRangeForm):

@@ -361,19 +361,21 @@ class SourceDayStat(models.Model):
 
 
 class SourceProductDayStat(models.Model):
-    """Units and line revenue of one source variant on one day — or one whole week (Monday to
-    Sunday, `day` = its Monday), so long ranges read a row per week — per destination or
-    (NULL) all of them."""
+    """Units sold of one source variant and their revenue at the source's prices (every paid
+    destination sale, products.DestinationSale, pushed or not) on one day — or one whole week
+    (Monday to Sunday, `day` = its Monday) or month (`day` = its 1st), so long ranges read a row
+    per week or month — per destination or (NULL) all of them."""
 
     class Span(models.TextChoices):
         DAY = "day", "Day"
         WEEK = "week", "Week"
+        MONTH = "month", "Month"
 
     source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="+")
     zone = models.CharField(max_length=64)
-    span = models.CharField(max_length=4, choices=Span.choices, default=Span.DAY)
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
     day = models.DateField()
     source_variant_id = models.BigIntegerField(null=True, blank=True)
     units = models.PositiveIntegerField()
@@ -397,6 +399,8 @@ class SourceStatsClosed(models.Model):
     zone = models.CharField(max_length=64)
     closed_through = models.DateField(null=True, blank=True)
     provisional_until = models.DateTimeField(null=True, blank=True)
+    # The first day with anything rolled up (a push or a sale): where "All time" starts.
+    first_day = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

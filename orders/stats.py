@@ -1,16 +1,20 @@
-"""What each source received, day by day: the roll-ups behind the dashboards, and their reads.
+"""What each source received and sold, day by day: the roll-ups behind the dashboards, and
+their reads.
 
-A source with a million received orders cannot sum its pushes and lines on every dashboard
-view (the 60-day range alone is ~160,000 pushes and ~330,000 lines: seconds, not
-milliseconds). So the pushes are summed per day into `SourceDayStat` and `SourceProductDayStat`
-(per destination and for all of them; products also per whole week), and a dashboard reads those
-small rows plus, live, the few pushes made since they were last summed.
+A source with a million received orders cannot sum its pushes and sales on every dashboard
+view (the 60-day range alone is ~160,000 pushes and ~330,000 sold lines: seconds, not
+milliseconds). So the pushes are summed per day into `SourceDayStat`, and every paid
+destination sale of its variants (products.DestinationSale, pushed or not) into
+`SourceProductDayStat` (per destination and for all of them; products also per whole week and
+whole month), and a dashboard reads those small rows plus, live, the few pushes and sales made
+since they were last summed.
 
 Two kinds of rows:
 * closed days — every day that ended `CLOSE_GRACE` ago, summed once from the pushes and never
   again. Safe to freeze because a push counts on the day of its `pushed_at`, which the push
   service sets to "now" when the source order is created, and a pushed push never changes its
-  status, total or lines again; the grace covers a push whose transaction is still committing.
+  status, total or lines again (a sale likewise counts on its `sold_at`, "now" when it is
+  recorded, and never changes); the grace covers a transaction still committing.
 * provisional days — the days after those (today, and yesterday for an hour): at most every
   `REFRESH_EVERY` the pushes since `provisional_until` (up to `LIVE_GRACE` ago) are added as
   more rows, so a refresh sums minutes of pushes, never a whole day. When the day closes its
@@ -20,7 +24,7 @@ Two kinds of rows:
 Rows are summed when read, so several rows for one day (or variant) are fine.
 
 Erasing a shop (`source_stats_forget`) throws the affected roll-ups away; they are rebuilt on
-the next view. Pushes written straight into the database with a past `pushed_at` (tests,
+the next view. Pushes and sales written straight into the database in the past (tests,
 benchmarks) are only counted if they exist before the days they fall on are summed.
 """
 
@@ -48,18 +52,19 @@ from django.utils import timezone
 
 from orders.models import (
     OrderPush,
-    OrderPushLine,
     SourceDayStat,
     SourceProductDayStat,
     SourceStatsClosed,
 )
-from products.models import SourceProduct, SourceVariant
+from products.models import DestinationSale, SourceProduct, SourceVariant
 from stores.models import Connection, Shop
 
 CLOSE_GRACE = timedelta(hours=1)
 LIVE_GRACE = timedelta(minutes=5)
 REFRESH_EVERY = timedelta(minutes=2)
-DAY, WEEK = SourceProductDayStat.Span.DAY, SourceProductDayStat.Span.WEEK
+DAY, WEEK, MONTH = (SourceProductDayStat.Span.DAY, SourceProductDayStat.Span.WEEK,
+                    SourceProductDayStat.Span.MONTH)
+ONE_DAY = timedelta(days=1)
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -99,6 +104,15 @@ def _pushed_between(source: Shop, starts: datetime, ends: datetime) -> Q:
              pushed_at__lt=ends)
 
 
+def _sold_between(source: Shop, starts: datetime, ends: datetime) -> QuerySet[DestinationSale]:
+    return DestinationSale.objects.filter(source=source, sold_at__gte=starts, sold_at__lt=ends)
+
+
+def month_after(day: date) -> date:
+    """The 1st of the month after `day`'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 # --- building -----------------------------------------------------------------------------------
 
 
@@ -116,17 +130,16 @@ def _insert_select(model: type, columns: list[str], constants: list, rows: Query
 
 def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
                 since: datetime | None = None, until: datetime | None = None) -> None:
-    """Rows for the pushes of the days `first`..`last`: all of them (closing those days), or
-    those made in [since, until) (a provisional refresh, adding to the rows already there)."""
+    """Rows for the pushes and sales of the days `first`..`last`: all of them (closing those
+    days), or those made in [since, until) (a provisional refresh, adding to the rows already
+    there)."""
     provisional = until is not None
     starts = since or day_start(first, zone)
     ends = until or day_start(last + timedelta(days=1), zone)
     pushes = OrderPush.objects.filter(_pushed_between(source, starts, ends)).annotate(
         day=TruncDate("pushed_at", tzinfo=zone))
-    lines = OrderPushLine.objects.filter(
-        push__source=source, push__status=OrderPush.Status.PUSHED, push__pushed_at__gte=starts,
-        push__pushed_at__lt=ends).annotate(day=TruncDate("push__pushed_at", tzinfo=zone))
-    line_sums = {"units": Sum("quantity"),
+    sales = _sold_between(source, starts, ends).annotate(day=TruncDate("sold_at", tzinfo=zone))
+    sale_sums = {"units": Sum("quantity"),
                  "revenue": Sum(F("quantity") * F("price"), output_field=MONEY)}
     _insert_select(SourceDayStat, ["source", "zone", "destination", "day", "orders", "revenue"],
                    [source.pk, zone.key],
@@ -136,16 +149,15 @@ def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
     _insert_select(SourceProductDayStat, ["source", "zone", "span", "destination", "day",
                                           "source_variant_id", "units", "revenue"],
                    [source.pk, zone.key, DAY],
-                   lines.values("push__order__shop", "day", "line__source_variant_id")
-                   .annotate(**line_sums)
-                   .values_list("push__order__shop", "day", "line__source_variant_id", "units",
-                                "revenue"))
-    if provisional:  # "all stores" rows of just these pushes, the others have theirs already
+                   sales.values("destination", "day", "source_variant_id")
+                   .annotate(**sale_sums)
+                   .values_list("destination", "day", "source_variant_id", "units", "revenue"))
+    if provisional:  # "all stores" rows of just these, the others have theirs already
         all_days = (pushes.values("day").annotate(orders=Count("pk"),
                                                   revenue=Sum("total_price"))
                     .values_list("day", "orders", "revenue"))
-        all_products = (lines.values("day", "line__source_variant_id").annotate(**line_sums)
-                        .values_list("day", "line__source_variant_id", "units", "revenue"))
+        all_products = (sales.values("day", "source_variant_id").annotate(**sale_sums)
+                        .values_list("day", "source_variant_id", "units", "revenue"))
     else:  # "all stores" rows summed from the per-destination rows just written (fewer rows)
         built = Q(source=source, zone=zone.key, destination__isnull=False, day__gte=first,
                   day__lte=last)
@@ -164,22 +176,30 @@ def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
                    [source.pk, zone.key, DAY], all_products)
     if provisional:
         return
-    # Every week that ended in these days, summed from its day rows (all closed by now).
+    # Every week and every month that ended in these days, summed from its day rows (all
+    # closed by now).
     monday = first - timedelta(days=first.weekday())
     while monday + timedelta(days=6) <= last:
         if monday + timedelta(days=6) >= first:
-            _insert_select(SourceProductDayStat, ["source", "zone", "span", "day",
-                                                  "destination", "source_variant_id", "units",
-                                                  "revenue"],
-                           [source.pk, zone.key, WEEK, monday],
-                           SourceProductDayStat.objects.filter(
-                               source=source, zone=zone.key, span=DAY, day__gte=monday,
-                               day__lte=monday + timedelta(days=6))
-                           .values("destination", "source_variant_id")
-                           .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
-                           .values_list("destination", "source_variant_id", "total_units",
-                                        "total_revenue"))
+            _sum_span(source, zone, WEEK, monday, monday + timedelta(days=6))
         monday += timedelta(days=7)
+    month = first.replace(day=1)
+    while month_after(month) - ONE_DAY <= last:
+        _sum_span(source, zone, MONTH, month, month_after(month) - ONE_DAY)
+        month = month_after(month)
+
+
+def _sum_span(source: Shop, zone: ZoneInfo, span: str, first: date, last: date) -> None:
+    """The product rows of the week or month `first`..`last`, summed from its day rows."""
+    _insert_select(SourceProductDayStat, ["source", "zone", "span", "day", "destination",
+                                          "source_variant_id", "units", "revenue"],
+                   [source.pk, zone.key, span, first],
+                   SourceProductDayStat.objects.filter(
+                       source=source, zone=zone.key, span=DAY, day__gte=first, day__lte=last)
+                   .values("destination", "source_variant_id")
+                   .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
+                   .values_list("destination", "source_variant_id", "total_units",
+                                "total_revenue"))
 
 
 def _is_fresh(state: SourceStatsClosed | None, target: date, now: datetime) -> bool:
@@ -222,7 +242,10 @@ def source_stats_current(*, source: Shop, now: datetime | None = None) -> Source
                                          day__gt=state.closed_through).delete()
                 first = state.closed_through + timedelta(days=1)
             else:
-                earliest = received_pushes(source=source).aggregate(at=Min("pushed_at"))["at"]
+                earliest = min(filter(None, (
+                    received_pushes(source=source).aggregate(at=Min("pushed_at"))["at"],
+                    DestinationSale.objects.filter(source=source).aggregate(
+                        at=Min("sold_at"))["at"])), default=None)
                 first = (earliest.astimezone(zone).date() if earliest
                          else target + timedelta(days=1))
             if first <= target:
@@ -235,7 +258,14 @@ def source_stats_current(*, source: Shop, now: datetime | None = None) -> Source
                         last=until.astimezone(zone).date(), since=since, until=until)
         state.closed_through = target
         state.provisional_until = max(until, since)
-        state.save(update_fields=["closed_through", "provisional_until", "updated_at"])
+        if state.first_day is None:  # nothing was rolled up before: maybe now
+            state.first_day = min(filter(None, (
+                rows.filter(source=source, zone=zone.key, destination=None)
+                .aggregate(day=Min("day"))["day"]
+                for rows in (SourceDayStat.objects.all(),
+                             SourceProductDayStat.objects.filter(span=DAY)))), default=None)
+        state.save(update_fields=["closed_through", "provisional_until", "first_day",
+                                  "updated_at"])
     return state
 
 
@@ -335,6 +365,24 @@ def _weeks_and_days(first: date, last: date, weeks_through: date | None) -> list
     return parts
 
 
+def _spans(first: date, last: date, closed_through: date | None) -> list[Q]:
+    """The rows covering `first`..`last`: whole closed months inside it as month rows, the
+    rest as _weeks_and_days (a year reads ~12 months and a few weeks and days)."""
+    start = first if first.day == 1 else month_after(first)
+    end = min(last, closed_through) if closed_through is not None else first
+    after = start
+    while month_after(after) - ONE_DAY <= end:  # a few dozen months at most, never rows
+        after = month_after(after)
+    if after == start:
+        return _weeks_and_days(first, last, closed_through)
+    parts = [Q(span=MONTH, day__gte=start, day__lt=after)]
+    if first < start:
+        parts += _weeks_and_days(first, start - ONE_DAY, closed_through)
+    if after <= last:
+        parts += _weeks_and_days(after, last, closed_through)
+    return parts
+
+
 @dataclass(frozen=True)
 class VariantSales:
     source_variant_id: int | None
@@ -350,33 +398,38 @@ class VariantSales:
 class TopVariants:
     total_units: int
     variants: list[VariantSales]  # the best sellers, most units first
+    total_revenue: Decimal = ZERO
 
 
 def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
                         destination: Shop | None = None,
                         stats: SourceStatsClosed | None = None) -> TopVariants:
-    """The `limit` best-selling source variants over the days `first`..`last` (included), by
-    units then line revenue, and the units of all variants together, each with its title and
-    SKU at the source. `stats` as for source_orders_by_day.
+    """The `limit` best-selling source variants over the days `first`..`last` (included) —
+    every paid sale of them at the destinations (products.DestinationSale), pushed or not —
+    by units then revenue at the source's prices, and the units and revenue of all variants
+    together, each with its title and SKU at the source. `stats` as for source_orders_by_day.
 
-    The rows of the rolled-up parts and the live lines are summed per variant and ranked in
+    The rows of the rolled-up parts and the live sales are summed per variant and ranked in
     one statement: the database hands back `limit` rows, not one per variant.
     """
     zone = source.zone
     coverage = _coverage(source, first, last, stats)
+    first_day = stats.first_day if stats is not None and stats.source_id == source.pk \
+        and stats.zone == zone.key else None
+    if first_day is not None and first <= first_day:
+        # Nothing was sold before first_day: its whole month reads as one month row.
+        first = first_day.replace(day=1)
     parts = [SourceProductDayStat.objects.filter(part, source=source, zone=zone.key,
                                                  destination=destination)
              .values(variant=F("source_variant_id"), u=F("units"), r=F("revenue"))
-             for part in (_weeks_and_days(first, coverage.rows_through, coverage.weeks_through)
+             for part in (_spans(first, coverage.rows_through, coverage.weeks_through)
                           if coverage.rows_through is not None else [])]
     if coverage.live_from is not None:
-        live = OrderPushLine.objects.filter(
-            push__source=source, push__status=OrderPush.Status.PUSHED,
-            push__pushed_at__gte=coverage.live_from,
-            push__pushed_at__lt=day_start(last + timedelta(days=1), zone))
+        live = _sold_between(source, coverage.live_from,
+                             day_start(last + timedelta(days=1), zone))
         if destination is not None:
-            live = live.filter(push__order__shop=destination)
-        parts.append(live.values(variant=F("line__source_variant_id"), u=F("quantity"),
+            live = live.filter(destination=destination)
+        parts.append(live.values(variant=F("source_variant_id"), u=F("quantity"),
                                  r=ExpressionWrapper(F("quantity") * F("price"),
                                                      output_field=MONEY)))
     union, params = [], []
@@ -388,8 +441,10 @@ def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
     # source and Shopify id).
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT top.variant, top.units, top.revenue, top.total, p.title, v.title, v.sku"
-            " FROM (SELECT variant, units, revenue, SUM(units) OVER () AS total FROM ("
+            "SELECT top.variant, top.units, top.revenue, top.total, top.total_revenue,"
+            " p.title, v.title, v.sku"
+            " FROM (SELECT variant, units, revenue, SUM(units) OVER () AS total,"
+            "  SUM(revenue) OVER () AS total_revenue FROM ("
             "  SELECT variant, SUM(u) AS units, SUM(r) AS revenue"
             f"  FROM ({' UNION ALL '.join(union)}) sales GROUP BY variant"
             " ) totals ORDER BY units DESC, revenue DESC, variant LIMIT %s) top"
@@ -401,7 +456,8 @@ def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
         rows = cursor.fetchall()
     return TopVariants(
         total_units=int(rows[0][3]) if rows else 0,
+        total_revenue=Decimal(rows[0][4]).quantize(ZERO) if rows else ZERO,
         variants=[VariantSales(variant, int(units), Decimal(revenue).quantize(ZERO),
                                product_title=product_title or "",
                                variant_title=variant_title or "", sku=sku)
-                  for variant, units, revenue, _, product_title, variant_title, sku in rows])
+                  for variant, units, revenue, _, _, product_title, variant_title, sku in rows])

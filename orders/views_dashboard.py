@@ -11,13 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from orders.dashboard import (
-    DEFAULT_PRESET,
-    PRESETS,
-    date_range_preset,
-    destination_dashboard,
-    source_dashboard,
-)
+from orders.dashboard import destination_dashboard, source_dashboard
 from orders.forms import CUSTOM, DateRangeForm, ReportForm, SourceDashboardForm, WorkRetryForm
 from orders.reports import (
     report_csv_rows,
@@ -35,14 +29,15 @@ from syncer.htmx import ShopRequest, failure, fragment_wanted, page_or_fragment,
 REPORT_PAGE_SIZE = 25
 
 
-def _range_context(form: DateRangeForm, shop: Shop) -> dict:
-    """The range to show: the form's, or the default one when the form has errors (they are
+def _range_context(form: DateRangeForm) -> dict:
+    """The range to show: the form's, or its default one when the form has errors (they are
     shown next to the fields)."""
     valid = form.is_valid()
     date_range = (form.cleaned_data.get("date_range") if valid else None) \
-        or date_range_preset(shop=shop, preset=DEFAULT_PRESET)
-    return {"form": form, "date_range": date_range, "presets": PRESETS.items(),
-            "custom": CUSTOM, "range_choice": form.cleaned_data.get("range") or DEFAULT_PRESET,
+        or form.preset_range(form.default_preset)
+    return {"form": form, "date_range": date_range, "presets": form.presets.items(),
+            "custom": CUSTOM,
+            "range_choice": form.cleaned_data.get("range") or form.default_preset,
             # What the merchant typed stays in the fields while it is wrong.
             "start_value": date_range.first.isoformat() if valid else form.data.get("start", ""),
             "end_value": date_range.last.isoformat() if valid else form.data.get("end", "")}
@@ -62,8 +57,12 @@ def dashboard(request: ShopRequest[Shop]) -> HttpResponse:
 
 def _source_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
     source = request.shop
-    form = SourceDashboardForm(request.GET, shop=source)
-    context = _range_context(form, source)
+    # Rolls up the days that ended since the last view (usually none: one read), and says
+    # what is rolled up, so the figures below need not read that again (and where "All time"
+    # starts).
+    stats = source_stats_current(source=source)
+    form = SourceDashboardForm(request.GET, shop=source, all_time_from=stats.first_day)
+    context = _range_context(form)
     store = None
     if form.cleaned_data.get("store") is not None or form.has_error("store"):
         # Any store that ever connected to this source, whatever its status; others: 404.
@@ -71,9 +70,6 @@ def _source_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
                                       connection_id=form.cleaned_data.get("store") or 0)
         if store is None:
             raise Http404("No such store")
-    # Rolls up the days that ended since the last view (usually none: one read), and says
-    # what is rolled up, so the figures below need not read that again.
-    stats = source_stats_current(source=source)
     fragment = fragment_wanted(request)
     figures = source_dashboard(source=source, date_range=context["date_range"], store=store,
                                stats=stats)
@@ -86,7 +82,7 @@ def _source_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
 
 def _destination_dashboard(request: ShopRequest[Shop]) -> HttpResponse:
     form = DateRangeForm(request.GET, shop=request.shop)
-    context = _range_context(form, request.shop)
+    context = _range_context(form)
     context["figures"] = destination_dashboard(destination=request.shop,
                                                date_range=context["date_range"])
     template = page_or_fragment(request, "orders/dashboard_destination.html", "results")
@@ -128,7 +124,7 @@ def _report_connection(request: ShopRequest[Shop], connection_id: int) -> Connec
 def store_report(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
     connection = _report_connection(request, connection_id)
     form = ReportForm(request.GET, shop=request.shop)
-    context = _range_context(form, request.shop)
+    context = _range_context(form)
     date_range = context["date_range"]
     page = Paginator(report_order_list(connection=connection, date_range=date_range),
                      REPORT_PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)

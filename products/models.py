@@ -464,6 +464,35 @@ class InventoryEffect(models.Model):
         return f"{self.kind} {self.delta:+d} of {self.inventory_item_id} ({self.status})"
 
 
+class DestinationSale(models.Model):
+    """A paid destination order line of a synced variant, as its source's owner counts it:
+    the units, at the source's price when it sold. Recorded with the line's sale effect, once
+    per line whatever the webhooks do, whether or not the order is ever pushed; summed per day
+    for the source's dashboard (orders.stats)."""
+
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    order_id = models.BigIntegerField()
+    line_item_id = models.BigIntegerField()
+    source_variant_id = models.BigIntegerField()  # the variant's Shopify id at the source
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)  # the source's, when sold
+    # When Syncer took the payment in: a sale counts on that day, so a day once summed never
+    # gains a sale (the way a push counts on the day it was made).
+    sold_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["destination", "line_item_id"],
+                                               name="destination_sale_once")]
+        indexes = [models.Index(fields=["source", "sold_at"],
+                                include=["destination", "source_variant_id", "quantity",
+                                         "price"],
+                                name="destination_sale_source")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.source_variant_id} at {self.destination_id}"
+
+
 class ReconciliationRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

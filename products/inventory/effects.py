@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from products.inventory.levels import levels_read
 from products.inventory.locations import source_decrement_location_id
+from products.inventory.sales import destination_sales_record
 from products.inventory.targets import source_levels_changed
 from products.models import InventoryEffect, StockReason, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
@@ -64,6 +65,7 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
     links = _links_for_destination_variants(destination=destination,
                                             variant_ids=[line["variant_id"] for line in lines])
     created = []
+    paid = []
     for line in lines:
         link = links.get(line["variant_id"])
         if link is None or link.connection.status != Connection.Status.CONNECTED:
@@ -73,6 +75,8 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
         quantity = int(line.get("quantity") or 0)
         if quantity <= 0:
             continue
+        if trigger == "paid":  # a sale for the source's dashboard, pending-counted or not
+            paid.append((link, int(line["id"]), quantity))
         effect, was_created = InventoryEffect.objects.get_or_create(
             destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line["id"]),
             defaults={
@@ -87,6 +91,7 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
         if was_created:
             created.append(effect.pk)
             created += _restocks_release(sale=effect)
+    destination_sales_record(destination=destination, order_id=int(payload["id"]), lines=paid)
     return created
 
 

@@ -46,18 +46,24 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
             pushed_order(store=stores[domain].destination, source=source,
                          at=now - timedelta(days=days_ago), lines=[(V1, 2, "15.00")])
 
-    # the source owner opens the Dashboard: the last 30 days of every store
+    # the source owner opens the Dashboard: all time (since 50 days ago), every store
     app = open_app(page, embedded, SOURCE)
     go_to(page, "Dashboard")  # in the admin's left column
     orders = app.locator('[data-figure="orders"]')
     orders.wait_for()
-    assert orders.inner_text() == "5"
+    assert orders.inner_text() == "10"
     assert app.locator('[data-figure="stores"]').inner_text() == "2"
     assert app.locator("#store-key-prefix").input_value() == f"{source.store_key[:11]}…"
     chart = app.locator("svg.chart-svg")
+    assert chart.get_attribute("data-buckets") == "51"
+    page.screenshot(path=str(artifacts / "1-dashboard-all-time.png"))
+
+    # the last 30 days
+    app.get_by_text("Last 30 days", exact=True).click()
+    app.locator('[data-figure="orders"]', has_text="5").wait_for()
     assert chart.get_attribute("data-orders") == "5"
     assert chart.get_attribute("data-buckets") == "30"
-    page.screenshot(path=str(artifacts / "1-dashboard-30-days.png"))
+    page.screenshot(path=str(artifacts / "2-dashboard-30-days.png"))
 
     # a custom range back to 55 days ago
     app.get_by_text("Custom range", exact=True).click()
@@ -68,7 +74,7 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     assert app.locator('[data-figure="revenue"]').inner_text() == "$300.00"
     assert chart.get_attribute("data-buckets") == "56"
     assert app.locator("h1.page-title").count() == 1  # swapped in place, not a nested page
-    page.screenshot(path=str(artifacts / "2-dashboard-custom-range.png"))
+    page.screenshot(path=str(artifacts / "3-dashboard-custom-range.png"))
 
     # one store
     app.get_by_label("Store", exact=True).select_option(label="Demo Dest 2")
@@ -76,13 +82,13 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     assert orders.inner_text() == "6"
     assert app.locator('[data-figure="units"]').inner_text() == "12"
     assert chart.get_attribute("data-orders") == "6"
-    page.screenshot(path=str(artifacts / "3-dashboard-one-store.png"))
+    page.screenshot(path=str(artifacts / "4-dashboard-one-store.png"))
 
     # its report, same range, and the CSV
     app.get_by_role("link", name="Generate report").click()
     wait_for_title(page, "Report: Demo Dest 2")
     assert app.locator("#report-table tbody tr").count() == 6
-    page.screenshot(path=str(artifacts / "4-report.png"))
+    page.screenshot(path=str(artifacts / "5-report.png"))
     with page.expect_download() as download_info:
         app.get_by_role("link", name="Download CSV").click()
     download = download_info.value

@@ -3,8 +3,9 @@
 One source (time zone Asia/Kolkata, UTC+05:30, so day boundaries are not UTC midnights) with
 four stores — A and B connected, C blocked, D disconnected — a catalogue of five products (P4
 hidden, P5 deleted) and pushes placed on and around the edges of a three-day range
-[D0, D0 + 2], twenty days ago. The figures each test expects are worked out by hand from the
-table in `world()` below.
+[D0, D0 + 2], twenty days ago. Every order was paid at its store, so each line is also a sale
+(products.DestinationSale) at the moment of its push, or of its order when it was not pushed.
+The figures each test expects are worked out by hand from the table in `world()` below.
 """
 
 import time
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.models import DestinationOrder, OrderFulfillment, OrderLine, OrderPush, OrderPushLine
-from products.models import ProductLink, SourceProduct, SourceVariant
+from products.models import DestinationSale, ProductLink, SourceProduct, SourceVariant
 from stores.models import Connection, Shop
 from tests.stores.factories import ConnectionFactory, DestinationFactory, SourceFactory
 
@@ -54,9 +55,10 @@ _numbers = iter(range(1, 1_000_000))
 def pushed_order(*, store: Shop, source: Shop, at: datetime | None,
                  lines: list[tuple[tuple, int, str]], shipping: str = "0.00",
                  status: str = OrderPush.Status.PUSHED, name: str | None = None,
-                 cancelled: bool = False) -> OrderPush:
+                 cancelled: bool = False, sold: bool = True) -> OrderPush:
     """A destination order with its lines, pushed to `source` at `at`. `lines`: (variant,
-    quantity, unit price)."""
+    quantity, unit price). `sold`: each line is a paid sale of the source's too, at `at` (not
+    pushed: when the order was placed), at that unit price."""
     number = next(_numbers)
     placed = (at or timezone.now()) - timedelta(minutes=3)
     subtotal = sum((Decimal(price) * quantity for _, quantity, price in lines), Decimal("0"))
@@ -81,7 +83,22 @@ def pushed_order(*, store: Shop, source: Shop, at: datetime | None,
             quantity=quantity, current_quantity=quantity, price=Decimal(price))
         OrderPushLine.objects.create(push=push, line=line, quantity=quantity,
                                      price=Decimal(price))
+        if sold:
+            sale_sold(store=store, source=source, variant=variant_id, quantity=quantity,
+                      price=price, at=at or placed, line_item_id=line.shopify_id,
+                      order_id=order.shopify_id)
     return push
+
+
+def sale_sold(*, store: Shop, source: Shop, variant: int, quantity: int, price: str,
+              at: datetime, line_item_id: int | None = None,
+              order_id: int | None = None) -> DestinationSale:
+    """A paid line of `store` selling `source`'s variant, as the sale effect records it."""
+    number = next(_numbers)
+    return DestinationSale.objects.create(
+        source=source, destination=store, order_id=order_id or 800_000 + number,
+        line_item_id=line_item_id or 800_000 + number, source_variant_id=variant,
+        quantity=quantity, price=Decimal(price), sold_at=at)
 
 
 def track(push: OrderPush, *, company: str, number: str, url: str = "",

@@ -34,8 +34,10 @@ from stores.services import shop_redact
 from tests.orders.dashboard_world import (
     ONE_MICROSECOND,
     V1,
+    V3,
     ZONE,
     pushed_order,
+    sale_sold,
     sales_world,
     session_headers,
     start_of,
@@ -79,7 +81,8 @@ def test_source_figures_for_all_stores_over_a_custom_range(client, sales_world):
     html = response.content.decode()
     assert response.status_code == 200
     assert figures(html) == {"stores": "2", "available-products": "3", "synced-products": "2",
-                             "orders": "4", "revenue": "83.00 USD", "units": "11"}
+                             "orders": "4", "revenue": "83.00 USD", "units": "11",
+                             "sales": "77.50 USD"}
     assert top_products(html) == [
         ["Stoneware mug", "MUG-1", "5", "25.00 USD", "45%"],
         ["Linen shirt – S", "SHIRT-S", "3", "30.00 USD", "27%"],
@@ -98,17 +101,17 @@ def test_source_figures_for_all_stores_over_a_custom_range(client, sales_world):
 
 @pytest.mark.parametrize(("store", "expected", "products"), [
     ("a", {"status": "Connected", "synced-products": "2", "orders": "1",
-           "revenue": "28.00 USD", "units": "3"},
+           "revenue": "28.00 USD", "units": "3", "sales": "25.00 USD"},
      [["Linen shirt – S", "SHIRT-S", "2", "20.00 USD", "67%"],
       ["Stoneware mug", "MUG-1", "1", "5.00 USD", "33%"]]),
     ("b", {"status": "Connected", "synced-products": "1", "orders": "1",
-           "revenue": "20.00 USD", "units": "4"},
+           "revenue": "20.00 USD", "units": "4", "sales": "20.00 USD"},
      [["Stoneware mug", "MUG-1", "4", "20.00 USD", "100%"]]),
     ("c", {"status": "Blocked", "synced-products": "1", "orders": "1",
-           "revenue": "25.00 USD", "units": "3"},
+           "revenue": "25.00 USD", "units": "3", "sales": "22.50 USD"},
      [["Canvas tote", "TOTE-1", "3", "22.50 USD", "100%"]]),
     ("d", {"status": "Disconnected", "synced-products": "0", "orders": "1",
-           "revenue": "10.00 USD", "units": "1"},
+           "revenue": "10.00 USD", "units": "1", "sales": "10.00 USD"},
      [["Linen shirt – S", "SHIRT-S", "1", "10.00 USD", "100%"]]),
 ])
 def test_the_store_selector_narrows_every_figure(client, sales_world, store, expected,
@@ -234,10 +237,11 @@ def test_presets_end_today_and_count_today_live(client, sales_world):
         pushed_order(store=a, source=source, at=at, lines=[(V1, 1, "10.00")])
     counts = {preset: figures(dashboard(client, source, range=preset,
                                         store=sales_world.a.pk).content.decode())["orders"]
-              for preset in ("7d", "30d", "60d")}
+              for preset in ("7d", "30d", "60d", "all")}
     # the past week = today and the six days before: 00:00 six days ago through today's end
-    # 30 days also has p1 and p2 (20 and 21 days ago) and the push just before the week
-    assert counts == {"7d": "3", "30d": "6", "60d": "6"}
+    # 30 days also has p1 and p2 (20 and 21 days ago) and the push just before the week; all
+    # time has no more (tomorrow's is not yet)
+    assert counts == {"7d": "3", "30d": "6", "60d": "6", "all": "6"}
     html = dashboard(client, source, range="7d").content.decode()
     assert f'data-range="{today - timedelta(days=6):%Y-%m-%d}/{today:%Y-%m-%d}"' in html
     assert 'value="7d" checked' in html
@@ -288,7 +292,7 @@ def test_range_errors_are_shown_and_the_default_range_is_used(client, sales_worl
     html = response.content.decode()
     assert response.status_code == 422
     assert "The last day is before the first day." in html
-    assert "Last 30 days" in html
+    assert "All stores · All time" in html
     # loaded as a page, what was typed stays in the fields
     page = dashboard(client, sales_world.source,
                      **sales_world.custom(sales_world.d2, sales_world.d0)).content.decode()
@@ -302,11 +306,13 @@ def test_range_errors_are_shown_and_the_default_range_is_used(client, sales_worl
     week = dashboard(client, sales_world.source, range="7d").content.decode()
     assert f'name="start" value="{today - timedelta(days=6):%Y-%m-%d}"' in week
     assert f'name="end" value="{today:%Y-%m-%d}"' in week
-    # more than three years
+    # more than ten years (month roll-ups make long ranges cheap: the cap catches typos)
+    assert dashboard(client, sales_world.source, **sales_world.custom(
+        sales_world.d0 - timedelta(days=2000))).status_code == 200
     too_long = dashboard(client, sales_world.source,
-                         **sales_world.custom(sales_world.d0 - timedelta(days=2000)))
+                         **sales_world.custom(sales_world.d0 - timedelta(days=3700)))
     assert too_long.status_code == 422
-    assert "Choose at most 1098 days." in too_long.content.decode()
+    assert "Choose at most 3660 days." in too_long.content.decode()
 
 
 def test_another_sources_store_is_not_found(client, sales_world):
@@ -335,6 +341,106 @@ def test_a_store_without_a_role_is_told_to_choose_one(client):
     response = dashboard(client, shop)
     assert response.status_code == 403
     assert "This page is for source and destination stores." in response.content.decode()
+
+
+# --- all time and every sale (issue 23) --------------------------------------------------------
+
+
+def test_the_source_dashboard_opens_on_all_time_from_its_first_day(client, sales_world):
+    today = timezone.now().astimezone(ZONE).date()
+    first = sales_world.d0 - timedelta(days=1)  # p2, the instant before D0
+    # when the source opens its dashboard without choosing a range
+    html = dashboard(client, sales_world.source).content.decode()
+    # then it shows every day from its first push or sale through today
+    assert 'value="all" checked' in html
+    assert "All stores · All time" in html
+    assert f'data-range="{first:%Y-%m-%d}/{today:%Y-%m-%d}"' in html
+    assert f'data-buckets="{(today - first).days + 1}"' in html
+    # orders received: p1, p2, p3, p4, p5 and p9 (pushed); units and sales: those and p6 and p7
+    # too (paid today at store A, their pushes failed or still pending), never p8 (another
+    # source's)
+    assert figures(html) == {"stores": "2", "available-products": "3", "synced-products": "2",
+                             "orders": "6", "revenue": "143.00 USD", "units": "34",
+                             "sales": "307.50 USD"}
+    assert top_products(html) == [
+        ["Linen shirt – S", "SHIRT-S", "26", "260.00 USD", "76%"],
+        ["Stoneware mug", "MUG-1", "5", "25.00 USD", "15%"],
+        ["Canvas tote", "TOTE-1", "3", "22.50 USD", "9%"],
+    ]
+    assert "whether or not the order was pushed to you" in html
+
+
+def test_a_store_that_sells_without_pushing_shows_its_sales(client, sales_world):
+    # given store B sells 6 totes at the source's 7.50 yesterday and pushes nothing of it
+    yesterday = timezone.now() - timedelta(days=1)
+    sale_sold(store=sales_world.b.destination, source=sales_world.source, variant=V3[0],
+              quantity=6, price="7.50", at=yesterday)
+    # when the source picks store B over all time
+    html = dashboard(client, sales_world.source, store=sales_world.b.pk).content.decode()
+    # then its orders are still p3 and p4, its sales have the totes too
+    assert figures(html) == {"status": "Connected", "available-products": "3",
+                             "synced-products": "1", "orders": "2", "revenue": "30.00 USD",
+                             "units": "11", "sales": "75.00 USD"}
+    assert top_products(html) == [["Canvas tote", "TOTE-1", "6", "45.00 USD", "55%"],
+                                  ["Stoneware mug", "MUG-1", "4", "20.00 USD", "36%"],
+                                  ["Linen shirt – S", "SHIRT-S", "1", "10.00 USD", "9%"]]
+    # and a report link for the same days (the report has no "All time": a custom range)
+    first = sales_world.d0 - timedelta(days=1)
+    assert (f'href="/stores/{sales_world.b.pk}/report?range=custom&amp;'
+            f'start={first:%Y-%m-%d}') in html
+
+
+def test_all_time_reads_month_rows_once_rolled_up(client):
+    # given sales and pushes spread over five months, the first 140 days ago
+    source = SourceFactory(name="Long Source", currency="USD", iana_timezone=ZONE.key)
+    store = ConnectionFactory(source=source, status="connected").destination
+    product = SourceProduct.objects.create(shop=source, shopify_id=1, title=V1[2])
+    SourceVariant.objects.create(product=product, shop=source, shopify_id=V1[0],
+                                 inventory_item_id=501, sku=V1[1], title=V1[3])
+    now = timezone.now()
+    sold = []
+    for days_ago, quantity in ((140, 1), (100, 2), (70, 3), (40, 4), (0, 5)):
+        sold.append(now - timedelta(days=days_ago, minutes=10))
+        pushed_order(store=store, source=source, at=sold[-1], lines=[(V1, quantity, "10.00")])
+    sold.append(now - timedelta(days=95))
+    sale_sold(store=store, source=source, variant=V1[0], quantity=6, price="10.00",
+              at=sold[-1])  # sold, never pushed
+    today = now.astimezone(ZONE).date()
+    first = sold[0].astimezone(ZONE).date()
+    # when the source opens All time: the first view rolls everything up
+    html = dashboard(client, source).content.decode()
+    state = SourceStatsClosed.objects.get(source=source)
+    assert state.first_day == first
+    # (a row for each month that ended with sales in it)
+    months = SourceProductDayStat.objects.filter(source=source, span="month", destination=None)
+    assert set(months.values_list("day", flat=True)) == {
+        at.astimezone(ZONE).date().replace(day=1) for at in sold} - {today.replace(day=1)}
+    # then every push and sale counts, read from month, week and day rows
+    assert f'data-range="{first:%Y-%m-%d}/{today:%Y-%m-%d}"' in html
+    expected = {"orders": "5", "revenue": "150.00 USD", "units": "21", "sales": "210.00 USD"}
+    assert {name: figures(html)[name] for name in expected} == expected
+    assert top_products(html) == [["Linen shirt – S", "SHIRT-S", "21", "210.00 USD", "100%"]]
+    # the same as a custom range over the same days, and as the live sums (nothing rolled up)
+    custom = dashboard(client, source, range="custom", start=first.isoformat(),
+                       end=today.isoformat()).content.decode()
+    assert {name: figures(custom)[name] for name in expected} == expected
+    source_stats_forget(shop=source)
+    live = source_dashboard(source=source, date_range=DateRange(first=first, last=today,
+                                                                zone=ZONE))
+    assert (live.orders, live.revenue, live.units, live.sales) == (
+        5, Decimal("150.00"), 21, Decimal("210.00"))
+
+
+def test_all_time_reads_as_much_as_two_months(client, sales_world):
+    def reads(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = dashboard(client, sales_world.source, **params)
+        assert response.status_code == 200
+        return len(captured)
+
+    reads()  # the first view rolls the past days up
+    assert reads() == reads(range="60d")
+    assert reads(store=sales_world.a.pk) == reads(range="60d", store=sales_world.a.pk)
 
 
 # --- destination ------------------------------------------------------------------------------
