@@ -4,6 +4,7 @@
         --api-key KEY --app-config shopify.app.toml    # the secret: $SHOPIFY_API_SECRET
     python -m shopify_emulator shop create demo --name "Demo store" --plan plus
     python -m shopify_emulator product add demo --title Shirt --variant SHIRT-S:19.00:10
+    python -m shopify_emulator variant add demo 1001 --option M --sku SHIRT-M --price 19.00
     python -m shopify_emulator sell demo SHIRT-S:2
     python -m shopify_emulator stats
 
@@ -22,7 +23,12 @@ import sys
 from typing import Any
 
 from shopify_emulator.config import DEFAULT_PORT, EmulatorConfig
-from shopify_emulator.control_cli_products import product_edit_arguments, product_edit_body
+from shopify_emulator.control_cli_products import (
+    product_edit_arguments,
+    product_edit_body,
+    variant_add_body,
+    variant_arguments,
+)
 
 
 def _env_port() -> int:
@@ -234,6 +240,12 @@ def run_command(args: argparse.Namespace) -> Any:
             "option_name": args.option,
         }
         return client.call("POST", f"/_emulator/shops/{_shop(args.domain)}/products", body)
+    if command == "variant" and args.variant_command == "add":
+        return client.call("POST", f"/_emulator/shops/{_shop(args.domain)}/products/"
+                           f"{args.product_id}/variants", variant_add_body(args))
+    if command == "variant":
+        return client.call("DELETE",
+                           f"/_emulator/shops/{_shop(args.domain)}/variants/{args.variant_id}")
     if command == "stock":
         key = "available" if args.stock_command == "set" else "delta"
         body = {"sku": args.sku, key: args.quantity}
@@ -400,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
         "edit", parents=[common],
         help="edit a product as the merchant does (only the options given change)")
     product_edit_arguments(edit)
+    variant_arguments(control_parser("variant", help="add or remove a product's variants"),
+                      common)
 
     stock = control_parser("stock", help="set or adjust available stock")
     stock_commands = stock.add_subparsers(dest="stock_command", required=True)

@@ -36,6 +36,7 @@ from shopify_emulator.domains.fulfillments import control as fulfillments_contro
 from shopify_emulator.domains.inventory import control as inventory_control
 from shopify_emulator.domains.orders import control as orders_control
 from shopify_emulator.domains.products import control as products_control
+from shopify_emulator.domains.products import control_variants as variants_control
 from shopify_emulator.domains.shop import control as shop_control
 from shopify_emulator.domains.shop.operations import shop_snapshot
 from shopify_emulator.domains.webhook_subscriptions.operations import (
@@ -57,6 +58,7 @@ class ControlAPI:
                   handler=do_snapshot),
             *shop_control.ROUTES,
             *products_control.ROUTES,
+            *variants_control.ROUTES,
             *inventory_control.ROUTES,
             *orders_control.ROUTES,
             *fulfillments_control.ROUTES,

@@ -1,8 +1,11 @@
 """The CLI's `product edit`: the merchant's product form from the command line, as a PATCH of
-the control API (`PATCH /_emulator/shops/<shop>/products/<id>`), only the options given.
+the control API (`PATCH /_emulator/shops/<shop>/products/<id>`), only the options given; and
+`variant add` / `variant remove`, the form's Add variant and Delete variant.
 
     python -m shopify_emulator product edit demo 1001 --title "Big mug" --tags a,b \\
         --option "Size:Small,Medium" --metafield custom.material=linen --price 9.50
+    python -m shopify_emulator variant add demo 1001 --option Large --sku MUG-L --price 12.00
+    python -m shopify_emulator variant remove demo 1003
 """
 
 from __future__ import annotations
@@ -110,4 +113,39 @@ def product_edit_body(client: Client, args: argparse.Namespace, shop: str) -> di
         body["variants"] = [{"id": variant_id, **variant}]
     if not body:
         raise SystemExit("error: nothing to change; give at least one option (see --help)")
+    return body
+
+
+def variant_arguments(variant: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    """`variant add` and `variant remove`: the merchant's Add variant / Delete variant."""
+    commands = variant.add_subparsers(dest="variant_command", required=True)
+    add = commands.add_parser("add", parents=[common],
+                              help="add a variant to a product as the merchant does")
+    add.add_argument("domain")
+    add.add_argument("product_id", type=int)
+    add.add_argument("--option", action="append", required=True, metavar="VALUE",
+                     help="repeatable: the variant's value of each of the product's options, "
+                     "in order")
+    add.add_argument("--sku")
+    add.add_argument("--price", required=True)
+    add.add_argument("--available", type=int,
+                     help="its available quantity at the primary location")
+    add.add_argument("--compare-at-price")
+    add.add_argument("--barcode")
+    add.add_argument("--weight", type=float)
+    add.add_argument("--weight-unit", choices=("kg", "g", "lb", "oz"))
+    remove = commands.add_parser("remove", parents=[common],
+                                 help="delete a variant as the merchant does (not the last one)")
+    remove.add_argument("domain")
+    remove.add_argument("variant_id", type=int)
+
+
+def variant_add_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The POST body: only the options given."""
+    body: dict[str, Any] = {"options": args.option}
+    for option in ("sku", "price", "available", "compare_at_price", "barcode", "weight",
+                   "weight_unit"):
+        value = getattr(args, option)
+        if value is not None:
+            body[option] = value
     return body

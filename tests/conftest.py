@@ -112,6 +112,14 @@ class Emulator:
     def product_create(self, domain: str, **product) -> dict:
         return self._json("POST", f"/_emulator/shops/{domain}/products", json=product)
 
+    def variant_add(self, domain: str, product_id: int, **variant) -> dict:
+        """The merchant's Add variant: {"variant", "product"} as REST shows them."""
+        return self._json("POST", f"/_emulator/shops/{domain}/products/{product_id}/variants",
+                          json=variant)
+
+    def variant_remove(self, domain: str, variant_id: int) -> dict:
+        return self._json("DELETE", f"/_emulator/shops/{domain}/variants/{variant_id}")
+
     def order_create(self, domain: str, **order) -> dict:
         return self._json("POST", f"/_emulator/shops/{domain}/orders", json=order)
 

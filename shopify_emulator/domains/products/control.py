@@ -58,7 +58,7 @@ def _product_spec(data: dict[str, Any]) -> dict[str, Any]:
         entry["available"] = int_field(variant, "available", required=False) or 0
         extra = {key: variant[key] for key in ("compare_at_price", "weight", "weight_unit")
                  if key in variant}
-        entry.update(_variant_edit({"id": 1, **extra}, f"variants[{index}]"))
+        entry.update(variant_edit_spec({"id": 1, **extra}, f"variants[{index}]"))
         entry.pop("id")
         clean.append(entry)
     status = str_field(data, "status", required=False, default="active").upper()
@@ -164,7 +164,7 @@ def _money_field(data: dict[str, Any], key: str, where: str) -> str:
     return str(value)
 
 
-def _variant_edit(data: dict[str, Any], where: str) -> dict[str, Any]:
+def variant_edit_spec(data: dict[str, Any], where: str) -> dict[str, Any]:
     unknown = sorted(set(data) - set(VARIANT_EDIT_FIELDS))
     if unknown:
         raise ControlError(f"{where}: unknown field(s) {', '.join(unknown)}; a variant edit "
@@ -259,7 +259,7 @@ def _edit_spec(data: dict[str, Any], where: str = "") -> dict[str, Any]:
             options.append(spec)
         edit["options"] = options
     if "variants" in data:
-        edit["variants"] = [_variant_edit(variant, f"{prefix}variants[{index}]")
+        edit["variants"] = [variant_edit_spec(variant, f"{prefix}variants[{index}]")
                             for index, variant in enumerate(_list_of_objects(data, "variants"))]
     if "metafields" in data:
         metafields = []
