@@ -4,6 +4,8 @@ The map page has its own module (views_mapping)."""
 
 from __future__ import annotations
 
+import json
+
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from products import autosync, catalogue, imports, selectors
+from products import autosync, catalogue, imports, override_preview, selectors
 from products.allowance import UPGRADE_LABEL
 from products.field_sync import fields_syncing
 from products.forms import (
@@ -232,8 +234,9 @@ def _selection(request: HttpRequest, connection: Connection,
                form_class: type[ProductSelectionForm] = ProductSelectionForm,
                ) -> tuple[Form | None, list[int], str]:
     """The form and the products a bulk action is for, or what is wrong with the selection.
-    "All matching" runs the list's search again, scoped to this connection."""
-    form = form_class(request.POST)
+    "All matching" runs the list's search again, scoped to this connection. The action's
+    preview (a GET) carries the same selection as its query."""
+    form = form_class(request.GET if request.method == "GET" else request.POST)
     if not form.is_valid():
         return None, [], next(iter(form.errors.values()))[0]
     if not form.cleaned_data["all_matching"]:
@@ -246,11 +249,41 @@ def _selection(request: HttpRequest, connection: Connection,
     return form, ids, ""
 
 
-@require_POST
+def override_confirm(request: HttpRequest, *, preview: override_preview.OverridePreview,
+                     question: str, url: str, target: str, swap: str = "innerHTML",
+                     include: str = "", vals: dict[str, str] | None = None,
+                     note: str = "", revert: str = "") -> HttpResponse:
+    """Before an action that sets the store's quantities: what it will change, with Confirm
+    (posting the action to `url`, swapping `target` as the action's own button did) and
+    Cancel. Shared by the catalogue, the map page and Inventory's Resync now. `revert` names
+    a switch to turn back off when the preview closes unconfirmed."""
+    return render(request, "products/_override_preview.html", {
+        "preview": preview, "question": question, "note": note, "revert": revert,
+        "confirm": {"url": url, "target": target, "swap": swap, "include": include,
+                    "vals": json.dumps(vals) if vals else ""}})
+
+
+def _selection_problem(message: str) -> HttpResponse:
+    """A preview of a selection that cannot be acted on: nothing to confirm, and why."""
+    return failure(HttpResponse(status=422), message)
+
+
+@require_http_methods(["GET", "POST"])
 @destination_view
 def catalogue_import(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Syncs the selected products; a GET first says what that will create."""
     connection = _connection(request, connection_id)
     form, ids, problem = _selection(request, connection)
+    if request.method == "GET":
+        if form is None:
+            return _selection_problem(problem)
+        preview = override_preview.import_preview(connection=connection, source_product_ids=ids)
+        return override_confirm(
+            request, preview=preview, question=ngettext(
+                "Sync %(count)d product?", "Sync %(count)d products?",
+                preview.products or len(ids)) % {"count": preview.products or len(ids)},
+            url=reverse("products:catalogue_import", args=[connection.pk]),
+            target="#catalogue-main", swap="outerHTML", include="#bulk-form")
     if form is None:
         return _catalogue_main(request, connection, problem, error=True, status=422)
     try:
@@ -266,11 +299,30 @@ def catalogue_import(request: HttpRequest, connection_id: int) -> HttpResponse:
         job.total) % {"count": job.total})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @destination_view
 def catalogue_auto_sync(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Auto sync on or off for the selected products; a GET first says what turning it on
+    will change (off changes no quantity)."""
     connection = _connection(request, connection_id)
     form, ids, problem = _selection(request, connection, AutoSyncForm)
+    if request.method == "GET":
+        if form is None:
+            return _selection_problem(problem)
+        if not form.cleaned_data["enabled"]:
+            return _selection_problem("Turning auto sync off changes none of your quantities: "
+                                      "there is nothing to preview.")
+        preview = override_preview.auto_sync_on_preview(connection=connection,
+                                                        source_product_ids=ids)
+        return override_confirm(
+            request, preview=preview, question=ngettext(
+                "Turn auto sync on for %(count)d product?",
+                "Turn auto sync on for %(count)d products?",
+                preview.products or len(ids)) % {"count": preview.products or len(ids)},
+            url=reverse("products:catalogue_auto_sync", args=[connection.pk]),
+            target="#catalogue-main", swap="outerHTML", include="#bulk-form",
+            vals={"enabled": "on"},
+            note="From then on your quantities of them follow the source's stock.")
     if form is None:
         return _catalogue_main(request, connection, problem, error=True, status=422)
     enabled = form.cleaned_data["enabled"]
@@ -291,13 +343,23 @@ def catalogue_auto_sync(request: HttpRequest, connection_id: int) -> HttpRespons
     return _catalogue_main(request, connection, message % {"count": changed})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @destination_view
 def catalogue_product_auto_sync(request: HttpRequest, connection_id: int,
                                 source_product_id: int) -> HttpResponse:
     """The switch in a product's row: auto sync on or off for that one product; answers its
-    row as it is now."""
+    row as it is now. Switched on, a GET first says what turning it on will change."""
     connection = _connection(request, connection_id)
+    if request.method == "GET":
+        preview = override_preview.auto_sync_on_preview(connection=connection,
+                                                        source_product_ids=[source_product_id])
+        return override_confirm(
+            request, preview=preview, question="Turn auto sync on for this product?",
+            url=reverse("products:catalogue_product_auto_sync",
+                        args=[connection.pk, source_product_id]),
+            target=f"#catalogue-row-{source_product_id}", swap="outerHTML",
+            vals={"enabled": "on"}, revert=f"#auto-sync-switch-{source_product_id}",
+            note="From then on your quantities of it follow the source's stock.")
     form = AutoSyncSwitchForm(request.POST)
     changed = 0
     if form.is_valid():

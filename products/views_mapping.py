@@ -9,12 +9,13 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from products import imports, manual_mapping, mapping, selectors
+from products import imports, manual_mapping, mapping, override_preview, selectors
 from products.allowance import UPGRADE_LABEL
 from products.forms_mapping import (
     ManualLinkForm,
@@ -27,7 +28,7 @@ from products.forms_mapping import (
 from products.manual_mapping import ManualLinkRefused
 from products.models import CatalogueScan, ProductJob
 from products.sku_matching import key_words
-from products.views import _connection, _user, destination_view
+from products.views import _connection, _user, destination_view, override_confirm
 from stores.models import Connection, Shop
 from syncer.htmx import ShopRequest, failure, fragment_wanted, toast
 
@@ -184,12 +185,28 @@ def map_product_choice(request: ShopRequest[Shop], connection_id: int) -> HttpRe
     return _panel(request, connection)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @destination_view
 def map_link(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+    """Links the check's matches; a GET first says what that changes in the store."""
     connection = _connection(request, connection_id)
-    scan = _scan_of(connection, MapLinkForm(request.POST))
+    scan = _scan_of(connection, MapLinkForm(request.GET if request.method == "GET"
+                                            else request.POST))
     words = key_words(connection.match_by)
+    if request.method == "GET":
+        report = mapping.map_report_current(connection=connection, scan=scan)
+        if scan is None or report is None:
+            return failure(HttpResponse(status=409),
+                           f"Check your {words}s first, then link the matches.")
+        preview = override_preview.map_preview(connection=connection, scan=scan)
+        count = preview.variants or mapping.map_plan(report=report).variant_count
+        return override_confirm(
+            request, preview=preview, question=ngettext(
+                "Link %(count)d variant by %(key)s?", "Link %(count)d variants by %(key)s?",
+                count) % {"count": count, "key": words},
+            url=reverse("products:map_link", args=[connection.pk]), target=f"#{PANEL}",
+            swap="outerHTML", vals={"scan": str(scan.pk)},
+            note="From then on their quantities follow the source's stock.")
     try:
         if scan is None:
             raise imports.ImportRefused(f"Check your {words}s first, then link the matches.")
@@ -204,14 +221,26 @@ def map_link(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
         job.total) % {"count": job.total, "key": words})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @destination_view
 def map_manual_link(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+    """Links the two variants picked; a GET first says what that changes in the store."""
     connection = _connection(request, connection_id)
-    form = ManualLinkForm(request.POST)
+    form = ManualLinkForm(request.GET if request.method == "GET" else request.POST)
     if not form.is_valid():
         field = "source_variant" if "source_variant" in form.errors else next(iter(form.errors))
+        if request.method == "GET":
+            return failure(HttpResponse(status=422), _error(form, field))
         return failure(_manual(request, connection, status=422), _error(form, field))
+    if request.method == "GET":
+        return override_confirm(
+            request, preview=override_preview.manual_link_preview(
+                connection=connection, source_variant_id=form.cleaned_data["source_variant"],
+                destination_variant_id=form.cleaned_data["destination_variant"]),
+            question="Link these two variants?",
+            url=reverse("products:map_manual_link", args=[connection.pk]),
+            target=f"#{MANUAL}", swap="outerHTML", include="#manual-link-form",
+            note="From then on your variant's quantity follows the source's stock.")
     try:
         variant_link = manual_mapping.variant_link_by_hand(
             connection=connection, source_variant_id=form.cleaned_data["source_variant"],

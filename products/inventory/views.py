@@ -5,7 +5,8 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from products.inventory.forms import ConnectionInventoryForm, SourceInventoryForm
@@ -25,6 +26,8 @@ from products.inventory.tasks import (
     stock_rule_connection_on_commit,
 )
 from products.models import ReconciliationRun
+from products.override_preview import resync_preview
+from products.views import override_confirm
 from stores.auth import shop_session_required
 from stores.models import Connection, Shop
 from syncer.htmx import ShopRequest, failure, toast
@@ -141,10 +144,18 @@ def zeros_release(request: ShopRequest[Shop], connection_id: int) -> HttpRespons
     return toast(response, f"{released} variant{'s' if released != 1 else ''} set to zero.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @shop_session_required
 def resync_now(request: ShopRequest[Shop], connection_id: int) -> HttpResponse:
+    """Starts a resync; a GET first says what it will change, from Syncer's record."""
     connection = _connection(request, connection_id)
+    if request.method == "GET":
+        return override_confirm(
+            request, preview=resync_preview(connection=connection), question="Resync now?",
+            url=reverse("inventory:resync", args=[connection.pk]),
+            target=f"#resync-{connection.pk}",
+            note="The resync reads both stores again, so it also corrects any difference "
+                 "Syncer has not heard of.")
     run = reconciliation_request(connection=connection, trigger="merchant")
     return render(request, "products/_resync_progress.html", {"run": run,
                                                               "connection": connection})

@@ -232,3 +232,54 @@ document.addEventListener("click", function (event) {
     });
   });
 })();
+
+// Before an action that sets the store's quantities, its preview (products/_override_preview.html)
+// sits in the action's [data-confirm-slot] with Confirm and Cancel. Cancel closes it; so does
+// any change to what the action is for (its form's ticks or choices): Confirm posts the form as
+// it is then, and must not act on another selection than the one the preview was for.
+(function () {
+  "use strict";
+
+  // A switch turned on to see its preview goes back off when the preview closes unconfirmed.
+  function clear(slot) {
+    if (!slot || !slot.firstChild) return;
+    slot.querySelectorAll("[data-confirm-revert]").forEach(function (panel) {
+      var toggle = document.querySelector(panel.getAttribute("data-confirm-revert"));
+      if (toggle) toggle.checked = false;
+    });
+    slot.replaceChildren();
+  }
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-confirm-cancel]");
+    if (cancel) {
+      clear(cancel.closest("[data-confirm-slot]"));
+      return;
+    }
+    var selection = event.target.closest && event.target.closest("[data-bulk-select-all], [data-bulk-clear]");
+    if (selection) {
+      selection.closest("form").querySelectorAll("[data-confirm-slot]").forEach(clear);
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form) form.querySelectorAll("[data-confirm-slot]").forEach(clear);
+  });
+
+  // Confirm posts once: a second click while the action runs would start it twice. Refused
+  // (the banner says why), it can be confirmed again.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.matches && event.detail.elt.matches("[data-confirm-ok]")) {
+      event.detail.elt.disabled = true;
+    }
+  });
+  // Done, the preview closes (a switch's row answers in place, under it), nothing to revert.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var ok = event.detail.elt;
+    if (!ok.matches || !ok.matches("[data-confirm-ok]")) return;
+    ok.disabled = false;
+    var slot = ok.closest("[data-confirm-slot]");
+    if (event.detail.successful && slot) slot.replaceChildren();
+  });
+})();

@@ -25,6 +25,8 @@ def test_a_sync_past_the_allowance_says_why_and_links_to_plan_and_billing(page, 
     app.get_by_text("Enamel mug 00", exact=True).wait_for()
     app.get_by_label("Select all on this page").check()
     app.get_by_role("button", name="Sync selected").click()
+    # (first what the sync creates, then Confirm: tests/e2e/test_override_warnings.py)
+    app.locator("[data-confirm-panel]").get_by_role("button", name="Confirm").click()
 
     banner = app.locator("[data-failure]")
     expect(banner).to_contain_text(

@@ -175,8 +175,10 @@ def test_the_row_switch_flips_one_product_and_answers_its_row(client, shops):
     html = off.content.decode()
     assert off.status_code == 200
     assert html.lstrip().startswith(f'<tr id="catalogue-row-{mug.pk}">')
-    assert re.search(r'role="switch" aria-label="Auto sync for Stoneware mug 1"\s+hx-post', html)
-    assert '"enabled": "on"' in html
+    # (switched on, it first shows what that changes: tests/products/test_override_preview.py)
+    assert re.search(r'role="switch" id="auto-sync-switch-\d+" aria-label="Auto sync for '
+                     r'Stoneware mug 1"\s+hx-get', html)
+    assert 'hx-trigger="change[target.checked]"' in html
     assert toast(off) == {"message": "Auto sync off for Stoneware mug 1: nothing of it syncs "
                                      "until you turn it on again.", "error": False}
     assert [title for title, on in auto_sync_by_title(ours).items() if not on] == [

@@ -57,7 +57,8 @@ def test_a_resync_whose_task_raises_ends_failed_with_its_reason(client, emulator
         "The last resync failed just now: Syncer ran into an unexpected problem and "
         "stopped the resync (it has been logged). Try again; if it happens again, contact "
         "support. It runs again on schedule, or try again now. Try again")
-    assert f'hx-post="/inventory/sources/{connection.pk}/resync"' in html
+    # (Try again first shows what a resync changes: products/_override_preview.html)
+    assert f'hx-get="/inventory/sources/{connection.pk}/resync"' in html
     assert "hx-trigger" not in html
     # and trying again (the keys fixed) checks every variant
     retried = client.post(f"/inventory/sources/{connection.pk}/resync",
