@@ -32,6 +32,7 @@ from shopify_emulator.domains.bulk import mutations as bulk_mutations
 from shopify_emulator.domains.bulk import resolvers as bulk_resolvers
 from shopify_emulator.domains.fulfillments import mutations as fulfillment_mutations
 from shopify_emulator.domains.fulfillments import resolvers as fulfillment_resolvers
+from shopify_emulator.domains.inventory import activation as inventory_activation
 from shopify_emulator.domains.inventory import mutations as inventory_mutations
 from shopify_emulator.domains.inventory import resolvers as inventory_resolvers
 from shopify_emulator.domains.locations import resolvers as location_resolvers
@@ -57,7 +58,7 @@ MAX_QUERY_COST = 1000
 SERVED_MODULES = (
     shop_resolvers, node_resolvers, location_resolvers,
     product_resolvers, product_mutations, variant_mutations,
-    inventory_resolvers, inventory_mutations,
+    inventory_resolvers, inventory_mutations, inventory_activation,
     order_resolvers, line_item_resolvers, refund_resolvers, order_mutations,
     fulfillment_resolvers, fulfillment_mutations,
     subscription_resolvers, subscription_mutations,

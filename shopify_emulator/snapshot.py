@@ -60,7 +60,11 @@ def shop_load(raw: dict) -> Shop:
     shop.inventory_items = {}
     for key, value in data["inventory_items"].items():
         levels = {lk: InventoryLevel(**lv) for lk, lv in value.pop("levels").items()}
-        shop.inventory_items[key] = InventoryItem(**value, levels=levels)
+        # Absent from snapshots written before deactivated levels were kept.
+        inactive = {lk: InventoryLevel(**lv)
+                    for lk, lv in value.pop("inactive_levels", {}).items()}
+        shop.inventory_items[key] = InventoryItem(**value, levels=levels,
+                                                  inactive_levels=inactive)
     shop.orders = {}
     for key, value in data["orders"].items():
         line_items = [LineItem(**li) for li in value.pop("line_items")]

@@ -22,6 +22,7 @@ from shopify_emulator.control_support import (
 )
 from shopify_emulator.domains.inventory.operations import (
     inventory_adjust_available,
+    inventory_deactivate,
     inventory_level_set,
     inventory_set_available,
 )
@@ -52,6 +53,20 @@ def do_inventory(*, emulator: Emulator, request: Request, domain: str) -> Respon
             delta=int_field(data, "delta"),
             location_id=location_id,
         )
+    return json_reply(level)
+
+
+def do_inventory_deactivate(*, emulator: Emulator, request: Request, domain: str) -> Response:
+    """The merchant unstocks an item at a location (the level stays, inactive, with its
+    quantities: 2026-04)."""
+    require_shop(emulator=emulator, domain=domain)
+    data = read_body(request)
+    item_id = int_field(data, "inventory_item_id", required=False)
+    sku = str_field(data, "sku", required=False)
+    if (item_id is None) == (not sku):
+        raise ControlError("pass exactly one of sku or inventory_item_id")
+    level = act(emulator=emulator, operation=inventory_deactivate, shop_domain=domain, sku=sku,
+                inventory_item_id=item_id, location_id=int_field(data, "location_id"))
     return json_reply(level)
 
 
@@ -121,6 +136,8 @@ ROUTES = [
     Route(path=f"{SHOP_PATH}/inventory", name="inventory", methods=("POST",), handler=do_inventory),
     Route(path=f"{SHOP_PATH}/inventory/bulk", name="inventory_bulk", methods=("POST",),
           handler=do_inventory_bulk),
+    Route(path=f"{SHOP_PATH}/inventory/deactivate", name="inventory_deactivate",
+          methods=("POST",), handler=do_inventory_deactivate),
     Route(path="/_emulator/inventory/changes", name="inventory_changes", methods=("GET",),
           handler=do_inventory_changes),
 ]

@@ -50,6 +50,21 @@ class InventoryItem:
     weight: float = 0.0  # InventoryItem.measurement.weight (variants' weight since 2024-04)
     weight_unit: str = "KILOGRAMS"  # WeightUnit: KILOGRAMS | GRAMS | POUNDS | OUNCES
     levels: dict[int, InventoryLevel] = field(default_factory=dict)  # by location id
+    # Levels deactivated at a location (2026-04+): kept with their quantities, which count
+    # nowhere until inventoryActivate brings the level back into `levels` as it was.
+    inactive_levels: dict[int, InventoryLevel] = field(default_factory=dict)
+
+    def level_at(self, location_id: int, *, include_inactive: bool = False
+                 ) -> InventoryLevel | None:
+        level = self.levels.get(location_id)
+        if level is None and include_inactive:
+            level = self.inactive_levels.get(location_id)
+        return level
+
+    def all_levels(self, *, include_inactive: bool) -> list[InventoryLevel]:
+        if not include_inactive or not self.inactive_levels:
+            return list(self.levels.values())
+        return [*self.levels.values(), *self.inactive_levels.values()]
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Inventory mutations: inventorySetQuantities, inventoryAdjustQuantities, inventoryActivate."""
+"""Inventory mutations: inventorySetQuantities, inventoryAdjustQuantities (activation is in
+``activation.py``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from shopify_emulator.domains.inventory.models import (
     InventoryItem,
     InventoryLevel,
 )
-from shopify_emulator.domains.inventory.operations import level_activate, level_change
+from shopify_emulator.domains.inventory.operations import level_change
 from shopify_emulator.domains.locations.models import Location
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.world import World
@@ -292,73 +293,3 @@ def _adjust_quantities(info: Info, data: dict) -> dict:
     if name == "available":
         _emit_levels(world, shop, changed)
     return _payload(payload_type, group, [])
-
-
-# --------------------------------------------------------------------------- activate
-
-
-@field(M, "inventoryActivate")
-def inventory_activate(root: Any, info: Info, inventoryItemId: str, locationId: str,
-                       available: int | None = None, onHand: int | None = None,
-                       stockAtLegacyLocation: bool | None = None) -> dict:
-    key = require_idempotency_key(info)
-    arguments = {"inventoryItemId": inventoryItemId, "locationId": locationId,
-                 "available": available, "onHand": onHand}
-    return idempotent(
-        info, key, arguments,
-        lambda: _activate(info, inventoryItemId, locationId, available, onHand),
-        mismatch=lambda: {"__typename": "InventoryActivatePayload", "inventoryLevel": None,
-                          "userErrors": [user_error(None, IDEMPOTENCY_MISMATCH_MESSAGE,
-                                                    "IDEMPOTENCY_KEY_PARAMETER_MISMATCH")]},
-    )
-
-
-def _activate(info: Info, item_gid: str, location_gid: str, available: int | None,
-              on_hand: int | None) -> dict:
-    context = ctx(info)
-    world, shop = context.world, context.shop
-
-    def payload(level: InventoryLevel | None, errors: list[dict]) -> dict:
-        return {"__typename": "InventoryActivatePayload", "inventoryLevel": level,
-                "userErrors": errors}
-
-    item = shop.inventory_items.get(id_of(item_gid, "InventoryItem") or 0)
-    location = shop.locations.get(id_of(location_gid, "Location") or 0)
-    errors: list[dict] = []
-    if item is None:
-        errors.append(user_error(["inventoryItemId"], "The inventory item could not be found."))
-    if location is None:
-        errors.append(user_error(["locationId"], "The location selected can't be found."))
-    if errors or item is None or location is None:
-        return payload(None, errors)
-    stocked_prefix = f"The product couldn't be stocked at {location.name} because"
-    if available is not None and on_hand is not None:
-        message = (f"{stocked_prefix} not allowed to set available and on_hand quantities at "
-                   "the same time.")
-        return payload(None, [user_error(["available"], message),
-                              user_error(["onHand"], message)])
-    for arg_name, value in (("available", available), ("onHand", on_hand)):
-        if value is not None and not -1_000_000_000 <= value <= 1_000_000_000:
-            return payload(None, [user_error(
-                [arg_name],
-                f"{stocked_prefix} the quantity needs to be between -1 billion and 1 billion.")])
-    level = item.levels.get(location.id)
-    if level is not None:
-        if on_hand is not None:
-            return payload(level, [user_error(
-                ["onHand"],
-                "Not allowed to set an on_hand quantity when the item is already active at the "
-                "location.")])
-        if available is not None:
-            return payload(level, [user_error(
-                ["available"],
-                "Not allowed to set an available quantity when the item is already active at the "
-                "location.")])
-        return payload(level, [])
-    level = level_activate(world=world, item=item, location=location)
-    quantity = available if available is not None else on_hand
-    if quantity:
-        level_change(world=world, level=level, name="available", delta=quantity)
-    world.emit(shop, "inventory_levels/connect", inventory_rest.inventory_level(level))
-    world.emit(shop, "inventory_levels/update", inventory_rest.inventory_level(level))
-    return payload(level, [])

@@ -4,7 +4,7 @@ merchant's own edits in the admin (control API)."""
 from __future__ import annotations
 
 from shopify_emulator.domains.inventory.models import ON_HAND_PARTS, InventoryItem, InventoryLevel
-from shopify_emulator.domains.inventory.rest import inventory_level
+from shopify_emulator.domains.inventory.rest import inventory_level, inventory_level_disconnect
 from shopify_emulator.domains.locations.models import Location
 from shopify_emulator.domains.shop.models import Shop
 from shopify_emulator.world import EmulatorError, World
@@ -12,8 +12,18 @@ from shopify_emulator.world import EmulatorError, World
 # ---- primitives (the caller holds the transaction)
 
 
+ONLY_LOCATION = ("couldn't be unstocked from {name} because products need to be stocked at a "
+                 "minimum of 1 location.")
+
+
 def level_activate(*, world: World, item: InventoryItem, location: Location) -> InventoryLevel:
+    """The item's level at the location, stocked there now if it was not. A level deactivated
+    earlier comes back with the quantities it had (2026-04: activation no longer resets them)."""
     level = item.levels.get(location.id)
+    if level is None and location.id in item.inactive_levels:
+        level = item.inactive_levels.pop(location.id)
+        level.updated_at = world.now()
+        item.levels[location.id] = level
     if level is None:
         now = world.now()
         level = InventoryLevel(
@@ -25,6 +35,17 @@ def level_activate(*, world: World, item: InventoryItem, location: Location) -> 
             quantities={name: 0 for name in ON_HAND_PARTS + ("incoming",)},
         )
         item.levels[location.id] = level
+    return level
+
+
+def level_deactivate(*, world: World, item: InventoryItem, location_id: int) -> InventoryLevel:
+    """Unstocks the item at the location: its quantities leave every count and the location
+    cannot take them any more, but the inactive level keeps them (readable with
+    `includeInactive: true`) until it is activated again. The caller checks that another
+    location still stocks the item."""
+    level = item.levels.pop(location_id)
+    level.updated_at = world.now()
+    item.inactive_levels[location_id] = level
     return level
 
 
@@ -112,4 +133,32 @@ def inventory_level_set(
         if change:
             level_change(world=world, level=level, name="available", delta=change)
             world.emit(shop, "inventory_levels/update", inventory_level(level))
+        return inventory_level(level)
+
+
+def inventory_deactivate(
+    *, world: World, shop_domain: str, sku: str | None = None,
+    inventory_item_id: int | None = None, location_id: int
+) -> dict:
+    """The merchant unstocks the item at a location in the admin (inventory_levels/disconnect).
+    Refused, as Shopify refuses it, at the only location that stocks the item."""
+    with world.transaction():
+        shop = world.require_shop(shop_domain)
+        if inventory_item_id is None:
+            variant = shop.variant_by_sku(sku or "")
+            if variant is None:
+                raise EmulatorError(f"No variant with sku {sku!r} in {shop.domain}")
+            inventory_item_id = variant.inventory_item_id
+        item = shop.inventory_items.get(inventory_item_id)
+        if item is None:
+            raise EmulatorError(f"Unknown inventory item {inventory_item_id}")
+        location = shop.locations.get(location_id)
+        if location is None:
+            raise EmulatorError(f"Unknown location {location_id}")
+        if location_id not in item.levels:
+            raise EmulatorError(f"{inventory_item_id} is not stocked at {location_id}")
+        if len(item.levels) == 1:
+            raise EmulatorError("The product " + ONLY_LOCATION.format(name=location.name))
+        level = level_deactivate(world=world, item=item, location_id=location_id)
+        world.emit(shop, "inventory_levels/disconnect", inventory_level_disconnect(level))
         return inventory_level(level)

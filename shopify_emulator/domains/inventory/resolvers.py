@@ -53,15 +53,21 @@ def _level_item(obj: InventoryLevel, info: Info) -> InventoryItem:
     return shop_of(info).inventory_items[obj.inventory_item_id]
 
 
+def level_is_active(shop: Shop, level: InventoryLevel) -> bool:
+    item = shop.inventory_items.get(level.inventory_item_id)
+    return item is not None and item.levels.get(level.location_id) is level
+
+
 @field("InventoryLevel", "isActive")
 def _level_active(obj: InventoryLevel, info: Info) -> bool:
-    return True
+    return level_is_active(shop_of(info), obj)
 
 
 @field("InventoryLevel", "canDeactivate")
 def _level_can_deactivate(obj: InventoryLevel, info: Info) -> bool:
     item = shop_of(info).inventory_items.get(obj.inventory_item_id)
-    return item is not None and len(item.levels) > 1
+    return (item is not None and item.levels.get(obj.location_id) is obj
+            and len(item.levels) > 1)
 
 
 @field("InventoryLevel", "deactivationAlert")
@@ -150,14 +156,18 @@ def _item_variants(obj: InventoryItem, info: Info, **args: Any) -> dict:
 
 
 @field("InventoryItem", "inventoryLevels")
-def _item_levels(obj: InventoryItem, info: Info, query: str | None = None, **args: Any) -> dict:
-    levels = search_filter(list(obj.levels.values()), query, LEVEL_SEARCH, [])
+def _item_levels(obj: InventoryItem, info: Info, query: str | None = None,
+                 includeInactive: bool = False, **args: Any) -> dict:
+    levels = obj.all_levels(include_inactive=bool(includeInactive))
+    levels = search_filter(levels, query, LEVEL_SEARCH, [])
     return paginate(info, levels, id_fn=lambda lvl: lvl.location_id, **args)
 
 
 @field("InventoryItem", "inventoryLevel")
-def _item_level(obj: InventoryItem, info: Info, locationId: str, **_: Any) -> Any:
-    return obj.levels.get(id_of(locationId, "Location") or 0)
+def _item_level(obj: InventoryItem, info: Info, locationId: str,
+                includeInactive: bool = False, **_: Any) -> Any:
+    return obj.level_at(id_of(locationId, "Location") or 0,
+                        include_inactive=bool(includeInactive))
 
 
 @field("InventoryItem", "locationsCount")
@@ -245,7 +255,8 @@ def level_by_gid(shop: Shop, value: str) -> InventoryLevel | None:
     item = shop.inventory_items.get(int(item_id))
     if item is None:
         return None
-    for level in item.levels.values():
+    # By id Shopify answers for an inactive level too (isActive: false).
+    for level in item.all_levels(include_inactive=True):
         if level.group_id == parsed[1] or level.location_id == parsed[1]:
             return level
     return None

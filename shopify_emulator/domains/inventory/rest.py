@@ -36,3 +36,8 @@ def inventory_level(level: InventoryLevel) -> dict:
         "updated_at": ts(level.updated_at),
         "admin_graphql_api_id": level.gid,
     }
+
+
+def inventory_level_disconnect(level: InventoryLevel) -> dict:
+    """``inventory_levels/disconnect`` carries the pair only."""
+    return {"inventory_item_id": level.inventory_item_id, "location_id": level.location_id}

@@ -90,19 +90,20 @@ def _empty_list(obj: Any, info: Info) -> list:
 
 
 @field("Location", "inventoryLevels")
-def _location_levels(obj: Location, info: Info, query: str | None = None, **args: Any) -> dict:
+def _location_levels(obj: Location, info: Info, query: str | None = None,
+                     includeInactive: bool = False, **args: Any) -> dict:
     shop = shop_of(info)
-    levels = [
-        item.levels[obj.id] for item in shop.inventory_items.values() if obj.id in item.levels
-    ]
+    levels = [level for item in shop.inventory_items.values()
+              if (level := item.level_at(obj.id, include_inactive=bool(includeInactive)))]
     levels = search_filter(levels, query, LEVEL_SEARCH, [])
     return paginate(info, levels, id_fn=lambda lvl: lvl.inventory_item_id, **args)
 
 
 @field("Location", "inventoryLevel")
-def _location_level(obj: Location, info: Info, inventoryItemId: str, **_: Any) -> Any:
+def _location_level(obj: Location, info: Info, inventoryItemId: str,
+                    includeInactive: bool = False, **_: Any) -> Any:
     item = shop_of(info).inventory_items.get(id_of(inventoryItemId, "InventoryItem") or 0)
-    return item.levels.get(obj.id) if item else None
+    return item.level_at(obj.id, include_inactive=bool(includeInactive)) if item else None
 
 
 LOCATION_SEARCH = {

@@ -90,8 +90,11 @@ def order_create(root: Any, info: Info, order: dict, options: dict | None = None
                                      "OrderCreateUserError"))
             continue
         else:
+            # A custom line item: its sku is only recorded, never matched to a variant (Shopify
+            # takes a line without variantId as custom, whatever its sku).
             line["title"] = spec["title"]
             line["sku"] = spec.get("sku")
+            line["custom"] = True
             line["requires_shipping"] = spec.get("requiresShipping", True)
         price = _money_amount(spec.get("priceSet"))
         if price is not None:
@@ -114,7 +117,10 @@ def order_create(root: Any, info: Info, order: dict, options: dict | None = None
             item = shop.item_of(variant)
             if not item.tracked:
                 continue
-            level = item.levels.get(shop.primary_location_id)
+            # Where order_commit_stock takes it from: the primary location, or one that
+            # stocks the item when it is unstocked there.
+            level = item.levels.get(shop.primary_location_id) or next(
+                iter(item.levels.values()), None)
             available = level.available if level else 0
             if available < line["quantity"]:
                 errors.append(user_error(

@@ -152,7 +152,7 @@ def line_item_build(*, world: World, shop: Shop, spec: dict) -> LineItem:
         variant = shop.variants.get(int(spec["variant_id"]))
         if variant is None:
             raise EmulatorError(f"Unknown variant {spec['variant_id']}")
-    elif spec.get("sku"):
+    elif spec.get("sku") and not spec.get("custom"):
         variant = shop.variant_by_sku(str(spec["sku"]))
         if variant is None:
             raise EmulatorError(f"No variant with sku {spec['sku']!r} in {shop.domain}")
@@ -200,7 +200,12 @@ def order_commit_stock(*, world: World, shop: Shop, order: Order) -> list[Invent
         item = shop.item_of(shop.variants[line.variant_id])
         if not item.tracked:
             continue
-        location = shop.locations[line.location_id or shop.primary_location_id]
+        location_id = line.location_id or shop.primary_location_id
+        if location_id not in item.levels and item.levels:
+            # Not stocked there (unstocked by the merchant): the order is routed to a location
+            # that stocks the item, not back to the inactive level.
+            location_id = next(iter(item.levels))
+        location = shop.locations[location_id]
         level = level_activate(world=world, item=item, location=location)
         level_change(world=world, level=level, name="available", delta=-line.quantity)
         level_change(world=world, level=level, name="committed", delta=line.quantity)
