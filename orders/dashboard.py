@@ -35,6 +35,7 @@ from orders.stats import (
     ZERO,
     TopVariants,
     day_start,
+    source_figures_by_store,
     source_orders_by_day,
     source_top_variants,
 )
@@ -139,6 +140,21 @@ class StoreChoice:
 
 
 @dataclass(frozen=True)
+class StoreSales:
+    """One store's line of "Sales by store" (`connection_id` None: a store whose connection
+    is gone, its figures still in the total)."""
+
+    connection_id: int | None
+    name: str
+    status: str
+    status_label: str
+    units: int  # sold at the store, pushed or not
+    sales: Decimal  # those units at the source's prices
+    orders: int  # pushed to the source
+    revenue: Decimal  # of those orders
+
+
+@dataclass(frozen=True)
 class SourceDashboard:
     date_range: DateRange
     store: Connection | None
@@ -155,22 +171,54 @@ class SourceDashboard:
     granularity: str
     # Every store that ever connected, by status, for the store picker.
     store_choices: list[tuple[str, list[StoreChoice]]] = field(default_factory=list)
+    # All stores only: each store that pushed or sold in the range, most sales first, and
+    # their total.
+    stores: list[StoreSales] = field(default_factory=list)
+    stores_total: StoreSales | None = None
 
 
-def _store_rows(source: Shop) -> list[tuple[int, str, str, str]]:
+StoreRow = tuple[int, str, str, str, int]  # connection, status, name, domain, destination
+
+
+def _store_rows(source: Shop) -> list[StoreRow]:
     return list(Connection.objects.filter(source=source)
-                .values_list("pk", "status", "destination__name", "destination__domain"))
+                .values_list("pk", "status", "destination__name", "destination__domain",
+                             "destination"))
 
 
-def _store_choices(rows: list[tuple[int, str, str, str]]) -> list[tuple[str, list[StoreChoice]]]:
+def _store_choices(rows: list[StoreRow]) -> list[tuple[str, list[StoreChoice]]]:
     """Every store that ever connected, by status (connected, then blocked, then
     disconnected), for the store picker."""
     groups: dict[str, list[StoreChoice]] = {status: [] for status in Connection.Status.values}
-    for pk, status, name, domain in rows:
+    for pk, status, name, domain, _ in rows:
         groups[status].append(StoreChoice(pk, name or domain))
     return [(label, sorted(groups[status], key=lambda choice: choice.name.lower()))
             for status, label in Connection.Status.choices]
 
+
+def _store_sales(source: Shop, date_range: DateRange, rows: list[StoreRow],
+                 stats: SourceStatsClosed | None) -> tuple[list[StoreSales], StoreSales]:
+    """Sales by store: each store (whatever its status now) that pushed or sold in the range,
+    most sales first, then most units, orders and revenue, then by name; and the total."""
+    figures = source_figures_by_store(source=source, first=date_range.first,
+                                      last=date_range.last, stats=stats)
+    labels = dict(Connection.Status.choices)
+    by_destination = {destination: (pk, status, name or domain)
+                      for pk, status, name, domain, destination in rows}
+    stores = []
+    for destination, store in figures.items():
+        pk, status, name = by_destination.get(destination, (None, "", "A former store"))
+        stores.append(StoreSales(
+            connection_id=pk, name=name, status=status, status_label=labels.get(status, ""),
+            units=store.units, sales=store.sales, orders=store.orders, revenue=store.revenue))
+    stores.sort(key=lambda row: (-row.sales, -row.units, -row.orders, -row.revenue,
+                                 row.name.lower()))
+    total = StoreSales(connection_id=None, name="Total", status="", status_label="",
+                       units=sum(row.units for row in stores),
+                       sales=sum((row.sales for row in stores), ZERO),
+                       orders=sum(row.orders for row in stores),
+                       revenue=sum((row.revenue for row in stores), ZERO))
+    return stores, total
 
 
 def _granularity(date_range: DateRange) -> str:
@@ -232,9 +280,10 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
     the day it was recorded, at the source's price then (quantity × price, no shipping).
     `stats`: the roll-up state source_stats_current just returned (else it is read).
 
-    Seven reads for all stores (the stores, the roll-up state, the days' rows, today's pushes,
-    the top variants with their names and the totals of every sale, the product counts),
-    whatever the number of orders and sales, over two months as over all time.
+    Eight reads for all stores (the stores, the roll-up state, the days' rows, today's pushes,
+    the top variants with their names and the totals of every sale, the product counts, the
+    figures by store), whatever the number of orders and sales, over two months as over all
+    time.
     """
     if store is not None and store.source_id != source.pk:
         raise ValueError("That store is not connected to this source.")
@@ -248,7 +297,7 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
     store_rows = _store_rows(source)
     counts = dict.fromkeys(Connection.Status.values, 0)
     connected = []
-    for pk, status, _, _ in store_rows:
+    for pk, status, _, _, _ in store_rows:
         counts[status] += 1
         if status == Connection.Status.CONNECTED:
             connected.append(pk)
@@ -269,6 +318,8 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
     buckets = _buckets(date_range, {day: Tally(count=figures.orders, amount=figures.revenue)
                                     for day, figures in days.items()}, granularity)
     currency = source.currency or "USD"
+    stores, stores_total = _store_sales(source, date_range, store_rows, stats) \
+        if store is None else ([], None)
     return SourceDashboard(
         date_range=date_range, store=store, store_counts=counts,
         available_products=available,
@@ -279,7 +330,8 @@ def source_dashboard(*, source: Shop, date_range: DateRange,
         top_products=_top_products(top),
         chart=bar_chart(words=ORDERS_REVENUE, buckets=buckets, granularity=granularity,
                         currency=currency, money_format=source.money_format),
-        granularity=granularity, store_choices=_store_choices(store_rows))
+        granularity=granularity, store_choices=_store_choices(store_rows), stores=stores,
+        stores_total=stores_total)
 
 
 # --- destination dashboard ----------------------------------------------------------------------

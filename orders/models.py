@@ -340,21 +340,45 @@ class ShippingRateRule(models.Model):
 # the source's time zone (`zone`, its IANA name), so a changed zone simply builds new rows.
 
 
+class StatSpan(models.TextChoices):
+    """What a roll-up row covers: one day, one whole week (Monday to Sunday, `day` = its
+    Monday) or one whole month (`day` = its 1st)."""
+
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+
+
 class SourceDayStat(models.Model):
-    """Orders a source received on one day: from one destination, or (destination NULL) all."""
+    """Orders a source received on one day and their revenue, and the units its variants sold
+    that day (every paid destination sale, pushed or not) at its prices: from one
+    destination, or (destination NULL) all. The units and sales are the day's
+    SourceProductDayStat rows summed over the variants. Per destination there are also rows
+    for whole weeks and months (`span`, `day` as for SourceProductDayStat), so the stores'
+    figures over a year read ~12 months and a few weeks and days per store, not 365 days."""
 
     source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="+")
     zone = models.CharField(max_length=64)
+    span = models.CharField(max_length=5, choices=StatSpan.choices, db_default=StatSpan.DAY)
     day = models.DateField()
     orders = models.PositiveIntegerField()
     revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    # (0 in the database too: a day with pushes and no sale, or the reverse, has 0 of the other)
+    units = models.PositiveIntegerField(db_default=0)
+    sales = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
 
     class Meta:
         # Not unique: a provisional day gets a row per refresh; reads sum them.
-        indexes = [models.Index(fields=["source", "zone", "destination", "day"],
-                                include=["orders", "revenue"], name="source_day_stat_read")]
+        indexes = [models.Index(fields=["source", "zone", "destination", "span", "day"],
+                                include=["orders", "revenue", "units", "sales"],
+                                name="source_day_stat_read"),
+                   # Every store's rows of a span and days at once (Sales by store).
+                   models.Index(fields=["source", "zone", "span", "day"],
+                                include=["destination", "orders", "revenue", "units", "sales"],
+                                condition=models.Q(destination__isnull=False),
+                                name="source_day_stat_stores")]
 
     def __str__(self) -> str:
         return f"{self.source_id}/{self.destination_id or 'all'} {self.day}: {self.orders}"
@@ -366,10 +390,7 @@ class SourceProductDayStat(models.Model):
     (Monday to Sunday, `day` = its Monday) or month (`day` = its 1st), so long ranges read a row
     per week or month — per destination or (NULL) all of them."""
 
-    class Span(models.TextChoices):
-        DAY = "day", "Day"
-        WEEK = "week", "Week"
-        MONTH = "month", "Month"
+    Span = StatSpan
 
     source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     destination = models.ForeignKey(Shop, on_delete=models.CASCADE, null=True, blank=True,

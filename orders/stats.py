@@ -6,8 +6,10 @@ view (the 60-day range alone is ~160,000 pushes and ~330,000 sold lines: seconds
 milliseconds). So the pushes are summed per day into `SourceDayStat`, and every paid
 destination sale of its variants (products.DestinationSale, pushed or not) into
 `SourceProductDayStat` (per destination and for all of them; products also per whole week and
-whole month), and a dashboard reads those small rows plus, live, the few pushes and sales made
-since they were last summed.
+whole month); `SourceDayStat` also holds each day's units and sales (its product rows summed
+over the variants), and per store whole weeks and months too, for the figures by store. A
+dashboard reads those small rows plus, live, the few pushes and sales made since they were
+last summed.
 
 Two kinds of rows:
 * closed days — every day that ended `CLOSE_GRACE` ago, summed once from the pushes and never
@@ -46,6 +48,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -120,12 +123,49 @@ def _insert_select(model: type, columns: list[str], constants: list, rows: Query
     """INSERT INTO model (columns) SELECT constants, <rows>: the database sums, Python never
     sees a push. `rows` is a values_list() whose fields follow `columns` after the constants."""
     sql, params = rows.query.sql_with_params()
+    _insert_rows(model, columns, constants, f"SELECT sub.* FROM ({sql}) sub", list(params))
+
+
+def _insert_rows(model: type, columns: list[str], constants: list, sql: str,
+                 params: list) -> None:
     quote = connection.ops.quote_name
     names = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
     leading = "".join("%s, " for _ in constants)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
-                       f"SELECT {leading}sub.* FROM ({sql}) sub", [*constants, *params])
+                       f"SELECT {leading}rows.* FROM ({sql}) rows", [*constants, *params])
+
+
+def _summed(parts: list[QuerySet], *, keys: int) -> tuple[str, list]:
+    """SQL and params summing `parts` together, one row per key whichever parts it is in:
+    values_list()s of `keys` key columns, then orders, revenue, units and sales."""
+    names = [f"c{index}" for index in range(keys + 4)]
+    union, params = [], []
+    for part in parts:
+        sql, part_params = part.query.sql_with_params()
+        union.append(f"SELECT * FROM ({sql}) part")
+        params.extend(part_params)
+    figures = ", ".join(f"SUM({name})" for name in names[keys:])
+    grouped = ", ".join(names[:keys])
+    return (f"SELECT {grouped}, {figures} FROM ({' UNION ALL '.join(union)})"
+            f" parts({', '.join(names)}) GROUP BY {grouped}", params)
+
+
+NONE, NOTHING = Value(0), Value(ZERO, output_field=MONEY)
+
+
+def _pushed_rows(pushes: QuerySet[OrderPush], *keys: str) -> QuerySet:
+    """The orders and revenue of `pushes` per `keys` (and no sales): a part for _summed."""
+    return (pushes.values(*keys).annotate(o=Count("pk"), r=Sum("total_price"), u=NONE,
+                                          s=NOTHING)
+            .values_list(*keys, "o", "r", "u", "s"))
+
+
+def _sold_rows(sales: QuerySet[DestinationSale], *keys: str) -> QuerySet:
+    """The units and sales of `sales` per `keys` (and no orders): a part for _summed."""
+    return (sales.values(*keys).annotate(o=NONE, r=NOTHING, u=Sum("quantity"),
+                                         s=Sum(F("quantity") * F("price"), output_field=MONEY))
+            .values_list(*keys, "o", "r", "u", "s"))
 
 
 def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
@@ -141,36 +181,38 @@ def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
     sales = _sold_between(source, starts, ends).annotate(day=TruncDate("sold_at", tzinfo=zone))
     sale_sums = {"units": Sum("quantity"),
                  "revenue": Sum(F("quantity") * F("price"), output_field=MONEY)}
-    _insert_select(SourceDayStat, ["source", "zone", "destination", "day", "orders", "revenue"],
-                   [source.pk, zone.key],
-                   pushes.values("order__shop", "day")
-                   .annotate(orders=Count("pk"), revenue=Sum("total_price"))
-                   .values_list("order__shop", "day", "orders", "revenue"))
     _insert_select(SourceProductDayStat, ["source", "zone", "span", "destination", "day",
                                           "source_variant_id", "units", "revenue"],
                    [source.pk, zone.key, DAY],
                    sales.values("destination", "day", "source_variant_id")
                    .annotate(**sale_sums)
                    .values_list("destination", "day", "source_variant_id", "units", "revenue"))
+    built = Q(source=source, zone=zone.key, destination__isnull=False, day__gte=first,
+              day__lte=last)
+    # A store's day: its pushes and its sales in one row (also when it only pushed, or only
+    # sold). Closing, the sales are summed from the product rows just written (fewer rows than
+    # sales); a refresh adds to rows already there, so it sums its own sales.
+    store_sales = _sold_rows(sales, "destination", "day") if provisional else (
+        SourceProductDayStat.objects.filter(built, span=DAY).values("destination", "day")
+        .annotate(o=NONE, r=NOTHING, u=Sum("units"), s=Sum("revenue"))
+        .values_list("destination", "day", "o", "r", "u", "s"))
+    _insert_rows(SourceDayStat, ["source", "zone", "destination", "day", "orders", "revenue",
+                                 "units", "sales"], [source.pk, zone.key],
+                 *_summed([_pushed_rows(pushes, "order__shop", "day"), store_sales], keys=2))
     if provisional:  # "all stores" rows of just these, the others have theirs already
-        all_days = (pushes.values("day").annotate(orders=Count("pk"),
-                                                  revenue=Sum("total_price"))
-                    .values_list("day", "orders", "revenue"))
+        all_days = _summed([_pushed_rows(pushes, "day"), _sold_rows(sales, "day")], keys=1)
         all_products = (sales.values("day", "source_variant_id").annotate(**sale_sums)
                         .values_list("day", "source_variant_id", "units", "revenue"))
     else:  # "all stores" rows summed from the per-destination rows just written (fewer rows)
-        built = Q(source=source, zone=zone.key, destination__isnull=False, day__gte=first,
-                  day__lte=last)
-        all_days = (SourceDayStat.objects.filter(built).values("day")
-                    .annotate(total_orders=Sum("orders"), total_revenue=Sum("revenue"))
-                    .values_list("day", "total_orders", "total_revenue"))
+        all_days = _summed([SourceDayStat.objects.filter(built, span=DAY).values_list(
+            "day", "orders", "revenue", "units", "sales")], keys=1)
         all_products = (SourceProductDayStat.objects.filter(built, span=DAY)
                         .values("day", "source_variant_id")
                         .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
                         .values_list("day", "source_variant_id", "total_units",
                                      "total_revenue"))
-    _insert_select(SourceDayStat, ["source", "zone", "day", "orders", "revenue"],
-                   [source.pk, zone.key], all_days)
+    _insert_rows(SourceDayStat, ["source", "zone", "day", "orders", "revenue", "units", "sales"],
+                 [source.pk, zone.key], *all_days)
     _insert_select(SourceProductDayStat, ["source", "zone", "span", "day",
                                           "source_variant_id", "units", "revenue"],
                    [source.pk, zone.key, DAY], all_products)
@@ -190,16 +232,22 @@ def _build_days(*, source: Shop, zone: ZoneInfo, first: date, last: date,
 
 
 def _sum_span(source: Shop, zone: ZoneInfo, span: str, first: date, last: date) -> None:
-    """The product rows of the week or month `first`..`last`, summed from its day rows."""
+    """The product rows, and the stores' rows, of the week or month `first`..`last`, summed
+    from its day rows. (No "all stores" row: nothing reads one; the chart reads days.)"""
+    days = Q(source=source, zone=zone.key, span=DAY, day__gte=first, day__lte=last)
     _insert_select(SourceProductDayStat, ["source", "zone", "span", "day", "destination",
                                           "source_variant_id", "units", "revenue"],
                    [source.pk, zone.key, span, first],
-                   SourceProductDayStat.objects.filter(
-                       source=source, zone=zone.key, span=DAY, day__gte=first, day__lte=last)
+                   SourceProductDayStat.objects.filter(days)
                    .values("destination", "source_variant_id")
                    .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
                    .values_list("destination", "source_variant_id", "total_units",
                                 "total_revenue"))
+    _insert_rows(SourceDayStat, ["source", "zone", "span", "day", "destination", "orders",
+                                 "revenue", "units", "sales"], [source.pk, zone.key, span, first],
+                 *_summed([SourceDayStat.objects.filter(days, destination__isnull=False)
+                           .values_list("destination", "orders", "revenue", "units", "sales")],
+                          keys=1))
 
 
 def _is_fresh(state: SourceStatsClosed | None, target: date, now: datetime) -> bool:
@@ -262,7 +310,7 @@ def source_stats_current(*, source: Shop, now: datetime | None = None) -> Source
             state.first_day = min(filter(None, (
                 rows.filter(source=source, zone=zone.key, destination=None)
                 .aggregate(day=Min("day"))["day"]
-                for rows in (SourceDayStat.objects.all(),
+                for rows in (SourceDayStat.objects.filter(span=DAY),
                              SourceProductDayStat.objects.filter(span=DAY)))), default=None)
         state.save(update_fields=["closed_through", "provisional_until", "first_day",
                                   "updated_at"])
@@ -332,7 +380,7 @@ def source_orders_by_day(*, source: Shop, first: date, last: date,
 
     if coverage.rows_through is not None:
         for row in SourceDayStat.objects.filter(
-                source=source, zone=zone.key, destination=destination, day__gte=first,
+                source=source, zone=zone.key, destination=destination, span=DAY, day__gte=first,
                 day__lte=coverage.rows_through).values_list("day", "orders", "revenue"):
             add(*row)
     if coverage.live_from is not None:
@@ -345,6 +393,51 @@ def source_orders_by_day(*, source: Shop, first: date, last: date,
                     .values_list("day", "n", "total")):
             add(*row)
     return days
+
+
+@dataclass(frozen=True)
+class StoreFigures:
+    orders: int
+    revenue: Decimal
+    units: int
+    sales: Decimal
+
+
+def source_figures_by_store(*, source: Shop, first: date, last: date,
+                            stats: SourceStatsClosed | None = None) -> dict[int, StoreFigures]:
+    """Per destination (its Shop id) that pushed or sold from `first` to `last`: the orders
+    it pushed to the source and their revenue, as source_orders_by_day counts them, and the
+    units it sold and their sales at the source's prices, as source_top_variants does.
+    `stats` as for source_orders_by_day.
+
+    One statement: the stores' rows of the whole months, weeks and days of the range (all
+    time over a year: ~12 months and a few weeks and days per store) and, live, the pushes and
+    sales since they were summed, added up per store.
+    """
+    zone = source.zone
+    coverage = _coverage(source, first, last, stats)
+    first_day = stats.first_day if stats is not None and stats.source_id == source.pk \
+        and stats.zone == zone.key else None
+    if first_day is not None and first <= first_day:
+        # Nothing was pushed or sold before first_day: its whole month reads as month rows.
+        first = first_day.replace(day=1)
+    parts = [SourceDayStat.objects.filter(part, source=source, zone=zone.key,
+                                          destination__isnull=False)
+             .values_list("destination", "orders", "revenue", "units", "sales")
+             for part in (_spans(first, coverage.rows_through, coverage.weeks_through)
+                          if coverage.rows_through is not None else [])]
+    if coverage.live_from is not None:
+        ends = day_start(last + timedelta(days=1), zone)
+        parts += [_pushed_rows(OrderPush.objects.filter(
+                      _pushed_between(source, coverage.live_from, ends)), "order__shop"),
+                  _sold_rows(_sold_between(source, coverage.live_from, ends), "destination")]
+    sql, params = _summed(parts, keys=1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {destination: StoreFigures(int(orders), Decimal(revenue).quantize(ZERO), int(units),
+                                      Decimal(sales).quantize(ZERO))
+            for destination, orders, revenue, units, sales in rows if orders or units}
 
 
 def _weeks_and_days(first: date, last: date, weeks_through: date | None) -> list[Q]:

@@ -57,6 +57,13 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     chart = app.locator("svg.chart-svg")
     assert chart.get_attribute("data-buckets") == "51"
     page.screenshot(path=str(artifacts / "1-dashboard-all-time.png"))
+    # each store's sales, most first, and the total
+    by_store = app.locator("#sales-by-store")
+    assert by_store.locator("tbody tr td:first-child").all_inner_texts() == ["Demo Dest 2",
+                                                                             "Demo Dest 1"]
+    assert by_store.locator("tfoot td").all_inner_texts()[2:] == ["20", "$300.00", "10",
+                                                                  "$300.00"]
+    by_store.screenshot(path=str(artifacts / "1b-sales-by-store.png"))
 
     # the last 30 days
     app.get_by_text("Last 30 days", exact=True).click()
@@ -70,7 +77,9 @@ def test_dashboard_custom_range_one_store_and_report_download(page, embedded, ar
     start = app.get_by_label("From", exact=True)
     start.wait_for()
     start.fill(f"{timezone.now().date() - timedelta(days=55):%Y-%m-%d}")
-    app.locator('[data-figure="orders"]', has_text="10").wait_for()
+    # (the range "Custom range" swapped in first, the All time days, also has 10 orders)
+    app.locator('svg.chart-svg[data-buckets="56"]').wait_for()
+    assert orders.inner_text() == "10"
     assert app.locator('[data-figure="revenue"]').inner_text() == "$300.00"
     assert chart.get_attribute("data-buckets") == "56"
     assert app.locator("h1.page-title").count() == 1  # swapped in place, not a nested page

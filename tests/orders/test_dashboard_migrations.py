@@ -73,3 +73,34 @@ def test_paid_sale_effects_become_sales_and_the_roll_ups_are_rebuilt():
         cursor.execute("SELECT (SELECT count(*) FROM orders_sourcedaystat),"
                        " (SELECT count(*) FROM orders_sourcestatsclosed)")
         assert cursor.fetchone() == (0, 0)
+
+
+def test_the_day_roll_ups_without_sales_are_thrown_away_to_be_rebuilt():
+    # (orders/0008_source_day_stat_sales: the stores' day rows gain their units and sales)
+    old = migrate([("orders", "0007_dashboard_sales_and_all_time")])
+    shop = old.get_model("stores", "Shop")
+    try:
+        # given a source's day rows and state, built before the day rows had sales
+        source = shop.objects.create(domain="day-source.myshopify.com", role="source")
+        store = shop.objects.create(domain="day-store.myshopify.com", role="destination")
+        day = timezone.now().date() - timedelta(days=2)
+        for destination in (store, None):
+            old.get_model("orders", "SourceDayStat").objects.create(
+                source=source, destination=destination, zone="UTC", day=day, orders=1,
+                revenue=Decimal("5.00"))
+        old.get_model("orders", "SourceStatsClosed").objects.create(
+            source=source, zone="UTC", closed_through=day, first_day=day)
+    finally:
+        # when the migrations run
+        migrate(MigrationExecutor(db).loader.graph.leaf_nodes())
+    # then nothing of them is left (they would read as no sales): the next view builds them,
+    # and a day row written without its sales has none
+    with db.cursor() as cursor:
+        cursor.execute("SELECT (SELECT count(*) FROM orders_sourcedaystat),"
+                       " (SELECT count(*) FROM orders_sourcestatsclosed)")
+        assert cursor.fetchone() == (0, 0)
+        cursor.execute("INSERT INTO orders_sourcedaystat (source_id, zone, day, orders, revenue)"
+                       " SELECT id, 'UTC', %s, 1, 5.00 FROM stores_shop"
+                       " WHERE domain = 'day-source.myshopify.com'"
+                       " RETURNING units, sales", [day])
+        assert cursor.fetchone() == (0, Decimal("0.00"))
