@@ -8,6 +8,7 @@ parallel, each within its own API budget.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -23,7 +24,8 @@ from django.db import close_old_connections, transaction
 from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from redis.exceptions import LockNotOwnedError
+from redis.commands.core import Script
+from redis.exceptions import LockError, LockNotOwnedError
 from redis.lock import Lock
 
 from products.inventory.levels import levels_read
@@ -41,7 +43,7 @@ from products.sync_events import SyncEventSpec, sync_events_record
 from stores.alerts import alert_raise_on_commit
 from stores.models import AlertKind, Shop
 from stores.services import shop_admin_session
-from syncer.redis import locked_while_wanted, redis_client
+from syncer.redis import WANTED_SECONDS, redis_client
 from syncer.shopify.errors import ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
     QUANTITIES_SET_MAX,
@@ -127,19 +129,88 @@ def _zero_breaker(destination: Shop) -> int:
     return held
 
 
-def inventory_flush_destination(*, destination_id: int) -> FlushResult:
-    """Writes everything dirty for one destination, in batches of ≤ 250 quantities.
+def inventory_flush_destination(*, destination_id: int,
+                                destination: Shop | None = None) -> FlushResult:
+    """Writes everything dirty for one destination, in batches of ≤ 250 quantities
+    (`destination`: its Shop, when the caller has read it already).
 
     Raises ShopifyRetryable for the task to retry later; the pending batch keeps its
     idempotency key, so the retry is the same request.
     """
     result = FlushResult()
-    destination = Shop.objects.get(pk=destination_id)
-    result.busy = not locked_while_wanted(
-        wanted_key=f"syncer:inventory-flush-wanted:{destination_id}",
-        lock=lambda: destination_flush_lock(destination_id),
-        work=lambda lock: flush_locked(destination, result, lock))
+    if destination is None:
+        destination = Shop.objects.get(pk=destination_id)
+    result.busy = not _flush_while_wanted(destination, result)
     return result
+
+
+# syncer.redis.locked_while_wanted's protocol for the flush lock, with one Redis round trip to
+# start and one to finish (a flush of many destinations pays them for each). Enter: ask for a
+# flush ("wanted"), then take the lock if it is free and clear the request it now serves.
+# KEYS: wanted, lock; ARGV: token, lock ms, wanted seconds. 1 = holding the lock.
+_FLUSH_ENTER = """
+redis.call('SET', KEYS[1], 1, 'EX', ARGV[3])
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+# Leave: asked again meanwhile, the holder keeps the lock (a full lease) and goes round (1);
+# else it lets it go (0). A lock that expired during the flush and is free again is taken back
+# the same way; one another flush holds now is left to it, with any request (-1 if there is
+# one: that flush goes round for it).
+_FLUSH_LEAVE = """
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return -1
+  end
+  return 0
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder then
+  redis.call('DEL', KEYS[2])
+end
+return 0
+"""
+
+
+def _flush_lock_scripts() -> tuple[Script, Script]:
+    # Registering only hashes the text (no round trip); per call, as the client may be replaced.
+    client = redis_client()
+    return client.register_script(_FLUSH_ENTER), client.register_script(_FLUSH_LEAVE)
+
+
+def _flush_while_wanted(destination: Shop, result: FlushResult) -> bool:
+    """Flushes under the destination's lock until nobody wants more; False when another flush
+    holds the lock (and will go round for this request)."""
+    enter, leave = _flush_lock_scripts()
+    lock = destination_flush_lock(destination.pk)
+    keys = [f"syncer:inventory-flush-wanted:{destination.pk}", lock.name]
+    lease_ms = int(settings.INVENTORY_FLUSH_LOCK_SECONDS * 1000)
+    token = uuid.uuid1().hex.encode()
+    if not enter(keys=keys, args=[token, lease_ms, WANTED_SECONDS]):
+        return False
+    lock.local.token = token
+    while True:
+        try:
+            flush_locked(destination, result, lock, just_locked=True)
+        except BaseException:
+            with contextlib.suppress(LockError):  # expired: a newer holder owns it now
+                lock.release()
+            raise
+        # The lock's token may be a new one (taken again after it expired: _lock_renew).
+        token = lock.local.token or token
+        left = leave(keys=keys, args=[token, lease_ms])
+        if left != 1:
+            lock.local.token = None
+            return left == 0
+        lock.local.token = token
 
 
 FlushFollowUp = Callable[[int, FlushResult], None]
@@ -158,18 +229,23 @@ def inventory_flush_destinations(*, destination_ids: list[int], threads: int,
     destination failing or being throttled never holds up the others, and the caller decides
     what each failure needs."""
     destination_ids = list(dict.fromkeys(destination_ids))
+    # Read in one query for all of them (a destination gone meanwhile fails on its own).
+    shops = Shop.objects.in_bulk(destination_ids)
     if threads <= 1 or len(destination_ids) <= 1:
-        return {destination_id: _flush_one(destination_id, after)
+        return {destination_id: _flush_one(destination_id, shops.get(destination_id), after)
                 for destination_id in destination_ids}
     pool = _flush_pool(threads)
-    futures = {destination_id: pool.submit(_flush_one_in_thread, destination_id, after)
+    futures = {destination_id: pool.submit(_flush_one_in_thread, destination_id,
+                                           shops.get(destination_id), after)
                for destination_id in destination_ids}
     return {destination_id: future.result() for destination_id, future in futures.items()}
 
 
-def _flush_one(destination_id: int, after: FlushFollowUp | None) -> FlushResult | Exception:
+def _flush_one(destination_id: int, destination: Shop | None,
+               after: FlushFollowUp | None) -> FlushResult | Exception:
     try:
-        result = inventory_flush_destination(destination_id=destination_id)
+        result = inventory_flush_destination(destination_id=destination_id,
+                                             destination=destination)
         if after is not None:
             after(destination_id, result)
     except Exception as exc:  # handed back: the caller retries or reports each destination's
@@ -177,13 +253,13 @@ def _flush_one(destination_id: int, after: FlushFollowUp | None) -> FlushResult 
     return result
 
 
-def _flush_one_in_thread(destination_id: int,
+def _flush_one_in_thread(destination_id: int, destination: Shop | None,
                          after: FlushFollowUp | None) -> FlushResult | Exception:
     # Each pool thread has its own database connection, kept from one flush to the next like
     # the worker's own (CONN_MAX_AGE), replaced when it is too old or broken.
     close_old_connections()
     try:
-        return _flush_one(destination_id, after)
+        return _flush_one(destination_id, destination, after)
     finally:
         close_old_connections()
 
@@ -206,15 +282,20 @@ def _flush_pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
-def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
-    """Writes until nothing is due, holding the destination's flush lock."""
+def flush_locked(destination: Shop, result: FlushResult, lock: Lock, *,
+                 just_locked: bool = False) -> None:
+    """Writes until nothing is due, holding the destination's flush lock (`just_locked`: taken
+    a moment ago, its lease full)."""
     zeros_checked = False
-    # Left by a flush that died or was retried mid-send: same key, so the same request again.
-    pending = list(InventoryWriteBatch.objects.filter(
-        destination=destination, status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
+    # Batches left by a flush that died or was retried mid-send go first: same key, so the
+    # same request again. None = not looked yet: the first claim looks in the same statement
+    # (and claims nothing if there are any), so a flush with none left pays no query for them.
+    pending: list[InventoryWriteBatch] | None = None
+    renew = not just_locked
     while True:
-        if not _lock_renew(lock):
+        if renew and not _lock_renew(lock):
             return  # another flush holds the lock now, and writes whatever is left
+        renew = True
         more = True
         batch: InventoryWriteBatch | None
         if pending:
@@ -223,11 +304,21 @@ def flush_locked(destination: Shop, result: FlushResult, lock: Lock) -> None:
             InventoryWriteBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts)
         else:
             try:
-                batch, more = _batch_form(destination, zeros_checked=zeros_checked)
+                batch, more = _batch_form(destination, zeros_checked=zeros_checked,
+                                          unless_pending=pending is None)
             except _ZerosToCheck:
                 _zero_breaker(destination)
                 zeros_checked = True
+                renew = False
                 continue
+            if batch is None and pending is None:
+                pending = list(InventoryWriteBatch.objects.filter(
+                    destination=destination,
+                    status=InventoryWriteBatch.Status.PENDING).order_by("pk"))
+                renew = False
+                if pending:
+                    continue
+            pending = pending or []
         if batch is None:
             return
         result.batches += 1
@@ -265,10 +356,11 @@ class _UnknownQuantities(Exception):
         self.stock_ids = stock_ids
 
 
-def _batch_form(destination: Shop, *,
-                zeros_checked: bool) -> tuple[InventoryWriteBatch | None, bool]:
+def _batch_form(destination: Shop, *, zeros_checked: bool,
+                unless_pending: bool = False) -> tuple[InventoryWriteBatch | None, bool]:
     """Claims up to BATCH_SIZE due dirty rows and records them as one pending batch with its
-    idempotency key, in one transaction. Returns (batch or None, whether more may be due).
+    idempotency key, in one transaction. Returns (batch or None, whether more may be due);
+    `unless_pending`: claims nothing while the destination has a pending batch.
     Raises _ZerosToCheck (nothing claimed) when it would write a new zero and the zero-stock
     breaker has not looked yet."""
     while True:
@@ -276,7 +368,9 @@ def _batch_form(destination: Shop, *,
             with transaction.atomic(), db_connection.cursor() as cursor:
                 cursor.execute(BATCH_CLAIM, {
                     "destination": destination.pk, "held": DestinationStock.Hold.HELD,
-                    "now": timezone.now(), "limit": BATCH_SIZE})
+                    "now": timezone.now(), "limit": BATCH_SIZE,
+                    "unless_pending": unless_pending,
+                    "pending": InventoryWriteBatch.Status.PENDING})
                 rows = cursor.fetchall()
                 if not rows:
                     return None, False
@@ -330,7 +424,9 @@ def _raises_deferred_while_sales_pending(destination: Shop,
 
 def known_quantities_refresh(destination: Shop, stocks: list[DestinationStock]) -> None:
     """Reads the destination's real quantities for rows whose current value we do not know;
-    an item not stocked at the receiving location is stocked there first (at 0)."""
+    an item not stocked at the receiving location is stocked there first, and what the
+    activation answers is what it holds: 0 for a first stocking, but an item stocked there
+    before comes back with its earlier quantities (Shopify 2026-04)."""
     links = {link.pk: link for link in VariantLink.objects.filter(
         pk__in=[stock.variant_link_id for stock in stocks])}
     live = levels_read(shop=destination, inventory_item_ids=[
@@ -343,15 +439,19 @@ def known_quantities_refresh(destination: Shop, stocks: list[DestinationStock]) 
                 known_quantity=live[(item_id, stock.location_id)][0])
             continue
         try:
-            inventory_activate(
+            # A new key each time: the merchant may unstock the item again and a later
+            # activation must happen, not replay this one (activating an active level without
+            # a quantity changes nothing, so a repeat is harmless).
+            available = inventory_activate(
                 session=session, inventory_item_id=item_id, location_id=stock.location_id,
-                idempotency_key=f"syncer-activate-{destination.pk}-{item_id}-{stock.location_id}")
+                idempotency_key=f"syncer-activate-{uuid.uuid4()}")
         except ShopifyUserErrors as exc:
             # The variant is gone, or the location refuses it: nothing to write until the
             # merchant fixes it (the row waits like a failed write, with the reason recorded).
             _stock_failed(rows=[stock], message=exc.merchant_message)
             continue
-        DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=0)
+        # Unknown (no level in the answer): left unknown, so the next flush reads it.
+        DestinationStock.objects.filter(pk=stock.pk).update(known_quantity=available)
 
 
 def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:

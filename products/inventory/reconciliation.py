@@ -6,8 +6,10 @@ their dropped webhook would have taken."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from syncer.redis import redis_client
 from syncer.shopify.bulk import BulkOperationFailed
 from syncer.shopify.errors import ShopifyError, ShopifyRetryable, ShopifyTimeout, ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
+    LOCATIONS_PER_ITEM,
     InventoryLevel,
     inventory_levels_bulk_read,
     inventory_levels_changed_read,
@@ -196,14 +199,24 @@ def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
         return run
     source_items = "source_variant__inventory_item_id"
     now = timezone.now()
+    # (followed item, location) of every level Shopify listed: 16 bytes a level, so a large
+    # catalogue's read stays small (a bulk read lists an item's levels in any order).
+    listed_items, listed_locations = array("q"), array("q")
     for levels in _level_pages(shop=connection.source, count=total,
                                item_pages=lambda: _link_pages(links, source_items)):
         followed = set(links.filter(**{f"{source_items}__in": {
             level.inventory_item_id for level in levels}}).values_list(source_items, flat=True))
+        for level in levels:
+            if level.inventory_item_id in followed:
+                listed_items.append(level.inventory_item_id)
+                listed_locations.append(level.location_id)
         source_levels_record(source=connection.source, authoritative=True, seen_at=now, levels=[
             (level.inventory_item_id, level.location_id, level.available,
              level.updated_at or now)
             for level in levels if level.inventory_item_id in followed])
+    _source_levels_unstocked_drop(source=connection.source, read_at=now,
+                                  listed=zip(listed_items, listed_locations, strict=True))
+    del listed_items, listed_locations
     for items in _link_pages(links, source_items):
         targets_recompute(source=connection.source, changed_at=now, reason=StockReason.RESYNC,
                           inventory_item_ids=items)
@@ -223,6 +236,39 @@ def _reconciliation_run(*, run_id: int) -> ReconciliationRun:
         finished_at=timezone.now())
     run.refresh_from_db()
     return run
+
+
+def _source_levels_unstocked_drop(*, source: Shop, listed: Iterable[tuple[int, int]],
+                                  read_at: datetime) -> int:
+    """Forgets the source levels Shopify no longer lists: the item was unstocked at the
+    location. From 2026-04 such a level stays, inactive, with its quantities, but it sells
+    nothing and only `includeInactive: true` lists it; no webhook Syncer takes says so, and
+    counting it would offer the destinations stock the source cannot sell. Only items whose
+    every level was read (fewer than a read's page of locations) are looked at, and only
+    levels held from before the read (a webhook may have brought a newer one since)."""
+    dropped = 0
+
+    def drop(page: dict[int, set[int]]) -> int:
+        held = SourceLevel.objects.filter(
+            shop=source, inventory_item_id__in=list(page), seen_at__lte=read_at,
+        ).values_list("pk", "inventory_item_id", "location_id")
+        gone = [pk for pk, item, location in held if location not in page[item]]
+        return SourceLevel.objects.filter(pk__in=gone).delete()[0] if gone else 0
+
+    page: dict[int, set[int]] = {}
+    for item, pairs in itertools.groupby(sorted(listed), key=lambda pair: pair[0]):
+        locations = {location for _, location in pairs}
+        if len(locations) < LOCATIONS_PER_ITEM:
+            page[item] = locations
+        if len(page) >= RECONCILE_PAGE:
+            dropped += drop(page)
+            page = {}
+    if page:
+        dropped += drop(page)
+    if dropped:
+        logger.info("reconciliation of %s: %d source level(s) no longer stocked, forgotten",
+                    source.domain, dropped)
+    return dropped
 
 
 def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection,

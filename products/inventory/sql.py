@@ -131,7 +131,8 @@ TARGETS_RECOMPUTE = _statement("""
 # with what the write needs. `picked.dirty` is the row as it is once locked (a concurrent claim
 # may have taken it meanwhile); testing it there rather than on `s` keeps the update on primary
 # keys: planner statistics taken while nothing was dirty make a scan of every dirty row through
-# their index look free.
+# their index look free. With `unless_pending` it claims nothing while the destination has a
+# pending batch (those go first; the flush holding the lock looks for them only then).
 BATCH_CLAIM = _statement("""
     WITH picked AS MATERIALIZED (
         SELECT id, dirty FROM {destination_stock}
@@ -139,6 +140,9 @@ BATCH_CLAIM = _statement("""
             SELECT id FROM {destination_stock}
             WHERE destination_id = %(destination)s AND dirty AND hold <> %(held)s
               AND (due_at IS NULL OR due_at <= %(now)s)
+              AND NOT (%(unless_pending)s AND EXISTS (
+                  SELECT 1 FROM {write_batch}
+                  WHERE destination_id = %(destination)s AND status = %(pending)s))
             ORDER BY changed_at, id LIMIT %(limit)s)
         ORDER BY id FOR UPDATE
     )

@@ -137,6 +137,12 @@ class ShopifyAdminClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
         )
+        # What this client last learned of each cost signature (requested cost, ratio to our
+        # estimate), also in the budget's Redis hash: a call of the same shape reserves it
+        # without reading the hash, and learns it again without writing an unchanged figure —
+        # two Redis round trips fewer on every call after the first (a flush of many
+        # destinations makes one call each).
+        self._costs_learned: dict[str, tuple[float, float | None]] = {}
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -205,10 +211,14 @@ class ShopifyAdminClient:
         headers = {"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
         context = {"shop_domain": shop_domain, "document": doc.name}
 
+        # The budget's figures for this call, worked out once for all its attempts.
+        estimate = doc.estimate_cost(variables) if self.budget is not None else 0.0
+        signature = ShopBudget.cost_signature(doc.name, variables)
         attempt = 0
         while True:
             attempt += 1
-            reservation = self._reserve(shop_domain=shop_domain, doc=doc, variables=variables)
+            reservation = self._reserve(shop_domain=shop_domain, doc=doc, variables=variables,
+                                        signature=signature, estimate=estimate)
             started = time.monotonic()
             try:
                 response = self.http.post(url, json=body, headers=headers)
@@ -225,6 +235,8 @@ class ShopifyAdminClient:
                     response,
                     doc=doc,
                     variables=variables,
+                    signature=signature,
+                    estimate=estimate,
                     reservation=reservation,
                     context=context,
                     attempt=attempt,
@@ -237,14 +249,38 @@ class ShopifyAdminClient:
             return GraphQLResponse(data=data, extensions=extensions, attempts=attempt)
 
     def _reserve(
-        self, *, shop_domain: str, doc: Document, variables: Mapping[str, Any]
+        self,
+        *,
+        shop_domain: str,
+        doc: Document,
+        variables: Mapping[str, Any],
+        signature: str,
+        estimate: float,
     ) -> Reservation | None:
         if self.budget is None:
             return None
-        cost = self.budget.expected_cost(
-            document_name=doc.name, variables=variables, default=doc.estimate_cost(variables)
-        )
+        learned = self._costs_learned.get(signature)
+        if learned is not None:
+            cost = learned[0]
+        else:
+            cost = self.budget.expected_cost(
+                document_name=doc.name, variables=variables, default=estimate
+            )
         return self.budget.reserve(shop_domain=shop_domain, cost=cost)
+
+    def _learn_cost(
+        self, *, doc: Document, variables: Mapping[str, Any], signature: str, requested: float,
+        estimate: float,
+    ) -> None:
+        if self.budget is None:
+            return
+        learned = (requested, requested / estimate if estimate else None)
+        if self._costs_learned.get(signature) == learned:
+            return
+        self.budget.learn_cost(
+            document_name=doc.name, variables=variables, requested=requested, estimate=estimate
+        )
+        self._costs_learned[signature] = learned
 
     def _settle(
         self,
@@ -303,6 +339,8 @@ class ShopifyAdminClient:
         *,
         doc: Document,
         variables: Mapping[str, Any],
+        signature: str,
+        estimate: float,
         reservation: Reservation | None,
         context: dict[str, str],
         attempt: int,
@@ -335,13 +373,9 @@ class ShopifyAdminClient:
         else:
             spent = None
         self._settle(reservation, spent=spent, status=throttle)
-        if self.budget is not None and requested is not None:
-            self.budget.learn_cost(
-                document_name=doc.name,
-                variables=variables,
-                requested=float(requested),
-                estimate=doc.estimate_cost(variables),
-            )
+        if requested is not None:
+            self._learn_cost(doc=doc, variables=variables, signature=signature,
+                             requested=float(requested), estimate=estimate)
         self._log(
             context,
             attempt,
@@ -411,6 +445,8 @@ class ShopifyAdminClient:
         actual: Any = None,
         throttle: ThrottleStatus | None = None,
     ) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
         elapsed_ms = int((time.monotonic() - started) * 1000)
         fields = {
             "shop_domain": context["shop_domain"],

@@ -211,15 +211,21 @@ def inventory_levels_bulk_read(*, session: AdminSession, timeout: float,
 
 
 def inventory_activate(*, session: AdminSession, inventory_item_id: int, location_id: int,
-                       idempotency_key: str, available: int | None = None) -> None:
-    """Stocks the item at the location (with `available` as its first quantity, if given)."""
+                       idempotency_key: str, available: int | None = None) -> int | None:
+    """Stocks the item at the location (with `available` as its first quantity, if given) and
+    returns the level's `available` now. Not always 0 without `available`: from 2026-04 an item
+    stocked there before comes back with the quantities it had."""
     variables: dict[str, Any] = {
         "inventoryItemId": gid("InventoryItem", inventory_item_id),
         "locationId": gid("Location", location_id), "idempotencyKey": idempotency_key}
     if available is not None:
         variables["available"] = available
     data = session.execute(document("inventory_activate"), variables)
-    _raise_typed(data.get("inventoryActivate"), session=session, name="inventory_activate")
+    payload = data.get("inventoryActivate")
+    _raise_typed(payload, session=session, name="inventory_activate")
+    level = (payload or {}).get("inventoryLevel") or {}
+    quantities = {q["name"]: q["quantity"] for q in level.get("quantities") or ()}
+    return int(quantities["available"]) if "available" in quantities else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,103 @@
+"""Items unstocked at a location (issue 24, Shopify 2026-04): the level stays, inactive, with
+its quantities. At a destination's receiving location an inventoryActivate without quantities
+brings them back, not 0, and a later unstocking needs a later activation, not a replay; at a
+source's shared location they sell nothing and must stop counting."""
+
+import pytest
+
+from products.inventory.settings import source_locations_save
+from products.inventory.tasks import inventory_flush_on_commit
+from products.models import DestinationStock, SourceLevel
+from stores.models import Connection, Shop
+from tests.products.inventory_world import build, source_adjust
+from tests.products.test_inventory_engine import reconcile_all, settle
+from tests.products.test_stock_paths import level_at, locations_of, settings_save
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def unstock(emulator, shop: str, sku: str, location_id: int) -> None:
+    """The merchant unstocks the item at the location in the admin (the level stays, inactive,
+    with its quantities)."""
+    emulator._json("POST", f"/_emulator/shops/{shop}/inventory/deactivate",
+                   json={"sku": sku, "location_id": location_id})
+
+
+def test_a_reactivated_receiving_location_is_written_from_what_it_holds_not_from_zero(emulator):
+    # given a source out of SHIRT-M, and destination 2 whose second location held 6 of them
+    # before its merchant unstocked the item there
+    world = build(emulator)
+    reconcile_all(world)
+    source_adjust(world, "SHIRT-M", available=0)
+    settle(world)
+    receiver = world.destinations[1]
+    primary, second = locations_of(emulator, receiver)
+    item = world.items["SHIRT-M"][receiver][1]
+    emulator._json("POST", f"/_emulator/shops/{receiver}/inventory",
+                   json={"sku": "SHIRT-M", "available": 6, "location_id": second})
+    unstock(emulator, receiver, "SHIRT-M", second)
+    settle(world)  # the merchant's edit is heard before the location changes
+    assert level_at(emulator, receiver, item, second) is None
+    # when destination 2 chooses that location to receive the source's stock
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    # then the item is stocked there again, its 6 came back with it, and Syncer wrote the
+    # source's 0 over them: the 6 are not left on sale
+    assert level_at(emulator, receiver, item, second) == 0
+    stock = DestinationStock.objects.get(variant_link__destination_inventory_item_id=item)
+    assert (stock.location_id, stock.target, stock.known_quantity, stock.dirty) == (
+        second, 0, 0, False)
+    assert level_at(emulator, receiver, item, primary) == 0
+
+
+def test_a_location_unstocked_again_is_stocked_again_by_the_next_write(emulator):
+    # given destination 2 receiving SHIRT-M at its second location, written there once
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    _primary, second = locations_of(emulator, receiver)
+    item = world.items["SHIRT-M"][receiver][1]
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    assert level_at(emulator, receiver, item, second) == 8
+    # when its merchant unstocks the item there, and then the source's stock changes
+    unstock(emulator, receiver, "SHIRT-M", second)
+    source_adjust(world, "SHIRT-M", delta=-3)
+    settle(world)
+    # then Syncer stocks it there again (a new activation, not a replay of the first one) and
+    # writes the source's 5
+    assert level_at(emulator, receiver, item, second) == 5
+    assert world.level(world.destinations[0], "SHIRT-M") == 5
+
+
+@pytest.mark.parametrize("read", ["paged", "bulk"])
+def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconciliation(
+        emulator, settings, read):
+    if read == "bulk":  # every level of the shop from one bulk query, in any order
+        settings.INVENTORY_BULK_READ_MIN_ITEMS = 1
+    # given 5 more shirts at the source's second location, shared: destinations show 15
+    world = build(emulator)
+    reconcile_all(world)
+    primary, second = locations_of(emulator, world.source)
+    emulator._json("POST", f"/_emulator/shops/{world.source}/inventory",
+                   json={"sku": "SHIRT-S", "available": 5, "location_id": second})
+    inventory_flush_on_commit(source_locations_save(
+        source=Shop.objects.get(domain=world.source), shared_location_ids=[primary, second],
+        decrement_location_id=primary))
+    settle(world)
+    assert world.level(world.destinations[0], "SHIRT-S") == 15
+    # when the source's merchant unstocks the shirt at the second location (the 5 stay on the
+    # inactive level, unsellable; no webhook Syncer takes says so) and reconciliation runs
+    unstock(emulator, world.source, "SHIRT-S", second)
+    reconcile_all(world)
+    settle(world)
+    # then only the primary location's 10 count: every destination shows 10
+    item = world.items["SHIRT-S"][world.source][1]
+    assert list(SourceLevel.objects.filter(inventory_item_id=item).values_list(
+        "location_id", "available")) == [(primary, 10)]
+    assert world.level(world.destinations[0], "SHIRT-S") == 10
+    assert world.level(world.destinations[1], "SHIRT-S") == 10
+    # and the other items' levels are kept
+    assert world.level(world.destinations[0], "TOTE-1") == 25
