@@ -531,8 +531,10 @@ def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
         union.append(f"SELECT * FROM ({sql}) part{index}")
         params.extend(part_params)
     # The names of the `limit` rows only, joined after the ranking (a variant is unique per
-    # source and Shopify id).
-    with connection.cursor() as cursor:
+    # source and Shopify id). Without parallel workers: starting two for a few thousand rows
+    # doubled the statement's time (15.7 → 7.5 ms for All time at 1,000,000 orders).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(
             "SELECT top.variant, top.units, top.revenue, top.total, top.total_revenue,"
             " p.title, v.title, v.sku"
