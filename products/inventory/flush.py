@@ -209,7 +209,7 @@ def _flush_while_wanted(destination: Shop, result: FlushResult) -> bool:
         left = leave(keys=keys, args=[token, lease_ms])
         if left != 1:
             lock.local.token = None
-            return left == 0
+            return bool(left == 0)
         lock.local.token = token
 
 

@@ -41,18 +41,24 @@ def cells(row: str) -> list[str]:
             for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
 
 
+def _group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text, re.S)
+    assert found is not None, pattern
+    return found.group(1)
+
+
 def sales_by_store(html: str) -> tuple[list[list[str]], list[str]] | None:
     """The table's store rows and its total row, as text (None: no table)."""
     table = re.search(r'<table class="data-table" id="sales-by-store">(.*?)</table>', html, re.S)
     if table is None:
         return None
-    body = re.search(r"<tbody>(.*?)</tbody>", table.group(1), re.S).group(1)
-    foot = re.search(r"<tfoot>(.*?)</tfoot>", table.group(1), re.S).group(1)
+    body = _group(r"<tbody>(.*?)</tbody>", table.group(1))
+    foot = _group(r"<tfoot>(.*?)</tfoot>", table.group(1))
     return [cells(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)], cells(foot)
 
 
 def store_links(html: str) -> dict[str, str]:
-    table = re.search(r'id="sales-by-store">(.*?)</table>', html, re.S).group(1)
+    table = _group(r'id="sales-by-store">(.*?)</table>', html)
     return {name: href.replace("&amp;", "&")
             for href, name in re.findall(r'<a href="([^"]+)">(.*?)</a>', table)}
 

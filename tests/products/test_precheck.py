@@ -26,7 +26,7 @@ SOURCE_CATALOGUE = [
     ("Epsilon", [("DUP-1", 3)], []),
     ("Zeta", [("ZETA-1", 4)], ["syncer-hidden"]),  # hidden: destinations never see it
 ]
-DESTINATION_CATALOGUE = [
+DESTINATION_CATALOGUE: list[tuple[str, list[tuple[str, int]], list[str]]] = [
     ("Alpha (ours)", [("ALPHA-S", 0), ("ALPHA-M", 0), ("ALPHA-L", 0)], []),
     ("Beta (ours)", [("beta-1 ", 0)], []),
     ("Gamma (ours)", [(" GAMMA-1 ", 0)], []),

@@ -133,6 +133,7 @@ def _activate(info: Info, item_gid: str, location_gid: str, available: int | Non
     if available is not None or on_hand is not None:
         current = level.available if available is not None else level.get("on_hand")
         wanted = available if available is not None else on_hand
+        assert wanted is not None  # one of the two was given
         level_change(world=world, level=level, name="available", delta=int(wanted) - current)
         level.quantity_updated_at["available"] = world.now()
     _emit_stocked(world, shop, level)
