@@ -364,6 +364,21 @@ def _coverage(source: Shop, first: date, last: date,
     return _Coverage(rows_day, state.closed_through, live_from if live_from < ends else None)
 
 
+def _rolled_up(source: Shop, first: date, last: date,
+               stats: SourceStatsClosed | None) -> tuple[_Coverage, list[Q]]:
+    """What of `first`..`last` is rolled up, and the filters of the roll-up rows covering it
+    (_spans). Nothing was pushed or sold before the first day with anything rolled up, so a
+    range starting earlier (All time) reads that day's whole month as month rows."""
+    coverage = _coverage(source, first, last, stats)
+    first_day = stats.first_day if stats is not None and stats.source_id == source.pk \
+        and stats.zone == source.zone.key else None
+    if first_day is not None and first <= first_day:
+        first = first_day.replace(day=1)
+    if coverage.rows_through is None:
+        return coverage, []
+    return coverage, _spans(first, coverage.rows_through, coverage.weeks_through)
+
+
 def source_orders_by_day(*, source: Shop, first: date, last: date,
                          destination: Shop | None = None,
                          stats: SourceStatsClosed | None = None) -> dict[date, DayFigures]:
@@ -415,17 +430,11 @@ def source_figures_by_store(*, source: Shop, first: date, last: date,
     sales since they were summed, added up per store.
     """
     zone = source.zone
-    coverage = _coverage(source, first, last, stats)
-    first_day = stats.first_day if stats is not None and stats.source_id == source.pk \
-        and stats.zone == zone.key else None
-    if first_day is not None and first <= first_day:
-        # Nothing was pushed or sold before first_day: its whole month reads as month rows.
-        first = first_day.replace(day=1)
+    coverage, spans = _rolled_up(source, first, last, stats)
     parts = [SourceDayStat.objects.filter(part, source=source, zone=zone.key,
                                           destination__isnull=False)
              .values_list("destination", "orders", "revenue", "units", "sales")
-             for part in (_spans(first, coverage.rows_through, coverage.weeks_through)
-                          if coverage.rows_through is not None else [])]
+             for part in spans]
     if coverage.live_from is not None:
         ends = day_start(last + timedelta(days=1), zone)
         parts += [_pushed_rows(OrderPush.objects.filter(
@@ -506,17 +515,11 @@ def source_top_variants(*, source: Shop, first: date, last: date, limit: int,
     one statement: the database hands back `limit` rows, not one per variant.
     """
     zone = source.zone
-    coverage = _coverage(source, first, last, stats)
-    first_day = stats.first_day if stats is not None and stats.source_id == source.pk \
-        and stats.zone == zone.key else None
-    if first_day is not None and first <= first_day:
-        # Nothing was sold before first_day: its whole month reads as one month row.
-        first = first_day.replace(day=1)
+    coverage, spans = _rolled_up(source, first, last, stats)
     parts = [SourceProductDayStat.objects.filter(part, source=source, zone=zone.key,
                                                  destination=destination)
              .values(variant=F("source_variant_id"), u=F("units"), r=F("revenue"))
-             for part in (_spans(first, coverage.rows_through, coverage.weeks_through)
-                          if coverage.rows_through is not None else [])]
+             for part in spans]
     if coverage.live_from is not None:
         live = _sold_between(source, coverage.live_from,
                              day_start(last + timedelta(days=1), zone))
