@@ -46,8 +46,12 @@ def test_a_reactivated_receiving_location_is_written_from_what_it_holds_not_from
     # source's 0 over them: the 6 are not left on sale
     assert level_at(emulator, receiver, item, second) == 0
     stock = DestinationStock.objects.get(variant_link__destination_inventory_item_id=item)
-    assert (stock.location_id, stock.target, stock.known_quantity, stock.dirty) == (
-        second, 0, 0, False)
+    # (The activation's own level webhook, 6, may reach Syncer after the write of 0 within
+    # Shopify's one-second resolution: it is then taken for a hand edit and the 0 written
+    # again after the drift grace. Either way the store holds 0, which is what matters.)
+    assert (stock.location_id, stock.target) == (second, 0)
+    assert stock.known_quantity in (0, 6)
+    assert stock.dirty is (stock.known_quantity != 0)
     assert level_at(emulator, receiver, item, primary) == 0
 
 
