@@ -8,6 +8,7 @@ hidden, P5 deleted) and pushes placed on and around the edges of a three-day ran
 The figures each test expects are worked out by hand from the table in `world()` below.
 """
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -194,3 +195,9 @@ def sales_world(db) -> World:
     }
     return World(source=source, other_source=other_source, a=stores["a"], b=stores["b"],
                  c=stores["c"], d=stores["d"], d0=d0, pushes=pushes)
+
+
+def figures(html: str) -> dict[str, str]:
+    """The dashboard's figures by their data-figure name, as the merchant reads them."""
+    return {name: " ".join(re.sub(r"<[^>]+>", " ", value).split())
+            for name, value in re.findall(r'data-figure="([\w-]+)">(.*?)</dd>', html, re.S)}

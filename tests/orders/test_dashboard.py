@@ -36,6 +36,7 @@ from tests.orders.dashboard_world import (
     V1,
     V3,
     ZONE,
+    figures,
     pushed_order,
     sale_sold,
     sales_world,
@@ -48,11 +49,6 @@ from tests.stores.factories import ConnectionFactory, DestinationFactory, Source
 __all__ = ["sales_world"]  # the fixture, imported for pytest
 
 pytestmark = pytest.mark.django_db
-
-
-def figures(html: str) -> dict[str, str]:
-    return {name: " ".join(re.sub(r"<[^>]+>", " ", value).split())
-            for name, value in re.findall(r'data-figure="([\w-]+)">(.*?)</dd>', html, re.S)}
 
 
 def top_products(html: str) -> list[list[str]]:

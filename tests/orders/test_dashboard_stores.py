@@ -19,6 +19,7 @@ from tests.orders.dashboard_world import (
     V2,
     V3,
     ZONE,
+    figures,
     pushed_order,
     sale_sold,
     sales_world,
@@ -29,11 +30,6 @@ from tests.stores.factories import ConnectionFactory, DestinationFactory, Source
 __all__ = ["sales_world"]  # the fixture, imported for pytest
 
 pytestmark = pytest.mark.django_db
-
-
-def figures(html: str) -> dict[str, str]:
-    return {name: " ".join(re.sub(r"<[^>]+>", " ", value).split())
-            for name, value in re.findall(r'data-figure="([\w-]+)">(.*?)</dd>', html, re.S)}
 
 
 def cells(row: str) -> list[str]:
