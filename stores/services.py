@@ -35,11 +35,11 @@ def shop_token_store(*, shop_domain: str, token: OfflineToken) -> None:
     )
 
 
-def shop_token_load(*, shop_domain: str) -> OfflineToken:
-    shop = Shop.objects.only(
-        "access_token", "access_token_expires_at", "refresh_token", "refresh_token_expires_at",
-        "scopes",
-    ).get(domain=shop_domain)
+_TOKEN_FIELDS = ("access_token", "access_token_expires_at", "refresh_token",
+                 "refresh_token_expires_at", "scopes")
+
+
+def _offline_token(shop: Shop) -> OfflineToken:
     return OfflineToken(
         access_token=shop.access_token, scope=shop.scopes,
         expires_at=shop.access_token_expires_at, refresh_token=shop.refresh_token or None,
@@ -47,11 +47,22 @@ def shop_token_load(*, shop_domain: str) -> OfflineToken:
     )
 
 
-def shop_access_token(*, shop_domain: str) -> str:
-    """A usable offline token for background work, refreshed early under the shop's lock."""
+def shop_token_load(*, shop_domain: str) -> OfflineToken:
+    return _offline_token(Shop.objects.only(*_TOKEN_FIELDS).get(domain=shop_domain))
+
+
+def shop_access_token(*, shop_domain: str, loaded: OfflineToken | None = None) -> str:
+    """A usable offline token for background work, refreshed early under the shop's lock
+    (`loaded`: the stored token, read by the caller a moment ago)."""
+    first = [loaded] if loaded is not None else []
+
+    def load() -> OfflineToken:
+        # The stored token is read again under the refresh lock: another process may have
+        # refreshed it meanwhile.
+        return first.pop() if first else shop_token_load(shop_domain=shop_domain)
+
     token = access_token_fresh(
-        shop_domain=shop_domain,
-        load=lambda: shop_token_load(shop_domain=shop_domain),
+        shop_domain=shop_domain, load=load,
         store=lambda fresh: shop_token_store(shop_domain=shop_domain, token=fresh),
     )
     return token.access_token
@@ -67,10 +78,13 @@ class ShopNotInstalled(ShopifyAuthError):
 def shop_admin_session(*, shop_domain: str) -> AdminSession:
     """The one way to talk to a shop's Admin API: its domain with a fresh offline token.
     Raises ShopNotInstalled, before any call, for a shop that uninstalled Syncer."""
-    if Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=False).exists():
+    # One read for both questions: every Admin API call starts here.
+    shop = Shop.objects.only("uninstalled_at", *_TOKEN_FIELDS).filter(domain=shop_domain).first()
+    if shop is not None and shop.uninstalled_at is not None:
         raise ShopNotInstalled(f"{shop_domain} uninstalled Syncer", shop_domain=shop_domain,
                                error_code="shop_uninstalled")
-    access_token = shop_access_token(shop_domain=shop_domain)
+    access_token = shop_access_token(
+        shop_domain=shop_domain, loaded=_offline_token(shop) if shop is not None else None)
     if not access_token:
         raise ShopNotInstalled(f"{shop_domain} has no access token", shop_domain=shop_domain,
                                error_code="no_access_token")

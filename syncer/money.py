@@ -4,6 +4,7 @@ placeholders filled in the way Shopify's own themes fill them."""
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from html import unescape
 
 from django.utils.html import strip_tags
@@ -31,6 +32,12 @@ def _as_decimal(amount: object) -> Decimal:
     return value if value.is_finite() else Decimal(0)
 
 
+@lru_cache(maxsize=256)
+def _format_text(money_format: str) -> str:
+    # strip_tags runs an HTML parser: a page of amounts in one shop's format parses it once.
+    return unescape(strip_tags(money_format)).strip()
+
+
 def _digits(amount: Decimal, *, decimals: int, thousands: str, decimal_mark: str) -> str:
     rounded = amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     whole, _, fraction = f"{rounded:f}".partition(".")
@@ -48,7 +55,7 @@ def money_text(*, amount: object, money_format: str = "", currency_code: str = "
     value = _as_decimal(amount)
     sign = "-" if value < 0 else ""
     value = abs(value)
-    template = unescape(strip_tags(money_format or "")).strip()
+    template = _format_text(money_format or "")
     if amount_currency and amount_currency != currency_code:
         template, currency_code = "", amount_currency
     if "{{" not in template:

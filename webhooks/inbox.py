@@ -261,17 +261,8 @@ def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> di
     # Bodies compare by their hash: a processed row's body is dropped after a while
     # (webhooks.retention); a row received before the hash was kept compares its body.
     digests = {delivery.pk: webhook_body_sha256(delivery.raw_body) for delivery in deliveries}
-    same_event = Q(pk__in=[])
-    for delivery in deliveries:
-        if delivery.event_id:
-            same_event |= (Q(event_id=delivery.event_id, body_sha256=digests[delivery.pk])
-                           | Q(event_id=delivery.event_id, body_sha256="",
-                               raw_body=delivery.raw_body))
-    seen = {(event_id, digest or webhook_body_sha256(body))
-            for event_id, digest, body in WebhookDelivery.objects.filter(
-                same_event, shop_domain=first.shop_domain, topic=first.topic,
-                status=Status.PROCESSED,
-            ).values_list("event_id", "body_sha256", "raw_body")}
+    seen = _events_processed(shop_domain=first.shop_domain, topic=first.topic,
+                             event_ids=[d.event_id for d in deliveries if d.event_id])
     items = []
     for delivery in deliveries:
         key = (delivery.event_id, digests[delivery.pk])
@@ -301,6 +292,28 @@ def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> di
             webhook_inbox_lag.observe((finished - delivery.received_at).total_seconds())
             outcomes[delivery.pk] = "ok"
     return outcomes
+
+
+# The processed deliveries of one shop and topic with these event ids (its index), as
+# (event id, body digest); a body is read only where its digest was not kept.
+_EVENTS_PROCESSED_SQL = """
+    SELECT event_id, body_sha256, CASE WHEN body_sha256 = '' THEN raw_body ELSE '' END
+    FROM webhooks_webhookdelivery
+    WHERE shop_domain = %(shop)s AND topic = %(topic)s AND event_id = ANY(%(events)s)
+      AND status = %(processed)s
+"""
+
+
+def _events_processed(*, shop_domain: str, topic: str,
+                      event_ids: list[str]) -> set[tuple[str, str]]:
+    if not event_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENTS_PROCESSED_SQL, {
+            "shop": shop_domain, "topic": topic, "events": sorted(set(event_ids)),
+            "processed": Status.PROCESSED})
+        return {(event_id, digest or webhook_body_sha256(body))
+                for event_id, digest, body in cursor.fetchall()}
 
 
 def _handle(*, topic: str, shop_domain: str,

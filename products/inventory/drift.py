@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from products.inventory.sql import KNOWN_QUANTITIES
 from products.models import DestinationStock, InventoryWriteBatch, StockReason, SyncEvent
 from products.sync_events import sync_event_record
 from stores.models import Shop
@@ -36,8 +37,11 @@ def destination_level_changed(*, destination: Shop, inventory_item_id: int, loca
     # Most deliveries are echoes of our own writes: one unlocked read tells. A write being
     # completed right now can only make this read look like a change, never hide one, and
     # every change is looked at again below under the row locks.
-    if all(known == available for known in rows.values_list("known_quantity", flat=True)):
-        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(KNOWN_QUANTITIES, {"destination": destination.pk, "location": location_id,
+                                          "item": inventory_item_id})
+        if all(known == available for (known,) in cursor.fetchall()):
+            return set()
     with transaction.atomic():
         return _destination_level_compare(destination, rows, available, updated_at)
 

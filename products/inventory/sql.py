@@ -208,6 +208,24 @@ BATCH_WRITTEN = _statement("""
     RETURNING latency_ms
 """)
 
+# What we believe a destination holds of one item at one location: a level webhook's first,
+# unlocked look (products/inventory/drift.py), done for every echo of our own writes.
+KNOWN_QUANTITIES = _statement("""
+    SELECT s.known_quantity FROM {destination_stock} AS s
+    JOIN {variant_link} AS l ON l.id = s.variant_link_id
+    WHERE s.destination_id = %(destination)s AND s.location_id = %(location)s
+      AND l.destination_inventory_item_id = %(item)s
+""")
+
+# After a flush: how many of a destination's dirty rows are due now and when the next of the
+# others is (a drift grace, a failed write's pause); rows the breaker holds wait for the
+# merchant instead. Through the partial index of dirty rows.
+DIRTY_WAITING = _statement("""
+    SELECT count(*) FILTER (WHERE due_at IS NULL OR due_at <= %(now)s), min(due_at)
+    FROM {destination_stock}
+    WHERE destination_id = %(destination)s AND dirty AND hold <> %(held)s
+""")
+
 # A row still failing fails again at every retry (every few minutes), so failed batches of the
 # last day are enough to find it, however long ago it first failed. A batch's items name its
 # rows; a write since the failure (or a row no longer dirty) means it is no longer failing.
@@ -231,6 +249,13 @@ TARGETS_OF = _statement("""
         AS v(item, available)
 """, target=TARGET.format(available="v.available", safety_stock="%(safety_stock)s",
                          percent="%(stock_percent)s", maximum="%(stock_max)s::integer"))
+
+# A destination's connected sources whose "below N: draft" rule is on (after every stock
+# write: usually none, and then nothing more is asked).
+RULED_CONNECTIONS = _statement("""
+    SELECT id FROM {connection}
+    WHERE destination_id = %(destination)s AND status = %(connected)s AND draft_below IS NOT NULL
+""")
 
 # The "below N: draft" stock rule's work, decided in one statement: the product links of one
 # connection (all, or those given) whose destination product the rule should set to draft (its

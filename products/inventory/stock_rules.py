@@ -27,7 +27,7 @@ from django.db import transaction
 from redis.exceptions import LockError
 
 from products.field_sync import fields_syncing
-from products.inventory.sql import STOCK_RULE_DUE
+from products.inventory.sql import RULED_CONNECTIONS, STOCK_RULE_DUE
 from products.models import ProductLink, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
 from stores.models import Connection
@@ -90,9 +90,10 @@ def stock_rule_due_after_write(*, destination_id: int,
     stock_ids = list(stock_ids)
     if not stock_ids:
         return {}
-    ruled = list(Connection.objects.filter(
-        destination_id=destination_id, status=Connection.Status.CONNECTED,
-        draft_below__isnull=False).values_list("pk", flat=True))
+    with db_connection.cursor() as cursor:
+        cursor.execute(RULED_CONNECTIONS, {"destination": destination_id,
+                                           "connected": Connection.Status.CONNECTED})
+        ruled = [connection_id for (connection_id,) in cursor.fetchall()]
     if not ruled:
         return {}
     touched: dict[int, set[int]] = defaultdict(set)

@@ -15,14 +15,16 @@ from functools import partial
 from celery import shared_task
 from celery.exceptions import CeleryError
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
 from products.inventory import effects, flush, reconciliation, stock_rules
 from products.inventory.drift import DRIFT_GRACE
+from products.inventory.sql import DIRTY_WAITING
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -194,17 +196,15 @@ def flush_schedule_next(destination_id: int) -> None:
     if inventory_flush_destination_task.app.conf.task_always_eager:
         return  # inline tasks cannot wait; the sweeper (or the next change) picks rows up
     now = timezone.now()
-    waiting = DestinationStock.objects.filter(
-        destination_id=destination_id, dirty=True).exclude(
-        hold=DestinationStock.Hold.HELD).aggregate(
-        due_now=Count("pk", filter=Q(due_at__isnull=True) | Q(due_at__lte=now)),
-        next_due=Min("due_at"))
-    if waiting["due_now"]:
+    with db_connection.cursor() as cursor:
+        cursor.execute(DIRTY_WAITING, {"destination": destination_id, "now": now,
+                                       "held": DestinationStock.Hold.HELD})
+        due_now, next_due = cursor.fetchone()
+    if due_now:
         inventory_flush_request(destination_ids=[destination_id])
-    elif waiting["next_due"] is not None:
+    elif next_due is not None:
         inventory_flush_destination_task.apply_async(
-            args=(destination_id,),
-            countdown=max((waiting["next_due"] - now).total_seconds(), 0.1))
+            args=(destination_id,), countdown=max((next_due - now).total_seconds(), 0.1))
 
 
 @retrying_task
