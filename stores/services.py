@@ -2,12 +2,13 @@ import logging
 import secrets
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stores.models import Shop, ShopScopeChange
 from stores.registry import shop_erasers_run
 from stores.selectors import shop_has_connections
+from syncer.rows import model_from_row, model_select
 from syncer.shopify.admin_session import AdminSession
 from syncer.shopify.errors import ShopifyAuthError
 from syncer.shopify.oauth import OfflineToken, token_exchange
@@ -37,6 +38,10 @@ def shop_token_store(*, shop_domain: str, token: OfflineToken) -> None:
 
 _TOKEN_FIELDS = ("access_token", "access_token_expires_at", "refresh_token",
                  "refresh_token_expires_at", "scopes")
+
+
+_SESSION_FIELDS = ("id", "uninstalled_at", *_TOKEN_FIELDS)
+_SESSION_SQL = model_select(Shop, _SESSION_FIELDS) + " WHERE domain = %s"
 
 
 def _offline_token(shop: Shop) -> OfflineToken:
@@ -78,8 +83,12 @@ class ShopNotInstalled(ShopifyAuthError):
 def shop_admin_session(*, shop_domain: str) -> AdminSession:
     """The one way to talk to a shop's Admin API: its domain with a fresh offline token.
     Raises ShopNotInstalled, before any call, for a shop that uninstalled Syncer."""
-    # One read for both questions: every Admin API call starts here.
-    shop = Shop.objects.only("uninstalled_at", *_TOKEN_FIELDS).filter(domain=shop_domain).first()
+    # One statement for both questions: every Admin API call starts here, and the ORM's read
+    # cost several times the statement's own time.
+    with connection.cursor() as cursor:
+        cursor.execute(_SESSION_SQL, [shop_domain])
+        row = cursor.fetchone()
+    shop = model_from_row(Shop, _SESSION_FIELDS, row) if row else None
     if shop is not None and shop.uninstalled_at is not None:
         raise ShopNotInstalled(f"{shop_domain} uninstalled Syncer", shop_domain=shop_domain,
                                error_code="shop_uninstalled")

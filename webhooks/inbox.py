@@ -135,6 +135,15 @@ _CLAIM_SQL = f"""
 """
 
 
+# Every delivery handled without error ends here (the ORM's update cost several times the
+# statement's own time, on the path of every echo of our own stock writes).
+_PROCESSED_SQL = """
+    UPDATE webhooks_webhookdelivery
+    SET status = %(processed)s, last_error = '', processed_at = %(now)s, due_at = %(now)s
+    WHERE id = ANY(%(ids)s)
+"""
+
+
 # How many waiting deliveries of one shop and topic a batch handler takes at once.
 BATCH_LIMIT = 250
 _CLAIM_WAITING_SQL = f"""
@@ -285,8 +294,9 @@ def _process_together(*, deliveries: list[WebhookDelivery], now: datetime) -> di
             outcomes[delivery.pk] = _fail(delivery=delivery, exc=errors[delivery.pk], now=now)
     if done:
         finished = timezone.now()
-        WebhookDelivery.objects.filter(pk__in=[d.pk for d in done]).update(
-            status=Status.PROCESSED, last_error="", processed_at=finished, due_at=finished)
+        with connection.cursor() as cursor:
+            cursor.execute(_PROCESSED_SQL, {"ids": [d.pk for d in done], "now": finished,
+                                            "processed": Status.PROCESSED})
         webhooks_processed.labels(topic=first.topic, outcome="ok").inc(len(done))
         for delivery in done:
             webhook_inbox_lag.observe((finished - delivery.received_at).total_seconds())

@@ -9,6 +9,7 @@ parallel, each within its own API budget.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -30,7 +31,7 @@ from redis.lock import Lock
 
 from products.inventory.levels import levels_read
 from products.inventory.selectors import destination_sales_pending
-from products.inventory.sql import BATCH_CLAIM, BATCH_WRITTEN
+from products.inventory.sql import BATCH_CLAIM, BATCH_INSERT, BATCH_WRITTEN
 from products.metrics import propagation_seconds
 from products.models import (
     DestinationStock,
@@ -391,10 +392,7 @@ def _batch_form(destination: Shop, *, zeros_checked: bool,
                 more = len(rows) >= BATCH_SIZE
                 items = _raises_deferred_while_sales_pending(destination, items)
                 if items:
-                    # Sent right after this commit: counted as its first attempt already.
-                    return InventoryWriteBatch.objects.create(
-                        destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}",
-                        items=items, attempts=1), more
+                    return _batch_record(cursor, destination, items), more
         except _UnknownQuantities as unknown:
             # Read outside the transaction: no row locks held across an API call.
             known_quantities_refresh(destination, list(DestinationStock.objects.filter(
@@ -402,6 +400,25 @@ def _batch_form(destination: Shop, *, zeros_checked: bool,
             continue
         if not more:
             return None, False  # every claimed row already showed its target
+
+
+def _batch_record(cursor: Any, destination: Shop,
+                  items: list[dict[str, Any]]) -> InventoryWriteBatch:
+    """The pending batch of these items with its idempotency key (one statement: the ORM's
+    insert cost several times its own time, once for every destination a change reaches).
+    Sent right after this commit: counted as its first attempt already."""
+    batch = InventoryWriteBatch(
+        destination=destination, idempotency_key=f"syncer-set-{uuid.uuid4()}", items=items,
+        status=InventoryWriteBatch.Status.PENDING, attempts=1, error="",
+        created_at=timezone.now())
+    cursor.execute(BATCH_INSERT, {
+        "destination": destination.pk, "key": batch.idempotency_key,
+        "items": json.dumps(items), "status": batch.status, "attempts": batch.attempts,
+        "now": batch.created_at})
+    (batch.pk,) = cursor.fetchone()
+    batch._state.adding = False
+    batch._state.db = db_connection.alias
+    return batch
 
 
 def _raises_deferred_while_sales_pending(destination: Shop,

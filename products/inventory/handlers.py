@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from products.inventory.drift import DRIFT_GRACE, destination_level_changed
@@ -12,6 +12,7 @@ from products.inventory.effects import inventory_effects_for_order, inventory_ef
 from products.inventory.targets import source_levels_changed
 from products.inventory.tasks import inventory_effects_apply_on_commit, inventory_flush_on_commit
 from stores.models import Shop
+from syncer.rows import model_from_row, model_select
 from webhooks.registry import (
     webhook_batch_handler_register,
     webhook_handler_register,
@@ -23,6 +24,21 @@ from webhooks.registry import (
 
 def _shop(shop_domain: str) -> Shop | None:
     return Shop.objects.filter(domain=shop_domain, uninstalled_at__isnull=True).first()
+
+
+_LEVEL_SHOP_FIELDS = ("id", "domain", "role")
+_LEVEL_SHOP_SQL = (model_select(Shop, _LEVEL_SHOP_FIELDS)
+                   + " WHERE domain = %s AND uninstalled_at IS NULL")
+
+
+def _level_shop(shop_domain: str) -> Shop | None:
+    """The installed shop of a level webhook, with only what the handler reads (the rest is
+    read if touched). A level webhook is nearly always an echo of our own write: the ORM's
+    read of the whole row was a tenth of the worker's time writing to 20 destinations."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LEVEL_SHOP_SQL, [shop_domain])
+        row = cursor.fetchone()
+    return model_from_row(Shop, _LEVEL_SHOP_FIELDS, row) if row else None
 
 
 def _int(value: Any) -> int | None:
@@ -68,7 +84,7 @@ def inventory_levels_updated(*, shop_domain: str,
     """One or many level changes of one shop: a source's are recorded in order and every
     linked target recomputed once (one pass for a bulk edit of thousands of variants, one
     flush request per destination); a destination's are compared one by one."""
-    shop = _shop(shop_domain)
+    shop = _level_shop(shop_domain)
     if shop is None:
         return {}
     if shop.role == Shop.Role.SOURCE:

@@ -153,6 +153,13 @@ BATCH_CLAIM = _statement("""
               s.changed_at, s.hold, s.reason
 """)
 
+BATCH_INSERT = _statement("""
+    INSERT INTO {write_batch}
+        (destination_id, idempotency_key, items, status, attempts, error, created_at)
+    VALUES (%(destination)s, %(key)s, %(items)s::jsonb, %(status)s, %(attempts)s, '', %(now)s)
+    RETURNING id
+""")
+
 # One statement records a completed write: the rows locked in id order, their new known
 # quantity, the batch done, and one audit event per row written (products/sync_events.py's
 # columns), with its latency from the source change and the reason the row carried. What was
