@@ -56,13 +56,18 @@ def _datetime(value: Any) -> datetime | None:
     return webhook_time_plausible(parsed)
 
 
+_SHOP_ROLE_SQL = model_select(Shop, ("role",)) + " WHERE domain = %s"
+
+
 def _level_queue(shop_domain: str) -> str | None:
     # A destination's level webhooks are nearly all echoes of our own writes, and a manual
     # edit waits out a grace period before it is healed anyway: they go to the queue workers
     # take last, so the echoes of the first destinations written never hold up the writes to
     # the others (a source's level changes keep the first queue: they start the writes).
-    role = Shop.objects.filter(domain=shop_domain).values_list("role", flat=True).first()
-    return settings.CELERY_QUEUE_WEBHOOKS_LATER if role == Shop.Role.DESTINATION else None
+    with connection.cursor() as cursor:  # in the web tier, once per shop's burst
+        cursor.execute(_SHOP_ROLE_SQL, [shop_domain])
+        row = cursor.fetchone()
+    return settings.CELERY_QUEUE_WEBHOOKS_LATER if row and row[0] == Shop.Role.DESTINATION else None
 
 
 webhook_queue_register("inventory_levels/update", _level_queue)
