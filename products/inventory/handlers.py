@@ -1,4 +1,4 @@
-"""Stock webhooks: inventory_levels/update, orders/paid|create, refunds/create."""
+"""Stock webhooks: inventory_levels/update|disconnect, orders/paid|create, refunds/create."""
 
 from datetime import datetime
 from typing import Any
@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from products.inventory.drift import DRIFT_GRACE, destination_level_changed
 from products.inventory.effects import inventory_effects_for_order, inventory_effects_for_refund
-from products.inventory.targets import source_levels_changed
+from products.inventory.targets import source_level_unstocked, source_levels_changed
 from products.inventory.tasks import inventory_effects_apply_on_commit, inventory_flush_on_commit
 from stores.models import Shop
 from syncer.rows import model_from_row, model_select
@@ -113,6 +113,19 @@ def inventory_levels_updated(*, shop_domain: str,
 
     return webhook_items_one_at_a_time(handlers=[destination_level_updated],
                                        shop_domain=shop_domain, items=items)
+
+
+@webhook_handler_register("inventory_levels/disconnect")
+def inventory_level_disconnected(*, shop_domain: str, payload: dict[str, Any],
+                                 delivery_id: int) -> None:
+    """A source's unstocked level stops counting at once. At a destination there is nothing to
+    do now: the next write to that location stocks the item there again (flush.py)."""
+    shop = _level_shop(shop_domain)
+    item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
+    if shop is None or shop.role != Shop.Role.SOURCE or item_id is None or location_id is None:
+        return
+    inventory_flush_on_commit(source_level_unstocked(source=shop, inventory_item_id=item_id,
+                                                  location_id=location_id))
 
 
 def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from products.inventory.levels import levels_read, source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
 from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE
-from products.models import DestinationStock, StockReason, VariantLink
+from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
 from stores.models import Connection, Shop
 
 # What makes a link follow the source's stock. sql.TARGETS_RECOMPUTE states the same rule in
@@ -122,3 +122,24 @@ def source_levels_changed(
     if not changed:
         return set()
     return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)
+
+
+def source_level_unstocked(*, source: Shop, inventory_item_id: int, location_id: int) -> set[int]:
+    """inventory_levels/disconnect at a source: the merchant unstocked the item at the location.
+    Shopify keeps the level, inactive, with its quantities, but they sell nothing and are in no
+    total (2026-04), so they stop counting now rather than at the next full reconciliation (the
+    incremental check does not list inactive levels, and the full one forgets the row). The
+    row is kept at 0 rather than deleted, so an item left with no other shared level gets a
+    target of 0 (targets are computed from the levels there are). Returns the destinations to
+    flush.
+
+    The payload has no time: a disconnect that reaches us after the webhook of the item being
+    stocked there again would zero a live level. That errs on the side of showing too little
+    (never selling units the source lacks), and the next level webhook or check restores it."""
+    zeroed = SourceLevel.objects.filter(
+        shop=source, inventory_item_id=inventory_item_id, location_id=location_id,
+    ).exclude(available=0).update(available=0, seen_at=timezone.now())
+    if not zeroed:
+        return set()
+    return targets_recompute(source=source, inventory_item_ids={inventory_item_id},
+                             changed_at=timezone.now())

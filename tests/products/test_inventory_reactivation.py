@@ -1,7 +1,8 @@
 """Items unstocked at a location (issue 24, Shopify 2026-04): the level stays, inactive, with
 its quantities. At a destination's receiving location an inventoryActivate without quantities
 brings them back, not 0, and a later unstocking needs a later activation, not a replay; at a
-source's shared location they sell nothing and must stop counting."""
+source's shared location they sell nothing and must stop counting (at once: Syncer takes
+inventory_levels/disconnect; and at the next reconciliation, which forgets the level)."""
 
 import pytest
 
@@ -105,3 +106,50 @@ def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconcili
     assert world.level(world.destinations[1], "SHIRT-S") == 10
     # and the other items' levels are kept
     assert world.level(world.destinations[0], "TOTE-1") == 25
+
+
+def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_once(emulator):
+    # given 5 more shirts at the source's second location, shared: destinations show 15
+    world = build(emulator)
+    reconcile_all(world)
+    primary, second = locations_of(emulator, world.source)
+    emulator._json("POST", f"/_emulator/shops/{world.source}/inventory",
+                   json={"sku": "SHIRT-S", "available": 5, "location_id": second})
+    inventory_flush_on_commit(source_locations_save(
+        source=Shop.objects.get(domain=world.source), shared_location_ids=[primary, second],
+        decrement_location_id=primary))
+    settle(world)
+    assert world.level(world.destinations[0], "SHIRT-S") == 15
+    # when the source's merchant unstocks the shirt at the second location (Shopify sends
+    # inventory_levels/disconnect), with no reconciliation
+    unstock(emulator, world.source, "SHIRT-S", second)
+    settle(world)
+    # then only the primary location's 10 count, at once: every destination shows 10
+    item = world.items["SHIRT-S"][world.source][1]
+    assert sorted(SourceLevel.objects.filter(inventory_item_id=item).values_list(
+        "location_id", "available")) == sorted([(primary, 10), (second, 0)])
+    assert world.level(world.destinations[0], "SHIRT-S") == 10
+    assert world.level(world.destinations[1], "SHIRT-S") == 10
+    # and the other items are untouched
+    assert world.level(world.destinations[0], "TOTE-1") == 25
+
+
+def test_an_item_unstocked_at_a_destination_location_changes_nothing_there_now(emulator):
+    # given destination 2 receiving SHIRT-M at its second location, written there once
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    _primary, second = locations_of(emulator, receiver)
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    before = list(SourceLevel.objects.order_by("pk").values_list("available", flat=True))
+    # when its merchant unstocks the item there (inventory_levels/disconnect at a destination)
+    unstock(emulator, receiver, "SHIRT-M", second)
+    settle(world)
+    # then the source's levels and the destination's stock row are as they were
+    assert list(SourceLevel.objects.order_by("pk").values_list("available", flat=True)) == before
+    stock = DestinationStock.objects.get(
+        variant_link__destination_inventory_item_id=world.items["SHIRT-M"][receiver][1])
+    assert (stock.location_id, stock.target, stock.known_quantity, stock.dirty) == (
+        second, 8, 8, False)

@@ -86,7 +86,9 @@ def test_every_subscribed_topic_is_accepted_and_dispatched(emulator):
     # stock and order topics are recorded (their handlers belong to the products/orders apps)
     expected = subscribed_topics() - {"app/uninstalled", "shop/redact", "app/scopes_update",
                                       "products/delete", "bulk_operations/finish",
-                                      "app_subscriptions/update"}  # tests/stores/test_billing.py
+                                      "app_subscriptions/update",  # tests/stores/test_billing.py
+                                      # a second location to unstock at: test_inventory_reactivation
+                                      "inventory_levels/disconnect"}
     assert expected <= received
     statuses = dict(WebhookDelivery.objects.values_list("topic", "status").distinct())
     assert statuses["customers/data_request"] == "processed"
