@@ -133,23 +133,3 @@ def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_once(emul
     # and the other items are untouched
     assert world.level(world.destinations[0], "TOTE-1") == 25
 
-
-def test_an_item_unstocked_at_a_destination_location_changes_nothing_there_now(emulator):
-    # given destination 2 receiving SHIRT-M at its second location, written there once
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    _primary, second = locations_of(emulator, receiver)
-    settings_save(Connection.objects.get(destination__domain=receiver),
-                  destination_location_id=second)
-    settle(world)
-    before = list(SourceLevel.objects.order_by("pk").values_list("available", flat=True))
-    # when its merchant unstocks the item there (inventory_levels/disconnect at a destination)
-    unstock(emulator, receiver, "SHIRT-M", second)
-    settle(world)
-    # then the source's levels and the destination's stock row are as they were
-    assert list(SourceLevel.objects.order_by("pk").values_list("available", flat=True)) == before
-    stock = DestinationStock.objects.get(
-        variant_link__destination_inventory_item_id=world.items["SHIRT-M"][receiver][1])
-    assert (stock.location_id, stock.target, stock.known_quantity, stock.dirty) == (
-        second, 8, 8, False)
