@@ -77,12 +77,9 @@ def test_a_location_unstocked_again_is_stocked_again_by_the_next_write(emulator)
     assert world.level(world.destinations[0], "SHIRT-M") == 5
 
 
-@pytest.mark.parametrize("read", ["paged", "bulk"])
-def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconciliation(
-        emulator, settings, read):
-    if read == "bulk":  # every level of the shop from one bulk query, in any order
-        settings.INVENTORY_BULK_READ_MIN_ITEMS = 1
-    # given 5 more shirts at the source's second location, shared: destinations show 15
+def five_more_shirts_at_a_second_shared_location(emulator):
+    """The world with SHIRT-S also stocked (5) at the source's second location, both shared:
+    every destination shows 15. Returns (world, primary location, second location)."""
     world = build(emulator)
     reconcile_all(world)
     primary, second = locations_of(emulator, world.source)
@@ -93,8 +90,18 @@ def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconcili
         decrement_location_id=primary))
     settle(world)
     assert world.level(world.destinations[0], "SHIRT-S") == 15
+    return world, primary, second
+
+
+@pytest.mark.parametrize("read", ["paged", "bulk"])
+def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconciliation(
+        emulator, settings, read):
+    if read == "bulk":  # every level of the shop from one bulk query, in any order
+        settings.INVENTORY_BULK_READ_MIN_ITEMS = 1
+    # given 5 more shirts at the source's second location, shared: destinations show 15
+    world, primary, second = five_more_shirts_at_a_second_shared_location(emulator)
     # when the source's merchant unstocks the shirt at the second location (the 5 stay on the
-    # inactive level, unsellable; no webhook Syncer takes says so) and reconciliation runs
+    # inactive level, unsellable) and reconciliation runs
     unstock(emulator, world.source, "SHIRT-S", second)
     reconcile_all(world)
     settle(world)
@@ -110,16 +117,7 @@ def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_reconcili
 
 def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_once(emulator):
     # given 5 more shirts at the source's second location, shared: destinations show 15
-    world = build(emulator)
-    reconcile_all(world)
-    primary, second = locations_of(emulator, world.source)
-    emulator._json("POST", f"/_emulator/shops/{world.source}/inventory",
-                   json={"sku": "SHIRT-S", "available": 5, "location_id": second})
-    inventory_flush_on_commit(source_locations_save(
-        source=Shop.objects.get(domain=world.source), shared_location_ids=[primary, second],
-        decrement_location_id=primary))
-    settle(world)
-    assert world.level(world.destinations[0], "SHIRT-S") == 15
+    world, primary, second = five_more_shirts_at_a_second_shared_location(emulator)
     # when the source's merchant unstocks the shirt at the second location (Shopify sends
     # inventory_levels/disconnect), with no reconciliation
     unstock(emulator, world.source, "SHIRT-S", second)
