@@ -373,6 +373,9 @@ class DestinationStock(models.Model):
     reason = models.CharField(max_length=16, choices=StockReason.choices, blank=True,
                               db_default="")
     last_written_at = models.DateTimeField(null=True, blank=True)
+    # When Shopify triggered the level webhook last taken as the known quantity (a hand edit):
+    # a delivery triggered before it and arriving after it is an older state, not a change.
+    level_triggered_at = models.DateTimeField(null=True, blank=True)
 
     class Hold(models.TextChoices):
         NONE = "", "Not held"
@@ -415,7 +418,12 @@ class InventoryWriteBatch(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["destination", "status"], name="write_batch_pending")]
+        indexes = [
+            models.Index(fields=["destination", "status"], name="write_batch_pending"),
+            # A level webhook that is not our latest write looks at the last seconds' writes
+            # (products/inventory/drift.py).
+            models.Index(fields=["destination", "completed_at"], name="write_batch_completed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.destination} {len(self.items)} items ({self.status})"

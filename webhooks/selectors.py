@@ -23,6 +23,13 @@ from webhooks.models import WebhookDelivery
 Status = WebhookDelivery.Status
 
 
+def delivery_triggered_at(*, delivery_id: int) -> datetime | None:
+    """When Shopify triggered the event (X-Shopify-Triggered-At, nanosecond resolution):
+    orders deliveries that arrive out of order, where a payload's updated_at cannot."""
+    return (WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("triggered_at", flat=True).first())
+
+
 def deliveries_failed(*, since: datetime | None = None) -> Q:
     failed = Q(status=Status.FAILED)
     return failed & Q(failed_at__gte=since) if since is not None else failed

@@ -101,14 +101,15 @@ def inventory_levels_updated(*, shop_domain: str,
     if shop.role != Shop.Role.DESTINATION:
         return {}
 
-    def destination_level_updated(*, payload: dict[str, Any], **_: Any) -> None:
+    def destination_level_updated(*, payload: dict[str, Any], delivery_id: int,
+                                  **_: Any) -> None:
         level = _level(payload)
         if level is None:
             return
         item_id, location_id, available, updated_at = level
         inventory_flush_on_commit(destination_level_changed(
             destination=shop, inventory_item_id=item_id, location_id=location_id,
-            available=available, updated_at=updated_at),
+            available=available, updated_at=updated_at, delivery_id=delivery_id),
             countdown=DRIFT_GRACE.total_seconds() + 0.5)
 
     return webhook_items_one_at_a_time(handlers=[destination_level_updated],

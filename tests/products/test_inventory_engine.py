@@ -241,13 +241,75 @@ def test_a_late_destination_level_from_before_our_write_is_history_not_drift(emu
     assert SyncEvent.objects.filter(kind="drift").count() == 0
     stock.refresh_from_db()
     assert (stock.known_quantity, stock.dirty) == (25, False)
-    # but a level changed after our write is drift
+    # but a level changed clearly after our write is drift
     with transaction.atomic():
         flush = destination_level_changed(
             destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
-            available=0, updated_at=timezone.now())
+            available=0, updated_at=stock.last_written_at + timedelta(seconds=5))
     assert flush == {destination.pk}
     assert SyncEvent.objects.filter(kind="drift").count() == 1
+
+
+def test_the_echo_of_a_quantity_our_write_replaced_is_history_even_in_the_same_second(emulator):
+    # given a destination whose totes we wrote from 25 down to 20
+    world = build(emulator)
+    reconcile_all(world)
+    source_adjust(world, "TOTE-1", delta=-5)
+    settle(world)
+    destination = Shop.objects.get(domain=world.destinations[0])
+    stock = DestinationStock.objects.get(destination=destination,
+                                         variant_link__source_variant__sku="TOTE-1")
+    item_id = stock.variant_link.destination_inventory_item_id
+    assert (stock.known_quantity, SyncEvent.objects.filter(kind="drift").count()) == (20, 0)
+    # when the echo of the earlier write (25) arrives after it, stamped the same second
+    with transaction.atomic():
+        flush = destination_level_changed(
+            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
+            available=25, updated_at=stock.last_written_at)
+    # then it is history: nothing recorded, nothing to write
+    assert flush == set()
+    assert SyncEvent.objects.filter(kind="drift").count() == 0
+    stock.refresh_from_db()
+    assert (stock.known_quantity, stock.dirty) == (20, False)
+    # but the same quantity stamped clearly after our write is a hand edit
+    with transaction.atomic():
+        flush = destination_level_changed(
+            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
+            available=25, updated_at=stock.last_written_at + timedelta(seconds=5))
+    assert flush == {destination.pk}
+    assert list(SyncEvent.objects.filter(kind="drift").values_list(
+        "from_value", "to_value")) == [("20", "25")]
+
+
+def test_the_echo_of_our_write_delivered_after_a_hand_edit_does_not_undo_it(emulator):
+    # given a destination we wrote 25 totes to, whose merchant then set 31 in the same second
+    world = build(emulator)
+    reconcile_all(world)
+    destination = Shop.objects.get(domain=world.destinations[0])
+    stock = DestinationStock.objects.get(destination=destination,
+                                         variant_link__source_variant__sku="TOTE-1")
+    item_id = stock.variant_link.destination_inventory_item_id
+    written, edited = stock.last_written_at, stock.last_written_at + timedelta(milliseconds=300)
+
+    def delivered(webhook_id: str, available: int, triggered_at) -> None:
+        body = json.dumps({"inventory_item_id": item_id, "location_id": stock.location_id,
+                           "available": available,
+                           "updated_at": written.replace(microsecond=0).isoformat()})
+        webhook_delivery_receive(
+            shop_domain=destination.domain, topic="inventory_levels/update",
+            webhook_id=webhook_id, event_id=webhook_id, triggered_at=triggered_at,
+            api_version="2026-07", raw_body=body)
+
+    # when Shopify delivers the edit first and the echo of our write (triggered before) last
+    delivered("edit", 31, edited)
+    delivered("echo", 25, written)
+    # then the edit stands: recorded once as drift, and the echo changes nothing back
+    stock.refresh_from_db()
+    assert (stock.known_quantity, stock.dirty, stock.level_triggered_at) == (31, True, edited)
+    assert list(SyncEvent.objects.filter(kind="drift").values_list(
+        "from_value", "to_value")) == [("25", "31")]
+    assert set(WebhookDelivery.objects.filter(webhook_id__in=["edit", "echo"]).values_list(
+        "status", flat=True)) == {"processed"}
 
 
 def test_large_catalogues_are_reconciled_with_bulk_queries(emulator, settings):

@@ -3,6 +3,7 @@ without restock, a destination that follows two sources, and stock over several 
 
 import pytest
 
+from products.inventory.drift import destination_level_changed
 from products.inventory.effects import inventory_effect_apply
 from products.inventory.locations import source_decrement_location_id
 from products.inventory.settings import connection_inventory_save, source_locations_save
@@ -275,6 +276,31 @@ def test_a_destination_receives_at_the_location_it_chose(emulator):
     settle(world)
     assert level_at(emulator, receiver, item, second) == 5
     assert level_at(emulator, receiver, item, primary) == 8
+
+
+def test_stocking_at_a_new_location_echoes_no_drift_when_its_echo_comes_last(emulator):
+    # given destination 2 receiving at its second location, where Syncer stocked the shirts
+    # (activated at 0) and wrote 8
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    _, second = locations_of(emulator, receiver)
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    stock = DestinationStock.objects.get(destination__domain=receiver, location_id=second,
+                                         variant_link__source_variant__sku="SHIRT-M")
+    item = world.items["SHIRT-M"][receiver][1]
+    # when the activation's level webhook (0) arrives after the write, in the same second
+    flush = destination_level_changed(
+        destination=stock.destination, inventory_item_id=item, location_id=second,
+        available=0, updated_at=stock.last_written_at)
+    # then it is no hand edit, and the next source change is written at once
+    assert flush == set()
+    assert SyncEvent.objects.filter(kind="drift").count() == 0
+    source_adjust(world, "SHIRT-M", delta=-3)
+    settle(world)
+    assert level_at(emulator, receiver, item, second) == 5
 
 
 def test_a_sale_applied_at_the_source_lowers_every_target_before_the_sources_webhook(emulator):
