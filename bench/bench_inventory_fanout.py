@@ -478,6 +478,49 @@ def _ms(seconds: float, calls: int) -> float | None:
     return round(1000 * seconds / calls, 2) if calls else None
 
 
+def _backend_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_floor() -> dict:
+    """What PostgreSQL alone spends per write on the least any engine keeping its belief of
+    each destination level in PostgreSQL must do: one UPDATE per written level, 250 rows per
+    statement by primary key, on a copy of the round's destination stock table (same columns,
+    indexes and fill factor). `in_place`: only the known quantity changes (no indexed column:
+    a HOT update, like the written statement's own row update); `moving_in_index`: the row
+    enters the dirty-rows partial index, as a new target does (the recompute's row update).
+    Measured as the backend's CPU from /proc, over one pass of every row."""
+    from django.db import connection
+
+    passes: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor_stock")
+        cursor.execute("CREATE TABLE bench_floor_stock (LIKE products_destinationstock "
+                       "INCLUDING ALL) WITH (fillfactor = 70)")
+        cursor.execute("INSERT INTO bench_floor_stock SELECT * FROM products_destinationstock "
+                       "WHERE NOT dirty")
+        cursor.execute("VACUUM ANALYZE bench_floor_stock")
+        cursor.execute("SELECT pg_backend_pid(), array_agg(id ORDER BY id) FROM bench_floor_stock")
+        pid, ids = cursor.fetchone()
+        statements = {
+            "in_place": "UPDATE bench_floor_stock AS s SET known_quantity = s.known_quantity + 1"
+                        " FROM unnest(%s::bigint[]) AS v(id) WHERE s.id = v.id",
+            "moving_in_index": "UPDATE bench_floor_stock AS s SET target = s.target + 1,"
+                               " dirty = true, changed_at = now()"
+                               " FROM unnest(%s::bigint[]) AS v(id) WHERE s.id = v.id",
+        }
+        for name, statement in statements.items():
+            before = _backend_cpu_s(pid)
+            for start in range(0, len(ids), BATCH):
+                cursor.execute(statement, [ids[start:start + BATCH]])
+            passes[name] = _backend_cpu_s(pid) - before
+        cursor.execute("DROP TABLE bench_floor_stock")
+    rows = max(len(ids), 1)
+    return {"rows": len(ids), **{f"{name}_cpu_s_per_10k_writes": round(seconds * 10_000 / rows, 3)
+                                 for name, seconds in passes.items()}}
+
+
 def child(emulator_url: str) -> dict:
     """Runs inside a process configured for the bench database (see run())."""
     import django
@@ -542,6 +585,9 @@ def child(emulator_url: str) -> dict:
         "flush_alone_syncer_cpu_s_per_10k_writes": (flush["syncer_cpu_s_per_10k_writes"]
                                                     if flush else None),
         "mismatches": sum(r["mismatches"] for r in rounds.values()),
+        # One UPDATE per written level, alone: how far below the goal PostgreSQL's share
+        # of any design can go (see postgres_floor).
+        "postgres_floor": postgres_floor(),
         "rounds": rounds,
     }
 
