@@ -46,6 +46,8 @@ web tier runs it), `postgres` (the backends and autovacuum workers of the bench'
 pg_stat_activity.datname, less the bench's own polling connection: the server is shared, so
 not the postmaster's whole tree) and `beat` — divided by the levels written in the round. The
 emulator's tree is reported apart and not counted; Redis (shared) is not counted either.
+After the rounds, `postgres_floor` times PostgreSQL alone on one UPDATE per written level, on a
+copy of the stock rows: the least any engine storing its per-level belief there pays.
 
 Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
 BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
