@@ -42,12 +42,13 @@ CPU per write (goal ≤ 0.3 CPU-seconds per 10,000 destination levels written): 
 time over the round, from the first delivery fed until quiet (bench.support.CpuSampler, sampled
 every 0.2 s), of Syncer's own processes — `worker` (the Celery worker and its prefork pool),
 `web` (the feeder threads' own CPU time: webhook_delivery_receive's insert and enqueue, as the
-web tier runs it), `postgres` (the backends and autovacuum workers of the bench's database, by
-pg_stat_activity.datname, less the bench's own polling connection: the server is shared, so
-not the postmaster's whole tree) and `beat` — divided by the levels written in the round. The
-emulator's tree is reported apart and not counted; Redis (shared) is not counted either.
-After the rounds, `postgres_floor` times PostgreSQL alone on one UPDATE per written level, on a
-copy of the stock rows: the least any engine storing its per-level belief there pays.
+web tier runs it, plus the publishing thread's), `postgres` (the backends and autovacuum
+workers of the bench's database, by pg_stat_activity.datname, less the bench's own polling
+connection: the server is shared, so not the postmaster's whole tree) and `beat` — divided by
+the levels written in the round. The emulator's tree is reported apart and not counted; Redis
+(shared) is not counted either. After the rounds, `postgres_floor` times PostgreSQL alone on
+one UPDATE per written level, on a copy of the stock rows: the least any engine storing its
+per-level belief there pays.
 
 Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
 BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
@@ -209,6 +210,7 @@ class Round:
         from stores.models import Shop
         from syncer.celery import app
         from syncer.redis import redis_client
+        from webhooks.broker_marks import webhook_deliveries_published_wait
         from webhooks.models import WebhookDelivery
         from webhooks.services import webhook_delivery_receive
 
@@ -249,11 +251,15 @@ class Round:
                 started_cpu = time.thread_time()
                 try:
                     for payload in share:
+                        # enqueue_soon, as the web tier's door calls it: the process's
+                        # publishing thread checks the shop's queued-task marker once per
+                        # pass, not once per delivery (its CPU is added below)
                         webhook_delivery_receive(
                             shop_domain=source.domain, topic="inventory_levels/update",
                             webhook_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
                             triggered_at=timezone.now(), api_version=API_VERSION,
-                            raw_body=json.dumps(payload, separators=(",", ":")))
+                            raw_body=json.dumps(payload, separators=(",", ":")),
+                            enqueue_soon=True)
                 finally:
                     db_connection.close()
                     feeder_cpu.append(time.thread_time() - started_cpu)
@@ -262,9 +268,12 @@ class Round:
             load_start = os.getloadavg()
             sampler.start()
             first_fed = time.time()
+            publisher_before = _thread_cpu_s(PUBLISHER_THREAD)
             with ThreadPoolExecutor(max_workers=FEEDERS) as feeders:
                 list(feeders.map(feed, [payloads[n::FEEDERS] for n in range(FEEDERS)]))
             fed_s = time.time() - first_fed
+            webhook_deliveries_published_wait(timeout=60)
+            feeder_cpu.append(_thread_cpu_s(PUBLISHER_THREAD) - publisher_before)
             flush_started = None
             if self.mode == "phased":
                 self.wait(lambda: self.deliveries_open() == 0, what="all deliveries processed",
@@ -480,8 +489,23 @@ def _ms(seconds: float, calls: int) -> float | None:
     return round(1000 * seconds / calls, 2) if calls else None
 
 
-def _backend_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+# The web tier's publishing thread (webhooks.broker_marks), whose CPU is the web tier's too.
+PUBLISHER_THREAD = "webhook-publisher"
+
+
+def _thread_cpu_s(name: str) -> float:
+    """CPU seconds of this process's thread `name` so far (0 if it has not started)."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            return _proc_cpu_s(os.getpid(), task=thread.native_id)
+    return 0.0
+
+
+def _proc_cpu_s(pid: int, *, task: int | None = None) -> float:
+    path = f"/proc/{pid}/task/{task}/stat" if task is not None else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -513,10 +537,10 @@ def postgres_floor() -> dict:
                                " FROM unnest(%s::bigint[]) AS v(id) WHERE s.id = v.id",
         }
         for name, statement in statements.items():
-            before = _backend_cpu_s(pid)
+            before = _proc_cpu_s(pid)
             for start in range(0, len(ids), BATCH):
                 cursor.execute(statement, [ids[start:start + BATCH]])
-            passes[name] = _backend_cpu_s(pid) - before
+            passes[name] = _proc_cpu_s(pid) - before
         cursor.execute("DROP TABLE bench_floor_stock")
     rows = max(len(ids), 1)
     return {"rows": len(ids), **{f"{name}_cpu_s_per_10k_writes": round(seconds * 10_000 / rows, 3)
