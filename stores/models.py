@@ -208,6 +208,11 @@ class Connection(models.Model):
                                  default=AutoPush.STORE, db_default=AutoPush.STORE)
     # The destination's location that receives the source's stock (None: its primary).
     destination_location_id = models.BigIntegerField(null=True, blank=True)
+    # Receiving locations it left whose synced stock is still to be set to 0
+    # (products/inventory/relocation.py), and since when: kept until done, so a lost task is
+    # queued again by the inventory sweeper.
+    locations_left = models.JSONField(default=list, blank=True, db_default=[])
+    locations_left_since = models.DateTimeField(null=True, blank=True)
     # Destination sales on orders/create (payment pending) too, not only orders/paid.
     count_pending_orders = models.BooleanField(default=False)
 

@@ -5,8 +5,13 @@ letting held-back zeros through. Each returns the destinations that now have sto
 
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
+
+from products.inventory.locations import destination_location_id as location_in_use
+from products.inventory.locations import shop_location_ids
 from products.inventory.targets import targets_recompute
 from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
 from stores.models import Connection, Shop
@@ -26,27 +31,59 @@ def source_locations_save(*, source: Shop, shared_location_ids: list[int],
                              reason=StockReason.SETTINGS)
 
 
-def connection_inventory_save(*, connection: Connection, destination_location_id: int,
+def connection_inventory_save(*, connection: Connection, destination_location_id: int | None,
                               safety_stock: int, count_pending_orders: bool,
                               stock_percent: int, stock_max: int | None,
                               draft_below: int | None) -> set[int]:
     """A destination's settings for one source. A new receiving location starts unknown (read
-    before the first write); new stock rules change every target (reason SETTINGS). The
-    "below N: draft" rule is the caller's to run once this commits (tasks.
-    stock_rule_connection_on_commit): it calls the destination's Admin API."""
-    moved = connection.destination_location_id != destination_location_id
-    Connection.objects.filter(pk=connection.pk).update(
-        destination_location_id=destination_location_id, safety_stock=safety_stock,
-        count_pending_orders=count_pending_orders, stock_percent=stock_percent,
-        stock_max=stock_max, draft_below=draft_below)
+    before the first write), and the one it leaves joins `locations_left`, to be emptied once
+    this commits (the caller queues tasks.receiving_locations_vacate_on_commit); new stock
+    rules change every target (reason SETTINGS). The "below N: draft" rule is the caller's to
+    run once this commits (tasks.stock_rule_connection_on_commit): it calls the destination's
+    Admin API."""
+    receiving = _chosen_location(connection, destination_location_id)
+    left = receiving_location_left(connection=connection,
+                                   destination_location_id=destination_location_id)
+    with transaction.atomic():
+        fresh = Connection.objects.select_for_update().get(pk=connection.pk)
+        changes: dict[str, Any] = {}
+        if left is not None:
+            # The one left is to be emptied; one left before and chosen again is not.
+            changes = {"locations_left": sorted({*fresh.locations_left, left} - {receiving}),
+                       "locations_left_since": timezone.now()}
+        Connection.objects.filter(pk=connection.pk).update(
+            destination_location_id=destination_location_id, safety_stock=safety_stock,
+            count_pending_orders=count_pending_orders, stock_percent=stock_percent,
+            stock_max=stock_max, draft_below=draft_below, **changes)
     connection.refresh_from_db()
-    if moved:
+    if left is not None:
+        # Every link gets its row now, at the new location and unknown: a row made later
+        # would take the link's last written quantity, which was written at the old one.
+        DestinationStock.objects.bulk_create(
+            [DestinationStock(variant_link=link, destination_id=connection.destination_id,
+                              location_id=receiving)
+             for link in VariantLink.objects.filter(connection=connection, stock__isnull=True)],
+            batch_size=1000, ignore_conflicts=True)
         DestinationStock.objects.filter(variant_link__connection=connection).update(
-            location_id=destination_location_id, known_quantity=None, target=None)
+            location_id=receiving, known_quantity=None, target=None)
     items = VariantLink.objects.filter(connection=connection).values_list(
         "source_variant__inventory_item_id", flat=True)
     return targets_recompute(source=connection.source, inventory_item_ids=items,
                              reason=StockReason.SETTINGS)
+
+
+def _chosen_location(connection: Connection, destination_location_id: int | None) -> int:
+    if destination_location_id is not None:
+        return destination_location_id
+    return shop_location_ids(shop=connection.destination)[0]
+
+
+def receiving_location_left(*, connection: Connection,
+                            destination_location_id: int | None) -> int | None:
+    """The receiving location a save of `destination_location_id` (None: the first location)
+    leaves, or None when it stays."""
+    current = location_in_use(connection=connection)
+    return current if current != _chosen_location(connection, destination_location_id) else None
 
 
 def inventory_zero_hold_release(*, connection: Connection) -> int:

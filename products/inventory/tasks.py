@@ -22,7 +22,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from products.inventory import effects, flush, reconciliation, stock_rules
+from products.inventory import effects, flush, reconciliation, relocation, stock_rules
 from products.inventory.drift import DRIFT_GRACE
 from products.inventory.sql import DIRTY_WAITING
 from products.models import (
@@ -181,6 +181,18 @@ def stock_rule_connection_on_commit(*, connection_id: int) -> None:
     transaction.on_commit(partial(stock_rule_apply_task.delay, connection_id, None))
 
 
+def receiving_locations_vacate_on_commit(*, connection: Connection) -> None:
+    """Once committed, the synced stock leaves the receiving locations the destination left
+    (relocation.py), if it left any."""
+    if connection.locations_left:
+        transaction.on_commit(partial(receiving_locations_vacate_task.delay, connection.pk))
+
+
+@retrying_task
+def receiving_locations_vacate_task(connection_id: int) -> None:
+    relocation.receiving_locations_vacate(connection_id=connection_id)
+
+
 # Products per stock-rule task: two Admin API calls each at most.
 STOCK_RULE_LINKS_PER_TASK = 100
 
@@ -278,6 +290,11 @@ def inventory_sweep_task() -> None:
     """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
     reconciliation.reconciliation_runs_end_stuck()
     stale = timezone.now() - SWEEP_STALE
+    for connection_id in Connection.objects.exclude(locations_left=[]).filter(
+            locations_left_since__lte=stale).values_list("pk", flat=True)[:100]:
+        # At most one task per sweep window while it waits or retries (it is idempotent).
+        Connection.objects.filter(pk=connection_id).update(locations_left_since=timezone.now())
+        receiving_locations_vacate_task.delay(connection_id)
     for effect_id in effects.inventory_restocks_release_waiting():
         inventory_effect_apply_task.delay(effect_id)
     for effect_id in InventoryEffect.objects.filter(

@@ -19,9 +19,14 @@ from products.inventory.selectors import (
 from products.inventory.settings import (
     connection_inventory_save as connection_inventory_settings_save,
 )
-from products.inventory.settings import inventory_zero_hold_release, source_locations_save
+from products.inventory.settings import (
+    inventory_zero_hold_release,
+    receiving_location_left,
+    source_locations_save,
+)
 from products.inventory.tasks import (
     inventory_flush_on_commit,
+    receiving_locations_vacate_on_commit,
     reconciliation_request,
     stock_rule_connection_on_commit,
 )
@@ -124,11 +129,20 @@ def connection_inventory_save(request: ShopRequest[Shop], connection_id: int) ->
     if not form.is_valid():
         return render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request, {connection.pk: form}), status=422)
+    left = receiving_location_left(
+        connection=connection,
+        destination_location_id=form.cleaned_data["destination_location_id"])
     inventory_flush_on_commit(connection_inventory_settings_save(connection=connection,
                                                                  **form.cleaned_data))
+    receiving_locations_vacate_on_commit(connection=connection)
     stock_rule_connection_on_commit(connection_id=connection.pk)
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))
+    if left is not None:
+        names = {location["id"]: location["name"] for location in locations}
+        chosen = form.cleaned_data["destination_location_id"]
+        return toast(response, f"Saved. The source's stock moves to {names[chosen]} and is "
+                               f"set to 0 at {names.get(left, 'the location you left')}.")
     return toast(response, "Saved. Stock is being brought in line.")
 
 

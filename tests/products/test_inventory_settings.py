@@ -94,3 +94,30 @@ def test_count_pending_orders_takes_only_on_or_off(client, emulator):
     assert "Choose on or off." in response.content.decode()
     connection.refresh_from_db()
     assert connection.count_pending_orders is False
+
+
+def test_a_new_receiving_location_takes_the_stock_and_the_old_one_is_emptied(client, emulator):
+    # given a destination showing the source's stock at its primary location
+    world = build(emulator, destinations=1)
+    destination = world.destinations[0]
+    connection = Connection.objects.get()
+    assert client.post(f"/inventory/sources/{connection.pk}/resync",
+                       headers=as_shop(emulator, destination)).status_code == 200
+    emulator.flush_webhooks()
+    locations = emulator.shop(destination)["locations"]
+    primary, second = locations[0]["id"], locations[1]["id"]
+    # when the merchant chooses the second location on the Inventory page
+    saved = client.post(f"/inventory/sources/{connection.pk}", {
+        f"c{connection.pk}-destination_location_id": second,
+        f"c{connection.pk}-safety_stock": 0}, headers=as_shop(emulator, destination))
+    assert saved.status_code == 200
+    assert "The source's stock moves to Second location and is set to 0 at Main warehouse." in (
+        saved.headers["HX-Trigger"])
+    emulator.flush_webhooks()
+    # then the source's stock is there, and no longer on sale at the primary location too
+    levels = {(level["inventory_item_id"], level["location_id"]): level["available"]
+              for level in emulator.shop(destination)["inventory_levels"]}
+    items = {sku: shops[destination][1] for sku, shops in world.items.items()}
+    assert {sku: (levels.get((item, second)), levels[(item, primary)])
+            for sku, item in items.items()} == {
+        "SHIRT-S": (10, 0), "SHIRT-M": (8, 0), "TOTE-1": (25, 0)}

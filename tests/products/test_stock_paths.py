@@ -1,13 +1,21 @@
 """Stock paths proven end to end through the emulator (issue 23): a pending payment, a refund
 without restock, a destination that follows two sources, and stock over several locations."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from products.inventory.drift import destination_level_changed
 from products.inventory.effects import inventory_effect_apply
 from products.inventory.locations import source_decrement_location_id
+from products.inventory.relocation import receiving_locations_vacate
 from products.inventory.settings import connection_inventory_save, source_locations_save
-from products.inventory.tasks import inventory_flush_on_commit
+from products.inventory.tasks import (
+    inventory_flush_on_commit,
+    inventory_sweep_task,
+    receiving_locations_vacate_on_commit,
+)
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -41,6 +49,7 @@ def settings_save(connection: Connection, **changes) -> None:
               "stock_percent": connection.stock_percent, "stock_max": connection.stock_max,
               "draft_below": connection.draft_below, **changes}
     inventory_flush_on_commit(connection_inventory_save(connection=connection, **values))
+    receiving_locations_vacate_on_commit(connection=connection)
 
 
 def counting_pending(connection: Connection, on: bool) -> None:
@@ -269,13 +278,85 @@ def test_a_destination_receives_at_the_location_it_chose(emulator):
     settings_save(connection, destination_location_id=second)
     settle(world)
     item = world.items["SHIRT-M"][receiver][1]
-    # then the source's stock is written there
+    # then the source's stock is written there, and moved out of the primary location: on sale
+    # at both, the store would offer the source's 8 shirts twice
     assert level_at(emulator, receiver, item, second) == 8
+    assert level_at(emulator, receiver, item, primary) == 0
+    assert sorted(SyncEvent.objects.filter(location_id=primary, to_value="0").values_list(
+        "from_value", "cause")) == [
+        (quantity, "receiving location changed to Second location: the source's stock left "
+                   "Main warehouse") for quantity in ("10", "25", "8")]
     # and a source change lands there too, not at its primary location
     source_adjust(world, "SHIRT-M", delta=-3)
     settle(world)
     assert level_at(emulator, receiver, item, second) == 5
-    assert level_at(emulator, receiver, item, primary) == 8
+    assert level_at(emulator, receiver, item, primary) == 0
+    # and the other destination, which did not move, keeps its stock where it was
+    assert world.level(world.destinations[0], "SHIRT-M") == 5
+
+
+def test_a_move_reads_the_new_location_even_for_a_link_never_written_by_the_engine(emulator):
+    # given destination 2's medium shirt as an import leaves it: 8 written at the primary
+    # location by the import itself, no stock row yet
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    primary, second = locations_of(emulator, receiver)
+    link = VariantLink.objects.get(connection__destination__domain=receiver,
+                                   source_variant__sku="SHIRT-M")
+    DestinationStock.objects.filter(variant_link=link).delete()
+    VariantLink.objects.filter(pk=link.pk).update(last_written_quantity=8)
+    # when the destination moves its receiving location to the second one
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    # then the 8 are written at the second location (not believed there already) and leave
+    # the primary one
+    item = world.items["SHIRT-M"][receiver][1]
+    assert (level_at(emulator, receiver, item, second),
+            level_at(emulator, receiver, item, primary)) == (8, 0)
+
+
+def test_the_location_left_is_not_emptied_once_it_receives_again(emulator):
+    # given destination 2 moved to its second location and straight back to the primary one,
+    # the primary location's emptying still waiting
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    primary, _ = locations_of(emulator, receiver)
+    connection = Connection.objects.get(destination__domain=receiver)
+    Connection.objects.filter(pk=connection.pk).update(destination_location_id=primary,
+                                                       locations_left=[primary])
+    # when it runs
+    zeroed = receiving_locations_vacate(connection_id=connection.pk)
+    # then it changes nothing there, where the stock lands again, and is done
+    assert zeroed == 0
+    assert world.level(receiver, "SHIRT-M") == 8
+    assert SyncEvent.objects.filter(location_id=primary, to_value="0").count() == 0
+    assert Connection.objects.get(pk=connection.pk).locations_left == []
+
+
+def test_a_location_left_whose_task_was_lost_is_emptied_by_the_sweeper(emulator):
+    # given destination 2 receiving at its second location, the primary one still holding the
+    # source's stock because the task that was to empty it was lost
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    primary, second = locations_of(emulator, receiver)
+    connection = Connection.objects.get(destination__domain=receiver)
+    inventory_flush_on_commit(connection_inventory_save(
+        connection=connection, destination_location_id=second, safety_stock=0,
+        count_pending_orders=False, stock_percent=100, stock_max=None, draft_below=None))
+    settle(world)
+    assert world.level(receiver, "SHIRT-M") == 8
+    # when the inventory sweeper runs a minute later
+    Connection.objects.filter(pk=connection.pk).update(
+        locations_left_since=timezone.now() - timedelta(minutes=1))
+    inventory_sweep_task()
+    # then the primary location is emptied, and nothing is left to do
+    assert world.levels(receiver) == {"SHIRT-S": 0, "SHIRT-M": 0, "TOTE-1": 0}
+    assert (Connection.objects.values_list("locations_left", "locations_left_since")
+            .get(pk=connection.pk)) == ([], None)
 
 
 def test_stocking_at_a_new_location_echoes_no_drift_when_its_echo_comes_last(emulator):
