@@ -145,7 +145,7 @@ class StockReason(models.TextChoices):
     the audit event, so the history can say it in words."""
 
     SOURCE_CHANGE = "source_change", "A stock change at the source"
-    SETTINGS = "settings", "Your inventory settings changed (stock rules or shared locations)"
+    SETTINGS = "settings", "Your inventory settings changed (stock rules or locations)"
     LINKED = "linked", "Stock set after syncing or mapping the product"
     HAND_EDIT = "hand_edit", "A change made by hand in your store, put back to the source's stock"
     RESYNC = "resync", "A resync correction"
