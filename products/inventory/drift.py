@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from products.inventory.relocation import stray_stock_found
 from products.inventory.sql import KNOWN_QUANTITIES
 from products.models import DestinationStock, InventoryWriteBatch, StockReason, SyncEvent
 from products.sync_events import sync_event_record
@@ -42,8 +43,13 @@ def destination_level_changed(*, destination: Shop, inventory_item_id: int, loca
     with connection.cursor() as cursor:
         cursor.execute(KNOWN_QUANTITIES, {"destination": destination.pk, "location": location_id,
                                           "item": inventory_item_id})
-        if all(known == available for (known,) in cursor.fetchall()):
-            return set()
+        known = [quantity for (quantity,) in cursor.fetchall()]
+    if not known:  # none of our stock is kept here
+        stray_stock_found(destination=destination, inventory_item_id=inventory_item_id,
+                          location_id=location_id, available=available)
+        return set()
+    if all(quantity == available for quantity in known):
+        return set()
     # Read only now: nearly every delivery stopped above.
     triggered_at = (delivery_triggered_at(delivery_id=delivery_id)
                     if delivery_id is not None else None)

@@ -28,7 +28,7 @@ from products.inventory.targets import SYNCING_LINKS
 from products.models import StockReason, SyncEvent, VariantLink
 from products.sync_events import SyncEventSpec, sync_events_record
 from stores.alerts import alert_raise_on_commit
-from stores.models import AlertKind, Connection
+from stores.models import AlertKind, Connection, Shop
 from stores.services import ShopNotInstalled, shop_admin_session
 from syncer.shopify.errors import ShopifyRetryable, ShopifyUserErrors
 from syncer.shopify.operations.inventory import (
@@ -79,6 +79,33 @@ def receiving_locations_vacate(*, connection_id: int) -> int:
         with suppress(LockError):
             lock.release()
     return zeroed
+
+
+def stray_stock_found(*, destination: Shop, inventory_item_id: int, location_id: int,
+                      available: int | None) -> bool:
+    """A level at a location where none of the destination's stock rows are. A synced
+    variant's stock lives at its receiving location only: every destination sale of it is
+    taken off the source, wherever it was sold from. Stock of it appearing elsewhere (a refund
+    restocked at the location an order was fulfilled from, a transfer, a hand edit) is on sale
+    beside the source's, so the location joins the connection's `locations_left`, for the
+    inventory sweeper's next pass to set it to 0 there. Returns whether it did."""
+    if available is None or available <= 0:
+        return False
+    found = False
+    for link in VariantLink.objects.filter(
+            connection__destination=destination, destination_inventory_item_id=inventory_item_id,
+            **SYNCING_LINKS).select_related("connection", "connection__destination"):
+        if destination_location_id(connection=link.connection) == location_id:
+            continue
+        found = True
+        with transaction.atomic():
+            fresh = Connection.objects.select_for_update().get(pk=link.connection_id)
+            if location_id not in fresh.locations_left:
+                # No task queued for it yet (None): the sweeper's next pass queues one.
+                Connection.objects.filter(pk=fresh.pk).update(
+                    locations_left=sorted({*fresh.locations_left, location_id}),
+                    locations_left_since=None)
+    return found
 
 
 def _forget(connection: Connection, location_id: int) -> None:

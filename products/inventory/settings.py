@@ -64,8 +64,9 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
                               location_id=receiving)
              for link in VariantLink.objects.filter(connection=connection, stock__isnull=True)],
             batch_size=1000, ignore_conflicts=True)
+        # (A hand edit's grace at the old location has nothing to wait for at the new one.)
         DestinationStock.objects.filter(variant_link__connection=connection).update(
-            location_id=receiving, known_quantity=None, target=None)
+            location_id=receiving, known_quantity=None, target=None, due_at=None)
     items = VariantLink.objects.filter(connection=connection).values_list(
         "source_variant__inventory_item_id", flat=True)
     return targets_recompute(source=connection.source, inventory_item_ids=items,

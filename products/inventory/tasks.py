@@ -291,7 +291,8 @@ def inventory_sweep_task() -> None:
     reconciliation.reconciliation_runs_end_stuck()
     stale = timezone.now() - SWEEP_STALE
     for connection_id in Connection.objects.exclude(locations_left=[]).filter(
-            locations_left_since__lte=stale).values_list("pk", flat=True)[:100]:
+            Q(locations_left_since__isnull=True) | Q(locations_left_since__lte=stale),
+    ).values_list("pk", flat=True)[:100]:
         # At most one task per sweep window while it waits or retries (it is idempotent).
         Connection.objects.filter(pk=connection_id).update(locations_left_since=timezone.now())
         receiving_locations_vacate_task.delay(connection_id)

@@ -407,3 +407,49 @@ def test_a_sale_applied_at_the_source_lowers_every_target_before_the_sources_web
     assert sorted(DestinationStock.objects.filter(
         variant_link__source_variant__inventory_item_id=item).values_list("target", flat=True)
     ) == [8, 8]
+
+
+def test_a_refund_restocked_at_the_location_left_is_taken_off_there(emulator):
+    # given destination 2 sold a shirt from its primary location, then moved its receiving
+    # location to the second one
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    primary, second = locations_of(emulator, receiver)
+    order = emulator.order_create(receiver, lines=[{"sku": "SHIRT-M", "quantity": 1}],
+                                  financial_status="paid")
+    settle(world)
+    settings_save(Connection.objects.get(destination__domain=receiver),
+                  destination_location_id=second)
+    settle(world)
+    item = world.items["SHIRT-M"][receiver][1]
+    assert (level_at(emulator, receiver, item, second),
+            level_at(emulator, receiver, item, primary)) == (7, 0)
+    # when the order is refunded and Shopify restocks the shirt where it was sold from
+    order_id = order.get("id") or order["order"]["id"]
+    emulator._json("POST", f"/_emulator/shops/{receiver}/orders/{order_id}/refund",
+                   json={"lines": [{"sku": "SHIRT-M", "quantity": 1}], "restock": True})
+    settle(world)
+    # then the source has it back and so has the receiving location, and it is no longer on
+    # sale at the primary location too
+    assert world.level(world.source, "SHIRT-M") == 8
+    assert (level_at(emulator, receiver, item, second),
+            level_at(emulator, receiver, item, primary)) == (8, 0)
+    assert Connection.objects.get(destination__domain=receiver).locations_left == []
+
+
+def test_stock_of_a_variant_not_synced_is_left_at_any_location(emulator):
+    # given destination 2's totes not synced (auto sync off): their stock is the merchant's
+    world = build(emulator)
+    reconcile_all(world)
+    receiver = world.destinations[1]
+    _, second = locations_of(emulator, receiver)
+    ProductLink.objects.filter(connection__destination__domain=receiver,
+                               source_product__title="Canvas tote").update(auto_sync=False)
+    # when the merchant stocks 4 of them at the second location, which receives nothing
+    emulator._json("POST", f"/_emulator/shops/{receiver}/inventory",
+                   json={"sku": "TOTE-1", "available": 4, "location_id": second})
+    settle(world)
+    # then they stay there, and nothing is queued to empty it
+    assert level_at(emulator, receiver, world.items["TOTE-1"][receiver][1], second) == 4
+    assert Connection.objects.get(destination__domain=receiver).locations_left == []
