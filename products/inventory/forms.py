@@ -37,8 +37,9 @@ class SourceInventoryForm(PlainForm):
 class ConnectionInventoryForm(PlainForm):
     destination_location_id = forms.TypedChoiceField(
         coerce=int, label="Receiving location",
-        help_text="Where this source's stock is kept in your store. Choosing another location "
-                  "moves it: the synced variants are set to 0 at the one you leave.")
+        help_text="Where this source's stock is kept in your store: synced variants have "
+                  "stock at this location only. Choosing another location moves it: the synced "
+                  "variants are set to 0 at the one you leave.")
     safety_stock = forms.IntegerField(min_value=0, max_value=100000, label="Safety stock",
                                       help_text="Units of each variant the source keeps back.")
     # The stock rules after safety stock, in the order sql.TARGET applies them. Each may be
