@@ -159,7 +159,8 @@ def _cause(connection: Connection, location_id: int) -> str:
              for location in shop_locations(shop=connection.destination)}
     receiving = names.get(destination_location_id(connection=connection), "another location")
     left = names.get(location_id, "the location you left")
-    return f"receiving location changed to {receiving}: the source's stock left {left}"
+    return (f"this source's stock is kept at {receiving} (your receiving location) only: "
+            f"set to 0 at {left}")
 
 
 def _history(connection: Connection, links: dict[int, VariantLink],

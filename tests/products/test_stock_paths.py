@@ -284,8 +284,8 @@ def test_a_destination_receives_at_the_location_it_chose(emulator):
     assert level_at(emulator, receiver, item, primary) == 0
     assert sorted(SyncEvent.objects.filter(location_id=primary, to_value="0").values_list(
         "from_value", "cause")) == [
-        (quantity, "receiving location changed to Second location: the source's stock left "
-                   "Main warehouse") for quantity in ("10", "25", "8")]
+        (quantity, "this source's stock is kept at Second location (your receiving location) "
+                   "only: set to 0 at Main warehouse") for quantity in ("10", "25", "8")]
     # and a source change lands there too, not at its primary location
     source_adjust(world, "SHIRT-M", delta=-3)
     settle(world)
