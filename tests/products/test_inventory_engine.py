@@ -223,29 +223,39 @@ def test_writes_are_batched_and_carry_idempotency_keys(emulator):
 
 
 
+def totes_written(world) -> tuple[Shop, DestinationStock]:
+    """Destination 1 and its totes' stock row, as Syncer last wrote it."""
+    destination = Shop.objects.get(domain=world.destinations[0])
+    return destination, DestinationStock.objects.get(
+        destination=destination, variant_link__source_variant__sku="TOTE-1")
+
+
+def level_arrives(destination: Shop, stock: DestinationStock, *, available: int,
+                  updated_at) -> set[int]:
+    """An inventory_levels/update of the row's item and location, handled as its webhook is."""
+    with transaction.atomic():
+        return destination_level_changed(
+            destination=destination, location_id=stock.location_id, available=available,
+            inventory_item_id=stock.variant_link.destination_inventory_item_id,
+            updated_at=updated_at)
+
+
 def test_a_late_destination_level_from_before_our_write_is_history_not_drift(emulator):
     # given a destination we have written to
     world = build(emulator)
     reconcile_all(world)
-    destination = Shop.objects.get(domain=world.destinations[0])
-    stock = DestinationStock.objects.get(destination=destination,
-                                         variant_link__source_variant__sku="TOTE-1")
-    item_id = stock.variant_link.destination_inventory_item_id
+    destination, stock = totes_written(world)
     # when a delivery describing the level as it was before that write arrives late
-    with transaction.atomic():
-        flush = destination_level_changed(
-            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
-            available=0, updated_at=stock.last_written_at - timedelta(seconds=30))
+    flush = level_arrives(destination, stock, available=0,
+                          updated_at=stock.last_written_at - timedelta(seconds=30))
     # then nothing is recorded or rewritten
     assert flush == set()
     assert SyncEvent.objects.filter(kind="drift").count() == 0
     stock.refresh_from_db()
     assert (stock.known_quantity, stock.dirty) == (25, False)
     # but a level changed clearly after our write is drift
-    with transaction.atomic():
-        flush = destination_level_changed(
-            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
-            available=0, updated_at=stock.last_written_at + timedelta(seconds=5))
+    flush = level_arrives(destination, stock, available=0,
+                          updated_at=stock.last_written_at + timedelta(seconds=5))
     assert flush == {destination.pk}
     assert SyncEvent.objects.filter(kind="drift").count() == 1
 
@@ -256,26 +266,18 @@ def test_the_echo_of_a_quantity_our_write_replaced_is_history_even_in_the_same_s
     reconcile_all(world)
     source_adjust(world, "TOTE-1", delta=-5)
     settle(world)
-    destination = Shop.objects.get(domain=world.destinations[0])
-    stock = DestinationStock.objects.get(destination=destination,
-                                         variant_link__source_variant__sku="TOTE-1")
-    item_id = stock.variant_link.destination_inventory_item_id
+    destination, stock = totes_written(world)
     assert (stock.known_quantity, SyncEvent.objects.filter(kind="drift").count()) == (20, 0)
     # when the echo of the earlier write (25) arrives after it, stamped the same second
-    with transaction.atomic():
-        flush = destination_level_changed(
-            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
-            available=25, updated_at=stock.last_written_at)
+    flush = level_arrives(destination, stock, available=25, updated_at=stock.last_written_at)
     # then it is history: nothing recorded, nothing to write
     assert flush == set()
     assert SyncEvent.objects.filter(kind="drift").count() == 0
     stock.refresh_from_db()
     assert (stock.known_quantity, stock.dirty) == (20, False)
     # but the same quantity stamped clearly after our write is a hand edit
-    with transaction.atomic():
-        flush = destination_level_changed(
-            destination=destination, inventory_item_id=item_id, location_id=stock.location_id,
-            available=25, updated_at=stock.last_written_at + timedelta(seconds=5))
+    flush = level_arrives(destination, stock, available=25,
+                          updated_at=stock.last_written_at + timedelta(seconds=5))
     assert flush == {destination.pk}
     assert list(SyncEvent.objects.filter(kind="drift").values_list(
         "from_value", "to_value")) == [("20", "25")]
@@ -285,9 +287,7 @@ def test_the_echo_of_our_write_delivered_after_a_hand_edit_does_not_undo_it(emul
     # given a destination we wrote 25 totes to, whose merchant then set 31 in the same second
     world = build(emulator)
     reconcile_all(world)
-    destination = Shop.objects.get(domain=world.destinations[0])
-    stock = DestinationStock.objects.get(destination=destination,
-                                         variant_link__source_variant__sku="TOTE-1")
+    destination, stock = totes_written(world)
     item_id = stock.variant_link.destination_inventory_item_id
     written, edited = stock.last_written_at, stock.last_written_at + timedelta(milliseconds=300)
 

@@ -12,7 +12,12 @@ from products.models import DestinationStock, SourceLevel
 from stores.models import Connection, Shop
 from tests.products.inventory_world import build, source_adjust
 from tests.products.test_inventory_engine import reconcile_all, settle
-from tests.products.test_stock_paths import level_at, locations_of, settings_save
+from tests.products.test_stock_paths import (
+    destination_2_reconciled,
+    level_at,
+    locations_of,
+    settings_save,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,10 +63,7 @@ def test_a_reactivated_receiving_location_is_written_from_what_it_holds_not_from
 
 def test_a_location_unstocked_again_is_stocked_again_by_the_next_write(emulator):
     # given destination 2 receiving SHIRT-M at its second location, written there once
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    _primary, second = locations_of(emulator, receiver)
+    world, receiver, (_primary, second) = destination_2_reconciled(emulator)
     item = world.items["SHIRT-M"][receiver][1]
     settings_save(Connection.objects.get(destination__domain=receiver),
                   destination_location_id=second)

@@ -268,11 +268,17 @@ def test_a_location_the_source_does_not_share_is_left_out(emulator):
     assert world.level(world.destinations[0], "TOTE-1") == 20
 
 
-def test_a_destination_receives_at_the_location_it_chose(emulator):
+def destination_2_reconciled(emulator) -> tuple[World, str, tuple[int, int]]:
+    """The usual world after a first reconciliation: destination 2 and its (primary, second)
+    locations."""
     world = build(emulator)
     reconcile_all(world)
     receiver = world.destinations[1]
-    primary, second = locations_of(emulator, receiver)
+    return world, receiver, locations_of(emulator, receiver)
+
+
+def test_a_destination_receives_at_the_location_it_chose(emulator):
+    world, receiver, (primary, second) = destination_2_reconciled(emulator)
     connection = Connection.objects.get(destination__domain=receiver)
     # when destination 2 chooses its second location to receive the source's stock
     settings_save(connection, destination_location_id=second)
@@ -298,10 +304,7 @@ def test_a_destination_receives_at_the_location_it_chose(emulator):
 def test_a_move_reads_the_new_location_even_for_a_link_never_written_by_the_engine(emulator):
     # given destination 2's medium shirt as an import leaves it: 8 written at the primary
     # location by the import itself, no stock row yet
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    primary, second = locations_of(emulator, receiver)
+    world, receiver, (primary, second) = destination_2_reconciled(emulator)
     link = VariantLink.objects.get(connection__destination__domain=receiver,
                                    source_variant__sku="SHIRT-M")
     DestinationStock.objects.filter(variant_link=link).delete()
@@ -320,10 +323,7 @@ def test_a_move_reads_the_new_location_even_for_a_link_never_written_by_the_engi
 def test_the_location_left_is_not_emptied_once_it_receives_again(emulator):
     # given destination 2 moved to its second location and straight back to the primary one,
     # the primary location's emptying still waiting
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    primary, _ = locations_of(emulator, receiver)
+    world, receiver, (primary, _) = destination_2_reconciled(emulator)
     connection = Connection.objects.get(destination__domain=receiver)
     Connection.objects.filter(pk=connection.pk).update(destination_location_id=primary,
                                                        locations_left=[primary])
@@ -339,10 +339,7 @@ def test_the_location_left_is_not_emptied_once_it_receives_again(emulator):
 def test_a_location_left_whose_task_was_lost_is_emptied_by_the_sweeper(emulator):
     # given destination 2 receiving at its second location, the primary one still holding the
     # source's stock because the task that was to empty it was lost
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    primary, second = locations_of(emulator, receiver)
+    world, receiver, (primary, second) = destination_2_reconciled(emulator)
     connection = Connection.objects.get(destination__domain=receiver)
     inventory_flush_on_commit(connection_inventory_save(
         connection=connection, destination_location_id=second, safety_stock=0,
@@ -362,10 +359,7 @@ def test_a_location_left_whose_task_was_lost_is_emptied_by_the_sweeper(emulator)
 def test_stocking_at_a_new_location_echoes_no_drift_when_its_echo_comes_last(emulator):
     # given destination 2 receiving at its second location, where Syncer stocked the shirts
     # (activated at 0) and wrote 8
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    _, second = locations_of(emulator, receiver)
+    world, receiver, (_, second) = destination_2_reconciled(emulator)
     settings_save(Connection.objects.get(destination__domain=receiver),
                   destination_location_id=second)
     settle(world)
@@ -412,10 +406,7 @@ def test_a_sale_applied_at_the_source_lowers_every_target_before_the_sources_web
 def test_a_refund_restocked_at_the_location_left_is_taken_off_there(emulator):
     # given destination 2 sold a shirt from its primary location, then moved its receiving
     # location to the second one
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    primary, second = locations_of(emulator, receiver)
+    world, receiver, (primary, second) = destination_2_reconciled(emulator)
     order = emulator.order_create(receiver, lines=[{"sku": "SHIRT-M", "quantity": 1}],
                                   financial_status="paid")
     settle(world)
@@ -440,10 +431,7 @@ def test_a_refund_restocked_at_the_location_left_is_taken_off_there(emulator):
 
 def test_stock_of_a_variant_not_synced_is_left_at_any_location(emulator):
     # given destination 2's totes not synced (auto sync off): their stock is the merchant's
-    world = build(emulator)
-    reconcile_all(world)
-    receiver = world.destinations[1]
-    _, second = locations_of(emulator, receiver)
+    world, receiver, (_, second) = destination_2_reconciled(emulator)
     ProductLink.objects.filter(connection__destination__domain=receiver,
                                source_product__title="Canvas tote").update(auto_sync=False)
     # when the merchant stocks 4 of them at the second location, which receives nothing
