@@ -98,14 +98,23 @@ def stray_stock_found(*, destination: Shop, inventory_item_id: int, location_id:
         if destination_location_id(connection=link.connection) == location_id:
             continue
         found = True
-        with transaction.atomic():
-            fresh = Connection.objects.select_for_update().get(pk=link.connection_id)
-            if location_id not in fresh.locations_left:
-                # No task queued for it yet (None): the sweeper's next pass queues one.
-                Connection.objects.filter(pk=fresh.pk).update(
-                    locations_left=sorted({*fresh.locations_left, location_id}),
-                    locations_left_since=None)
+        locations_left_add(connection=link.connection, location_ids={location_id})
     return found
+
+
+def locations_left_add(*, connection: Connection, location_ids: set[int]) -> None:
+    """Stock of the connection's synced variants found at these locations, none of them its
+    receiving one: for the inventory sweeper's next pass to set to 0 there."""
+    if not location_ids:
+        return
+    with transaction.atomic():
+        fresh = Connection.objects.select_for_update().get(pk=connection.pk)
+        if location_ids <= set(fresh.locations_left):
+            return  # waiting already (its task may be queued: left as it is)
+        # No task queued for the new ones yet (None): the sweeper's next pass queues one.
+        Connection.objects.filter(pk=fresh.pk).update(
+            locations_left=sorted({*fresh.locations_left, *location_ids}),
+            locations_left_since=None)
 
 
 def _forget(connection: Connection, location_id: int) -> None:

@@ -441,3 +441,23 @@ def test_stock_of_a_variant_not_synced_is_left_at_any_location(emulator):
     # then they stay there, and nothing is queued to empty it
     assert level_at(emulator, receiver, world.items["TOTE-1"][receiver][1], second) == 4
     assert Connection.objects.get(destination__domain=receiver).locations_left == []
+
+
+def test_stock_at_another_location_whose_webhook_was_lost_is_found_by_the_reconciliation(
+        emulator):
+    # given 3 shirts put at destination 2's second location (it receives at the primary one),
+    # Shopify's webhook of it lost
+    world, receiver, (primary, second) = destination_2_reconciled(emulator)
+    emulator.faults(webhook_drop_rate=1.0)
+    emulator._json("POST", f"/_emulator/shops/{receiver}/inventory",
+                   json={"sku": "SHIRT-M", "available": 3, "location_id": second})
+    emulator.faults(webhook_drop_rate=0.0)
+    settle(world)
+    item = world.items["SHIRT-M"][receiver][1]
+    assert level_at(emulator, receiver, item, second) == 3
+    # when the reconciliation runs, then the sweeper
+    reconcile_all(world)
+    settle(world)
+    # then they are no longer on sale beside the source's 8
+    assert (level_at(emulator, receiver, item, primary),
+            level_at(emulator, receiver, item, second)) == (8, 0)
