@@ -208,11 +208,12 @@ class Connection(models.Model):
                                  default=AutoPush.STORE, db_default=AutoPush.STORE)
     # The destination's location that receives the source's stock (None: its primary).
     destination_location_id = models.BigIntegerField(null=True, blank=True)
-    # Receiving locations it left whose synced stock is still to be set to 0
-    # (products/inventory/relocation.py), and since when: kept until done, so a lost task is
-    # queued again by the inventory sweeper.
-    locations_left = models.JSONField(default=list, blank=True, db_default=[])
-    locations_left_since = models.DateTimeField(null=True, blank=True)
+    # Synced stock still to be set to 0 at locations other than the receiving one
+    # (products/inventory/relocation.py): {"<location id>": "all" (a receiving location left)
+    # or [destination inventory item ids] (stock found there)}, and when its task was queued
+    # (None: not yet). Kept until done, so the inventory sweeper queues a lost task again.
+    stock_to_clear = models.JSONField(default=dict, blank=True, db_default={})
+    stock_to_clear_since = models.DateTimeField(null=True, blank=True)
     # Destination sales on orders/create (payment pending) too, not only orders/paid.
     count_pending_orders = models.BooleanField(default=False)
 

@@ -25,7 +25,7 @@ from products.inventory.drift import destination_level_changed
 from products.inventory.flush import destination_flush_lock, inventory_flush_destination
 from products.inventory.levels import source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
-from products.inventory.relocation import locations_left_add
+from products.inventory.relocation import stock_to_clear_record
 from products.inventory.targets import (
     source_levels_changed,
     stock_for,
@@ -286,7 +286,7 @@ def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection
         stock_for(link)  # a link made since the last reconciliation gets its row
     stocks = DestinationStock.objects.filter(variant_link__in=links)
     drift = checked = 0
-    strays: set[int] = set()
+    strays: dict[int, set[int]] = {}
     for levels in _level_pages(
             shop=connection.destination, count=total, keepalive=keepalive,
             item_pages=lambda: _link_pages(links, "destination_inventory_item_id")):
@@ -319,12 +319,14 @@ def _reconcile_destination_locked(run: ReconciliationRun, connection: Connection
         DestinationStock.objects.bulk_update(corrected, ["known_quantity"],
                                              batch_size=RECONCILE_PAGE)
         # A synced variant's stock elsewhere than its receiving location (its webhook lost).
-        strays |= {location for (item, location), available in live.items()
-                   if item in receiving_of and location != receiving_of[item]
-                   and available is not None and available > 0}
+        for (item, location), available in live.items():
+            if (item in receiving_of and location != receiving_of[item]
+                    and available is not None and available > 0):
+                strays.setdefault(location, set()).add(item)
         ReconciliationRun.objects.filter(pk=run.pk).update(checked=min(checked, total),
                                                            drift_found=drift)
-    locations_left_add(connection=connection, location_ids=strays)
+    for location_id, items in strays.items():
+        stock_to_clear_record(connection=connection, location_id=location_id, items=items)
     # What the destination shows (known now, or as believed where it was not read) is not the
     # target: written again by the flush.
     stocks.filter(target__isnull=False).exclude(known_quantity=F("target")).update(

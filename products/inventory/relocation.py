@@ -2,13 +2,14 @@
 
 The new location is read before its first write (its stock rows start unknown: settings.py).
 The location it left still holds what Syncer last wrote there, on sale beside the new one's:
-left alone, the destination would offer the source's stock twice. The save records it in
-`Connection.locations_left`; `receiving_locations_vacate` sets every synced variant of the
-connection to 0 there, compared with what it shows (read live), while no flush writes to the
-destination (its flush lock), records each change in the product's history, then forgets the
-location (the inventory sweeper queues it again if its task was lost). A variant whose auto
-sync is off keeps its stock: it was the merchant's own already. Safe to run twice: a second
-run finds 0 and writes nothing.
+left alone, the destination would offer the source's stock twice. The same holds for stock of
+a synced variant found at any other location (`stray_stock_found`, and the full
+reconciliation). What is to clear is kept in `Connection.stock_to_clear`;
+`stock_to_clear_apply` sets it to 0, compared with what each variant shows (read live), while
+no flush writes to the destination (its flush lock), records each change in the product's
+history, then forgets it (the inventory sweeper queues it again if its task was lost). A
+variant whose auto sync is off keeps its stock: it was the merchant's own already. Safe to
+run twice: a second run finds 0 and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from redis.exceptions import LockError
 
 from products.inventory.flush import SYNC_REASON, destination_flush_lock
@@ -44,15 +47,53 @@ logger = logging.getLogger(__name__)
 STALE_ATTEMPTS = 3
 
 
-def receiving_locations_vacate(*, connection_id: int) -> int:
-    """Sets the connection's synced variants to 0 at each receiving location it left
-    (`Connection.locations_left`), then forgets it. A location it receives at again, or a
+# A location entry of Connection.stock_to_clear: every synced variant (a receiving location
+# left), or these destination inventory items (stock found there).
+Entries = dict[int, set[int] | None]
+ALL = "all"
+
+
+def _entries(raw: dict[str, Any] | None) -> Entries:
+    return {int(location): (None if items == ALL else {int(item) for item in items})
+            for location, items in (raw or {}).items()}
+
+
+def _raw(entries: Entries) -> dict[str, Any]:
+    return {str(location): (ALL if items is None else sorted(items))
+            for location, items in sorted(entries.items())}
+
+
+def stock_to_clear_record(*, connection: Connection, location_id: int,
+                          items: set[int] | None, receiving: int | None = None,
+                          queued: bool = False) -> None:
+    """Adds synced stock to set to 0 at `location_id` (`items`: these destination inventory
+    items; None: every synced variant). `receiving`: the location that now receives, whose
+    entry (a location left before and chosen again) is dropped. `queued`: the caller queues
+    the task once this commits; else the inventory sweeper's next pass does."""
+    with transaction.atomic():
+        fresh = Connection.objects.select_for_update().get(pk=connection.pk)
+        entries = _entries(fresh.stock_to_clear)
+        held = entries.get(location_id, set())
+        if (location_id in entries and receiving is None and not queued
+                and (held is None or (items is not None and items <= held))):
+            return  # waiting already (its task may be queued: left as it is)
+        entries[location_id] = None if held is None or items is None else held | items
+        if receiving is not None:
+            entries.pop(receiving, None)
+        Connection.objects.filter(pk=fresh.pk).update(
+            stock_to_clear=_raw(entries),
+            stock_to_clear_since=timezone.now() if queued else None)
+
+
+def stock_to_clear_apply(*, connection_id: int) -> int:
+    """Sets the connection's synced variants to 0 where `Connection.stock_to_clear` says, then
+    forgets each entry done. An entry for the location it receives at (chosen again), or of a
     connection no longer connected, is forgotten with nothing written. Returns how many
     variants were set to 0. Raises ShopifyRetryable (the task retries) while the destination
     is being written, Shopify throttles, or the stock there keeps changing."""
     connection = (Connection.objects.select_related("source", "destination")
                   .filter(pk=connection_id).first())
-    if connection is None or not connection.locations_left:
+    if connection is None or not connection.stock_to_clear:
         return 0
     lock = destination_flush_lock(connection.destination_id, blocking_timeout=60)
     if not lock.acquire():
@@ -64,17 +105,17 @@ def receiving_locations_vacate(*, connection_id: int) -> int:
 
     try:
         connection.refresh_from_db(fields=["destination_location_id", "status",
-                                           "locations_left"])
-        for location_id in connection.locations_left:
+                                           "stock_to_clear"])
+        for location_id, items in _entries(connection.stock_to_clear).items():
             if (connection.status == Connection.Status.CONNECTED
                     and destination_location_id(connection=connection) != location_id):
                 try:
-                    zeroed += _vacate(connection, location_id, keepalive=keepalive)
+                    zeroed += _vacate(connection, location_id, items, keepalive=keepalive)
                 except ShopNotInstalled:
                     pass  # the store uninstalled Syncer: nothing can be changed there
                 except ShopifyUserErrors as exc:  # refused for good: no retry can pass
                     _refused(connection, location_id, exc.merchant_message)
-            _forget(connection, location_id)
+            _forget(connection, location_id, items)
     finally:
         with suppress(LockError):
             lock.release()
@@ -87,8 +128,8 @@ def stray_stock_found(*, destination: Shop, inventory_item_id: int, location_id:
     variant's stock lives at its receiving location only: every destination sale of it is
     taken off the source, wherever it was sold from. Stock of it appearing elsewhere (a refund
     restocked at the location an order was fulfilled from, a transfer, a hand edit) is on sale
-    beside the source's, so the location joins the connection's `locations_left`, for the
-    inventory sweeper's next pass to set it to 0 there. Returns whether it did."""
+    beside the source's, so it is recorded to clear, for the inventory sweeper's next pass to
+    set it to 0 there. Returns whether it was."""
     if available is None or available <= 0:
         return False
     found = False
@@ -98,38 +139,35 @@ def stray_stock_found(*, destination: Shop, inventory_item_id: int, location_id:
         if destination_location_id(connection=link.connection) == location_id:
             continue
         found = True
-        locations_left_add(connection=link.connection, location_ids={location_id})
+        stock_to_clear_record(connection=link.connection, location_id=location_id,
+                              items={inventory_item_id})
     return found
 
 
-def locations_left_add(*, connection: Connection, location_ids: set[int]) -> None:
-    """Stock of the connection's synced variants found at these locations, none of them its
-    receiving one: for the inventory sweeper's next pass to set to 0 there."""
-    if not location_ids:
-        return
+def _forget(connection: Connection, location_id: int, done: set[int] | None) -> None:
+    """Drops what was done from the entry; what was added meanwhile stays."""
     with transaction.atomic():
         fresh = Connection.objects.select_for_update().get(pk=connection.pk)
-        if location_ids <= set(fresh.locations_left):
-            return  # waiting already (its task may be queued: left as it is)
-        # No task queued for the new ones yet (None): the sweeper's next pass queues one.
-        Connection.objects.filter(pk=fresh.pk).update(
-            locations_left=sorted({*fresh.locations_left, *location_ids}),
-            locations_left_since=None)
-
-
-def _forget(connection: Connection, location_id: int) -> None:
-    with transaction.atomic():
-        fresh = Connection.objects.select_for_update().get(pk=connection.pk)
-        left = [location for location in fresh.locations_left if location != location_id]
+        entries = _entries(fresh.stock_to_clear)
+        if location_id not in entries:
+            return
+        held = entries[location_id]
+        if done is None or (held is not None and held <= done):
+            entries.pop(location_id)
+        elif held is not None:
+            entries[location_id] = held - done
         Connection.objects.filter(pk=connection.pk).update(
-            locations_left=left, locations_left_since=fresh.locations_left_since if left
-            else None)
+            stock_to_clear=_raw(entries),
+            stock_to_clear_since=fresh.stock_to_clear_since if entries else None)
 
 
-def _vacate(connection: Connection, location_id: int, *,
+def _vacate(connection: Connection, location_id: int, items: set[int] | None, *,
             keepalive: Callable[[], None]) -> int:
-    links = {link.destination_inventory_item_id: link for link in VariantLink.objects.filter(
-        connection=connection, **SYNCING_LINKS).select_related("product_link")}
+    synced = VariantLink.objects.filter(connection=connection, **SYNCING_LINKS)
+    if items is not None:
+        synced = synced.filter(destination_inventory_item_id__in=items)
+    links = {link.destination_inventory_item_id: link
+             for link in synced.select_related("product_link")}
     if not links:
         return 0
     session = shop_admin_session(shop_domain=connection.destination.domain)
@@ -139,8 +177,8 @@ def _vacate(connection: Connection, location_id: int, *,
         # units appear that nobody has.
         planned = sorted(
             (item, available) for (item, location), (available, _) in levels_read(
-                shop=connection.destination, inventory_item_ids=list(links), bulk_allowed=True,
-                keepalive=keepalive).items()
+                shop=connection.destination, inventory_item_ids=list(links),
+                bulk_allowed=items is None, keepalive=keepalive).items()
             if location == location_id and available is not None and available > 0)
         if not planned:
             return zeroed

@@ -5,13 +5,11 @@ letting held-back zeros through. Each returns the destinations that now have sto
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
-from django.utils import timezone
 
 from products.inventory.locations import destination_location_id as location_in_use
 from products.inventory.locations import shop_location_ids
+from products.inventory.relocation import stock_to_clear_record
 from products.inventory.targets import targets_recompute
 from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
 from stores.models import Connection, Shop
@@ -36,8 +34,8 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
                               stock_percent: int, stock_max: int | None,
                               draft_below: int | None) -> set[int]:
     """A destination's settings for one source. A new receiving location starts unknown (read
-    before the first write), and the one it leaves joins `locations_left`, to be emptied once
-    this commits (the caller queues tasks.receiving_locations_vacate_on_commit); new stock
+    before the first write), and the one it leaves is recorded to be emptied once this commits
+    (`Connection.stock_to_clear`: the caller queues tasks.stock_to_clear_on_commit); new stock
     rules change every target (reason SETTINGS). The "below N: draft" rule is the caller's to
     run once this commits (tasks.stock_rule_connection_on_commit): it calls the destination's
     Admin API."""
@@ -45,16 +43,14 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
     left = receiving_location_left(connection=connection,
                                    destination_location_id=destination_location_id)
     with transaction.atomic():
-        fresh = Connection.objects.select_for_update().get(pk=connection.pk)
-        changes: dict[str, Any] = {}
-        if left is not None:
-            # The one left is to be emptied; one left before and chosen again is not.
-            changes = {"locations_left": sorted({*fresh.locations_left, left} - {receiving}),
-                       "locations_left_since": timezone.now()}
         Connection.objects.filter(pk=connection.pk).update(
             destination_location_id=destination_location_id, safety_stock=safety_stock,
             count_pending_orders=count_pending_orders, stock_percent=stock_percent,
-            stock_max=stock_max, draft_below=draft_below, **changes)
+            stock_max=stock_max, draft_below=draft_below)
+        if left is not None:
+            # The one left is to be emptied; one left before and chosen again is not.
+            stock_to_clear_record(connection=connection, location_id=left, items=None,
+                                  receiving=receiving, queued=True)
     connection.refresh_from_db()
     if left is not None:
         # Every link gets its row now, at the new location and unknown: a row made later

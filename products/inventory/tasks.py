@@ -181,16 +181,16 @@ def stock_rule_connection_on_commit(*, connection_id: int) -> None:
     transaction.on_commit(partial(stock_rule_apply_task.delay, connection_id, None))
 
 
-def receiving_locations_vacate_on_commit(*, connection: Connection) -> None:
-    """Once committed, the synced stock leaves the receiving locations the destination left
-    (relocation.py), if it left any."""
-    if connection.locations_left:
-        transaction.on_commit(partial(receiving_locations_vacate_task.delay, connection.pk))
+def stock_to_clear_on_commit(*, connection: Connection) -> None:
+    """Once committed, the synced stock the connection has to clear elsewhere than at its
+    receiving location (a location it left) is set to 0 (relocation.py), if there is any."""
+    if connection.stock_to_clear:
+        transaction.on_commit(partial(stock_to_clear_task.delay, connection.pk))
 
 
 @retrying_task
-def receiving_locations_vacate_task(connection_id: int) -> None:
-    relocation.receiving_locations_vacate(connection_id=connection_id)
+def stock_to_clear_task(connection_id: int) -> None:
+    relocation.stock_to_clear_apply(connection_id=connection_id)
 
 
 # Products per stock-rule task: two Admin API calls each at most.
@@ -290,12 +290,12 @@ def inventory_sweep_task() -> None:
     """Picks up work whose task was lost (broker restart, worker killed mid-task)."""
     reconciliation.reconciliation_runs_end_stuck()
     stale = timezone.now() - SWEEP_STALE
-    for connection_id in Connection.objects.exclude(locations_left=[]).filter(
-            Q(locations_left_since__isnull=True) | Q(locations_left_since__lte=stale),
+    for connection_id in Connection.objects.exclude(stock_to_clear={}).filter(
+            Q(stock_to_clear_since__isnull=True) | Q(stock_to_clear_since__lte=stale),
     ).values_list("pk", flat=True)[:100]:
         # At most one task per sweep window while it waits or retries (it is idempotent).
-        Connection.objects.filter(pk=connection_id).update(locations_left_since=timezone.now())
-        receiving_locations_vacate_task.delay(connection_id)
+        Connection.objects.filter(pk=connection_id).update(stock_to_clear_since=timezone.now())
+        stock_to_clear_task.delay(connection_id)
     for effect_id in effects.inventory_restocks_release_waiting():
         inventory_effect_apply_task.delay(effect_id)
     for effect_id in InventoryEffect.objects.filter(

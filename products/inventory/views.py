@@ -26,9 +26,9 @@ from products.inventory.settings import (
 )
 from products.inventory.tasks import (
     inventory_flush_on_commit,
-    receiving_locations_vacate_on_commit,
     reconciliation_request,
     stock_rule_connection_on_commit,
+    stock_to_clear_on_commit,
 )
 from products.models import ReconciliationRun
 from products.override_preview import resync_preview
@@ -134,7 +134,7 @@ def connection_inventory_save(request: ShopRequest[Shop], connection_id: int) ->
         destination_location_id=form.cleaned_data["destination_location_id"])
     inventory_flush_on_commit(connection_inventory_settings_save(connection=connection,
                                                                  **form.cleaned_data))
-    receiving_locations_vacate_on_commit(connection=connection)
+    stock_to_clear_on_commit(connection=connection)
     stock_rule_connection_on_commit(connection_id=connection.pk)
     response = render(request, "products/inventory_settings.html#destination-forms",
                       _destination_context(request))

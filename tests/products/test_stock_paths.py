@@ -9,12 +9,12 @@ from django.utils import timezone
 from products.inventory.drift import destination_level_changed
 from products.inventory.effects import inventory_effect_apply
 from products.inventory.locations import source_decrement_location_id
-from products.inventory.relocation import receiving_locations_vacate
+from products.inventory.relocation import stock_to_clear_apply
 from products.inventory.settings import connection_inventory_save, source_locations_save
 from products.inventory.tasks import (
     inventory_flush_on_commit,
     inventory_sweep_task,
-    receiving_locations_vacate_on_commit,
+    stock_to_clear_on_commit,
 )
 from products.models import (
     DestinationStock,
@@ -49,7 +49,7 @@ def settings_save(connection: Connection, **changes) -> None:
               "stock_percent": connection.stock_percent, "stock_max": connection.stock_max,
               "draft_below": connection.draft_below, **changes}
     inventory_flush_on_commit(connection_inventory_save(connection=connection, **values))
-    receiving_locations_vacate_on_commit(connection=connection)
+    stock_to_clear_on_commit(connection=connection)
 
 
 def counting_pending(connection: Connection, on: bool) -> None:
@@ -326,14 +326,14 @@ def test_the_location_left_is_not_emptied_once_it_receives_again(emulator):
     world, receiver, (primary, _) = destination_2_reconciled(emulator)
     connection = Connection.objects.get(destination__domain=receiver)
     Connection.objects.filter(pk=connection.pk).update(destination_location_id=primary,
-                                                       locations_left=[primary])
+                                                       stock_to_clear={str(primary): "all"})
     # when it runs
-    zeroed = receiving_locations_vacate(connection_id=connection.pk)
+    zeroed = stock_to_clear_apply(connection_id=connection.pk)
     # then it changes nothing there, where the stock lands again, and is done
     assert zeroed == 0
     assert world.level(receiver, "SHIRT-M") == 8
     assert SyncEvent.objects.filter(location_id=primary, to_value="0").count() == 0
-    assert Connection.objects.get(pk=connection.pk).locations_left == []
+    assert Connection.objects.get(pk=connection.pk).stock_to_clear == {}
 
 
 def test_a_location_left_whose_task_was_lost_is_emptied_by_the_sweeper(emulator):
@@ -348,12 +348,12 @@ def test_a_location_left_whose_task_was_lost_is_emptied_by_the_sweeper(emulator)
     assert world.level(receiver, "SHIRT-M") == 8
     # when the inventory sweeper runs a minute later
     Connection.objects.filter(pk=connection.pk).update(
-        locations_left_since=timezone.now() - timedelta(minutes=1))
+        stock_to_clear_since=timezone.now() - timedelta(minutes=1))
     inventory_sweep_task()
     # then the primary location is emptied, and nothing is left to do
     assert world.levels(receiver) == {"SHIRT-S": 0, "SHIRT-M": 0, "TOTE-1": 0}
-    assert (Connection.objects.values_list("locations_left", "locations_left_since")
-            .get(pk=connection.pk)) == ([], None)
+    assert (Connection.objects.values_list("stock_to_clear", "stock_to_clear_since")
+            .get(pk=connection.pk)) == ({}, None)
 
 
 def test_stocking_at_a_new_location_echoes_no_drift_when_its_echo_comes_last(emulator):
@@ -426,7 +426,7 @@ def test_a_refund_restocked_at_the_location_left_is_taken_off_there(emulator):
     assert world.level(world.source, "SHIRT-M") == 8
     assert (level_at(emulator, receiver, item, second),
             level_at(emulator, receiver, item, primary)) == (8, 0)
-    assert Connection.objects.get(destination__domain=receiver).locations_left == []
+    assert Connection.objects.get(destination__domain=receiver).stock_to_clear == {}
 
 
 def test_stock_of_a_variant_not_synced_is_left_at_any_location(emulator):
@@ -440,7 +440,7 @@ def test_stock_of_a_variant_not_synced_is_left_at_any_location(emulator):
     settle(world)
     # then they stay there, and nothing is queued to empty it
     assert level_at(emulator, receiver, world.items["TOTE-1"][receiver][1], second) == 4
-    assert Connection.objects.get(destination__domain=receiver).locations_left == []
+    assert Connection.objects.get(destination__domain=receiver).stock_to_clear == {}
 
 
 def test_stock_at_another_location_whose_webhook_was_lost_is_found_by_the_reconciliation(
