@@ -23,6 +23,7 @@ from products.inventory.reconciliation import (
     reconciliation_stuck_after,
 )
 from products.inventory.sql import STOCK_FAILING
+from products.inventory.targets import syncing_links
 from products.inventory.tasks import inventory_flush_on_commit, reconciliation_request
 from products.models import DestinationStock, InventoryWriteBatch, ReconciliationRun
 from stores.models import Connection, Shop
@@ -34,7 +35,8 @@ Held = DestinationStock.Hold
 def destination_stock_waiting(*, destination: Shop) -> int:
     """Variants whose stock is still to be written: rows marked dirty, and rows in a write that
     is out at Shopify and not yet confirmed (a write being retried through a Shopify outage is
-    waiting, not done). Each variant once, whichever way it waits."""
+    waiting, not done), each once whichever way it waits; and stock still to set to 0 at
+    another location (Connection.stock_to_clear)."""
     in_flight: set[int] = set()
     for items in InventoryWriteBatch.objects.filter(
             destination=destination, status=InventoryWriteBatch.Status.PENDING
@@ -42,7 +44,19 @@ def destination_stock_waiting(*, destination: Shop) -> int:
         in_flight.update(item["stock"] for item in items)
     dirty = DestinationStock.objects.filter(destination=destination, dirty=True)
     both = dirty.filter(pk__in=in_flight).count() if in_flight else 0
-    return dirty.count() + len(in_flight) - both
+    return dirty.count() + len(in_flight) - both + _stock_to_clear(destination=destination)
+
+
+def _stock_to_clear(*, destination: Shop) -> int:
+    """Synced variants still to set to 0 at a location other than their receiving one (every
+    synced variant of a location left, until it has been read)."""
+    waiting = 0
+    for connection in Connection.objects.filter(destination=destination).exclude(
+            stock_to_clear={}):
+        for items in connection.stock_to_clear.values():
+            waiting += (len(items) if isinstance(items, list)
+                        else syncing_links(connection=connection).count())
+    return waiting
 
 
 FAILURES_LOOKED_AT = timedelta(days=1)  # see sql.STOCK_FAILING

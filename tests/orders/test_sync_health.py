@@ -197,6 +197,12 @@ def test_updates_waiting_counts_writes_out_at_shopify_and_each_variant_once(clie
     # then only the dirty rows wait
     assert destination_stock_waiting(destination=destination) == 5
 
+    # when two variants' stock is found at a location that does not receive (still to clear)
+    Connection.objects.filter(pk=mine.pk).update(stock_to_clear={"7000000099": [11, 12]})
+    # then they wait too
+    assert destination_stock_waiting(destination=destination) == 7
+    assert figure(client, destination, "pending-writes") == "7"
+
 
 def figure(client, shop: Shop, name: str) -> str:
     html = client.get("/dashboard/", headers=session_headers(shop)).content.decode()
