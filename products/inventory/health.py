@@ -22,8 +22,8 @@ from products.inventory.reconciliation import (
     reconciliation_runs_end_stuck,
     reconciliation_stuck_after,
 )
+from products.inventory.relocation import stock_to_clear_waiting
 from products.inventory.sql import STOCK_FAILING
-from products.inventory.targets import syncing_links
 from products.inventory.tasks import inventory_flush_on_commit, reconciliation_request
 from products.models import DestinationStock, InventoryWriteBatch, ReconciliationRun
 from stores.models import Connection, Shop
@@ -44,19 +44,7 @@ def destination_stock_waiting(*, destination: Shop) -> int:
         in_flight.update(item["stock"] for item in items)
     dirty = DestinationStock.objects.filter(destination=destination, dirty=True)
     both = dirty.filter(pk__in=in_flight).count() if in_flight else 0
-    return dirty.count() + len(in_flight) - both + _stock_to_clear(destination=destination)
-
-
-def _stock_to_clear(*, destination: Shop) -> int:
-    """Synced variants still to set to 0 at a location other than their receiving one (every
-    synced variant of a location left, until it has been read)."""
-    waiting = 0
-    for connection in Connection.objects.filter(destination=destination).exclude(
-            stock_to_clear={}):
-        for items in connection.stock_to_clear.values():
-            waiting += (len(items) if isinstance(items, list)
-                        else syncing_links(connection=connection).count())
-    return waiting
+    return dirty.count() + len(in_flight) - both + stock_to_clear_waiting(destination=destination)
 
 
 FAILURES_LOOKED_AT = timedelta(days=1)  # see sql.STOCK_FAILING

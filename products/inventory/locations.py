@@ -51,6 +51,12 @@ def source_decrement_location_id(*, source: Shop) -> int:
 
 def destination_location_id(*, connection: Connection) -> int:
     """The destination's receiving location for one source: its choice or its first."""
-    if connection.destination_location_id:
-        return int(connection.destination_location_id)
-    return shop_location_ids(shop=connection.destination)[0]
+    return receiving_location_id(destination=connection.destination,
+                                 chosen=connection.destination_location_id)
+
+
+def receiving_location_id(*, destination: Shop, chosen: int | None) -> int:
+    """The location a receiving-location choice means: the one chosen, or the first."""
+    if chosen:
+        return int(chosen)
+    return shop_location_ids(shop=destination)[0]

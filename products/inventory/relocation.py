@@ -43,7 +43,7 @@ from syncer.shopify.operations.inventory import (
 
 logger = logging.getLogger(__name__)
 
-# Compare-and-set rounds when the old location's stock keeps moving (its own sales).
+# Compare-and-set rounds when the stock there keeps moving (its own sales).
 STALE_ATTEMPTS = 3
 
 
@@ -85,6 +85,18 @@ def stock_to_clear_record(*, connection: Connection, location_id: int,
             stock_to_clear_since=timezone.now() if queued else None)
 
 
+def stock_to_clear_waiting(*, destination: Shop) -> int:
+    """Synced variants still to set to 0 at a location other than their receiving one (every
+    synced variant of a location left, until it has been read)."""
+    waiting = 0
+    for connection in Connection.objects.filter(destination=destination).exclude(
+            stock_to_clear={}):
+        for items in _entries(connection.stock_to_clear).values():
+            waiting += (len(items) if items is not None else VariantLink.objects.filter(
+                connection=connection, **SYNCING_LINKS).count())
+    return waiting
+
+
 def stock_to_clear_apply(*, connection_id: int) -> int:
     """Sets the connection's synced variants to 0 where `Connection.stock_to_clear` says, then
     forgets each entry done. An entry for the location it receives at (chosen again), or of a
@@ -123,25 +135,22 @@ def stock_to_clear_apply(*, connection_id: int) -> int:
 
 
 def stray_stock_found(*, destination: Shop, inventory_item_id: int, location_id: int,
-                      available: int | None) -> bool:
+                      available: int | None) -> None:
     """A level at a location where none of the destination's stock rows are. A synced
     variant's stock lives at its receiving location only: every destination sale of it is
     taken off the source, wherever it was sold from. Stock of it appearing elsewhere (a refund
     restocked at the location an order was fulfilled from, a transfer, a hand edit) is on sale
     beside the source's, so it is recorded to clear, for the inventory sweeper's next pass to
-    set it to 0 there. Returns whether it was."""
+    set it to 0 there."""
     if available is None or available <= 0:
-        return False
-    found = False
+        return
     for link in VariantLink.objects.filter(
             connection__destination=destination, destination_inventory_item_id=inventory_item_id,
             **SYNCING_LINKS).select_related("connection", "connection__destination"):
         if destination_location_id(connection=link.connection) == location_id:
             continue
-        found = True
         stock_to_clear_record(connection=link.connection, location_id=location_id,
                               items={inventory_item_id})
-    return found
 
 
 def _forget(connection: Connection, location_id: int, done: set[int] | None) -> None:
@@ -198,7 +207,7 @@ def _vacate(connection: Connection, location_id: int, items: set[int] | None, *,
         except QuantityStale:
             continue  # a sale there meanwhile: read again and set what is left
         return zeroed
-    raise ShopifyRetryable("The stock at the location you left kept changing; moving it retries.")
+    raise ShopifyRetryable("The stock to set to 0 at another location kept changing; it retries.")
 
 
 def _cause(connection: Connection, location_id: int) -> str:
@@ -223,14 +232,15 @@ def _history(connection: Connection, links: dict[int, VariantLink],
 
 
 def _refused(connection: Connection, location_id: int, message: str) -> None:
-    """Shopify refused to set the old location's stock to 0: the merchant is told where and
-    why, in the history and an alert, and sets it by hand."""
-    logger.warning("receiving location %s of connection %s not emptied: %s", location_id,
+    """Shopify refused to set the stock there to 0: the merchant is told where and why, in the
+    history and an alert, and sets it by hand."""
+    logger.warning("location %s of connection %s not emptied: %s", location_id,
                    connection.pk, message)
+    cause = _cause(connection, location_id)
     sync_events_record(events=[SyncEventSpec(
         connection=connection, kind=SyncEvent.Kind.INVENTORY, field="available", to_value=0,
-        cause=_cause(connection, location_id), result=SyncEvent.Result.FAILED, error=message,
+        cause=cause, result=SyncEvent.Result.FAILED, error=message,
         location_id=location_id, reason=StockReason.SETTINGS)])
-    alert_raise_on_commit(
-        shop_ids=[connection.destination_id], kind=AlertKind.STOCK_WRITE_FAILED,
-        detail=f"The stock at the receiving location you left was not set to 0: {message}")
+    alert_raise_on_commit(shop_ids=[connection.destination_id],
+                          kind=AlertKind.STOCK_WRITE_FAILED,
+                          detail=f"Not done ({cause}): {message}")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from products.inventory.locations import destination_location_id as location_in_use
-from products.inventory.locations import shop_location_ids
+from products.inventory.locations import receiving_location_id
 from products.inventory.relocation import stock_to_clear_record
 from products.inventory.targets import targets_recompute
 from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
@@ -39,7 +38,8 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
     rules change every target (reason SETTINGS). The "below N: draft" rule is the caller's to
     run once this commits (tasks.stock_rule_connection_on_commit): it calls the destination's
     Admin API."""
-    receiving = _chosen_location(connection, destination_location_id)
+    receiving = receiving_location_id(destination=connection.destination,
+                                      chosen=destination_location_id)
     left = receiving_location_left(connection=connection,
                                    destination_location_id=destination_location_id)
     with transaction.atomic():
@@ -69,18 +69,15 @@ def connection_inventory_save(*, connection: Connection, destination_location_id
                              reason=StockReason.SETTINGS)
 
 
-def _chosen_location(connection: Connection, destination_location_id: int | None) -> int:
-    if destination_location_id is not None:
-        return destination_location_id
-    return shop_location_ids(shop=connection.destination)[0]
-
-
 def receiving_location_left(*, connection: Connection,
                             destination_location_id: int | None) -> int | None:
     """The receiving location a save of `destination_location_id` (None: the first location)
     leaves, or None when it stays."""
-    current = location_in_use(connection=connection)
-    return current if current != _chosen_location(connection, destination_location_id) else None
+    current = receiving_location_id(destination=connection.destination,
+                                    chosen=connection.destination_location_id)
+    chosen = receiving_location_id(destination=connection.destination,
+                                   chosen=destination_location_id)
+    return current if current != chosen else None
 
 
 def inventory_zero_hold_release(*, connection: Connection) -> int:
