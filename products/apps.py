@@ -12,3 +12,8 @@ class ProductsConfig(AppConfig):
         # (stores' links-end hook). precheck: the check before connecting (stores' checker).
         from products import link_end_tasks, precheck, webhook_handlers  # noqa: F401
         from products.inventory import handlers  # noqa: F401
+        from products.inventory.selectors import items_oversold
+        from stores.registry import oversold_reader_register
+
+        # Home says on both sides when stores sold more than a source has.
+        oversold_reader_register(items_oversold)

@@ -344,6 +344,9 @@ class SourceLevel(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "inventory_item_id", "location_id"],
                                                name="source_level_unique")]
+        # Stock sold beyond what the source has (selectors.items_oversold): nearly always none.
+        indexes = [models.Index(fields=["shop"], condition=models.Q(available__lt=0),
+                                name="source_level_negative")]
 
     def __str__(self) -> str:
         return f"{self.inventory_item_id}@{self.location_id}={self.available}"

@@ -29,6 +29,8 @@ _SUBJECTS: dict[str, tuple[str, str]] = {
         "a sale or refund could not change the source's stock",
         "{count} sales or refunds could not change the source's stock"),
     AlertKind.PUSH_FAILED: ("an order push failed", "{count} order pushes failed"),
+    AlertKind.OVERSOLD: ("a sale left the source's stock below zero",
+                         "{count} sales left the source's stock below zero"),
     AlertKind.BREAKER_HELD: ("stock was held back by the zero-stock safety check",
                              "stock was held back {count} times by the zero-stock safety check"),
     AlertKind.CONNECTION_ENDED: ("a store connection ended", "{count} store connections ended"),
@@ -48,6 +50,10 @@ _ADVICE: dict[str, str] = {
     AlertKind.PUSH_FAILED: (
         "An order could not be pushed to its source store. Open the order in Syncer to see "
         "why and push it again."),
+    AlertKind.OVERSOLD: (
+        "Stores sold the same last units at the same moment: the source's stock is now below "
+        "zero, so an order cannot be fulfilled from it. Restock the item at the source, or "
+        "cancel or refund one of the orders; the Activity log shows which orders took it."),
     AlertKind.BREAKER_HELD: (
         "Many synced products would have gone to zero stock at once, which usually means the "
         "source's catalogue was wiped or mis-imported. Syncer held those zeros back: check the "

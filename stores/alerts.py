@@ -40,8 +40,8 @@ LOST_TASK_SLACK = timedelta(minutes=5)
 
 # The kinds each role can receive (the settings page offers only these).
 KINDS_BY_ROLE: dict[str, tuple[str, ...]] = {
-    Shop.Role.SOURCE: (AlertKind.SOURCE_DECREMENT_FAILED, AlertKind.BREAKER_HELD,
-                       AlertKind.CONNECTION_ENDED),
+    Shop.Role.SOURCE: (AlertKind.SOURCE_DECREMENT_FAILED, AlertKind.OVERSOLD,
+                       AlertKind.BREAKER_HELD, AlertKind.CONNECTION_ENDED),
     Shop.Role.DESTINATION: tuple(AlertKind.values),
 }
 

@@ -9,6 +9,7 @@ activity), Sync health (a destination's failed and stuck work) and the destinati
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
@@ -17,8 +18,10 @@ from django.utils.translation import ngettext
 from stores.models import Connection, Shop
 from stores.registry import (
     RECENT_DAYS,
+    OversoldItem,
     WorkTrouble,
     connection_activity_read,
+    oversold_read,
     source_reach_read,
     work_trouble_read,
 )
@@ -147,6 +150,38 @@ def _work_attention(work: WorkTrouble, *, step: NextStep) -> list[Attention]:
     return items
 
 
+# Oversold items named on Home, the most oversold first; the rest (up to OVERSOLD_SHOWN in all)
+# are counted in one line.
+OVERSOLD_NAMED = 3
+OVERSOLD_SHOWN = 100
+
+
+def _oversold_attention(items: list[OversoldItem], *, source_side: bool) -> list[Attention]:
+    """Stock sold beyond what a source has: an order that cannot be fulfilled, until the
+    source restocks or an order is cancelled or refunded (Home says so until then)."""
+    attention = []
+    for item in items[:OVERSOLD_NAMED]:
+        what = " / ".join(part for part in (item.product, item.variant)
+                          if part and part != "Default Title")
+        what += f" ({item.sku})" if item.sku else ""
+        if source_side:
+            text = f"{what} is oversold: your stores sold {item.short:,} more than you have"
+        else:
+            text = (f"{what} is oversold at {item.source}: {item.short:,} sold that it does not "
+                    f"have")
+        step = NextStep("See its sales in Activity", reverse("orders:activity") + "?"
+                        + urlencode({"kind": "stock", "q": item.sku or item.product}))
+        attention.append(Attention(text, Tone.CRITICAL, step))
+    if len(items) > OVERSOLD_NAMED:
+        more = len(items) - OVERSOLD_NAMED
+        attention.append(Attention(
+            ngettext("%(count)s more product is oversold", "%(count)s more products are oversold",
+                     more) % {"count": _count(more)},
+            Tone.CRITICAL, NextStep("See stock in Activity",
+                                    reverse("orders:activity") + "?kind=stock")))
+    return attention
+
+
 @dataclass(frozen=True)
 class _Recent:
     """Connections' work, summed (connection_activity_read): stock written at the stores over
@@ -198,8 +233,10 @@ def source_home_status(*, source: Shop, connection_counts: dict[str, int]) -> Ho
         ),
     ]
 
-    # What failed at its stores first: the merchant can see each there; then its webhooks.
-    attention: list[Attention] = []
+    # Orders that cannot be fulfilled first, then what failed at its stores (the merchant can
+    # see each there), then its webhooks.
+    attention = _oversold_attention(oversold_read(source=source, limit=OVERSOLD_SHOWN),
+                                    source_side=True)
     if failures := recent.failures:
         attention.append(
             Attention(
@@ -264,7 +301,9 @@ def destination_home_status(*, destination: Shop, sources: list[SourceSummary]) 
     ]
 
     sync_health = NextStep("See Sync health", reverse("orders:dashboard") + "#work-health")
-    attention = [
+    attention = _oversold_attention(oversold_read(destination=destination, limit=OVERSOLD_SHOWN),
+                                    source_side=False)
+    attention += [
         item
         for work in work_trouble_read(destination=destination)
         for item in _work_attention(work, step=sync_health)

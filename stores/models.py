@@ -380,6 +380,7 @@ class AlertKind(models.TextChoices):
     BREAKER_HELD = "breaker_held", "Stock held by the zero-stock safety check"
     CONNECTION_ENDED = "connection_ended", "A store disconnected or was blocked"
     ALLOWANCE_REACHED = "allowance_reached", "Plan allowance reached"
+    OVERSOLD = "oversold", "Stores sold more than the source has"
 
 
 class AlertSettings(models.Model):

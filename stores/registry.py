@@ -233,3 +233,43 @@ def work_trouble_reader_register(reader: WorkTroubleReader) -> WorkTroubleReader
 def work_trouble_read(*, destination: Shop) -> list[WorkTrouble]:
     return [work for reader in list(_work_trouble_readers)
             for work in reader(destination=destination)]
+
+
+# --- stock sold beyond what the source has -----------------------------------------------------
+# Destinations sell at the same moment the source does; two of them can sell its last unit each.
+# The source's stock then goes below zero and an order cannot be fulfilled: Home says so on both
+# sides until the source's stock is back at zero or above. products answers, registered in
+# ProductsConfig.ready(); with none registered nothing is oversold.
+
+
+@dataclass(frozen=True)
+class OversoldItem:
+    """A synced source variant whose shared stock is below zero: `short` units were sold that
+    the source does not have."""
+
+    product: str
+    variant: str
+    sku: str
+    short: int
+    source: str  # the source's name
+
+
+OversoldReader = Callable[..., list[OversoldItem]]
+
+_oversold_readers: list[OversoldReader] = []
+
+
+def oversold_reader_register(reader: OversoldReader) -> OversoldReader:
+    """`reader(*, source: Shop | None = None, destination: Shop | None = None, limit: int)
+    -> [OversoldItem, ...]`: a source's items its connected stores sync, or a destination's
+    items from its connected sources; one app answers (the last registered)."""
+    if reader not in _oversold_readers:
+        _oversold_readers.append(reader)
+    return reader
+
+
+def oversold_read(*, source: Shop | None = None, destination: Shop | None = None,
+                  limit: int) -> list[OversoldItem]:
+    if not _oversold_readers:
+        return []
+    return _oversold_readers[-1](source=source, destination=destination, limit=limit)

@@ -1,4 +1,4 @@
-"""Reads for the inventory settings page."""
+"""Reads for the inventory settings page, and the stock sold beyond what a source has."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import Any
 
 from django.db import connection as db_connection
 
-from products.models import DestinationStock, InventoryEffect, ReconciliationRun
+from products.inventory.locations import source_shared_location_ids
+from products.models import (
+    DestinationStock,
+    InventoryEffect,
+    ReconciliationRun,
+    SourceLevel,
+    SourceVariant,
+)
 from stores.models import Connection, Shop
+from stores.registry import OversoldItem
 from webhooks.selectors import DELIVERIES_UNPROCESSED_EXIST, deliveries_unprocessed_params
 
 
@@ -61,3 +69,65 @@ def destination_sales_pending(*, destination: Shop, since: datetime) -> bool:
             "open": [InventoryEffect.Status.PENDING, InventoryEffect.Status.FAILED]})
         (pending,) = cursor.fetchone()
     return bool(pending)
+
+
+# Each source item whose shared stock (summed over its source's shared locations) is below
+# zero. It can only be with a level below zero, so the negative levels (a partial index, nearly
+# always empty) are read first; one statement for every source asked about.
+_OVERSOLD = f"""
+    SELECT l.shop_id, l.inventory_item_id, sum(l.available)
+    FROM {SourceLevel._meta.db_table} AS l
+    JOIN unnest(%(shops)s::bigint[], %(locations)s::bigint[]) AS shared(shop, location)
+        ON shared.shop = l.shop_id AND (shared.location IS NULL OR shared.location = l.location_id)
+    WHERE (l.shop_id, l.inventory_item_id) IN (
+        SELECT shop_id, inventory_item_id FROM {SourceLevel._meta.db_table}
+        WHERE shop_id = ANY(%(shops)s) AND available < 0)
+    GROUP BY l.shop_id, l.inventory_item_id
+    HAVING sum(l.available) < 0
+"""
+
+
+def _shared_known(source: Shop) -> list[int | None]:
+    """The source's shared locations as far as Syncer knows them without asking Shopify (Home
+    must not wait on it): chosen, else the cached list; [None] (every location) when it has
+    neither yet."""
+    settings = source.settings or {}
+    if settings.get("shared_location_ids"):
+        return source_shared_location_ids(source=source)
+    return [location["id"] for location in settings.get("locations") or []] or [None]
+
+
+def items_oversold(*, source: Shop | None = None, destination: Shop | None = None,
+                   limit: int) -> list[OversoldItem]:
+    """Synced source variants whose shared stock (what destinations see) is below zero: a
+    source's that its connected stores sync, or a destination's from its connected sources;
+    the most oversold first, at most `limit`. Two queries, three when anything is oversold,
+    however many sources."""
+    connections = Connection.objects.filter(status=Connection.Status.CONNECTED)
+    if source is not None:
+        connections = connections.filter(source=source)
+    if destination is not None:
+        connections = connections.filter(destination=destination)
+    sources = {connection.source_id: connection.source
+               for connection in connections.select_related("source")}
+    pairs = [(shop_id, location) for shop_id, shop in sources.items()
+             for location in _shared_known(shop)]
+    if not pairs:
+        return []
+    with db_connection.cursor() as cursor:
+        cursor.execute(_OVERSOLD, {"shops": [shop for shop, _ in pairs],
+                                   "locations": [location for _, location in pairs]})
+        totals = {(shop, item): total for shop, item, total in cursor.fetchall()}
+    if not totals:
+        return []
+    variants = SourceVariant.objects.filter(
+        shop_id__in={shop for shop, _ in totals},
+        inventory_item_id__in={item for _, item in totals}, deleted_at__isnull=True,
+        links__connection__in=connections,
+    ).distinct().select_related("product")
+    items = [OversoldItem(product=variant.product.title, variant=variant.title, sku=variant.sku,
+                          short=-totals[(variant.shop_id, variant.inventory_item_id)],
+                          source=sources[variant.shop_id].name or sources[variant.shop_id].domain)
+             for variant in variants if (variant.shop_id, variant.inventory_item_id) in totals]
+    items.sort(key=lambda item: (-item.short, item.product, item.variant))
+    return items[:limit]

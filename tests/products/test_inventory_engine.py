@@ -32,7 +32,7 @@ from products.models import (
     SyncEvent,
     VariantLink,
 )
-from stores.models import Connection, Shop
+from stores.models import AlertDigest, AlertKind, Connection, Shop
 from syncer.redis import redis_client
 from tests.products.catalogue_world import headers
 from tests.products.inventory_world import build, source_adjust
@@ -150,6 +150,50 @@ def test_destination_sale_reduces_the_source_and_the_other_destinations(emulator
     assert world.level(world.destinations[0], "TOTE-1") == 23
     assert world.level(world.destinations[1], "TOTE-1") == 23
     assert InventoryEffect.objects.get().status == "applied"
+
+
+def test_two_stores_selling_the_last_shirts_at_once_are_told_the_source_is_oversold(
+        emulator, mailoutbox):
+    world = build(emulator)
+    reconcile_all(world)
+    # when both destinations sell the source's 8 medium shirts between them, and one more,
+    # before either sale reaches the source
+    for destination, quantity in zip(world.destinations, (5, 4), strict=True):
+        emulator.order_create(destination, lines=[{"sku": "SHIRT-M", "quantity": quantity}],
+                              financial_status="paid")
+    settle(world)
+    # then each sale is taken off the source once: it shows the unit it does not have, and
+    # once the stores' own drops have had their grace, both show none
+    assert world.level(world.source, "SHIRT-M") == -1
+    DestinationStock.objects.filter(due_at__isnull=False).update(
+        due_at=timezone.now() - timedelta(seconds=1))
+    for destination in Shop.objects.filter(domain__in=world.destinations):
+        inventory_flush_destination_task(destination.pk)
+    assert [world.level(destination, "SHIRT-M") for destination in world.destinations] == [0, 0]
+    # and the source, and each store whose sale it was below zero after (both, when their
+    # sales were taken off at the same moment), are alerted
+    alerted = {digest.shop.domain: digest for digest in AlertDigest.objects.filter(
+        kind=AlertKind.OVERSOLD).select_related("shop")}
+    assert world.source in alerted
+    assert set(alerted) - {world.source} in ({world.destinations[0]}, {world.destinations[1]},
+                                             set(world.destinations))
+    (to_source,) = [email for email in mailoutbox if email.to == [alerted[world.source].shop.email]]
+    assert "a sale left the source's stock below zero" in to_source.subject
+    assert "Linen shirt / SHIRT-M (SHIRT-M) is at -1 at src after it, 1 sold that src does not " \
+        "have." in to_source.body
+
+
+def test_a_sale_of_the_last_units_is_no_oversell(emulator, mailoutbox):
+    world = build(emulator)
+    reconcile_all(world)
+    # when a destination sells every medium shirt the source has
+    emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-M", "quantity": 8}],
+                          financial_status="paid")
+    settle(world)
+    # then the source is at 0, and nobody is told it is oversold
+    assert world.level(world.source, "SHIRT-M") == 0
+    assert not AlertDigest.objects.filter(kind=AlertKind.OVERSOLD).exists()
+    assert mailoutbox == []
 
 
 def test_duplicate_paid_webhooks_move_the_source_once(emulator):

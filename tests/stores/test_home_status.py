@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.models import OrderPush
-from products.models import SyncEvent
+from products.models import SourceLevel, SyncEvent
 from stores.models import Connection, Shop
 from tests.orders.dashboard_world import V1, pushed_order, session_headers
 from tests.orders.store_world import link, product
@@ -235,6 +235,59 @@ def test_a_source_with_failed_syncs_and_webhooks_needs_attention(client):
         "1 webhook delivery from Shopify is waiting longer than it should. See System status",
     ]
     assert card.links == [("See System status", "/status"), ("See System status", "/status")]
+
+
+def oversold_world() -> tuple[Shop, Shop, Shop]:
+    """A source (locations 1 and 2 shared) with two stores syncing its shirt: S is at -2 and +1
+    (1 short in all), M at -3 and 0; its mug, at -5, no store syncs; and another store syncing
+    the shirt of a source with nothing oversold."""
+    source = SourceFactory(name="Main Source",
+                           settings={"locations": [{"id": 1, "name": "A"}, {"id": 2, "name": "B"}]})
+    first, second = ConnectionFactory(source=source), ConnectionFactory(source=source)
+    shirt = product(source, "Linen shirt", ["SHIRT-S", "SHIRT-M"], stock=[-2, -3])
+    SourceLevel.objects.create(shop=source, location_id=2, available=1,
+                               inventory_item_id=shirt.variants.get(sku="SHIRT-S").inventory_item_id,
+                               shopify_updated_at=timezone.now(), seen_at=timezone.now())
+    link(first, shirt), link(second, shirt)
+    product(source, "Mug", ["MUG-1"], stock=[-5])
+    other = ConnectionFactory()
+    link(other, product(other.source, "Linen shirt", ["SHIRT-S"], stock=[4]))
+    return source, first.destination, other.destination
+
+
+def test_a_source_whose_stores_sold_more_than_it_has_says_so_first(client):
+    # given a source whose stores sold 3 medium shirts and 1 small shirt it does not have
+    source, _, _ = oversold_world()
+    # when it opens Home
+    card = status_card(client, source)
+    # then the most oversold comes first, with where to see its sales; the next is listed; the
+    # mug its stores do not sync is not
+    assert card.headline == ("Linen shirt / SHIRT-M (SHIRT-M) is oversold: your stores sold 3 "
+                             "more than you have")
+    assert card.badge == ("critical", "Needs attention")
+    assert card.next_step == ("See its sales in Activity", "/activity/?kind=stock&q=SHIRT-M")
+    assert card.attention[0] == ("Linen shirt / SHIRT-S (SHIRT-S) is oversold: your stores sold 1 "
+                                 "more than you have. See its sales in Activity")
+    assert len(card.attention) == 1
+
+    # when the source restocks them
+    SourceLevel.objects.filter(shop=source, available__lt=0).update(available=0)
+    # then Home no longer says so
+    assert "oversold" not in " ".join([status_card(client, source).headline,
+                                       *status_card(client, source).attention])
+
+
+def test_a_destination_whose_source_is_oversold_says_so_and_another_does_not(client):
+    # given two stores: one syncing a source with oversold shirts, the other not
+    _, destination, unaffected = oversold_world()
+    # when each opens Home
+    card = status_card(client, destination)
+    # then the first is told, the second is not
+    assert card.headline == ("Linen shirt / SHIRT-M (SHIRT-M) is oversold at Main Source: 3 sold "
+                             "that it does not have")
+    assert card.badge == ("critical", "Needs attention")
+    assert "oversold" not in " ".join([status_card(client, unaffected).headline,
+                                       *status_card(client, unaffected).attention])
 
 
 # --- destination ------------------------------------------------------------------------------
