@@ -40,9 +40,6 @@ CSV_CHUNK = 500
 EventKind = SyncEvent.Kind
 STOCK_EVENT_KINDS = frozenset({EventKind.INVENTORY, EventKind.SOURCE_DECREMENT,
                                EventKind.SOURCE_RESTOCK, EventKind.DRIFT})
-# Why a sync event happened is worded for the destination ("your store"); these two causes
-# name the destination's store and read the same from the source's side.
-SOURCE_SIDE_CAUSES = frozenset({EventKind.SOURCE_DECREMENT, EventKind.SOURCE_RESTOCK})
 
 
 class ActivityKind(TextChoices):
@@ -366,18 +363,17 @@ def _sync_rows(scope: _Scope, events: list[SyncEvent]) -> dict[int, ActivityRow]
     for connection_id, group in by_connection.items():
         connection = scope.connections[connection_id]
         store = shop_label(scope.other(connection))
-        for history in sync_history_rows(connection=connection, events=group):
-            rows[history.event.pk] = _sync_row(history, store=store, zone=zone,
-                                               is_source=scope.is_source)
+        for history in sync_history_rows(connection=connection, events=group,
+                                         seen_from_source=scope.is_source):
+            rows[history.event.pk] = _sync_row(history, store=store, zone=zone)
     return rows
 
 
-def _sync_row(history: HistoryRow, *, store: str, zone: Any, is_source: bool) -> ActivityRow:
+def _sync_row(history: HistoryRow, *, store: str, zone: Any) -> ActivityRow:
     event = history.event
     stock = event.kind in STOCK_EVENT_KINDS
-    cause = history.cause if not is_source or event.kind in SOURCE_SIDE_CAUSES else ""
     details = " · ".join(part for part in (f"At {history.location}" if history.location else "",
-                                           cause) if part)
+                                           history.cause) if part)
     variant_part = " / ".join(part for part in (history.product, history.variant) if part)
     what = " · ".join(part for part in (variant_part, f"SKU {history.sku}" if history.sku
                                         else "", event.order_name) if part)

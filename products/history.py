@@ -99,22 +99,37 @@ def _number(value: str) -> int | None:
     return int(value) if value.lstrip("-").isdigit() else None
 
 
-def _cause_words(event: SyncEvent, *, store: str, sale: InventoryEffect | None) -> str:
-    """Why it happened, in words, from what the event recorded."""
+# StockReason's labels say "your store" and "the source" to the destination; its source reads
+# these instead.
+_SOURCE_SIDE_REASONS = {
+    StockReason.SOURCE_CHANGE: "A change of your stock",
+    StockReason.SETTINGS: "{store}'s inventory settings changed (stock rules or locations)",
+    StockReason.HAND_EDIT: "A change made by hand in {store}, put back to your stock",
+}
+
+
+def _cause_words(event: SyncEvent, *, store: str, sale: InventoryEffect | None,
+                 seen_from_source: bool) -> str:
+    """Why it happened, in words, from what the event recorded: worded for the destination
+    (`store` is its name; "your store"), or for its source, which reads of the destination's
+    own changes by the destination's name."""
+    at = store if seen_from_source else "your store"
     order = f", order {event.order_name}" if event.order_name else ""
     reason = event.reason
     if sale is not None:
         order = f", order {sale.order_name}" if sale.order_name else ""
         what = "A restock refund" if sale.kind == InventoryEffect.Kind.RESTOCK else "A sale"
-        return f"{what} on {store}{order}, counted by Shopify in your store"
+        return f"{what} on {store}{order}, counted by Shopify in {at}"
     if event.kind == Kind.SOURCE_DECREMENT or reason == StockReason.SALE:
         return f"A sale on {store}{order}"
     if event.kind == Kind.SOURCE_RESTOCK or reason == StockReason.RESTOCK:
         return f"A restock refund on {store}{order}"
     if event.kind == Kind.DRIFT:
         if reason == StockReason.RESYNC or event.cause.startswith("reconciliation"):
-            return "Found by a resync: your store showed another quantity"
-        return "Changed by hand in your store (not sent to the source)"
+            return f"Found by a resync: {at} showed another quantity"
+        return f"Changed by hand in {at} (not sent to the source)"
+    if seen_from_source and reason in _SOURCE_SIDE_REASONS:
+        return _SOURCE_SIDE_REASONS[reason].format(store=store)
     if reason == StockReason.HELD:
         detail = event.cause.removeprefix("held back: ")
         return f"{StockReason.HELD.label}: {detail}"
@@ -125,9 +140,10 @@ def _cause_words(event: SyncEvent, *, store: str, sale: InventoryEffect | None) 
     return event.cause
 
 
-def sync_history_rows(*, connection: Connection,
-                      events: Sequence[SyncEvent]) -> list[HistoryRow]:
-    """One page of events as rows (a fixed number of queries, whatever the page holds)."""
+def sync_history_rows(*, connection: Connection, events: Sequence[SyncEvent],
+                      seen_from_source: bool = False) -> list[HistoryRow]:
+    """One page of events as rows (a fixed number of queries, whatever the page holds), their
+    causes worded for the connection's destination or, `seen_from_source`, for its source."""
     source, destination = connection.source, connection.destination
     locations = _location_names(destination, source)
     by_destination_variant: dict[int, SourceVariant] = {}
@@ -173,6 +189,7 @@ def sync_history_rows(*, connection: Connection,
             sku=variant.sku if variant and stock else "",
             location=locations.get(event.location_id or 0, "") if event.location_id else "",
             change=change, cause=_cause_words(event, store=_store_name(destination),
-                                              sale=sales.get(event.pk)),
+                                              sale=sales.get(event.pk),
+                                              seen_from_source=seen_from_source),
             latency=latency_words(event.latency_ms)))
     return rows

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import DestinationOrder, OrderFulfillment, OrderLine, OrderPush, OrderPushLine
-from products.models import SourceProduct, SourceVariant, SyncEvent
+from products.models import InventoryEffect, SourceProduct, SourceVariant, SyncEvent
 from stores.models import Connection, ConnectionEvent, Shop
 from tests.orders.dashboard_world import ZONE, session_headers
 from tests.stores.factories import ConnectionFactory, DestinationFactory, SourceFactory
@@ -230,13 +230,14 @@ def test_the_store_filter_keeps_that_store_only(client, world):
 
 
 def test_the_text_filter_finds_products_skus_and_orders(client, world):
-    # a SKU: the stock events of that variant, and the orders with a line of it
+    # a SKU: the stock events of that variant, and the orders with a line of it (why a stock
+    # event happened, worded for the source)
     assert kinds(table(client, world.source, q="shirt-s")) == [
         ("Fulfilment", "Order #1001 Tracking UPS 1Z999"), ("Order push (automatic)",
                                                           "Order #1001"),
         ("Inventory", "Linen shirt / S · SKU SHIRT-S"),
         ("Inventory", "Linen shirt / S · SKU SHIRT-S"),
-        ("Inventory", "Linen shirt / S · SKU SHIRT-S")]
+        ("Inventory", "Linen shirt / S · SKU SHIRT-S A change of your stock")]
     # a product title: its events, and the orders with a line of it
     assert kinds(table(client, world.source, q="stoneware")) == [
         ("Order push (by hand)", "Order #1002"), ("Price", "Stoneware mug / Price")]
@@ -246,6 +247,41 @@ def test_the_text_filter_finds_products_skus_and_orders(client, world):
     # and filters combine
     assert kinds(table(client, world.source, q="shirt", kind="failures")) == [
         ("Inventory", "Linen shirt / S · SKU SHIRT-S")]
+
+
+def test_why_a_stock_change_happened_is_worded_for_each_side(client, world):
+    # given at dest 1: a hand edit found, a sale of it counted by Shopify before its order
+    # reached Syncer, and that sale taken off the source
+    small = SourceVariant.objects.get(sku="SHIRT-S")
+    moment = world.day + timedelta(hours=9)
+    for from_value, to_value, minutes in (("7", "9", 0), ("9", "8", 1)):
+        sync_event(world.a, moment + timedelta(minutes=minutes), kind="drift",
+                   source_product=small.product, source_variant=small, from_value=from_value,
+                   to_value=to_value, reason="hand_edit", result="skipped")
+    sale = InventoryEffect.objects.create(
+        destination=world.dest_1, source=world.source, kind="sale", key="line-1", order_id=1,
+        order_name="#1003", line_item_id=1, inventory_item_id=111, location_id=1, delta=-1,
+        idempotency_key="k-sale-1")
+    InventoryEffect.objects.filter(pk=sale.pk).update(created_at=moment + timedelta(minutes=2))
+    sync_event(world.a, moment + timedelta(minutes=2), kind="source_decrement",
+               source_product=small.product, source_variant=small, to_value="-1",
+               reason="sale", order_name="#1003")
+
+    def why(shop: Shop) -> list[str]:
+        return [row[3] for row in table(client, shop, q="shirt-s")[:3]]
+
+    # then dest 1 reads them as its own store's changes
+    assert why(world.dest_1) == [
+        "Linen shirt / S · SKU SHIRT-S · #1003 A sale on Dest One, order #1003",
+        "Linen shirt / S · SKU SHIRT-S A sale on Dest One, order #1003, counted by Shopify in "
+        "your store",
+        "Linen shirt / S · SKU SHIRT-S Changed by hand in your store (not sent to the source)"]
+    # and the source by the store's name
+    assert why(world.source) == [
+        "Linen shirt / S · SKU SHIRT-S · #1003 A sale on Dest One, order #1003",
+        "Linen shirt / S · SKU SHIRT-S A sale on Dest One, order #1003, counted by Shopify in "
+        "Dest One",
+        "Linen shirt / S · SKU SHIRT-S Changed by hand in Dest One (not sent to the source)"]
 
 
 def test_the_date_range_is_whole_days_in_the_shops_time_zone(client, world):
