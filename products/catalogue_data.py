@@ -43,6 +43,7 @@ class VariantData:
     tracked: bool = True
     weight: Decimal | None = None  # None: the payload does not say (kept as held)
     weight_unit: str = ""
+    inventory_policy: str = "DENY"  # CONTINUE: sold when out of stock (backorders)
 
 
 @dataclass
@@ -133,6 +134,7 @@ def product_data_from_rest(payload: dict) -> ProductData:
             position=int(raw.get("position") or 1),
             tracked=raw.get("inventory_management") == "shopify",
             weight=weight, weight_unit=weight_unit,
+            inventory_policy=str(raw.get("inventory_policy") or "deny").upper(),
         ))
     images = [{"src": str(i.get("src") or ""), "alt": str(i.get("alt") or "")}
               for i in sorted(payload.get("images") or [], key=lambda i: i.get("position") or 0)
@@ -160,6 +162,7 @@ def product_data_from_shopify(product: Product) -> ProductData:
                            for option in variant.selected_options],
             position=variant.position, tracked=variant.tracked,
             weight=variant.weight, weight_unit=variant.weight_unit,
+            inventory_policy=variant.inventory_policy,
         )
         for variant in product.variants
     ]

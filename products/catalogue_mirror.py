@@ -53,7 +53,8 @@ PRODUCT_FIELDS = ["title", "handle", "description_html", "vendor", "product_type
                   "status", "options", "images", "seo_title", "seo_description", "metafields",
                   "hidden", "shopify_updated_at", "deleted_at"]
 VARIANT_FIELDS = ["inventory_item_id", "title", "sku", "barcode", "price", "compare_at_price",
-                  "option_values", "position", "tracked", "weight", "weight_unit", "deleted_at"]
+                  "option_values", "position", "tracked", "inventory_policy", "weight",
+                  "weight_unit", "deleted_at"]
 # field_sync's product-level fields, and variant-level ones (options are both: names and
 # values at the product, each variant's values).
 PRODUCT_LEVEL = [name for name, spec in BY_NAME.items() if not spec.variant_level]
@@ -64,7 +65,8 @@ def _variant_fields(data: VariantData) -> dict[str, Any]:
     values = {"inventory_item_id": data.inventory_item_id, "title": data.title[:512],
               "sku": data.sku[:255], "barcode": data.barcode[:255], "price": data.price,
               "compare_at_price": data.compare_at_price, "option_values": data.option_values,
-              "position": data.position, "tracked": data.tracked}
+              "position": data.position, "tracked": data.tracked,
+              "inventory_policy": data.inventory_policy[:8]}
     if data.weight is not None:  # else the payload does not say: keep what is held
         values |= {"weight": data.weight, "weight_unit": data.weight_unit[:12]}
     return values

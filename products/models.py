@@ -57,6 +57,9 @@ class SourceVariant(models.Model):
     weight_unit = models.CharField(max_length=12, blank=True, default="", db_default="")
     position = models.PositiveIntegerField(default=1)
     tracked = models.BooleanField(default=True)
+    # Shopify's inventory policy: DENY, or CONTINUE (sold when out of stock: its stock below
+    # zero is the merchant's backorders, not an oversell).
+    inventory_policy = models.CharField(max_length=8, default="DENY", db_default="DENY")
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -19,6 +19,9 @@ from stores.models import Connection, Shop
 from stores.registry import OversoldItem
 from webhooks.selectors import DELIVERIES_UNPROCESSED_EXIST, deliveries_unprocessed_params
 
+# A variant Shopify sells when out of stock: its stock below zero is backorders, on purpose.
+CONTINUE_SELLING = "CONTINUE"
+
 
 def zero_held_count(*, connection: Connection) -> int:
     """Variants whose new zero the breaker holds back for the merchant."""
@@ -99,8 +102,9 @@ def _shared_known(source: Shop) -> list[int | None]:
 
 def items_oversold(*, source: Shop | None = None, destination: Shop | None = None,
                    limit: int) -> list[OversoldItem]:
-    """Synced source variants whose shared stock (what destinations see) is below zero: a
-    source's that its connected stores sync, or a destination's from its connected sources;
+    """Synced source variants whose shared stock (what destinations see) is below zero, unless
+    they sell when out of stock (backorders): a source's that its connected stores sync, or a
+    destination's from its connected sources;
     the most oversold first, at most `limit`. Two queries, three when anything is oversold,
     however many sources."""
     connections = Connection.objects.filter(status=Connection.Status.CONNECTED)
@@ -124,7 +128,7 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
         shop_id__in={shop for shop, _ in totals},
         inventory_item_id__in={item for _, item in totals}, deleted_at__isnull=True,
         links__connection__in=connections,
-    ).distinct().select_related("product")
+    ).exclude(inventory_policy=CONTINUE_SELLING).distinct().select_related("product")
     items = [OversoldItem(product=variant.product.title, variant=variant.title, sku=variant.sku,
                           short=-totals[(variant.shop_id, variant.inventory_item_id)],
                           source=sources[variant.shop_id].name or sources[variant.shop_id].domain)

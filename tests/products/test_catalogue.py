@@ -63,16 +63,19 @@ def test_webhooks_keep_the_mirror_fresh(emulator):
     world.settle()
     mirror = SourceProduct.objects.get()
     assert [v.sku for v in mirror.variants.order_by("position")] == ["SHIRT-S", "SHIRT-M"]
-    # when the merchant renames it, reprices a variant and changes a SKU
+    # when the merchant renames it, reprices a variant, changes a SKU and lets it sell when out
+    # of stock (backorders)
     world.admin(SOURCE, PRODUCT_UPDATE, {"product": {"id": product["id"], "title": "Shirt"}})
     small = product["variants"]["nodes"][0]
     world.admin(SOURCE, VARIANTS_UPDATE, {"p": product["id"], "v": [
-        {"id": small["id"], "price": "25.00", "inventoryItem": {"sku": "SHIRT-SM"}}]})
+        {"id": small["id"], "price": "25.00", "inventoryPolicy": "CONTINUE",
+         "inventoryItem": {"sku": "SHIRT-SM"}}]})
     world.settle()
     mirror.refresh_from_db()
     assert mirror.title == "Shirt"
-    assert list(mirror.variants.order_by("position").values_list("sku", "price")) == [
-        ("SHIRT-SM", Decimal("25.00")), ("SHIRT-M", Decimal("30.00"))]
+    assert list(mirror.variants.order_by("position").values_list(
+        "sku", "price", "inventory_policy")) == [
+        ("SHIRT-SM", Decimal("25.00"), "CONTINUE"), ("SHIRT-M", Decimal("30.00"), "DENY")]
 
 
 def test_an_older_payload_never_overwrites_a_newer_one(emulator, client):

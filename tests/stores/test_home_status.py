@@ -239,8 +239,8 @@ def test_a_source_with_failed_syncs_and_webhooks_needs_attention(client):
 
 def oversold_world() -> tuple[Shop, Shop, Shop]:
     """A source (locations 1 and 2 shared) with two stores syncing its shirt: S is at -2 and +1
-    (1 short in all), M at -3 and 0; its mug, at -5, no store syncs; and another store syncing
-    the shirt of a source with nothing oversold."""
+    (1 short in all), M at -3 and 0; its mug, at -5, no store syncs; its hoodie, at -4, sells
+    on backorder; and another store syncing the shirt of a source with nothing oversold."""
     source = SourceFactory(name="Main Source",
                            settings={"locations": [{"id": 1, "name": "A"}, {"id": 2, "name": "B"}]})
     first, second = ConnectionFactory(source=source), ConnectionFactory(source=source)
@@ -250,6 +250,10 @@ def oversold_world() -> tuple[Shop, Shop, Shop]:
                                shopify_updated_at=timezone.now(), seen_at=timezone.now())
     link(first, shirt), link(second, shirt)
     product(source, "Mug", ["MUG-1"], stock=[-5])
+    # (a hoodie sold on pre-order: below zero on purpose)
+    hoodie = product(source, "Hoodie", ["HOOD-1"], stock=[-4])
+    hoodie.variants.update(inventory_policy="CONTINUE")
+    link(first, hoodie)
     other = ConnectionFactory()
     link(other, product(other.source, "Linen shirt", ["SHIRT-S"], stock=[4]))
     return source, first.destination, other.destination
@@ -261,7 +265,7 @@ def test_a_source_whose_stores_sold_more_than_it_has_says_so_first(client):
     # when it opens Home
     card = status_card(client, source)
     # then the most oversold comes first, with where to see its sales; the next is listed; the
-    # mug its stores do not sync is not
+    # mug its stores do not sync and the hoodie on backorder are not
     assert card.headline == ("Linen shirt / SHIRT-M (SHIRT-M) is oversold: your stores sold 3 "
                              "more than you have")
     assert card.badge == ("critical", "Needs attention")

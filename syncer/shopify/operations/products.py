@@ -92,6 +92,8 @@ class ProductVariant:
     # OUNCES, POUNDS); None when the answer did not say.
     weight: Decimal | None = None
     weight_unit: str = ""
+    # Shopify's ProductVariantInventoryPolicy: DENY, or CONTINUE (sold when out of stock).
+    inventory_policy: str = "DENY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +279,7 @@ def _variant(node: Mapping[str, Any]) -> ProductVariant:
                                               value=str(option.get("value")))
                                for option in node.get("selectedOptions") or []),
         weight=weight, weight_unit=weight_unit,
+        inventory_policy=str(node.get("inventoryPolicy") or "DENY").upper(),
     )
 
 
