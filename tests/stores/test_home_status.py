@@ -277,8 +277,7 @@ def test_a_source_whose_stores_sold_more_than_it_has_says_so_first(client):
     # when the source restocks them
     SourceLevel.objects.filter(shop=source, available__lt=0).update(available=0)
     # then Home no longer says so
-    assert "oversold" not in " ".join([status_card(client, source).headline,
-                                       *status_card(client, source).attention])
+    assert not says_oversold(client, source)
 
 
 def test_a_destination_whose_source_is_oversold_says_so_and_another_does_not(client):
@@ -290,8 +289,12 @@ def test_a_destination_whose_source_is_oversold_says_so_and_another_does_not(cli
     assert card.headline == ("Linen shirt / SHIRT-M (SHIRT-M) is oversold at Main Source: 3 sold "
                              "that it does not have")
     assert card.badge == ("critical", "Needs attention")
-    assert "oversold" not in " ".join([status_card(client, unaffected).headline,
-                                       *status_card(client, unaffected).attention])
+    assert not says_oversold(client, unaffected)
+
+
+def says_oversold(client, shop: Shop) -> bool:
+    card = status_card(client, shop)
+    return "oversold" in " ".join([card.headline, *card.attention])
 
 
 # --- destination ------------------------------------------------------------------------------
