@@ -33,13 +33,13 @@ from products.imports import (
     connection_busy_product_ids,
     connection_require_connected,
 )
+from products.labels import variant_label
 from products.models import CatalogueScan, ProductLink, SourceVariant, SyncEvent, VariantLink
 from products.sync_events import sync_event_record
 from stores.models import Connection
 
 SEARCH_RESULTS = 20
 LINKED_BY_HAND = "linked by hand"
-DEFAULT_TITLE = "Default Title"
 
 
 class ManualLinkRefused(Exception):
@@ -88,13 +88,6 @@ class HandLink:
     destination: str
     destination_sku: str
     linked_at: datetime
-
-
-def variant_label(product_title: str, variant_title: str) -> str:
-    """"Linen shirt / S", or the product's title alone for its one default variant."""
-    if not variant_title or variant_title == DEFAULT_TITLE:
-        return product_title
-    return f"{product_title} / {variant_title}"
 
 
 def _destination_row(row: dict) -> DestinationVariantRow:

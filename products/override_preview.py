@@ -30,7 +30,8 @@ from products.imports import connection_busy_product_ids
 from products.inventory.levels import levels_read
 from products.inventory.locations import destination_location_id, source_shared_location_ids
 from products.inventory.targets import destination_targets, syncing_links
-from products.manual_mapping import destination_scan_for_mapping, variant_label
+from products.labels import variant_label
+from products.manual_mapping import destination_scan_for_mapping
 from products.mapping import map_plan, map_report_current
 from products.models import (
     CatalogueScan,

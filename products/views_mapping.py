@@ -25,6 +25,7 @@ from products.forms_mapping import (
     MatchByForm,
     ProductChoiceForm,
 )
+from products.labels import variant_label
 from products.manual_mapping import ManualLinkRefused
 from products.models import CatalogueScan, ProductJob
 from products.sku_matching import key_words
@@ -250,7 +251,7 @@ def map_manual_link(request: ShopRequest[Shop], connection_id: int) -> HttpRespo
         return failure(_manual(request, connection, status=409), str(exc),
                        link_url=exc.upgrade_url, link_label=UPGRADE_LABEL)
     variant = variant_link.source_variant
-    label = manual_mapping.variant_label(variant.product.title, variant.title)
+    label = variant_label(variant.product.title, variant.title)
     return toast(_manual(request, connection),
                  f"Linked “{label}”. Its stock in your store now follows the source's.")
 

@@ -161,16 +161,14 @@ def _oversold_attention(items: list[OversoldItem], *, source_side: bool) -> list
     source restocks or an order is cancelled or refunded (Home says so until then)."""
     attention = []
     for item in items[:OVERSOLD_NAMED]:
-        what = " / ".join(part for part in (item.product, item.variant)
-                          if part and part != "Default Title")
-        what += f" ({item.sku})" if item.sku else ""
+        what = item.label + (f" ({item.sku})" if item.sku else "")
         if source_side:
             text = f"{what} is oversold: your stores sold {item.short:,} more than you have"
         else:
             text = (f"{what} is oversold at {item.source}: {item.short:,} sold that it does not "
                     f"have")
         step = NextStep("See its sales in Activity", reverse("orders:activity") + "?"
-                        + urlencode({"kind": "stock", "q": item.sku or item.product}))
+                        + urlencode({"kind": "stock", "q": item.sku or item.label}))
         attention.append(Attention(text, Tone.CRITICAL, step))
     if len(items) > OVERSOLD_NAMED:
         more = len(items) - OVERSOLD_NAMED

@@ -247,8 +247,7 @@ class OversoldItem:
     """A synced source variant whose shared stock is below zero: `short` units were sold that
     the source does not have."""
 
-    product: str
-    variant: str
+    label: str  # "Linen shirt / S", the product's title alone for its one default variant
     sku: str
     short: int
     source: str  # the source's name

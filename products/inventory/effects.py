@@ -22,6 +22,7 @@ from products.inventory.locations import (
 from products.inventory.sales import destination_sales_record
 from products.inventory.selectors import CONTINUE_SELLING
 from products.inventory.targets import source_levels_changed
+from products.labels import variant_label
 from products.models import (
     InventoryEffect,
     SourceVariant,
@@ -262,8 +263,8 @@ def _oversold_alert(effect: InventoryEffect, *, shared: int) -> None:
     ).select_related("product").first()
     if variant is not None and variant.inventory_policy == CONTINUE_SELLING:
         return  # backorders, on purpose
-    what = (f"{variant.product.title} / {variant.title}" + (f" ({variant.sku})" if variant.sku
-                                                             else "")
+    what = (variant_label(variant.product.title, variant.title)
+            + (f" ({variant.sku})" if variant.sku else "")
             if variant else f"inventory item {effect.inventory_item_id}")
     destination = Shop.objects.get(pk=effect.destination_id)
     source = effect.source.name or effect.source.domain

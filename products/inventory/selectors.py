@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection as db_connection
 
 from products.inventory.locations import source_shared_location_ids
+from products.labels import variant_label
 from products.models import (
     DestinationStock,
     InventoryEffect,
@@ -104,9 +105,8 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
                    limit: int) -> list[OversoldItem]:
     """Synced source variants whose shared stock (what destinations see) is below zero, unless
     they sell when out of stock (backorders): a source's that its connected stores sync, or a
-    destination's from its connected sources;
-    the most oversold first, at most `limit`. Two queries, three when anything is oversold,
-    however many sources."""
+    destination's from its connected sources; the most oversold first, at most `limit`. Two
+    queries, three when anything is oversold, however many sources."""
     connections = Connection.objects.filter(status=Connection.Status.CONNECTED)
     if source is not None:
         connections = connections.filter(source=source)
@@ -129,9 +129,10 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
         inventory_item_id__in={item for _, item in totals}, deleted_at__isnull=True,
         links__connection__in=connections,
     ).exclude(inventory_policy=CONTINUE_SELLING).distinct().select_related("product")
-    items = [OversoldItem(product=variant.product.title, variant=variant.title, sku=variant.sku,
+    items = [OversoldItem(label=variant_label(variant.product.title, variant.title),
+                          sku=variant.sku,
                           short=-totals[(variant.shop_id, variant.inventory_item_id)],
                           source=sources[variant.shop_id].name or sources[variant.shop_id].domain)
              for variant in variants if (variant.shop_id, variant.inventory_item_id) in totals]
-    items.sort(key=lambda item: (-item.short, item.product, item.variant))
+    items.sort(key=lambda item: (-item.short, item.label))
     return items[:limit]
