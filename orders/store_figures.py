@@ -148,7 +148,9 @@ def store_product_list(*, connection: Connection, tab: str,
                        search: str = "") -> QuerySet[SourceProduct]:
     """The source's products as one store sees them (tab "synced": those it imported or
     mapped; "not_synced": those it may still import), each with its SKUs, the source's stock
-    of it and, once synced, the stock Syncer sets at the store. One query per page."""
+    of it and, once synced, the stock Syncer sets at the store and how many of its variants
+    sync (a mapped product whose store lacks one of its SKUs syncs fewer). One query per
+    page."""
     live_variants = SourceVariant.objects.filter(product=OuterRef("pk"), deleted_at__isnull=True)
     shared = (connection.source.settings or {}).get("shared_location_ids")
     levels = SourceLevel.objects.filter(
@@ -160,9 +162,14 @@ def store_product_list(*, connection: Connection, tab: str,
         levels = levels.filter(location_id__in=[int(location) for location in shared])
     store_stock = DestinationStock.objects.filter(
         variant_link__connection=connection, variant_link__source_variant__product=OuterRef("pk"))
+    synced = VariantLink.objects.filter(connection=connection,
+                                        source_variant__product=OuterRef("pk"),
+                                        source_variant__deleted_at__isnull=True)
     return catalogue_for_destination(connection=connection, tab=tab, search=search).annotate(
         skus=Subquery(live_variants.exclude(sku="").order_by().values("product")
                       .annotate(skus=StringAgg("sku", delimiter=Value(", "), order_by="position"))
                       .values("skus")[:1]),
         source_stock=_sum_of(levels, "available", within="shop_id"),
-        store_stock=_sum_of(store_stock, "target", within="destination_id"))
+        store_stock=_sum_of(store_stock, "target", within="destination_id"),
+        synced_variants=Subquery(synced.order_by().values("connection").annotate(
+            count=Count("pk")).values("count")[:1], output_field=IntegerField()))

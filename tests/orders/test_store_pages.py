@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.models import OrderPush
-from products.models import ProductLink, SyncEvent
+from products.models import ProductLink, SourceProduct, SyncEvent, VariantLink
 from stores.models import Connection, EndedLink
 from tests.orders.dashboard_world import V1, pushed_order, session_headers
 from tests.orders.store_world import link, product
@@ -210,6 +210,21 @@ def test_the_store_page_lists_the_stores_synced_and_available_products(client, s
     ]
     assert available.strip().startswith('<div id="store-products">')
     assert "<dt>Available products</dt><dd>2</dd>" in page
+
+
+def test_a_product_the_store_syncs_in_part_says_how_many_variants_sync(client, store_world):
+    # given the store mapped the scarf by SKU, and it has only one of its three SKUs
+    scarf = SourceProduct.objects.get(title="Wool scarf")
+    link(store_world, scarf, targets=[1, 0, 2])
+    VariantLink.objects.filter(connection=store_world, source_variant__product=scarf).exclude(
+        source_variant__sku="SCARF-1").delete()
+    # when the source opens the store's page
+    page = client.get(f"/stores/{store_world.pk}/",
+                      headers=session_headers(store_world.source)).content.decode()
+    # then the scarf's row says one of its three variants syncs (the store's stock is that one's)
+    assert "Wool scarf Acme SCARF-1, SCARF-2, SCARF-3 1 of 3 synced 3 1 Stock follows yours" in (
+        product_rows(page))
+    assert "Linen shirt Acme SHIRT-S, SHIRT-M 2 10 8 Stock follows yours" in product_rows(page)
 
 
 def test_the_store_products_search_narrows_by_title_or_sku(client, store_world):
