@@ -62,15 +62,20 @@ def destination_source_figures(*, destination: Shop,
     failed_pushes = dict(OrderPush.objects.filter(
         order__shop=destination, status=OrderPush.Status.FAILED).values("source")
         .annotate(n=Count("pk")).values_list("source", "n"))
+    # A connection that ended has no links left to say when stock was last written: its
+    # history does (newest first through the connection-and-time index, the first one found).
+    last_written = SyncEvent.objects.filter(
+        connection=OuterRef("pk"), kind=SyncEvent.Kind.INVENTORY, result=SyncEvent.Result.OK,
+    ).order_by("-created_at").values("created_at")[:1]
     figures = {}
-    for pk, source_id in Connection.objects.filter(destination=destination).values_list(
-            "pk", "source_id"):
+    for pk, source_id, last_event in Connection.objects.filter(destination=destination).annotate(
+            last_event=Subquery(last_written)).values_list("pk", "source_id", "last_event"):
         linked: Mapping[str, Any] = products.get(pk, {})
         variant_links: Mapping[str, Any] = variants.get(pk, {})
         figures[pk] = SourceFigures(
             synced_products=linked.get("synced", 0), hidden_products=linked.get("hidden", 0),
             synced_variants=variant_links.get("synced", 0),
-            last_stock_update=variant_links.get("last"),
+            last_stock_update=_latest(variant_links.get("last"), last_event),
             failed_syncs=failed_syncs.get(pk, 0), failed_pushes=failed_pushes.get(source_id, 0))
     return figures
 

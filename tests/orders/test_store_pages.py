@@ -35,7 +35,8 @@ def row(html: str, marker: str) -> str:
 def test_a_connected_destinations_home_summarises_each_source(client):
     # given a destination following Main Source (two products, three variants, one of them
     # hidden since by the source; stock last written two hours ago; one failed update this
-    # week and one last month; one order that failed to push) and a source it left
+    # week and one last month; one order that failed to push) and a source it left three days
+    # ago, whose stock it last wrote four days ago (the links that said so are gone)
     destination = DestinationFactory(name="Corner Shop")
     main = ConnectionFactory(destination=destination, source=SourceFactory(
         name="Main Source", domain="main-source.myshopify.com"))
@@ -55,6 +56,10 @@ def test_a_connected_destinations_home_summarises_each_source(client):
     SyncEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
     pushed_order(store=destination, source=main.source, at=None,
                  status=OrderPush.Status.FAILED, lines=[(V1, 1, "10.00")])
+    last_written = SyncEvent.objects.create(connection=gone, kind=SyncEvent.Kind.INVENTORY,
+                                            result=SyncEvent.Result.OK)
+    SyncEvent.objects.filter(pk=last_written.pk).update(
+        created_at=timezone.now() - timedelta(days=4))
     EndedLink.objects.create(connection=gone, reason=EndedLink.Reason.DISCONNECTED,
                              choice=Connection.LinkEnd.KEEP, destination_product_id=77,
                              status=EndedLink.Status.KEPT)
@@ -71,7 +76,7 @@ def test_a_connected_destinations_home_summarises_each_source(client):
         "1 synced product hidden by the source: it no longer syncs. Review it")
     assert row(html, 'data-source="old-source.myshopify.com"') == (
         "Old Source old-source.myshopify.com Disconnected You disconnected 3 days ago. "
-        "0 products, 0 variants Never 1 product kept as it was when its link ended: its stock "
+        "0 products, 0 variants 4 days ago 1 product kept as it was when its link ended: its stock "
         "no longer follows this source. Open Sources")
     assert f'href="/products/sources/{main.pk}/?tab=hidden">Review it</a>' in html
     assert 'href="/orders/">Push again from Orders</a>' in html
