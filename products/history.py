@@ -101,7 +101,7 @@ def _number(value: str) -> int | None:
 
 # StockReason's labels say "your store" and "the source" to the destination; its source reads
 # these instead.
-_SOURCE_SIDE_REASONS = {
+_SOURCE_SIDE_REASONS: dict[str, str] = {
     StockReason.SOURCE_CHANGE: "A change of your stock",
     StockReason.SETTINGS: "{store}'s inventory settings changed (stock rules or locations)",
     StockReason.HAND_EDIT: "A change made by hand in {store}, put back to your stock",

@@ -96,9 +96,10 @@ def _shared_known(source: Shop) -> list[int | None]:
     must not wait on it): chosen, else the cached list; [None] (every location) when it has
     neither yet."""
     settings = source.settings or {}
-    if settings.get("shared_location_ids"):
-        return source_shared_location_ids(source=source)
-    return [location["id"] for location in settings.get("locations") or []] or [None]
+    known: list[int | None] = (
+        list(source_shared_location_ids(source=source)) if settings.get("shared_location_ids")
+        else [location["id"] for location in settings.get("locations") or []])
+    return known or [None]
 
 
 def items_oversold(*, source: Shop | None = None, destination: Shop | None = None,

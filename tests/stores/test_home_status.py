@@ -237,7 +237,7 @@ def test_a_source_with_failed_syncs_and_webhooks_needs_attention(client):
     assert card.links == [("See System status", "/status"), ("See System status", "/status")]
 
 
-def oversold_world() -> tuple[Shop, Shop, Shop]:
+def oversold_world():
     """A source (locations 1 and 2 shared) with two stores syncing its shirt: S is at -2 and +1
     (1 short in all), M at -3 and 0; its mug, at -5, no store syncs; its hoodie, at -4, sells
     on backorder; and another store syncing the shirt of a source with nothing oversold."""
