@@ -57,9 +57,15 @@ class SourceVariant(models.Model):
     weight_unit = models.CharField(max_length=12, blank=True, default="", db_default="")
     position = models.PositiveIntegerField(default=1)
     tracked = models.BooleanField(default=True)
-    # Shopify's inventory policy: DENY, or CONTINUE (sold when out of stock: its stock below
-    # zero is the merchant's backorders, not an oversell).
-    inventory_policy = models.CharField(max_length=8, default="DENY", db_default="DENY")
+    class InventoryPolicy(models.TextChoices):
+        DENY = "DENY", "Stops selling when out of stock"
+        # Sold when out of stock: its stock below zero is the merchant's backorders, not an
+        # oversell.
+        CONTINUE = "CONTINUE", "Continues selling when out of stock"
+
+    inventory_policy = models.CharField(max_length=8, choices=InventoryPolicy.choices,
+                                        default=InventoryPolicy.DENY,
+                                        db_default=InventoryPolicy.DENY)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

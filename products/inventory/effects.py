@@ -20,7 +20,6 @@ from products.inventory.locations import (
     source_shared_location_ids,
 )
 from products.inventory.sales import destination_sales_record
-from products.inventory.selectors import CONTINUE_SELLING
 from products.inventory.targets import source_levels_changed
 from products.labels import variant_label
 from products.models import (
@@ -261,7 +260,7 @@ def _oversold_alert(effect: InventoryEffect, *, shared: int) -> None:
     variant = SourceVariant.objects.filter(
         shop=effect.source, inventory_item_id=effect.inventory_item_id,
     ).select_related("product").first()
-    if variant is not None and variant.inventory_policy == CONTINUE_SELLING:
+    if variant is not None and variant.inventory_policy == SourceVariant.InventoryPolicy.CONTINUE:
         return  # backorders, on purpose
     what = (variant_label(variant.product.title, variant.title)
             + (f" ({variant.sku})" if variant.sku else "")

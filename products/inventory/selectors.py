@@ -20,9 +20,6 @@ from stores.models import Connection, Shop
 from stores.registry import OversoldItem
 from webhooks.selectors import DELIVERIES_UNPROCESSED_EXIST, deliveries_unprocessed_params
 
-# A variant Shopify sells when out of stock: its stock below zero is backorders, on purpose.
-CONTINUE_SELLING = "CONTINUE"
-
 
 def zero_held_count(*, connection: Connection) -> int:
     """Variants whose new zero the breaker holds back for the merchant."""
@@ -129,7 +126,7 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
         shop_id__in={shop for shop, _ in totals},
         inventory_item_id__in={item for _, item in totals}, deleted_at__isnull=True,
         links__connection__in=connections,
-    ).exclude(inventory_policy=CONTINUE_SELLING).distinct().select_related("product")
+    ).exclude(inventory_policy=SourceVariant.InventoryPolicy.CONTINUE).distinct().select_related("product")
     items = [OversoldItem(label=variant_label(variant.product.title, variant.title),
                           sku=variant.sku,
                           short=-totals[(variant.shop_id, variant.inventory_item_id)],

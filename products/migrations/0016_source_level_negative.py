@@ -7,7 +7,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('products', '0015_stock_reason_locations'),
-        ('stores', '0010_source_level_negative'),
     ]
 
     operations = [

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sourcevariant',
             name='inventory_policy',
-            field=models.CharField(db_default='DENY', default='DENY', max_length=8),
+            field=models.CharField(choices=[('DENY', 'Stops selling when out of stock'), ('CONTINUE', 'Continues selling when out of stock')], db_default='DENY', default='DENY', max_length=8),
         ),
     ]
