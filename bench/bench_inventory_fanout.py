@@ -50,6 +50,12 @@ the levels written in the round. The emulator's tree is reported apart and not c
 one UPDATE per written level, on a copy of the stock rows: the least any engine storing its
 per-level belief there pays.
 
+Echoes: the round runs the emulator with its webhooks off, so the level webhook Shopify sends
+back for every level written is not in it; after the concurrent round, bench/inventory_echoes.py
+delivers them through the web tier's door and measures what they cost, as Syncer answers them
+now and the long way (`echoes`, `syncer_cpu_s_per_10k_writes_with_echoes[_the_long_way]`;
+BENCH_FANOUT_ECHOES=0 leaves the phase out).
+
 Run: `python -m bench inventory_fanout`. Size: BENCH_FANOUT_CHANGES (10000),
 BENCH_FANOUT_DESTINATIONS (20), BENCH_FANOUT_VARIANTS per product (5), worker
 BENCH_FANOUT_CONCURRENCY (4), BENCH_FANOUT_FEEDERS (4), BENCH_FANOUT_MODE,
@@ -71,11 +77,15 @@ from pathlib import Path
 
 import httpx
 
+from bench.inventory_echoes import echo_phase
 from bench.support import (
     PG_ADMIN_URL,
+    PUBLISHER_THREAD,
     ROOT,
     CpuSampler,
+    proc_cpu_s,
     run_child_with_emulator,
+    thread_cpu_s,
 )
 
 CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
@@ -84,6 +94,8 @@ VARIANTS = int(os.environ.get("BENCH_FANOUT_VARIANTS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_FANOUT_CONCURRENCY", "4"))
 FEEDERS = int(os.environ.get("BENCH_FANOUT_FEEDERS", "4"))
 MODE = os.environ.get("BENCH_FANOUT_MODE", "both")
+# The echo phase after the concurrent round (bench/inventory_echoes.py); 0 leaves it out.
+ECHOES = os.environ.get("BENCH_FANOUT_ECHOES", "1") != "0"
 ROUND_TIMEOUT = float(os.environ.get("BENCH_FANOUT_TIMEOUT", "7200"))
 STALL_SECONDS = 600.0
 # Its own name, so two people benchmarking on one server do not drop each other's database.
@@ -268,12 +280,12 @@ class Round:
             load_start = os.getloadavg()
             sampler.start()
             first_fed = time.time()
-            publisher_before = _thread_cpu_s(PUBLISHER_THREAD)
+            publisher_before = thread_cpu_s(PUBLISHER_THREAD)
             with ThreadPoolExecutor(max_workers=FEEDERS) as feeders:
                 list(feeders.map(feed, [payloads[n::FEEDERS] for n in range(FEEDERS)]))
             fed_s = time.time() - first_fed
             webhook_deliveries_published_wait(timeout=60)
-            feeder_cpu.append(_thread_cpu_s(PUBLISHER_THREAD) - publisher_before)
+            feeder_cpu.append(thread_cpu_s(PUBLISHER_THREAD) - publisher_before)
             flush_started = None
             if self.mode == "phased":
                 self.wait(lambda: self.deliveries_open() == 0, what="all deliveries processed",
@@ -302,6 +314,9 @@ class Round:
             left_queued = {queue: redis_client().llen(queue) for queue in ("webhooks", "sync")}
             after = self.stats()
             timings = timings_read()
+            echoes = (echo_phase(self, worker_pid=worker.popen.pid, since=first_fed,
+                                 feeders=FEEDERS, deadline=deadline, api_version=API_VERSION)
+                      if self.mode == "concurrent" and ECHOES else None)
         finally:
             if sampler is not None:
                 sampler.stop()
@@ -337,13 +352,13 @@ class Round:
             ingest_end_t=ingest_end_t, flush_started=flush_started, verify_s=verify_s,
             source_change_s=source_change_s, mismatches=mismatches, checked=checked,
             purged=purged, left_queued=left_queued,
-            cpu={**cpu, "web": sum(feeder_cpu)}, backends_seen=backends_seen,
+            cpu={**cpu, "web": sum(feeder_cpu)}, backends_seen=backends_seen, echoes=echoes,
             load=[[round(x, 2) for x in load_start], [round(x, 2) for x in load_end]])
 
     def figures(self, *, before, after, timings, batches, deliveries, elapsed, fed_s, ingest_s,
                 last_write_t, ingest_end_t, flush_started, verify_s, source_change_s,
                 mismatches, checked, purged, left_queued, cpu, load,
-                backends_seen) -> dict:
+                backends_seen, echoes=None) -> dict:
         from bench.inventory_support import log_problems
         from products.models import InventoryWriteBatch
 
@@ -421,6 +436,7 @@ class Round:
                                             if written else None),
             "cpu_s_by_process": {group: round(cpu.get(group, 0.0), 2)
                                  for group in (*SYNCER_PROCESSES, "emulator")},
+            **_with_echoes(echoes, syncer_cpu=syncer_cpu, written=written),
             "load_average_start_end": load,
             "postgres_backends_seen": backends_seen,
             "worker_log": {name: log_problems(LOG_DIR / f"inventory_fanout.worker{name}.log")
@@ -489,24 +505,23 @@ def _ms(seconds: float, calls: int) -> float | None:
     return round(1000 * seconds / calls, 2) if calls else None
 
 
-# The web tier's publishing thread (webhooks.broker_marks), whose CPU is the web tier's too.
-PUBLISHER_THREAD = "webhook-publisher"
+def _with_echoes(echoes: dict | None, *, syncer_cpu: float, written: int) -> dict:
+    """The echo phase's figures, and CPU per write counting one echo per level written: as
+    Syncer answers them now, and as every echo was handled before (scaled from its sample)."""
+    if not echoes or not written:
+        return {}
 
+    def per_delivery(figures: dict) -> float:
+        return figures["syncer_cpu_s"] / max(figures["deliveries"], 1)
 
-def _thread_cpu_s(name: str) -> float:
-    """CPU seconds of this process's thread `name` so far (0 if it has not started)."""
-    import threading
-
-    for thread in threading.enumerate():
-        if thread.name == name and thread.native_id is not None:
-            return _proc_cpu_s(os.getpid(), task=thread.native_id)
-    return 0.0
-
-
-def _proc_cpu_s(pid: int, *, task: int | None = None) -> float:
-    path = f"/proc/{pid}/task/{task}/stat" if task is not None else f"/proc/{pid}/stat"
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return {
+        "echoes": echoes,
+        "syncer_cpu_s_per_10k_writes_with_echoes": round(
+            (syncer_cpu + per_delivery(echoes["at_the_door"]) * written) * 10_000 / written, 3),
+        "syncer_cpu_s_per_10k_writes_with_echoes_the_long_way": round(
+            (syncer_cpu + per_delivery(echoes["the_long_way"]) * written) * 10_000 / written,
+            3),
+    }
 
 
 def postgres_floor() -> dict:
@@ -537,10 +552,10 @@ def postgres_floor() -> dict:
                                " FROM unnest(%s::bigint[]) AS v(id) WHERE s.id = v.id",
         }
         for name, statement in statements.items():
-            before = _proc_cpu_s(pid)
+            before = proc_cpu_s(pid)
             for start in range(0, len(ids), BATCH):
                 cursor.execute(statement, [ids[start:start + BATCH]])
-            passes[name] = _proc_cpu_s(pid) - before
+            passes[name] = proc_cpu_s(pid) - before
         cursor.execute("DROP TABLE bench_floor_stock")
     rows = max(len(ids), 1)
     return {"rows": len(ids), **{f"{name}_cpu_s_per_10k_writes": round(seconds * 10_000 / rows, 3)
@@ -607,6 +622,10 @@ def child(emulator_url: str) -> dict:
                                                  if flush else None),
         "syncer_cpu_s_per_10k_writes": main["syncer_cpu_s_per_10k_writes"],
         "cpu_s_by_process": main["cpu_s_by_process"],
+        "syncer_cpu_s_per_10k_writes_with_echoes": main.get(
+            "syncer_cpu_s_per_10k_writes_with_echoes"),
+        "syncer_cpu_s_per_10k_writes_with_echoes_the_long_way": main.get(
+            "syncer_cpu_s_per_10k_writes_with_echoes_the_long_way"),
         "load_average_start_end": main["load_average_start_end"],
         "flush_alone_syncer_cpu_s_per_10k_writes": (flush["syncer_cpu_s_per_10k_writes"]
                                                     if flush else None),

@@ -16,15 +16,27 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import psutil
 import redis
 
-from bench.support import BIN, ROOT, Process, bench_env, database_fresh, free_port, percentile
+from bench.support import (
+    BIN,
+    ROOT,
+    Process,
+    bench_env,
+    child_figures,
+    database_fresh,
+    free_port,
+    percentile,
+)
 from bench.support import wait_http as wait_up
 
 DURATION_SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "15"))
@@ -34,6 +46,10 @@ CONNECTIONS = int(os.environ.get("BENCH_WEBHOOK_CONNECTIONS", "32"))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "3"))
 GUNICORN_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "8"))
 GUNICORN_WORKER_CLASS = os.environ.get("BENCH_WEBHOOK_WORKER_CLASS", "gthread")
+# Levels marked for the echo round (more than it can send in its time); 0 leaves it out.
+ECHO_LEVELS = int(os.environ.get("BENCH_WEBHOOK_ECHO_LEVELS", "80000"))
+ECHO_LOCATION = 7001
+SHOP = "bench-dest.myshopify.com"
 GOAL_PER_SECOND = 1000
 GOAL_P99_MS = 50
 
@@ -51,11 +67,20 @@ def order_paid_body() -> bytes:
     return json.dumps(order).encode()
 
 
-async def client_loop(port: int, body: bytes, headers: bytes, stop_at: float, record_from: float,
-                      latencies: list[float], errors: list[str], answered: list[int]) -> None:
+# One delivery to send: its body and its headers (less the ids, new for each request).
+Delivery = tuple[bytes, bytes]
+
+
+async def client_loop(port: int, deliveries: Iterator[Delivery], stop_at: float,
+                      record_from: float, latencies: list[float], errors: list[str],
+                      answered: list[int], echoes: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < stop_at:
+            delivery = next(deliveries, None)
+            if delivery is None:
+                break
+            body, headers = delivery
             webhook_id = uuid.uuid4().hex.encode()
             request = (b"POST /webhooks/shopify HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                        b"Content-Type: application/json\r\nContent-Length: "
@@ -77,12 +102,14 @@ async def client_loop(port: int, body: bytes, headers: bytes, stop_at: float, re
                     length = int(value)
                 elif name.lower() == "connection" and "close" in value.lower():
                     close = True
-            await reader.readexactly(length)
+            content = await reader.readexactly(length)
             elapsed = time.perf_counter() - started
             if b" 200 " not in status_line:
                 errors.append(status_line.decode().strip())
             else:
                 answered.append(1)
+                if b'"echo"' in content:
+                    echoes.append(1)
                 if started >= record_from:
                     latencies.append(elapsed)
             if close:
@@ -92,18 +119,64 @@ async def client_loop(port: int, body: bytes, headers: bytes, stop_at: float, re
         writer.close()
 
 
-async def load(port: int, body: bytes, headers: bytes,
-               answered: list[int]) -> tuple[list[float], list[str], float]:
+async def load(port: int, deliveries: Iterator[Delivery], answered: list[int],
+               echoes: list[int]) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
     record_from = start + WARMUP_SECONDS
     stop_at = record_from + DURATION_SECONDS
     await asyncio.gather(*[
-        client_loop(port, body, headers, stop_at, record_from, latencies, errors, answered)
+        client_loop(port, deliveries, stop_at, record_from, latencies, errors, answered, echoes)
         for _ in range(CONNECTIONS)
     ])
     return latencies, errors, DURATION_SECONDS
+
+
+def _signed_headers(topic: str, body: bytes, secret: str) -> bytes:
+    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return (b"X-Shopify-Topic: " + topic.encode() + b"\r\nX-Shopify-Hmac-Sha256: " + signature
+            + b"\r\nX-Shopify-Shop-Domain: " + SHOP.encode() + b"\r\n"
+            b"X-Shopify-API-Version: 2026-07\r\n"
+            b"X-Shopify-Triggered-At: 2026-11-23T10:00:00Z\r\n")
+
+
+def level_body(item: int) -> bytes:
+    return json.dumps({"inventory_item_id": item, "location_id": ECHO_LOCATION, "available": 5,
+                       "updated_at": "2026-11-23T10:00:00Z",
+                       "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{ECHO_LOCATION}"
+                                               f"?inventory_item_id={item}"}).encode()
+
+
+def _measured(port: int, server_pid: int, deliveries: Iterator[Delivery]) -> dict:
+    """One load run: rate, latency and CPU per accepted delivery, and how many were echoes.
+    CPU seconds of the server (master and workers) and of this load generator per accepted
+    delivery: unlike the rate, barely moved by other work on the machine."""
+    answered: list[int] = []
+    echoes: list[int] = []
+    server_cpu, client_cpu = _server_cpu_seconds(server_pid), time.process_time()
+    latencies, errors, seconds = asyncio.run(load(port, deliveries, answered, echoes))
+    server_cpu = _server_cpu_seconds(server_pid) - server_cpu
+    client_cpu = time.process_time() - client_cpu
+    per_second = len(latencies) / seconds
+    return {
+        "deliveries_per_s": round(per_second, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "server_cpu_ms_per_delivery": round(server_cpu * 1000 / max(len(answered), 1), 3),
+        "load_generator_cpu_ms_per_delivery": round(
+            client_cpu * 1000 / max(len(answered), 1), 3),
+        "answered": len(answered), "answered_as_echo": len(echoes),
+        "errors": len(errors), "error_samples": sorted(set(errors))[:5],
+    }
+
+
+def _rows_stored(env: dict) -> int:
+    import psycopg2
+
+    with psycopg2.connect(env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM webhooks_webhookdelivery")
+        return cursor.fetchone()[0]
 
 
 def _server_cpu_seconds(pid: int) -> float:
@@ -135,31 +208,24 @@ def run() -> dict:
         wait_up(f"http://127.0.0.1:{port}/metrics", timeout=120)
         load_start = os.getloadavg()
         body = order_paid_body()
-        signature = base64.b64encode(
-            hmac.new(env["SHOPIFY_API_SECRET"].encode(), body, hashlib.sha256).digest())
-        headers = (b"X-Shopify-Topic: orders/paid\r\nX-Shopify-Hmac-Sha256: " + signature
-                   + b"\r\nX-Shopify-Shop-Domain: bench-dest.myshopify.com\r\n"
-                   b"X-Shopify-API-Version: 2026-07\r\n"
-                   b"X-Shopify-Triggered-At: 2026-11-23T10:00:00Z\r\n")
-        # CPU seconds the server (master and workers) and this load generator spend per
-        # accepted delivery: unlike the rate, barely moved by other work on the machine.
-        answered: list[int] = []
-        server_cpu, client_cpu = _server_cpu_seconds(server.popen.pid), time.process_time()
-        latencies, errors, seconds = asyncio.run(load(port, body, headers, answered))
-        server_cpu = _server_cpu_seconds(server.popen.pid) - server_cpu
-        client_cpu = time.process_time() - client_cpu
+        headers = _signed_headers("orders/paid", body, env["SHOPIFY_API_SECRET"])
+        figures = _measured(port, server.popen.pid, itertools.repeat((body, headers)))
+        stored = _rows_stored(env)
+        queued = redis.Redis.from_url(env["REDIS_URL"]).llen("webhooks")
+        # The echo round: levels marked as Syncer marks what it writes, then one delivery of
+        # each, as Shopify sends them back (signed before the clock starts).
+        echo = None
+        if ECHO_LEVELS:
+            child_figures("bench.bench_webhook_ingest", "mark", str(ECHO_LEVELS), env=env,
+                          timeout=600)
+            bodies = [level_body(item) for item in range(1, ECHO_LEVELS + 1)]
+            echo = _measured(port, server.popen.pid, iter([
+                (level, _signed_headers("inventory_levels/update", level,
+                                        env["SHOPIFY_API_SECRET"])) for level in bodies]))
+            echo["rows_stored"] = _rows_stored(env) - stored
         load_end = os.getloadavg()
     finally:
         server.stop()
-    import psycopg2
-
-    with psycopg2.connect(env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM webhooks_webhookdelivery")
-        stored = cursor.fetchone()[0]
-    queued = redis.Redis.from_url(env["REDIS_URL"]).llen("webhooks")
-    per_second = len(latencies) / seconds
-    p50 = percentile(latencies, 0.50) * 1000
-    p99 = percentile(latencies, 0.99) * 1000
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     return {
         "name": "webhook_ingest",
@@ -168,6 +234,7 @@ def run() -> dict:
                    "gunicorn_worker_class": GUNICORN_WORKER_CLASS,
                    "server": "gunicorn " + " ".join(server_args),
                    "body_bytes": len(body), "cpu_count": os.cpu_count(),
+                   "echo_levels_marked": ECHO_LEVELS,
                    "load_generator": "asyncio keep-alive client on the same machine"},
         # bench/__main__.py sets its own "machine" over this one; the load averages are kept
         # at the top level too so they survive it.
@@ -176,17 +243,31 @@ def run() -> dict:
                     "load_average_end": [round(x, 2) for x in load_end]},
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in load_end],
-        "deliveries_per_s": round(per_second, 1),
-        "p50_ms": round(p50, 2),
-        "p99_ms": round(p99, 2),
-        "server_cpu_ms_per_delivery": round(server_cpu * 1000 / max(len(answered), 1), 3),
-        "load_generator_cpu_ms_per_delivery": round(
-            client_cpu * 1000 / max(len(answered), 1), 3),
-        "errors": len(errors),
-        "error_samples": sorted(set(errors))[:5],
+        **figures,
         "rows_stored": stored,
         "tasks_queued": queued,
-        "ratio_rate_to_goal": round(per_second / GOAL_PER_SECOND, 3),
-        "ratio_p99_to_goal": round(p99 / GOAL_P99_MS, 3),
+        # inventory_levels/update deliveries that are echoes of Syncer's own writes
+        "echoes": echo,
+        "ratio_rate_to_goal": round(figures["deliveries_per_s"] / GOAL_PER_SECOND, 3),
+        "ratio_p99_to_goal": round(figures["p99_ms"] / GOAL_P99_MS, 3),
         "goal": {"deliveries_per_s": GOAL_PER_SECOND, "p99_ms": GOAL_P99_MS},
     }
+
+
+def mark(count: int) -> dict:
+    """In a child with the bench's settings: marks `count` levels as Syncer's flush does."""
+    import django
+
+    django.setup()
+    from products.inventory.echoes import echoes_expect
+
+    for start in range(1, count + 1, 250):
+        echoes_expect(shop_domain=SHOP, items=[
+            {"item": item, "location": ECHO_LOCATION, "quantity": 5}
+            for item in range(start, min(start + 250, count + 1))])
+    return {"marked": count}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1:2] == ["child"] and sys.argv[2] == "mark":
+        print(json.dumps(mark(int(sys.argv[3]))))

@@ -141,6 +141,26 @@ def run_child_with_emulator(*, name: str, database: str, timeout: float,
     return figures
 
 
+# The web tier's publishing thread (webhooks.broker_marks), whose CPU is the web tier's too.
+PUBLISHER_THREAD = "webhook-publisher"
+
+
+def thread_cpu_s(name: str) -> float:
+    """CPU seconds of this process's thread `name` so far (0 if it has not started)."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            return proc_cpu_s(os.getpid(), task=thread.native_id)
+    return 0.0
+
+
+def proc_cpu_s(pid: int, *, task: int | None = None) -> float:
+    path = f"/proc/{pid}/task/{task}/stat" if task is not None else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuSampler:
     """CPU seconds (user + system) used by groups of processes over a measured interval, for
     figures such as "CPU per write" that must leave other people's processes out.

@@ -28,8 +28,9 @@ from django.http import HttpRequest
 
 from syncer.shopify.domains import shop_domain_is_valid
 from syncer.shopify.webhook_hmac import webhook_hmac_is_valid
+from webhooks.metrics import webhook_echoes
 from webhooks.models import WebhookDelivery
-from webhooks.registry import webhook_time_plausible
+from webhooks.registry import webhook_is_echo, webhook_time_plausible
 from webhooks.services import webhook_delivery_receive
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,11 @@ def webhook_ingest(*, environ: Mapping[str, Any], enqueue_soon: bool = False) ->
         return _error("Body is not UTF-8", 400)
     if "\x00" in raw_body:  # PostgreSQL text cannot hold NUL; no JSON from Shopify has one
         return _error("Body contains NUL characters", 400)
+    if webhook_is_echo(shop_domain=shop_domain, topic=topic, raw_body=raw_body):
+        # Our own write coming back: what it says is already what Syncer holds, so there is
+        # nothing to keep (webhooks.registry, _echo_checks). Most deliveries of a busy network.
+        webhook_echoes.labels(topic=topic).inc()
+        return IngestAnswer(status=200, payload={"status": "echo"})
 
     def receive() -> tuple[int | None, bool]:
         return webhook_delivery_receive(

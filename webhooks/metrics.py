@@ -3,6 +3,10 @@ from prometheus_client import Counter, Histogram
 webhooks_received = Counter(
     "syncer_webhooks_received_total", "Webhook deliveries accepted into the inbox", ["topic"]
 )
+webhook_echoes = Counter(
+    "syncer_webhook_echoes_total",
+    "Deliveries answered at the door as echoes of Syncer's own writes (not stored)", ["topic"]
+)
 webhooks_processed = Counter(
     "syncer_webhooks_processed_total",
     "Webhook deliveries processed, by outcome (ok | ignored | failed)",

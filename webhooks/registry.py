@@ -7,11 +7,14 @@ must be idempotent — Shopify delivers at least once and a worker may die mid-h
 """
 
 import json
+import logging
 import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from django.db import DataError
+
+logger = logging.getLogger(__name__)
 
 WebhookHandler = Callable[..., None]
 
@@ -152,6 +155,30 @@ def webhook_queue_register(topic: str, chooser: WebhookQueueChooser) -> None:
 def webhook_queue_for(*, shop_domain: str, topic: str) -> str | None:
     chooser = _queues.get(topic)
     return chooser(shop_domain) if chooser is not None else None
+
+
+# Topic → a check the door runs on a verified delivery before storing it: True when the
+# delivery is known to change nothing (the echo of Syncer's own write), so it is answered 200
+# and not stored or processed. It runs in the web tier on every delivery of its topic: one
+# Redis round trip at most, and it must never raise (a delivery it cannot judge is stored).
+WebhookEchoCheck = Callable[[str, str], bool]
+_echo_checks: dict[str, WebhookEchoCheck] = {}
+
+
+def webhook_echo_check_register(topic: str, check: WebhookEchoCheck) -> None:
+    """`check(shop_domain, raw_body)`: see _echo_checks."""
+    _echo_checks[topic] = check
+
+
+def webhook_is_echo(*, shop_domain: str, topic: str, raw_body: str) -> bool:
+    check = _echo_checks.get(topic)
+    if check is None:
+        return False
+    try:
+        return check(shop_domain, raw_body)
+    except Exception:  # a bug here must not refuse every delivery of the topic: store it
+        logger.exception("echo check of %s failed; the delivery is stored", topic)
+        return False
 
 
 def webhook_batch_handler_register(topic: str) -> Callable[[WebhookBatchHandler],

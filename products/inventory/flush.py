@@ -29,6 +29,7 @@ from redis.commands.core import Script
 from redis.exceptions import LockError, LockNotOwnedError
 from redis.lock import Lock
 
+from products.inventory.echoes import echoes_expect, echoes_forget
 from products.inventory.levels import levels_read
 from products.inventory.selectors import destination_sales_pending
 from products.inventory.sql import BATCH_CLAIM, BATCH_INSERT, BATCH_WRITTEN
@@ -472,6 +473,8 @@ def known_quantities_refresh(destination: Shop, stocks: list[DestinationStock]) 
 
 
 def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
+    # Marked before the call: Shopify's echo can come before its answer (echoes.py).
+    echoes_expect(shop_domain=destination.domain, items=batch.items)
     try:
         inventory_quantities_set(
             session=shop_admin_session(shop_domain=destination.domain),
@@ -483,9 +486,11 @@ def _batch_send(destination: Shop, batch: InventoryWriteBatch) -> str:
                                     change_from_quantity=item["from"])
                         for item in batch.items])
     except QuantityStale as exc:
+        echoes_forget(shop_domain=destination.domain, items=batch.items)
         _batch_stale(destination, batch, str(exc))
         return "stale"
     except ShopifyUserErrors as exc:
+        echoes_forget(shop_domain=destination.domain, items=batch.items)
         _batch_failed(batch, exc.merchant_message)
         return "failed"
     _batch_done(batch)

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from products.inventory.drift import DRIFT_GRACE, destination_level_changed
+from products.inventory.echoes import level_delivery_is_echo
 from products.inventory.effects import inventory_effects_for_order, inventory_effects_for_refund
 from products.inventory.targets import source_level_unstocked, source_levels_changed
 from products.inventory.tasks import inventory_effects_apply_on_commit, inventory_flush_on_commit
@@ -15,6 +16,7 @@ from stores.models import Shop
 from syncer.rows import model_from_row, model_select
 from webhooks.registry import (
     webhook_batch_handler_register,
+    webhook_echo_check_register,
     webhook_handler_register,
     webhook_items_one_at_a_time,
     webhook_queue_register,
@@ -71,6 +73,8 @@ def _level_queue(shop_domain: str) -> str | None:
 
 
 webhook_queue_register("inventory_levels/update", _level_queue)
+# The echoes of our own writes are answered at the door, not stored (echoes.py).
+webhook_echo_check_register("inventory_levels/update", level_delivery_is_echo)
 
 
 def _level(payload: dict[str, Any],
