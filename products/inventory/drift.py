@@ -36,6 +36,8 @@ def destination_level_changed(*, destination: Shop, inventory_item_id: int, loca
         return set()
     rows = DestinationStock.objects.filter(
         destination=destination, location_id=location_id,
+        # through the connection: the links' index leads with it (sql.KNOWN_QUANTITIES)
+        variant_link__connection__destination=destination,
         variant_link__destination_inventory_item_id=inventory_item_id)
     # Most deliveries are echoes of our own writes: one unlocked read tells. A write being
     # completed right now can only make this read look like a change, never hide one, and

@@ -475,6 +475,7 @@ def _destination_check(destination: Shop, since: datetime) -> IncrementalCheck:
         known: dict[tuple[int, int], set[int | None]] = {}
         for item, location, quantity in DestinationStock.objects.filter(
                 destination=destination, location_id__in=locations,
+                variant_link__connection__destination=destination,  # the links' index
                 variant_link__destination_inventory_item_id__in={
                     level.inventory_item_id for level in changed}).values_list(
                 "variant_link__destination_inventory_item_id", "location_id", "known_quantity"):

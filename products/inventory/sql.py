@@ -216,12 +216,16 @@ BATCH_WRITTEN = _statement("""
 """)
 
 # What we believe a destination holds of one item at one location: a level webhook's first,
-# unlocked look (products/inventory/drift.py), done for every echo of our own writes.
+# unlocked look (products/inventory/drift.py), done for every level delivery the door did not
+# answer as an echo. The links are found through the destination's connections: the links'
+# index leads with the connection, and without it the item was looked up across every link of
+# every store (4 ms of PostgreSQL's CPU per delivery at 200,000 links, against 0.1).
 KNOWN_QUANTITIES = _statement("""
     SELECT s.known_quantity FROM {destination_stock} AS s
     JOIN {variant_link} AS l ON l.id = s.variant_link_id
     WHERE s.destination_id = %(destination)s AND s.location_id = %(location)s
       AND l.destination_inventory_item_id = %(item)s
+      AND l.connection_id IN (SELECT id FROM {connection} WHERE destination_id = %(destination)s)
 """)
 
 # After a flush: how many of a destination's dirty rows are due now and when the next of the
