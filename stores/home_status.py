@@ -278,11 +278,13 @@ def source_home_status(*, source: Shop, connection_counts: dict[str, int]) -> Ho
 # --- destination --------------------------------------------------------------------------------
 
 
-def destination_home_status(*, destination: Shop, sources: list[SourceSummary]) -> HomeStatus:
+def destination_home_status(*, destination: Shop, sources: list[SourceSummary],
+                            oversold: list[OversoldItem]) -> HomeStatus:
     """Working: it follows a source (connected, still installed), syncs some of its products,
     its Sync health counts no failed or stuck work and no source row needs attention. `sources`:
-    Home's rows (destination_sources_summary); four reads beyond those and Sync health's,
-    whatever the number of sources."""
+    Home's rows (destination_sources_summary); `oversold`: its oversold items (oversold_read,
+    read once for both); four reads beyond those and Sync health's, whatever the number of
+    sources."""
     live = [
         row
         for row in sources
@@ -299,8 +301,7 @@ def destination_home_status(*, destination: Shop, sources: list[SourceSummary]) 
     ]
 
     sync_health = NextStep("See Sync health", reverse("orders:dashboard") + "#work-health")
-    attention = _oversold_attention(oversold_read(destination=destination, limit=OVERSOLD_SHOWN),
-                                    source_side=False)
+    attention = _oversold_attention(oversold, source_side=False)
     attention += [
         item
         for work in work_trouble_read(destination=destination)

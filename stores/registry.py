@@ -251,6 +251,7 @@ class OversoldItem:
     sku: str
     short: int
     source: str  # the source's name
+    source_id: int
 
 
 OversoldReader = Callable[..., list[OversoldItem]]

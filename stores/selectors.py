@@ -1,3 +1,5 @@
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,6 +10,7 @@ from stores.models import Connection, ConnectionEvent, EndedLink, Invitation, Sh
 from stores.registry import (
     RECENT_DAYS,
     ConnectionActivity,
+    OversoldItem,
     SourceFigures,
     connection_activity_read,
     source_figures_read,
@@ -89,6 +92,9 @@ class SourceSummary:
 
     connection: Connection
     figures: SourceFigures
+    # Its synced variants whose stock is below zero at the source (oversold_read: counted on
+    # Home's card, which names them; here so the source's row says so too).
+    oversold: int = 0
 
     @property
     def needs_attention(self) -> bool:
@@ -101,11 +107,17 @@ class SourceSummary:
                         and connection.status == Connection.Status.CONNECTED))
 
 
-def destination_sources_summary(*, destination: Shop) -> list[SourceSummary]:
+def destination_sources_summary(*, destination: Shop,
+                                oversold: Iterable[OversoldItem] = ()) -> list[SourceSummary]:
+    """Home's rows; `oversold`: the destination's oversold items (oversold_read), counted
+    per source."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     figures = source_figures_read(destination=destination, since=since)
+    oversold_by_source = Counter(item.source_id for item in oversold)
     return [SourceSummary(connection=connection,
-                          figures=figures.get(connection.pk, SourceFigures()))
+                          figures=figures.get(connection.pk, SourceFigures()),
+                          oversold=(oversold_by_source[connection.source_id]
+                                    if connection.status == Connection.Status.CONNECTED else 0))
             for connection in connection_list_for_destination(destination=destination)]
 
 

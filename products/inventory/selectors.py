@@ -130,7 +130,8 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
     items = [OversoldItem(label=variant_label(variant.product.title, variant.title),
                           sku=variant.sku,
                           short=-totals[(variant.shop_id, variant.inventory_item_id)],
-                          source=sources[variant.shop_id].name or sources[variant.shop_id].domain)
+                          source=sources[variant.shop_id].name or sources[variant.shop_id].domain,
+                          source_id=variant.shop_id)
              for variant in variants if (variant.shop_id, variant.inventory_item_id) in totals]
     items.sort(key=lambda item: (-item.short, item.label))
     return items[:limit]

@@ -290,11 +290,23 @@ def test_a_destination_whose_source_is_oversold_says_so_and_another_does_not(cli
                              "that it does not have")
     assert card.badge == ("critical", "Needs attention")
     assert not says_oversold(client, unaffected)
+    # and the source's row counts its two oversold variants; the other store's says nothing
+    assert sources_attention(client, destination) == [
+        "2 synced variants oversold: their stock at this source is below zero. See stock in "
+        "Activity"]
+    assert sources_attention(client, unaffected) == ["Nothing"]
 
 
 def says_oversold(client, shop: Shop) -> bool:
     card = status_card(client, shop)
     return "oversold" in " ".join([card.headline, *card.attention])
+
+
+def sources_attention(client, shop: Shop) -> list[str]:
+    """The "Needs attention" cell of each row of Home's sources table."""
+    html = client.get("/", headers=session_headers(shop)).content.decode()
+    return [words(cell) for cell in re.findall(r'<td data-figure="attention">(.*?)</td>', html,
+                                                re.S)]
 
 
 # --- destination ------------------------------------------------------------------------------
