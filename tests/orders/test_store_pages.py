@@ -269,6 +269,8 @@ def test_a_blocked_stores_page_lists_no_products(client, store_world):
                       headers=session_headers(store_world.source)).content.decode()
     assert "This store syncs none of your products now: you blocked it." in page
     assert product_rows(page) == []
+    # and no products are offered to it as available
+    assert "Available products" not in page
 
 
 def test_bad_product_filters_show_the_first_synced_page(client, store_world):
