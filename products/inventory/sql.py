@@ -82,7 +82,10 @@ LEVELS_UPSERT = _statement("""
 # every destination. Which links follow is stated once more, as a Django filter, in
 # products/inventory/targets.py (SYNCING_LINKS): change them together. Rows are locked in id
 # order first, then each row decides from its own current values: no read-then-write window, no
-# transaction round trips.
+# transaction round trips. It answers (destination, dirty, NULL) for each row it changed and
+# (NULL, NULL, link) for each syncing link that has no stock row yet (one made by an import or
+# a mapping since): finding those here costs nothing, where asking apart read every link of
+# the items again (a quarter of the worker's recompute time at 20 destinations).
 TARGETS_RECOMPUTE = _statement("""
     WITH available AS (
         SELECT inventory_item_id, sum(available) AS available FROM {source_level}
@@ -91,14 +94,14 @@ TARGETS_RECOMPUTE = _statement("""
         GROUP BY inventory_item_id
     ),
     v AS (
-        SELECT s.id, {target} AS target
+        SELECT s.id, l.id AS link_id, {target} AS target
         FROM {source_variant} AS sv
         JOIN available AS a ON a.inventory_item_id = sv.inventory_item_id
         JOIN {source_product} AS sp ON sp.id = sv.product_id
         JOIN {variant_link} AS l ON l.source_variant_id = sv.id
         JOIN {product_link} AS p ON p.id = l.product_link_id
         JOIN {connection} AS c ON c.id = l.connection_id
-        JOIN {destination_stock} AS s ON s.variant_link_id = l.id
+        LEFT JOIN {destination_stock} AS s ON s.variant_link_id = l.id
         WHERE sv.shop_id = %(source)s AND sv.inventory_item_id = ANY(%(items)s)
           AND sv.deleted_at IS NULL AND NOT sp.hidden AND p.auto_sync
           AND c.status = %(connected)s
@@ -106,7 +109,8 @@ TARGETS_RECOMPUTE = _statement("""
     locked AS MATERIALIZED (
         SELECT s.id FROM {destination_stock} AS s JOIN v ON v.id = s.id
         ORDER BY s.id FOR UPDATE OF s
-    )
+    ),
+    changed AS (
     UPDATE {destination_stock} AS s SET
         target = v.target,
         hold = CASE WHEN s.target IS DISTINCT FROM v.target THEN '' ELSE s.hold END,
@@ -124,6 +128,10 @@ TARGETS_RECOMPUTE = _statement("""
       AND NOT (s.target IS NOT DISTINCT FROM v.target
                AND s.known_quantity IS NOT DISTINCT FROM v.target)
     RETURNING s.destination_id, s.dirty
+    )
+    SELECT destination_id, dirty, NULL::bigint FROM changed
+    UNION ALL
+    SELECT NULL, NULL, link_id FROM v WHERE id IS NULL
 """, target=TARGET.format(available="a.available", safety_stock="c.safety_stock",
                          percent="c.stock_percent", maximum="c.stock_max"))
 

@@ -75,22 +75,33 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
     target's write will say in the history."""
     item_ids = sorted(set(inventory_item_ids))
     changed_at = changed_at or timezone.now()
-    for link in syncing_links(source_variant__shop=source,
-                              source_variant__inventory_item_id__in=item_ids,
-                              stock__isnull=True):
-        stock_for(link)
     to_flush: set[int] = set()
     shared = source_shared_location_ids(source=source)
     for start in range(0, len(item_ids), TARGETS_ITEMS_PER_STATEMENT):
-        with db_connection.cursor() as cursor:
-            cursor.execute(TARGETS_RECOMPUTE, {
-                "source": source.pk, "shared": shared, "changed_at": changed_at,
-                "reason": reason,
-                "items": item_ids[start:start + TARGETS_ITEMS_PER_STATEMENT],
-                "connected": Connection.Status.CONNECTED})
-            to_flush.update(int(destination_id) for destination_id, dirty in cursor.fetchall()
-                            if dirty)
+        params = {"source": source.pk, "shared": shared, "changed_at": changed_at,
+                  "reason": reason, "items": item_ids[start:start + TARGETS_ITEMS_PER_STATEMENT],
+                  "connected": Connection.Status.CONNECTED}
+        without_stock = _targets_recompute_statement(params, to_flush)
+        if without_stock:
+            # Links made since (an import, a mapping) get their row, then their target.
+            for link in syncing_links(pk__in=without_stock):
+                stock_for(link)
+            _targets_recompute_statement(params, to_flush)
     return to_flush
+
+
+def _targets_recompute_statement(params: dict[str, Any], to_flush: set[int]) -> list[int]:
+    """One TARGETS_RECOMPUTE: adds the destinations with something to write to `to_flush`;
+    returns the syncing links that have no stock row."""
+    without_stock = []
+    with db_connection.cursor() as cursor:
+        cursor.execute(TARGETS_RECOMPUTE, params)
+        for destination_id, dirty, link_id in cursor.fetchall():
+            if link_id is not None:
+                without_stock.append(int(link_id))
+            elif dirty:
+                to_flush.add(int(destination_id))
+    return without_stock
 
 
 def source_levels_changed(
