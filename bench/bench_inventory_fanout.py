@@ -72,7 +72,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -80,12 +79,11 @@ import httpx
 from bench.inventory_echoes import echo_phase
 from bench.support import (
     PG_ADMIN_URL,
-    PUBLISHER_THREAD,
     ROOT,
     CpuSampler,
+    feed_in_threads,
     proc_cpu_s,
     run_child_with_emulator,
-    thread_cpu_s,
 )
 
 CHANGES = int(os.environ.get("BENCH_FANOUT_CHANGES", "10000"))
@@ -222,7 +220,6 @@ class Round:
         from stores.models import Shop
         from syncer.celery import app
         from syncer.redis import redis_client
-        from webhooks.broker_marks import webhook_deliveries_published_wait
         from webhooks.models import WebhookDelivery
         from webhooks.services import webhook_delivery_receive
 
@@ -279,13 +276,8 @@ class Round:
             sampler = self.cpu_sampler(worker_pid=worker.popen.pid)
             load_start = os.getloadavg()
             sampler.start()
-            first_fed = time.time()
-            publisher_before = thread_cpu_s(PUBLISHER_THREAD)
-            with ThreadPoolExecutor(max_workers=FEEDERS) as feeders:
-                list(feeders.map(feed, [payloads[n::FEEDERS] for n in range(FEEDERS)]))
-            fed_s = time.time() - first_fed
-            webhook_deliveries_published_wait(timeout=60)
-            feeder_cpu.append(thread_cpu_s(PUBLISHER_THREAD) - publisher_before)
+            first_fed, fed_s, publisher_cpu = feed_in_threads(feed, payloads, threads=FEEDERS)
+            feeder_cpu.append(publisher_cpu)
             flush_started = None
             if self.mode == "phased":
                 self.wait(lambda: self.deliveries_open() == 0, what="all deliveries processed",

@@ -26,11 +26,10 @@ import os
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.support import PUBLISHER_THREAD, thread_cpu_s
+from bench.support import feed_in_threads
 
 LONG_WAY = int(os.environ.get("BENCH_FANOUT_ECHOES_LONG_WAY", "40000"))
 TOPIC = "inventory_levels/update"
@@ -84,7 +83,6 @@ def _pass(round_: Any, environs: list[dict[str, Any]], *, worker_pid: int, feede
     from django.db import connection as db_connection
 
     from products.models import SyncEvent
-    from webhooks.broker_marks import webhook_deliveries_published_wait
     from webhooks.ingest import webhook_ingest
 
     answers: Counter[str] = Counter()
@@ -107,13 +105,8 @@ def _pass(round_: Any, environs: list[dict[str, Any]], *, worker_pid: int, feede
     drift_before = SyncEvent.objects.filter(kind=SyncEvent.Kind.DRIFT).count()
     sampler = round_.cpu_sampler(worker_pid=worker_pid)
     sampler.start()
-    started = time.time()
-    publisher_before = thread_cpu_s(PUBLISHER_THREAD)
-    with ThreadPoolExecutor(max_workers=feeders) as pool:
-        list(pool.map(feed, [environs[n::feeders] for n in range(feeders)]))
-    fed_s = time.time() - started
-    webhook_deliveries_published_wait(timeout=60)
-    feeder_cpu.append(thread_cpu_s(PUBLISHER_THREAD) - publisher_before)
+    started, fed_s, publisher_cpu = feed_in_threads(feed, environs, threads=feeders)
+    feeder_cpu.append(publisher_cpu)
     round_.wait(lambda: round_.deliveries_open() == 0 and round_.writes_open() == (0, 0),
                 what=f"echoes {what}: all processed", deadline=deadline)
     elapsed = time.time() - started
