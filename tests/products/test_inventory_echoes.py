@@ -46,6 +46,16 @@ def mark(destination: Shop, stock: DestinationStock, quantity: int) -> None:
         "location": stock.location_id, "quantity": quantity}])
 
 
+@pytest.fixture
+def totes_marked(emulator) -> tuple[Shop, DestinationStock]:
+    """A destination's totes level we have just set to 25, marked as the flush marks it."""
+    world = build(emulator)
+    reconcile_all(world)
+    destination, stock = totes_written(world)
+    mark(destination, stock, 25)
+    return destination, stock
+
+
 def test_the_echoes_of_a_fan_out_are_answered_at_the_door_and_not_stored(emulator):
     # given two destinations in step with the source
     world = build(emulator)
@@ -66,12 +76,9 @@ def test_the_echoes_of_a_fan_out_are_answered_at_the_door_and_not_stored(emulato
                                                                  flat=True)) == {7}
 
 
-def test_a_mark_answers_one_delivery_and_the_next_one_is_stored(emulator, client):
+def test_a_mark_answers_one_delivery_and_the_next_one_is_stored(totes_marked, client):
     # given a level we have just set to 25
-    world = build(emulator)
-    reconcile_all(world)
-    destination, stock = totes_written(world)
-    mark(destination, stock, 25)
+    destination, stock = totes_marked
     stored = stored_levels(destination.domain)
     # when it is delivered with 25 twice (Shopify's echo, then a hand edit back to 25)
     first = deliver(client, destination.domain, stock, available=25)
@@ -82,12 +89,10 @@ def test_a_mark_answers_one_delivery_and_the_next_one_is_stored(emulator, client
     assert stored_levels(destination.domain) == stored + 1
 
 
-def test_a_first_delivery_with_another_quantity_is_stored_and_takes_the_mark(emulator, client):
+def test_a_first_delivery_with_another_quantity_is_stored_and_takes_the_mark(totes_marked,
+                                                                           client):
     # given a level we have just set to 25
-    world = build(emulator)
-    reconcile_all(world)
-    destination, stock = totes_written(world)
-    mark(destination, stock, 25)
+    destination, stock = totes_marked
     stored = stored_levels(destination.domain)
     # when a sale's 24 comes first, then a hand edit back to 25
     sale = deliver(client, destination.domain, stock, available=24)
@@ -97,12 +102,9 @@ def test_a_first_delivery_with_another_quantity_is_stored_and_takes_the_mark(emu
     assert stored_levels(destination.domain) == stored + 2
 
 
-def test_a_badly_signed_delivery_is_refused_and_leaves_the_mark(emulator, client):
+def test_a_badly_signed_delivery_is_refused_and_leaves_the_mark(totes_marked, client):
     # given a level we have just set to 25
-    world = build(emulator)
-    reconcile_all(world)
-    destination, stock = totes_written(world)
-    mark(destination, stock, 25)
+    destination, stock = totes_marked
     # when a delivery of it is signed with another secret, then the real echo comes
     forged = deliver(client, destination.domain, stock, available=25, secret="not-ours")
     echo = deliver(client, destination.domain, stock, available=25)
