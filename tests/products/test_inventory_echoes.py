@@ -113,18 +113,18 @@ def test_a_badly_signed_delivery_is_refused_and_leaves_the_mark(totes_marked, cl
     assert echo.json() == {"status": "echo"}
 
 
-def test_a_source_level_is_never_taken_for_an_echo(emulator, client):
-    # given a source level that happens to share a destination level's ids and figure, marked
-    world = build(emulator)
-    reconcile_all(world)
-    source = Shop.objects.get(domain=world.source)
+def test_a_source_level_is_never_taken_for_an_echo(totes_marked, client):
+    # given a destination level just marked at 25, and the source's shop
+    destination, stock = totes_marked
+    source = Shop.objects.get(role=Shop.Role.SOURCE)
     stored = stored_levels(source.domain)
-    _, stock = totes_written(world)
-    # when the source's own level change is delivered
+    # when the source delivers a level with the same ids and figure
     answer = deliver(client, source.domain, stock, available=25)
-    # then it is stored: marks are kept per destination shop
+    # then it is stored (marks are kept per shop), and the destination's mark is still there
     assert answer.json() == {"status": "accepted"}
     assert stored_levels(source.domain) == stored + 1
+    assert deliver(client, destination.domain, stock, available=25).json() == {
+        "status": "echo"}
 
 
 def test_a_refused_write_takes_its_marks_back(emulator, client):
