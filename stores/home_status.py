@@ -25,7 +25,7 @@ from stores.registry import (
     source_reach_read,
     work_trouble_read,
 )
-from stores.selectors import SourceSummary
+from stores.selectors import SourceSummary, destination_sources_summary
 from webhooks.selectors import webhook_deliveries_trouble
 
 
@@ -276,6 +276,15 @@ def source_home_status(*, source: Shop, connection_counts: dict[str, int]) -> Ho
 
 
 # --- destination --------------------------------------------------------------------------------
+
+
+def destination_home(*, destination: Shop) -> tuple[list[SourceSummary], HomeStatus]:
+    """A destination's Home: its sources' rows and its status card. The oversold items are read
+    once: the card names them, each source's row counts its own."""
+    oversold = oversold_read(destination=destination, limit=OVERSOLD_SHOWN)
+    sources = destination_sources_summary(destination=destination, oversold=oversold)
+    return sources, destination_home_status(destination=destination, sources=sources,
+                                            oversold=oversold)
 
 
 def destination_home_status(*, destination: Shop, sources: list[SourceSummary],

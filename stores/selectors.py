@@ -109,15 +109,14 @@ class SourceSummary:
 
 def destination_sources_summary(*, destination: Shop,
                                 oversold: Iterable[OversoldItem] = ()) -> list[SourceSummary]:
-    """Home's rows; `oversold`: the destination's oversold items (oversold_read), counted
-    per source."""
+    """Home's rows; `oversold`: the destination's oversold items (oversold_read: from connected
+    sources only), counted per source."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     figures = source_figures_read(destination=destination, since=since)
     oversold_by_source = Counter(item.source_id for item in oversold)
     return [SourceSummary(connection=connection,
                           figures=figures.get(connection.pk, SourceFigures()),
-                          oversold=(oversold_by_source[connection.source_id]
-                                    if connection.status == Connection.Status.CONNECTED else 0))
+                          oversold=oversold_by_source[connection.source_id])
             for connection in connection_list_for_destination(destination=destination)]
 
 

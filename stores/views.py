@@ -9,18 +9,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from stores.auth import shop_session_required
 from stores.forms import RoleForm, ShopDomainForm
-from stores.home_status import (
-    OVERSOLD_SHOWN,
-    HomeStatus,
-    destination_home_status,
-    source_home_status,
-)
+from stores.home_status import HomeStatus, destination_home, source_home_status
 from stores.models import Shop
-from stores.registry import oversold_read
 from stores.selectors import (
     SourceSummary,
     connection_counts_for_source,
-    destination_sources_summary,
     shop_has_connections,
 )
 from stores.services import (
@@ -51,10 +44,7 @@ def _home_context(request: ShopRequest[Shop], form: RoleForm | None = None) -> d
         connection_counts = connection_counts_for_source(source=shop)
         status = source_home_status(source=shop, connection_counts=connection_counts)
     elif shop.role == Shop.Role.DESTINATION:
-        # read once: the card names them, each source's row counts its own
-        oversold = oversold_read(destination=shop, limit=OVERSOLD_SHOWN)
-        sources = destination_sources_summary(destination=shop, oversold=oversold)
-        status = destination_home_status(destination=shop, sources=sources, oversold=oversold)
+        sources, status = destination_home(destination=shop)
     return {
         "shop": shop,
         "status": status,
