@@ -81,27 +81,25 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
         params = {"source": source.pk, "shared": shared, "changed_at": changed_at,
                   "reason": reason, "items": item_ids[start:start + TARGETS_ITEMS_PER_STATEMENT],
                   "connected": Connection.Status.CONNECTED}
-        without_stock = _targets_recompute_statement(params, to_flush)
+        dirty, without_stock = _targets_recompute_statement(params)
+        to_flush |= dirty
         if without_stock:
             # Links made since (an import, a mapping) get their row, then their target.
             for link in syncing_links(pk__in=without_stock):
                 stock_for(link)
-            _targets_recompute_statement(params, to_flush)
+            to_flush |= _targets_recompute_statement(params)[0]
     return to_flush
 
 
-def _targets_recompute_statement(params: dict[str, Any], to_flush: set[int]) -> list[int]:
-    """One TARGETS_RECOMPUTE: adds the destinations with something to write to `to_flush`;
-    returns the syncing links that have no stock row."""
-    without_stock = []
+def _targets_recompute_statement(params: dict[str, Any]) -> tuple[set[int], list[int]]:
+    """One TARGETS_RECOMPUTE: the destinations that now have something to write, and the
+    syncing links that have no stock row."""
     with db_connection.cursor() as cursor:
         cursor.execute(TARGETS_RECOMPUTE, params)
-        for destination_id, dirty, link_id in cursor.fetchall():
-            if link_id is not None:
-                without_stock.append(int(link_id))
-            elif dirty:
-                to_flush.add(int(destination_id))
-    return without_stock
+        rows = cursor.fetchall()
+    return ({int(destination_id) for destination_id, dirty, link_id in rows
+             if link_id is None and dirty},
+            [int(link_id) for _, _, link_id in rows if link_id is not None])
 
 
 def source_levels_changed(
