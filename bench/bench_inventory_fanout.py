@@ -306,6 +306,12 @@ class Round:
             left_queued = {queue: redis_client().llen(queue) for queue in ("webhooks", "sync")}
             after = self.stats()
             timings = timings_read()
+            # The round's own rows end here: the echo phase below stores deliveries of its own
+            # (the long way), which must not count as the round's nor move its phase times.
+            batches_last = InventoryWriteBatch.objects.order_by("-pk").values_list(
+                "pk", flat=True).first() or 0
+            deliveries_last = WebhookDelivery.objects.order_by("-pk").values_list(
+                "pk", flat=True).first() or 0
             echoes = (echo_phase(self, worker_pid=worker.popen.pid, since=first_fed,
                                  feeders=FEEDERS, deadline=deadline, api_version=API_VERSION)
                       if self.mode == "concurrent" and ECHOES else None)
@@ -315,8 +321,10 @@ class Round:
             for process in workers:
                 process.stop()
 
-        batches = InventoryWriteBatch.objects.filter(pk__gt=batches_before)
-        deliveries = WebhookDelivery.objects.filter(pk__gt=deliveries_before)
+        batches = InventoryWriteBatch.objects.filter(pk__gt=batches_before,
+                                                     pk__lte=batches_last)
+        deliveries = WebhookDelivery.objects.filter(pk__gt=deliveries_before,
+                                                    pk__lte=deliveries_last)
         last_write = max((b.completed_at for b in batches.filter(
             status=InventoryWriteBatch.Status.DONE)), default=None)
         last_processed = max((d.processed_at for d in deliveries if d.processed_at),
