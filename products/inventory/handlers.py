@@ -22,6 +22,7 @@ from webhooks.registry import (
     webhook_queue_register,
     webhook_time_plausible,
 )
+from webhooks.selectors import delivery_triggered_at
 
 
 def _shop(shop_domain: str) -> Shop | None:
@@ -123,14 +124,16 @@ def inventory_levels_updated(*, shop_domain: str,
 @webhook_handler_register("inventory_levels/disconnect")
 def inventory_level_disconnected(*, shop_domain: str, payload: dict[str, Any],
                                  delivery_id: int) -> None:
-    """A source's unstocked level stops counting at once. At a destination there is nothing to
+    """A source's unstocked level stops counting at once, unless Shopify reported it changed
+    after the unstocking (targets.source_level_unstocked). At a destination there is nothing to
     do now: the next write to that location stocks the item there again (flush.py)."""
     shop = _level_shop(shop_domain)
     item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
     if shop is None or shop.role != Shop.Role.SOURCE or item_id is None or location_id is None:
         return
-    inventory_flush_on_commit(source_level_unstocked(source=shop, inventory_item_id=item_id,
-                                                  location_id=location_id))
+    inventory_flush_on_commit(source_level_unstocked(
+        source=shop, inventory_item_id=item_id, location_id=location_id,
+        triggered_at=delivery_triggered_at(delivery_id=delivery_id)))
 
 
 def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:

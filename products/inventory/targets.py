@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -133,7 +134,8 @@ def source_levels_changed(
     return targets_recompute(source=source, inventory_item_ids=changed, changed_at=seen_at)
 
 
-def source_level_unstocked(*, source: Shop, inventory_item_id: int, location_id: int) -> set[int]:
+def source_level_unstocked(*, source: Shop, inventory_item_id: int, location_id: int,
+                           triggered_at: datetime | None = None) -> set[int]:
     """inventory_levels/disconnect at a source: the merchant unstocked the item at the location.
     Shopify keeps the level, inactive, with its quantities, but they sell nothing and are in no
     total (2026-04), so they stop counting now rather than at the next full reconciliation (the
@@ -142,13 +144,28 @@ def source_level_unstocked(*, source: Shop, inventory_item_id: int, location_id:
     target of 0 (targets are computed from the levels there are). Returns the destinations to
     flush.
 
-    The payload has no time: a disconnect that reaches us after the webhook of the item being
-    stocked there again would zero a live level. That errs on the side of showing too little
-    (never selling units the source lacks), and the next level webhook or check restores it."""
-    zeroed = SourceLevel.objects.filter(
-        shop=source, inventory_item_id=inventory_item_id, location_id=location_id,
-    ).exclude(available=0).update(available=0, seen_at=timezone.now())
-    if not zeroed:
+    The payload has no time; the delivery's `triggered_at` (X-Shopify-Triggered-At) is when
+    the merchant unstocked it, and webhooks arrive in any order. A level Shopify reported
+    changed after that is the item stocked there again: a late disconnect leaves it alone. The
+    zeroed row takes that time as its own, so a level update from before the unstocking that
+    arrives late is stale (LEVELS_UPSERT) and cannot count the inactive units again. Shopify's
+    `updated_at` has whole seconds: a restock in the same second as the unstocking is taken
+    for older, which shows too little (never sells units the source lacks) until the next
+    level change or check. Without a time, the level is zeroed as before."""
+    with transaction.atomic():
+        level = SourceLevel.objects.select_for_update().filter(
+            shop=source, inventory_item_id=inventory_item_id, location_id=location_id).first()
+        if level is None:
+            return set()
+        if triggered_at is not None and level.shopify_updated_at > triggered_at:
+            return set()
+        was_counting = level.available != 0
+        level.available = 0
+        level.seen_at = timezone.now()
+        if triggered_at is not None:
+            level.shopify_updated_at = max(level.shopify_updated_at, triggered_at)
+        level.save(update_fields=["available", "seen_at", "shopify_updated_at"])
+    if not was_counting:
         return set()
     return targets_recompute(source=source, inventory_item_ids={inventory_item_id},
                              changed_at=timezone.now())

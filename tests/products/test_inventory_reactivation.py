@@ -4,6 +4,9 @@ brings them back, not 0, and a later unstocking needs a later activation, not a 
 source's shared location they sell nothing and must stop counting (at once: Syncer takes
 inventory_levels/disconnect; and at the next reconciliation, which forgets the level)."""
 
+import json
+from datetime import datetime, timedelta
+
 import pytest
 
 from products.inventory.settings import source_locations_save
@@ -18,6 +21,7 @@ from tests.products.test_stock_paths import (
     locations_of,
     settings_save,
 )
+from tests.webhooks.conftest import webhook_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,3 +137,61 @@ def test_stock_unstocked_at_a_shared_source_location_stops_counting_at_once(emul
     # and the other items are untouched
     assert world.level(world.destinations[0], "TOTE-1") == 25
 
+
+
+def level_delivered(client, topic: str, shop: str, payload: dict, *,
+                    triggered_at: datetime) -> None:
+    """A level webhook through the real endpoint, triggered at the given time."""
+    body = json.dumps(payload).encode()
+    headers = webhook_headers(topic=topic, shop=shop, body=body)
+    headers["X-Shopify-Triggered-At"] = triggered_at.isoformat().replace("+00:00", "Z")
+    answer = client.post("/webhooks/shopify", data=body, content_type="application/json",
+                         headers=headers)
+    assert answer.json() == {"status": "accepted"}
+
+
+def second_shirt_level(world, second: int) -> SourceLevel:
+    return SourceLevel.objects.get(inventory_item_id=world.items["SHIRT-S"][world.source][1],
+                                   location_id=second)
+
+
+def test_a_disconnect_that_arrives_after_the_item_was_stocked_again_changes_nothing(emulator,
+                                                                                   client):
+    # given 5 shirts at the source's second shared location, last changed at `changed`
+    world, _, second = five_more_shirts_at_a_second_shared_location(emulator)
+    changed = second_shirt_level(world, second).shopify_updated_at
+    # when a disconnect of that level triggered a second before that change arrives only now
+    level_delivered(client, "inventory_levels/disconnect", world.source, {
+        "inventory_item_id": world.items["SHIRT-S"][world.source][1], "location_id": second,
+    }, triggered_at=changed - timedelta(seconds=1))
+    settle(world)
+    # then the level still counts: every destination shows 15
+    level = second_shirt_level(world, second)
+    assert (level.available, level.shopify_updated_at) == (5, changed)
+    assert world.level(world.destinations[0], "SHIRT-S") == 15
+    assert world.level(world.destinations[1], "SHIRT-S") == 15
+
+
+def test_a_level_update_from_before_the_unstocking_that_arrives_late_counts_nothing(emulator,
+                                                                                  client):
+    # given 5 shirts at the source's second shared location, last changed at `changed`, and
+    # the merchant unstocking the shirt there 2 seconds later
+    world, _, second = five_more_shirts_at_a_second_shared_location(emulator)
+    changed = second_shirt_level(world, second).shopify_updated_at
+    item = world.items["SHIRT-S"][world.source][1]
+    unstocked = changed + timedelta(seconds=2)
+    level_delivered(client, "inventory_levels/disconnect", world.source,
+                    {"inventory_item_id": item, "location_id": second}, triggered_at=unstocked)
+    settle(world)
+    assert world.level(world.destinations[0], "SHIRT-S") == 10
+    # when a level update of 7 made a second before the unstocking arrives only now
+    level_delivered(client, "inventory_levels/update", world.source, {
+        "inventory_item_id": item, "location_id": second, "available": 7,
+        "updated_at": (unstocked - timedelta(seconds=1)).isoformat(),
+    }, triggered_at=unstocked - timedelta(seconds=1))
+    settle(world)
+    # then it is stale: the unstocked level stays at 0 and every destination shows 10
+    level = second_shirt_level(world, second)
+    assert (level.available, level.shopify_updated_at) == (0, unstocked)
+    assert world.level(world.destinations[0], "SHIRT-S") == 10
+    assert world.level(world.destinations[1], "SHIRT-S") == 10
