@@ -14,6 +14,11 @@ Instead of App Bridge it talks to this page with `window.postMessage` (protocol 
     admin → app   {type: "syncer:saveBar:save"} / {type: "syncer:saveBar:discard"}
     app → admin   {type: "syncer:saveBar:leaveConfirmation", id}  (saveBar.leaveConfirmation())
     admin → app   {type: "syncer:saveBar:leaveConfirmation:response", id, leave}
+    app → admin   {type: "syncer:modal:show", id, title, text, buttons}  (<ui-modal>.show():
+                  its title bar's title, its text, its title bar's buttons)
+    admin → app   {type: "syncer:modal:action", id, index}   (one of its buttons, clicked)
+    admin → app   {type: "syncer:modal:hide", id}            (closed: Escape or ×)
+    app → admin   {type: "syncer:modal:hide", id}            (<ui-modal>.hide())
 
 The app's stand-in is static/syncer/app-bridge-standin.js; with Shopify's real App Bridge the
 same page works in the real admin, as both read the same elements.
@@ -82,6 +87,12 @@ _PAGE = r"""<!doctype html>
   dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top: 16px; }
   dialog .secondary { background: #f1f1f1; color: #303030; }
   dialog .critical { background: #c70a24; color: #fff; }
+  dialog .primary { background: #303030; color: #fff; }
+  #app-modal { min-width: 380px; }
+  #app-modal header { display: flex; align-items: flex-start; gap: 8px; }
+  #app-modal header h2 { margin-right: auto; }
+  #app-modal .close { background: none; font-size: 18px; line-height: 1; padding: 2px 6px; }
+  #app-modal p:empty { display: none; }
 </style>
 </head>
 <body>
@@ -122,6 +133,12 @@ _PAGE = r"""<!doctype html>
     <button type="button" class="secondary" value="stay">Continue editing</button>
     <button type="button" class="critical" value="discard">Discard changes</button>
   </div>
+</dialog>
+<dialog id="app-modal" aria-labelledby="app-modal-title">
+  <header><h2 id="app-modal-title"></h2>
+    <button type="button" class="close" id="app-modal-close" aria-label="Close">×</button></header>
+  <p id="app-modal-text"></p>
+  <div class="actions" id="app-modal-actions"></div>
 </dialog>
 <script>
 (function () {
@@ -273,6 +290,47 @@ _PAGE = r"""<!doctype html>
     });
   }
 
+  // The app's modal (<ui-modal>), drawn over the whole admin: secondary buttons first, the
+  // primary one last (red when its tone is critical). It stays until the app hides it (its
+  // buttons' handlers do) or the merchant closes it, which the app is told.
+  var appModal = document.getElementById("app-modal");
+  var appModalId = null;
+
+  function showAppModal(data) {
+    appModalId = String(data.id || "");
+    document.getElementById("app-modal-title").textContent = String(data.title || "");
+    document.getElementById("app-modal-text").textContent = String(data.text || "");
+    var actions = document.getElementById("app-modal-actions");
+    actions.textContent = "";
+    var buttons = (data.buttons || []).slice().sort(function (a, b) {
+      return (a.variant === "primary") - (b.variant === "primary");
+    });
+    buttons.forEach(function (item) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = item.label;
+      button.disabled = !!item.disabled;
+      button.className = item.variant === "primary"
+        ? (item.tone === "critical" ? "critical" : "primary") : "secondary";
+      button.onclick = function () {
+        toApp({type: "syncer:modal:action", id: appModalId, index: item.index});
+      };
+      actions.appendChild(button);
+    });
+    if (!appModal.open) appModal.showModal();
+  }
+
+  function closeAppModal(tellApp) {
+    if (appModalId === null) return;
+    var id = appModalId;
+    appModalId = null;
+    if (appModal.open) appModal.close();
+    if (tellApp) toApp({type: "syncer:modal:hide", id: id});
+  }
+
+  appModal.oncancel = function (event) { event.preventDefault(); closeAppModal(true); };
+  document.getElementById("app-modal-close").onclick = function () { closeAppModal(true); };
+
   // The admin's own links to the app's pages: the app goes there (no reload), unless a save
   // bar shows; then, as in Shopify admin, nothing happens but the bar asking for a choice.
   document.addEventListener("click", function (event) {
@@ -327,6 +385,10 @@ _PAGE = r"""<!doctype html>
     } else if (data.type === "syncer:saveBar") {
       saveBar = {visible: !!data.visible, discardConfirmation: !!data.discardConfirmation};
       renderSaveBar();
+    } else if (data.type === "syncer:modal:show") {
+      showAppModal(data);
+    } else if (data.type === "syncer:modal:hide") {
+      if (String(data.id || "") === appModalId) closeAppModal(false);
     } else if (data.type === "syncer:saveBar:leaveConfirmation") {
       if (!saveBar.visible) {
         toApp({type: "syncer:saveBar:leaveConfirmation:response", id: data.id, leave: true});

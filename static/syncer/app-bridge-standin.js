@@ -4,6 +4,8 @@
 //   <ui-nav-menu> (links; the first, rel="home", is the app's home)  -> the admin's left column
 //   <ui-title-bar title> (a/button children, variant="breadcrumb"|"primary") -> its title bar
 //   <form data-save-bar [data-discard-confirmation]>                  -> its save bar
+//   <ui-modal id> (its text and <ui-title-bar title> buttons), .show()/.hide(),
+//   shopify.modal.show(id)/.hide(id)                                  -> a modal over the admin
 //   shopify.idToken(), shopify.toast.show(), shopify.saveBar.*        -> as App Bridge's
 // and the app's address (path and query), which the admin keeps in its own address bar.
 // Messages (protocol in shopify_emulator/README.md) go to the admin's origin only, and only the
@@ -86,8 +88,11 @@
     });
   }
 
+  // The page's title bar (a modal's own is the modal's title).
+  var PAGE_TITLE_BAR = "ui-title-bar:not(ui-modal ui-title-bar)";
+
   function titleBar() {
-    var bar = document.querySelector("ui-title-bar");
+    var bar = document.querySelector(PAGE_TITLE_BAR);
     if (!bar) return null;
     var items = [];
     Array.prototype.forEach.call(bar.children, function (child, index) {
@@ -139,7 +144,7 @@
   }
 
   function titleBarElement(index) {
-    var bar = document.querySelector("ui-title-bar");
+    var bar = document.querySelector(PAGE_TITLE_BAR);
     if (!bar) return null;
     var path = String(index).split(".");
     var element = bar.children[Number(path[0])];
@@ -217,6 +222,50 @@
     }
   });
 
+  // ---- modals ------------------------------------------------------------------------------
+  // App Bridge draws a <ui-modal> over the whole admin: its content, its title bar's title as
+  // the heading and the title bar's buttons at its foot; a click there is a click on the
+  // page's button, whose handler hides the modal. Closing it (Escape, ×) hides it too; both
+  // fire "hide" on the element.
+
+  var shownModal = null;
+
+  function modalButtons(modal) {
+    var bar = modal.querySelector("ui-title-bar");
+    return bar ? Array.prototype.filter.call(bar.children, function (child) {
+      return child.tagName === "BUTTON";
+    }) : [];
+  }
+
+  function modalShow(modal) {
+    var bar = modal.querySelector("ui-title-bar");
+    var text = Array.prototype.filter.call(modal.children, function (child) {
+      return child.tagName !== "UI-TITLE-BAR";
+    }).map(function (child) { return child.textContent.trim(); }).join("\n").trim();
+    shownModal = modal;
+    post({ type: "syncer:modal:show", id: modal.id,
+           title: bar ? bar.getAttribute("title") || "" : "", text: text,
+           buttons: modalButtons(modal).map(linkItem) });
+    modal.dispatchEvent(new Event("show"));
+    return Promise.resolve();
+  }
+
+  function modalHide(modal, closedInAdmin) {
+    if (shownModal !== modal) return Promise.resolve();
+    shownModal = null;
+    if (!closedInAdmin) post({ type: "syncer:modal:hide", id: modal.id });
+    modal.dispatchEvent(new Event("hide"));
+    return Promise.resolve();
+  }
+
+  if (framed && window.customElements && !window.customElements.get("ui-modal")) {
+    window.customElements.define("ui-modal", class extends HTMLElement {
+      show() { return modalShow(this); }
+      hide() { return modalHide(this, false); }
+      toggle() { return shownModal === this ? this.hide() : this.show(); }
+    });
+  }
+
   // ---- messages from the admin -------------------------------------------------------------
 
   window.addEventListener("message", function (event) {
@@ -237,6 +286,11 @@
       if (!element || element.disabled) return;
       if (element.tagName === "A" && element.getAttribute("href")) follow(element.getAttribute("href"));
       else element.click();
+    } else if (data.type === "syncer:modal:action" && shownModal && data.id === shownModal.id) {
+      var button = modalButtons(shownModal)[Number(data.index)];
+      if (button && !button.disabled) button.click();
+    } else if (data.type === "syncer:modal:hide" && shownModal && data.id === shownModal.id) {
+      modalHide(shownModal, true);
     } else if (data.type === "syncer:saveBar:save") {
       dirtyForms.slice().forEach(function (form) { form.requestSubmit(); });
     } else if (data.type === "syncer:saveBar:discard") {
@@ -267,6 +321,18 @@
         post({ type: "syncer:toast", message: String(message),
                isError: !!(options && options.isError),
                duration: (options && options.duration) || 5000 });
+      },
+    };
+  }
+  if (framed) {
+    window.shopify.modal = {
+      show: function (id) {
+        var modal = document.getElementById(id);
+        return modal && modal.show ? modal.show() : Promise.reject(new Error("no modal " + id));
+      },
+      hide: function (id) {
+        var modal = document.getElementById(id);
+        return modal && modal.hide ? modal.hide() : Promise.resolve();
       },
     };
   }

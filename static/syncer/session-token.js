@@ -27,13 +27,66 @@
     return form ? Promise.resolve() : saveBar.leaveConfirmation();
   }
 
+  // The words on the button that asked (a form's: the button that submitted it).
+  function actionLabel(detail) {
+    var elt = detail.elt;
+    var submitter = detail.triggeringEvent && detail.triggeringEvent.submitter;
+    var button = elt && elt.tagName === "BUTTON" ? elt : submitter;
+    return button ? { text: button.textContent.trim(),
+                      critical: button.classList.contains("button-critical") } : null;
+  }
+
+  // A question before an action (hx-confirm), asked in the admin's modal (App Bridge's
+  // <ui-modal> in base.html: Shopify admin draws it, Built for Shopify 4.1.6), titled with the
+  // question and its explanation below, the action's own words on the button that goes ahead.
+  // Outside the admin (no such modal) the browser asks. Resolves true to go ahead.
+  function confirmed(question, detail) {
+    var modal = document.getElementById("syncer-confirm");
+    if (!modal || typeof modal.show !== "function") {
+      return Promise.resolve(window.confirm(question));
+    }
+    var split = question.indexOf("? ");
+    var yes = modal.querySelector("[data-modal-yes]");
+    var no = modal.querySelector("[data-modal-no]");
+    var action = actionLabel(detail);
+    modal.querySelector("ui-title-bar").setAttribute(
+      "title", split === -1 ? question : question.slice(0, split + 1));
+    modal.querySelector("[data-modal-text]").textContent =
+      split === -1 ? "" : question.slice(split + 2);
+    yes.textContent = action && action.text ? action.text : "Confirm";
+    if (action && action.critical) yes.setAttribute("tone", "critical");
+    else yes.removeAttribute("tone");
+    return new Promise(function (resolve) {
+      var answered = false;
+      function answer(value) {
+        if (answered) return;
+        answered = true;
+        yes.onclick = null;
+        no.onclick = null;
+        modal.removeEventListener("hide", closed);
+        resolve(value);
+      }
+      function closed() { answer(false); } // closed without a choice (Escape, ×)
+      yes.onclick = function () { answer(true); modal.hide(); };
+      no.onclick = function () { answer(false); modal.hide(); };
+      modal.addEventListener("hide", closed);
+      modal.show();
+    });
+  }
+
   var tokens = new WeakMap();
 
   // htmx:confirm fires before every request and lets us delay it until the token is here.
   document.addEventListener("htmx:confirm", function (event) {
     event.preventDefault();
     var question = event.detail.question;
-    if (question && !window.confirm(question)) return;
+    var asked = question ? confirmed(question, event.detail) : Promise.resolve(true);
+    asked.then(function (yes) {
+      if (yes) go(event);
+    });
+  });
+
+  function go(event) {
     leaving(event.detail).then(function () {
       idToken().then(
         function (token) {
@@ -45,7 +98,7 @@
         }
       );
     });
-  });
+  }
 
   document.addEventListener("htmx:configRequest", function (event) {
     var token = tokens.get(event.detail.elt);

@@ -37,6 +37,17 @@ def open_app(page, embedded, shop: str, path: str = ""):
     return frame
 
 
+def confirm_in_admin(page, choice: str) -> tuple[str, str]:
+    """The question an action asks before it goes ahead, in the admin's modal (outside the
+    app's frame): its title and text, once the merchant clicked `choice` and it closed."""
+    modal = page.locator("#app-modal")
+    modal.wait_for()
+    asked = (modal.locator("h2").inner_text(), modal.locator("p").inner_text())
+    modal.get_by_role("button", name=choice, exact=True).click()
+    modal.wait_for(state="hidden")
+    return asked
+
+
 def menu(page):
     """The app's menu in the admin's left column."""
     return page.locator("nav.sidebar")

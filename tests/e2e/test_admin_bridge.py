@@ -11,10 +11,12 @@ import pytest
 
 from orders.models import OrderSettings
 from stores.connections import connection_block
+from stores.models import Connection
 from tests.e2e.admin import (
     DEST,
     SOURCE,
     admin_address,
+    confirm_in_admin,
     go_to,
     menu_items,
     open_app,
@@ -192,11 +194,11 @@ def test_a_failed_action_shows_a_critical_banner_that_stays(page, embedded):
     # given a source on a connected store's page, the store blocked meanwhile elsewhere
     connection = source_and_destination_connected(embedded)
     app = open_app(page, embedded, SOURCE, f"/stores/{connection.pk}/")
-    page.on("dialog", lambda dialog: dialog.accept())
     connection_block(connection=connection, actor=connection.source)
 
     # when the owner blocks it here
     app.get_by_role("button", name="Block store").click()
+    confirm_in_admin(page, "Block store")
 
     # then a critical banner says why, in the card that failed, and stays there
     banner = app.locator("#store-status [role=alert].banner-critical")
@@ -209,3 +211,50 @@ def test_a_failed_action_shows_a_critical_banner_that_stays(page, embedded):
     # until dismissed
     banner.get_by_role("button", name="Dismiss").click()
     assert banner.count() == 0
+
+
+def test_an_action_asks_in_the_admins_modal_not_the_browsers(page, embedded, artifacts):
+    # given a source on a connected store's page
+    connection = source_and_destination_connected(embedded)
+    app = open_app(page, embedded, SOURCE, f"/stores/{connection.pk}/")
+    native: list[str] = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+
+    # when the owner clicks Block store, then changes their mind
+    app.get_by_role("button", name="Block store").click()
+    modal = page.locator("#app-modal")
+    modal.wait_for()
+    # then the admin asks, over the whole admin: the question, what it means, and the action
+    # in red beside Cancel
+    assert modal.locator("h2").inner_text() == "Block this store?"
+    assert modal.locator("p").inner_text() == (
+        "It immediately loses access to your catalogue and all its synced products stop "
+        "syncing.")
+    buttons = modal.locator(".actions button")
+    assert buttons.all_inner_texts() == ["Cancel", "Block store"]
+    assert buttons.nth(1).get_attribute("class") == "critical"
+    page.screenshot(path=str(artifacts / "block-store-asked.png"))
+    modal.get_by_role("button", name="Cancel").click()
+    modal.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    # and nothing happened
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.CONNECTED
+
+    # when they ask again and close it with Escape
+    app.get_by_role("button", name="Block store").click()
+    modal.wait_for()
+    page.keyboard.press("Escape")
+    modal.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.CONNECTED
+
+    # when they ask once more and block it
+    app.get_by_role("button", name="Block store").click()
+    assert confirm_in_admin(page, "Block store")[0] == "Block this store?"
+    # then the store is blocked, and the browser never asked anything
+    app.get_by_role("button", name="Unblock store").wait_for()
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.BLOCKED
+    assert native == []

@@ -7,7 +7,14 @@ import re
 import pytest
 
 from stores.models import Subscription
-from tests.e2e.admin import DEST, SOURCE, go_to, open_app, source_and_destination_connected
+from tests.e2e.admin import (
+    DEST,
+    SOURCE,
+    confirm_in_admin,
+    go_to,
+    open_app,
+    source_and_destination_connected,
+)
 from tests.walkthrough import accessibility_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -74,12 +81,10 @@ def test_choose_approve_upgrade_and_cancel(page, embedded, artifacts):
                         "Syncer Pro + Orders add-on": "ACTIVE"}
 
     # It cancels (after confirming): back to Free, without the add-on
-    questions = []
-    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     app.get_by_role("button", name="Cancel plan").click()
+    question = confirm_in_admin(page, "Cancel plan")
     app.get_by_role("heading", name="You're on Free").wait_for()
-    assert questions
-    assert questions[0].startswith("Cancel Pro with the Orders add-on?")
+    assert question[0] == "Cancel Pro with the Orders add-on?"
     assert app.locator("[data-addon]").get_attribute("data-addon") == "off"
     assert embedded.subscriptions(DEST)[-1]["status"] == "CANCELLED"
     assert not Subscription.objects.filter(status=Subscription.Status.ACTIVE).exists()

@@ -9,7 +9,7 @@ from products.models import ProductLink, SourceProduct
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
-from tests.e2e.admin import go_to
+from tests.e2e.admin import confirm_in_admin, go_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,8 +38,8 @@ def test_select_all_matching_banner_and_the_row_switch(page, embedded, artifacts
         ProductLink.objects.create(connection=connection, source_product=product,
                                    destination_product_id=70_000 + n,
                                    origin=ProductLink.Origin.IMPORTED)
-    questions: list[str] = []
-    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    native: list[str] = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
 
     # the destination owner opens Products: with nothing ticked, the actions do nothing
     page.goto(f"{embedded.url}/admin/{DEST}")
@@ -73,10 +73,11 @@ def test_select_all_matching_banner_and_the_row_switch(page, embedded, artifacts
     expect(page_note).to_be_hidden()
     page.screenshot(path=str(artifacts / "2-all-matching.png"))
     turn_off.click()
+    questions = [confirm_in_admin(page, "Auto sync off")]
     shirt_switch = app.get_by_role("switch", name="Auto sync for Linen shirt 00")
     expect(shirt_switch).not_to_be_checked()
-    assert questions == ["Turn auto sync off for all 27 matching products? Their stock and "
-                         "SKU stop following the source until you turn it on again."]
+    assert questions == [("Turn auto sync off for all 27 matching products?", "Their stock and "
+                          "SKU stop following the source until you turn it on again.")]
     state = auto_sync_by_title()
     assert sorted(title for title, on in state.items() if not on) == titles[:27]
     assert sorted(title for title, on in state.items() if on) == titles[27:]
@@ -105,3 +106,5 @@ def test_select_all_matching_banner_and_the_row_switch(page, embedded, artifacts
     expect(mug_switch).to_be_checked()
     assert auto_sync_by_title()["Stoneware mug 1"] is True
     assert len(questions) == 1  # the switch asks nothing; only the bulk action did
+    assert page.locator("#app-modal").is_visible() is False
+    assert native == []

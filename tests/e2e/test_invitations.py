@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from tests.e2e.admin import DEST, SOURCE, go_to, open_app
+from tests.e2e.admin import DEST, SOURCE, confirm_in_admin, go_to, open_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,6 @@ def test_an_invited_store_connects_with_the_emailed_code(page, embedded, artifac
     for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
         embedded.shop_create(shop, name=name)
         embedded.install(shop)
-    page.on("dialog", lambda dialog: dialog.accept())
     mail.outbox.clear()
 
     # the source owner picks Source, opens Stores and invites two addresses
@@ -61,6 +60,7 @@ def test_an_invited_store_connects_with_the_emailed_code(page, embedded, artifac
     # and withdraws the second one
     app.locator('tr[data-invitation="someone@else.example"]').get_by_role(
         "button", name="Withdraw").click()
+    confirm_in_admin(page, "Withdraw")
     app.locator('tr[data-invitation="someone@else.example"]').get_by_text(
         "Withdrawn").wait_for()
 

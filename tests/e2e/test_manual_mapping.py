@@ -9,7 +9,7 @@ from products.models import CatalogueScan, ProductLink, SourceProduct, VariantLi
 from stores.connections import connection_create
 from stores.models import Shop
 from stores.services import shop_role_choose
-from tests.e2e.admin import open_app, wait_for_title
+from tests.e2e.admin import confirm_in_admin, open_app, wait_for_title
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,6 @@ def level(emulator, shop: str, inventory_item_id: int) -> int | None:
 
 def test_link_a_variant_by_hand_and_unlink_it(page, embedded, artifacts):
     page.set_default_timeout(60_000)  # the shared CI box can be slow; every wait is an event
-    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm's question: yes
     # given a source and a destination, connected, each with its own shirt and SKUs
     for shop, name in ((SOURCE, "Demo Source"), (DEST, "Demo Dest 1")):
         embedded.shop_create(shop, name=name)
@@ -87,6 +86,7 @@ def test_link_a_variant_by_hand_and_unlink_it(page, embedded, artifacts):
 
     # when they unlink it, it is gone from the list and from Syncer
     hand_links.get_by_role("button", name="Unlink").click()
+    confirm_in_admin(page, "Unlink")
     expect(app.locator("#hand-links")).to_have_count(0)
     page.screenshot(path=str(artifacts / "3-unlinked.png"))
     assert (ProductLink.objects.count(), VariantLink.objects.count()) == (0, 0)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from products.models import CatalogueScan, ProductJob, ProductLink, ReconciliationRun, VariantLink
-from tests.e2e.admin import open_app, wait_for_title
+from tests.e2e.admin import confirm_in_admin, open_app, wait_for_title
 from tests.products import inventory_world
 from tests.products.catalogue_world import DEST_1, SOURCE, build, connection, shirt
 from tests.walkthrough import accessibility_problems
@@ -91,7 +91,6 @@ def test_linking_the_matches_shows_what_changes_in_the_store(page, embedded, art
 
 def test_sync_selected_then_auto_sync_on_show_what_they_set(page, embedded, artifacts):
     page.set_default_timeout(60_000)
-    page.on("dialog", lambda dialog: dialog.accept())  # Auto sync off's question: yes
     # given the source's shirt (S 10, M 4), not synced yet
     world = build(embedded)
     shirt(world)
@@ -119,6 +118,7 @@ def test_sync_selected_then_auto_sync_on_show_what_they_set(page, embedded, arti
     # given its auto sync turned off, and the source's S selling down to 6 meanwhile
     app.get_by_label("Select Linen shirt").check()
     app.get_by_role("button", name="Auto sync off").click()
+    confirm_in_admin(page, "Auto sync off")
     expect(app.get_by_role("switch", name="Auto sync for Linen shirt")).not_to_be_checked()
     world.stock(SOURCE, "SHIRT-S", 6)
     world.settle()
