@@ -19,12 +19,11 @@ from products.inventory.locations import (
     source_decrement_location_id,
     source_shared_location_ids,
 )
+from products.inventory.oversold import oversold_alert_for_sale
 from products.inventory.sales import destination_sales_record
 from products.inventory.targets import source_levels_changed
-from products.labels import variant_label
 from products.models import (
     InventoryEffect,
-    SourceVariant,
     StockReason,
     SyncEvent,
     VariantLink,
@@ -243,35 +242,13 @@ def inventory_effect_apply(*, effect_id: int) -> set[int]:
         return set()
     if effect.kind == InventoryEffect.Kind.SALE:
         shared = set(source_shared_location_ids(source=effect.source))
-        _oversold_alert(effect, shared=sum(
+        oversold_alert_for_sale(effect=effect, shared=sum(
             available for (_, location_id), (available, _) in live.items()
             if location_id in shared))
-    return source_levels_changed(source=effect.source, levels=[
+    # (this sale's own alert, with its order, is the one about it: oversold_alerts=False)
+    return source_levels_changed(source=effect.source, oversold_alerts=False, levels=[
         (item_id, location_id, available, updated_at)
         for (item_id, location_id), (available, updated_at) in live.items()])
-
-
-def _oversold_alert(effect: InventoryEffect, *, shared: int) -> None:
-    """A sale that left the source's shared stock below zero: stores sold the same last units
-    at once (or the source sold them too), and an order cannot be fulfilled. Both stores hear of
-    it (Home shows it until the stock is back at zero or above)."""
-    if shared >= 0:
-        return
-    variant = SourceVariant.objects.filter(
-        shop=effect.source, inventory_item_id=effect.inventory_item_id,
-    ).select_related("product").first()
-    if variant is not None and variant.inventory_policy == SourceVariant.InventoryPolicy.CONTINUE:
-        return  # backorders, on purpose
-    what = (variant_label(variant.product.title, variant.title)
-            + (f" ({variant.sku})" if variant.sku else "")
-            if variant else f"inventory item {effect.inventory_item_id}")
-    destination = Shop.objects.get(pk=effect.destination_id)
-    source = effect.source.name or effect.source.domain
-    alert_raise_on_commit(
-        shop_ids=[effect.destination_id, effect.source_id], kind=AlertKind.OVERSOLD,
-        detail=(f"Order {effect.order_name or effect.order_id} on "
-                f"{destination.name or destination.domain}: {what} is at {shared} at {source} "
-                f"after it, {-shared} sold that {source} does not have."))
 
 
 def _effect_event(effect: InventoryEffect, *, result: str, error: str = "") -> None:

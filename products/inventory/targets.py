@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from products.inventory.levels import levels_read, source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
+from products.inventory.oversold import oversold_alert_for_levels, shared_stock_of
 from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE
 from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
 from stores.models import Connection, Shop
@@ -105,9 +106,12 @@ def _targets_recompute_statement(params: dict[str, Any]) -> tuple[set[int], list
 
 def source_levels_changed(
     *, source: Shop, levels: Iterable[tuple[int, int, int | None, datetime | None]],
+    oversold_alerts: bool = True,
 ) -> set[int]:
     """Source levels (item, location, available, updated_at) in delivery order: each recorded
     unless stale, then every linked target recomputed once. Returns destinations to flush.
+    An item whose shared stock this takes further below zero is alerted (oversold.py), unless
+    the caller alerts itself (`oversold_alerts=False`).
 
     Targets are recomputed for stale levels too (from the newer level we hold; a no-op when
     nothing changed): a delivery retried after its worker died between recording the level
@@ -117,6 +121,13 @@ def source_levels_changed(
     known = [(item, location, available, updated_at)
              for item, location, available, updated_at in levels
              if available is not None and updated_at is not None]
+    # Stock goes below zero only through a level below zero: only then is it read before and
+    # after (nothing more to ask for the changes of a busy source, nearly all above zero).
+    below_zero = {item for item, _, available, _ in known if available < 0}
+    if oversold_alerts and below_zero:
+        shared = source_shared_location_ids(source=source)
+        before = shared_stock_of(source=source, inventory_item_ids=below_zero,
+                                 shared_location_ids=shared)
     ambiguous = source_levels_record(source=source, levels=known, seen_at=seen_at)
     if ambiguous:
         # A live level without its own timestamp takes the newest delivered one (never our
@@ -128,6 +139,9 @@ def source_levels_changed(
         source_levels_record(source=source, authoritative=True, seen_at=seen_at, levels=[
             (item_id, location, quantity, live_updated or delivered[item_id])
             for (item_id, location), (quantity, live_updated) in live.items()])
+    if oversold_alerts and below_zero:
+        oversold_alert_for_levels(source=source, before=before, after=shared_stock_of(
+            source=source, inventory_item_ids=below_zero, shared_location_ids=shared))
     changed = {item_id for item_id, *_ in known}
     if not changed:
         return set()

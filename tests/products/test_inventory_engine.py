@@ -549,3 +549,31 @@ def _waiting_for_a_lock() -> bool:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                        "AND datname = current_database()")
         return cursor.fetchone()[0] > 0
+
+
+def test_the_source_selling_what_a_destination_just_sold_alerts_the_source_and_its_stores(
+        emulator, mailoutbox):
+    world = build(emulator)
+    reconcile_all(world)
+    # given a destination that sold the source's 8 medium shirts (the source at 0, no oversell)
+    emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-M", "quantity": 8}],
+                          financial_status="paid")
+    settle(world)
+    assert world.level(world.source, "SHIRT-M") == 0
+    assert not AlertDigest.objects.filter(kind=AlertKind.OVERSOLD).exists()
+    # when the source's own store sells one more it had promised before that sale reached it
+    source_adjust(world, "SHIRT-M", available=-1)
+    settle(world)
+    # then the source and both stores syncing the shirt are told, once each, in plain words
+    detail = ("Linen shirt / SHIRT-M (SHIRT-M) is at -1 at src (its stock went from 0 to -1): "
+              "1 sold that src does not have.")
+    emails = {shop.domain: shop.email for shop in Shop.objects.all()}
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(
+        emails[shop] for shop in (world.source, *world.destinations))
+    assert all(detail in email.body for email in mailoutbox)
+    # and when a later change takes it back up, nobody is told again
+    source_adjust(world, "SHIRT-M", available=2)
+    settle(world)
+    assert len(mailoutbox) == 3
+    assert [digest.pending_count for digest in AlertDigest.objects.filter(
+        kind=AlertKind.OVERSOLD)] == [0, 0, 0]
