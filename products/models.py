@@ -484,6 +484,35 @@ class InventoryEffect(models.Model):
         return f"{self.kind} {self.delta:+d} of {self.inventory_item_id} ({self.status})"
 
 
+class DestinationHold(models.Model):
+    """Units a destination's unpaid order line holds there while its connection counts only
+    paid orders (`Connection.count_pending_orders` off): Shopify has taken them out of the
+    store's available stock, the source has not. Its store's target is the source's stock less
+    its live holds, so Syncer does not put them back on sale there (where they would be sold
+    twice once the order is paid). Released when the order is paid (its sale then moves the
+    source) or cancelled."""
+
+    destination = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    variant_link = models.ForeignKey(VariantLink, on_delete=models.CASCADE, related_name="+")
+    inventory_item_id = models.BigIntegerField()  # the source's item (what targets are of)
+    order_id = models.BigIntegerField()
+    line_item_id = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["destination", "line_item_id"],
+                                               name="destination_hold_once")]
+        indexes = [models.Index(fields=["source", "inventory_item_id"],
+                                name="destination_hold_live",
+                                condition=models.Q(released_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} held by order {self.order_id} line {self.line_item_id}"
+
+
 class DestinationSale(models.Model):
     """A paid destination order line of a synced variant, as its source's owner counts it:
     the units, at the source's price when it sold. Recorded with the line's sale effect, once

@@ -58,7 +58,8 @@ class ConnectionInventoryForm(PlainForm):
     # An on/off setting: drawn as a switch (role="switch"), its help text named by the input.
     count_pending_orders = StrictBooleanField(
         label="Also count orders whose payment is pending",
-        help_text="Off: only paid orders reduce the source's stock.",
+        help_text="Off: only paid orders reduce the source's stock; an unpaid order's units "
+                  "stay off sale in your store until it is paid or cancelled.",
         widget=StrictCheckboxInput(attrs={"role": "switch"}))
 
     def __init__(self, *args: Any, locations: list[LocationChoice], **kwargs: Any) -> None:

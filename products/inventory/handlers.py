@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from products.inventory.drift import DRIFT_GRACE, destination_level_changed
 from products.inventory.echoes import level_delivery_is_echo
 from products.inventory.effects import inventory_effects_for_order, inventory_effects_for_refund
+from products.inventory.holds import destination_holds_for_order, destination_holds_release
 from products.inventory.targets import source_level_unstocked, source_levels_changed
 from products.inventory.tasks import inventory_effects_apply_on_commit, inventory_flush_on_commit
 from stores.models import Shop
@@ -145,6 +146,12 @@ def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:
     with transaction.atomic():
         inventory_effects_apply_on_commit(inventory_effects_for_order(
             destination=shop, payload=payload, trigger=trigger))
+        # Unpaid, its units stay off sale at this store until paid (holds.py); paid, its sale
+        # (just made) moves the source, and the store's raises wait for it.
+        inventory_flush_on_commit(
+            destination_holds_release(destination=shop, order_id=int(payload["id"]))
+            if trigger == "paid" else
+            destination_holds_for_order(destination=shop, payload=payload))
 
 
 @webhook_handler_register("orders/paid")
@@ -155,6 +162,16 @@ def order_paid(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -
 @webhook_handler_register("orders/create")
 def order_created(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     _order(shop_domain, payload, "create")
+
+
+@webhook_handler_register("orders/cancelled")
+def order_cancelled(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
+    """An order cancelled unpaid gives back the units it held at its store (holds.py)."""
+    shop = _shop(shop_domain)
+    order_id = _int(payload.get("id"))
+    if shop is None or shop.role != Shop.Role.DESTINATION or order_id is None:
+        return
+    inventory_flush_on_commit(destination_holds_release(destination=shop, order_id=order_id))
 
 
 @webhook_handler_register("refunds/create")

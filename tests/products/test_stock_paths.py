@@ -12,11 +12,13 @@ from products.inventory.locations import source_decrement_location_id
 from products.inventory.relocation import stock_to_clear_apply
 from products.inventory.settings import connection_inventory_save, source_locations_save
 from products.inventory.tasks import (
+    inventory_flush_destination_task,
     inventory_flush_on_commit,
     inventory_sweep_task,
     stock_to_clear_on_commit,
 )
 from products.models import (
+    DestinationHold,
     DestinationStock,
     InventoryEffect,
     ProductLink,
@@ -92,6 +94,82 @@ def test_a_pending_order_moves_the_source_at_once_and_only_once_when_the_option_
     settle(world)
     assert world.level(world.source, "TOTE-1") == 23
     assert list(InventoryEffect.objects.values_list("kind", "delta")) == [("sale", -2)]
+
+
+def drift_grace_over(world) -> None:
+    """The stores' own drops have waited out their grace: every flush that waited runs."""
+    DestinationStock.objects.filter(due_at__isnull=False).update(
+        due_at=timezone.now() - timedelta(seconds=1))
+    for destination in Shop.objects.filter(domain__in=world.destinations):
+        inventory_flush_destination_task(destination.pk)
+    settle(world)
+
+
+def test_a_pending_orders_units_stay_off_sale_at_its_store_until_it_is_paid(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    seller, other = world.destinations
+    # when a customer of destination 1 orders 3 of the source's 10 shirts, not paid yet
+    # (destination 1 counts paid orders only: the default), and its drop has had its grace
+    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
+    settle(world)
+    drift_grace_over(world)
+    # then the 3 stay off sale there (Shopify took them out of its available stock, and
+    # Syncer does not put them back), while the source and the other store keep all 10
+    assert world.level(seller, "SHIRT-S") == 7
+    assert world.level(world.source, "SHIRT-S") == 10
+    assert world.level(other, "SHIRT-S") == 10
+    assert list(DestinationHold.objects.values_list("quantity", "released_at")) == [(3, None)]
+    # and a change at the source reaches the seller less what its customer holds
+    source_adjust(world, "SHIRT-S", available=12)
+    settle(world)
+    assert [world.level(shop, "SHIRT-S") for shop in (seller, other)] == [9, 12]
+
+    # when the payment arrives
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
+    settle(world)
+    drift_grace_over(world)
+    # then the source loses the 3, once, and every store shows what it has left
+    assert [world.level(shop, "SHIRT-S") for shop in (world.source, seller, other)] == [9, 9, 9]
+    assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
+    assert list(InventoryEffect.objects.values_list("kind", "delta", "status")) == [
+        ("sale", -3, "applied")]
+
+
+def test_a_pending_order_cancelled_unpaid_puts_its_units_back_on_sale_at_its_store(emulator):
+    world = build(emulator)
+    reconcile_all(world)
+    seller, other = world.destinations
+    # given an unpaid order of 3 shirts at destination 1, its units off sale there
+    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
+    settle(world)
+    drift_grace_over(world)
+    assert world.level(seller, "SHIRT-S") == 7
+    # when it is cancelled (without restocking at the store)
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/cancel",
+                   json={"restock": False})
+    settle(world)
+    drift_grace_over(world)
+    # then the store offers the source's 10 again, and nothing moved at the source
+    assert [world.level(shop, "SHIRT-S") for shop in (world.source, seller, other)] == [
+        10, 10, 10]
+    assert DestinationHold.objects.get().released_at is not None
+    assert InventoryEffect.objects.count() == 0
+
+
+def test_an_order_counted_when_pending_holds_nothing(emulator):
+    # given destination 1 counting pending orders
+    world = build(emulator)
+    reconcile_all(world)
+    seller = world.destinations[0]
+    counting_pending(Connection.objects.get(destination__domain=seller), on=True)
+    # when it takes an unpaid order of 2 totes
+    pending_order(emulator, seller, "TOTE-1", 2)
+    settle(world)
+    # then the source is moved at once and nothing is held at the store
+    assert world.level(world.source, "TOTE-1") == 23
+    assert world.level(seller, "TOTE-1") == 23
+    assert DestinationHold.objects.count() == 0
 
 
 def test_a_pending_order_of_another_destination_is_still_counted_only_when_paid(emulator):

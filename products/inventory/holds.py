@@ -1,0 +1,80 @@
+"""Units a store's own unpaid orders hold while its source counts paid orders only.
+
+With `Connection.count_pending_orders` off (the default), an unpaid order (payment pending, a
+bank transfer, cash on delivery) leaves the source's stock alone until it is paid. Shopify has
+already taken its units out of the store's available stock, though: if Syncer then wrote the
+source's figure there again, those units would be on sale twice at that store — to the
+customer waiting to pay and to the next one — and the source oversold when the first paid.
+So each such line is held (DestinationHold) and comes off that store's target
+(sql.TARGETS_RECOMPUTE) until the order is paid (its sale then moves the source, and the
+store's raises wait for that: flush._raises_deferred_while_sales_pending) or cancelled.
+Other stores keep the source's whole stock: the order is not counted there until paid, which
+is what the option means.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from products.inventory.targets import targets_recompute
+from products.models import DestinationHold, StockReason, VariantLink
+from stores.models import Connection, Shop
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
+    """Holds the synced lines of an unpaid order (orders/create, its payload checked by
+    effects.inventory_effects_for_order first) whose connection waits for payment. Returns the
+    destinations to flush."""
+    lines = [line for line in payload.get("line_items") or [] if _int(line.get("variant_id"))]
+    links = {link.destination_variant_id: link for link in VariantLink.objects.filter(
+        connection__destination=destination,
+        destination_variant_id__in=[_int(line["variant_id"]) for line in lines],
+    ).select_related("connection", "source_variant")}
+    created: list[DestinationHold] = []
+    with transaction.atomic():
+        for line in lines:
+            link = links.get(_int(line["variant_id"]))
+            quantity = int(line.get("quantity") or 0)
+            if (link is None or quantity <= 0 or link.connection.count_pending_orders
+                    or link.connection.status != Connection.Status.CONNECTED):
+                continue
+            hold, was_created = DestinationHold.objects.get_or_create(
+                destination=destination, line_item_id=int(line["id"]), defaults={
+                    "source_id": link.connection.source_id, "variant_link": link,
+                    "inventory_item_id": link.source_variant.inventory_item_id,
+                    "order_id": int(payload["id"]), "quantity": quantity})
+            if was_created:
+                created.append(hold)
+    return _recompute(created)
+
+
+def destination_holds_release(*, destination: Shop, order_id: int) -> set[int]:
+    """The order is paid or cancelled: its lines' units are no longer held back at the store.
+    Returns the destinations to flush."""
+    with transaction.atomic():
+        holds = list(DestinationHold.objects.select_for_update().filter(
+            destination=destination, order_id=order_id, released_at__isnull=True))
+        DestinationHold.objects.filter(pk__in=[hold.pk for hold in holds]).update(
+            released_at=timezone.now())
+    return _recompute(holds)
+
+
+def _recompute(holds: list[DestinationHold]) -> set[int]:
+    items_by_source: dict[int, set[int]] = {}
+    for hold in holds:
+        items_by_source.setdefault(hold.source_id, set()).add(hold.inventory_item_id)
+    to_flush: set[int] = set()
+    for source in Shop.objects.filter(pk__in=items_by_source):
+        to_flush |= targets_recompute(source=source, inventory_item_ids=items_by_source[source.pk],
+                                      reason=StockReason.SALE)
+    return to_flush
