@@ -121,8 +121,10 @@ def source_levels_changed(
     known = [(item, location, available, updated_at)
              for item, location, available, updated_at in levels
              if available is not None and updated_at is not None]
-    # Stock goes below zero only through a level below zero: only then is it read before and
-    # after (nothing more to ask for the changes of a busy source, nearly all above zero).
+    # Shared stock below zero needs a level below zero, nearly always the one that just moved:
+    # only then is it read before and after (nothing more to ask for the changes of a busy
+    # source, nearly all above zero). A sum tipped below zero by a level still at or above zero
+    # (another location already below) is shown on Home but not emailed.
     below_zero = {item for item, _, available, _ in known if available < 0}
     if oversold_alerts and below_zero:
         shared = source_shared_location_ids(source=source)
