@@ -149,7 +149,7 @@ def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:
         # Unpaid, its units stay off sale at this store until paid (holds.py); paid, its sale
         # (just made) moves the source, and the store's raises wait for it.
         inventory_flush_on_commit(
-            destination_holds_release(destination=shop, order_id=int(payload["id"]))
+            destination_holds_release(destination=shop, payload=payload)
             if trigger == "paid" else
             destination_holds_for_order(destination=shop, payload=payload))
 
@@ -168,10 +168,10 @@ def order_created(*, shop_domain: str, payload: dict[str, Any], delivery_id: int
 def order_cancelled(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     """An order cancelled unpaid gives back the units it held at its store (holds.py)."""
     shop = _shop(shop_domain)
-    order_id = _int(payload.get("id"))
-    if shop is None or shop.role != Shop.Role.DESTINATION or order_id is None:
+    if shop is None or shop.role != Shop.Role.DESTINATION or _int(payload.get("id")) is None:
         return
-    inventory_flush_on_commit(destination_holds_release(destination=shop, order_id=order_id))
+    with transaction.atomic():
+        inventory_flush_on_commit(destination_holds_release(destination=shop, payload=payload))
 
 
 @webhook_handler_register("refunds/create")

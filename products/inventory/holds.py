@@ -31,42 +31,62 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
-    """Holds the synced lines of an unpaid order (orders/create, its payload checked by
-    effects.inventory_effects_for_order first) whose connection waits for payment. Returns the
-    destinations to flush."""
-    lines = [line for line in payload.get("line_items") or [] if _int(line.get("variant_id"))]
+def _synced_lines(*, destination: Shop,
+                  payload: dict[str, Any]) -> list[tuple[int, int, VariantLink]]:
+    """(line id, quantity, variant link) of each order line of a synced variant."""
+    given = payload.get("line_items")
+    lines = [line for line in (given if isinstance(given, list) else [])
+             if isinstance(line, dict) and _int(line.get("variant_id")) is not None
+             and _int(line.get("id")) is not None]
     links = {link.destination_variant_id: link for link in VariantLink.objects.filter(
         connection__destination=destination,
         destination_variant_id__in=[_int(line["variant_id"]) for line in lines],
     ).select_related("connection", "source_variant")}
+    return [(int(line["id"]), max(_int(line.get("quantity")) or 0, 0),
+             links[int(line["variant_id"])])
+            for line in lines if int(line["variant_id"]) in links]
+
+
+def _hold_fields(link: VariantLink, order_id: int, quantity: int) -> dict[str, Any]:
+    return {"source_id": link.connection.source_id, "variant_link": link,
+            "inventory_item_id": link.source_variant.inventory_item_id, "order_id": order_id,
+            "quantity": quantity}
+
+
+def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
+    """Holds the synced lines of an unpaid order (orders/create, its payload checked by
+    effects.inventory_effects_for_order first) whose connection waits for payment. A line
+    whose order was paid or cancelled first (webhooks come in any order) has its released
+    hold already, and is not held again. Returns the destinations to flush."""
     created: list[DestinationHold] = []
     with transaction.atomic():
-        for line in lines:
-            link = links.get(_int(line["variant_id"]))
-            quantity = int(line.get("quantity") or 0)
-            if (link is None or quantity <= 0 or link.connection.count_pending_orders
+        for line_id, quantity, link in _synced_lines(destination=destination, payload=payload):
+            if (quantity <= 0 or link.connection.count_pending_orders
                     or link.connection.status != Connection.Status.CONNECTED):
                 continue
             hold, was_created = DestinationHold.objects.get_or_create(
-                destination=destination, line_item_id=int(line["id"]), defaults={
-                    "source_id": link.connection.source_id, "variant_link": link,
-                    "inventory_item_id": link.source_variant.inventory_item_id,
-                    "order_id": int(payload["id"]), "quantity": quantity})
+                destination=destination, line_item_id=line_id,
+                defaults=_hold_fields(link, int(payload["id"]), quantity))
             if was_created:
                 created.append(hold)
     return _recompute(created)
 
 
-def destination_holds_release(*, destination: Shop, order_id: int) -> set[int]:
-    """The order is paid or cancelled: its lines' units are no longer held back at the store.
-    Returns the destinations to flush."""
+def destination_holds_release(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
+    """The order is paid or cancelled (orders/paid, orders/cancelled): its lines' units are no
+    longer held back at the store. A line not held yet gets its hold released already, so an
+    orders/create arriving after this holds nothing. Returns the destinations to flush."""
+    now = timezone.now()
+    released: list[DestinationHold] = []
     with transaction.atomic():
-        holds = list(DestinationHold.objects.select_for_update().filter(
-            destination=destination, order_id=order_id, released_at__isnull=True))
-        DestinationHold.objects.filter(pk__in=[hold.pk for hold in holds]).update(
-            released_at=timezone.now())
-    return _recompute(holds)
+        for line_id, quantity, link in _synced_lines(destination=destination, payload=payload):
+            hold, was_created = DestinationHold.objects.select_for_update().get_or_create(
+                destination=destination, line_item_id=line_id,
+                defaults={**_hold_fields(link, int(payload["id"]), quantity), "released_at": now})
+            if not was_created and hold.released_at is None:
+                DestinationHold.objects.filter(pk=hold.pk).update(released_at=now)
+                released.append(hold)
+    return _recompute(released)
 
 
 def _recompute(holds: list[DestinationHold]) -> set[int]:

@@ -1,6 +1,7 @@
 """Stock paths proven end to end through the emulator (issue 23): a pending payment, a refund
 without restock, a destination that follows two sources, and stock over several locations."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -33,6 +34,7 @@ from stores.models import Connection, Shop
 from stores.services import shop_role_choose
 from tests.products.inventory_world import World, build, source_adjust
 from tests.products.test_inventory_engine import reconcile_all, settle
+from tests.webhooks.conftest import webhook_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -539,3 +541,26 @@ def test_stock_at_another_location_whose_webhook_was_lost_is_found_by_the_reconc
     # then they are no longer on sale beside the source's 8
     assert (level_at(emulator, receiver, item, primary),
             level_at(emulator, receiver, item, second)) == (8, 0)
+
+
+def test_an_order_paid_before_its_creation_arrives_holds_nothing(emulator, client):
+    # given destination 1's unpaid order of 3 shirts whose orders/paid webhook overtakes its
+    # orders/create (Shopify sends them in any order)
+    world = build(emulator)
+    reconcile_all(world)
+    seller = world.destinations[0]
+    link = VariantLink.objects.get(connection__destination__domain=seller,
+                                   source_variant__sku="SHIRT-S")
+    order = {"id": 880001, "name": "#1001", "line_items": [
+        {"id": 990001, "variant_id": link.destination_variant_id, "quantity": 3}]}
+    for topic, status in (("orders/paid", "paid"), ("orders/create", "pending")):
+        body = json.dumps({**order, "financial_status": status}).encode()
+        answer = client.post("/webhooks/shopify", data=body, content_type="application/json",
+                             headers=webhook_headers(topic=topic, shop=seller, body=body))
+        assert answer.json() == {"status": "accepted"}
+    settle(world)
+    # then the sale moves the source once and nothing stays held at the store
+    hold = DestinationHold.objects.get()
+    assert (hold.quantity, hold.released_at is not None) == (3, True)
+    assert list(InventoryEffect.objects.values_list("kind", "delta")) == [("sale", -3)]
+    assert world.level(world.source, "SHIRT-S") == 7
