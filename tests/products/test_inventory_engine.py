@@ -186,13 +186,19 @@ def test_two_stores_selling_the_last_shirts_at_once_are_told_the_source_is_overs
         "have." in to_source.body
 
 
-def test_a_sale_of_the_last_units_is_no_oversell(emulator, mailoutbox):
+def last_shirts_sold(emulator):
+    """A destination sold every medium shirt the source has (8), paid, taken off the source."""
     world = build(emulator)
     reconcile_all(world)
-    # when a destination sells every medium shirt the source has
     emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-M", "quantity": 8}],
                           financial_status="paid")
     settle(world)
+    return world
+
+
+def test_a_sale_of_the_last_units_is_no_oversell(emulator, mailoutbox):
+    # when a destination sells every medium shirt the source has
+    world = last_shirts_sold(emulator)
     # then the source is at 0, and nobody is told it is oversold
     assert world.level(world.source, "SHIRT-M") == 0
     assert not AlertDigest.objects.filter(kind=AlertKind.OVERSOLD).exists()
@@ -553,12 +559,8 @@ def _waiting_for_a_lock() -> bool:
 
 def test_the_source_selling_what_a_destination_just_sold_alerts_the_source_and_its_stores(
         emulator, mailoutbox):
-    world = build(emulator)
-    reconcile_all(world)
     # given a destination that sold the source's 8 medium shirts (the source at 0, no oversell)
-    emulator.order_create(world.destinations[0], lines=[{"sku": "SHIRT-M", "quantity": 8}],
-                          financial_status="paid")
-    settle(world)
+    world = last_shirts_sold(emulator)
     assert world.level(world.source, "SHIRT-M") == 0
     assert not AlertDigest.objects.filter(kind=AlertKind.OVERSOLD).exists()
     # when the source's own store sells one more it had promised before that sale reached it

@@ -107,15 +107,24 @@ def drift_grace_over(world) -> None:
     settle(world)
 
 
-def test_a_pending_orders_units_stay_off_sale_at_its_store_until_it_is_paid(emulator):
+@pytest.fixture
+def shirts_held(emulator) -> tuple[World, str, str, int]:
+    """A customer of destination 1 ordered 3 of the source's 10 shirts, not paid yet
+    (destination 1 counts paid orders only: the default), and the store's drop has had its
+    grace. Returns (world, that store, the other store, the order's id)."""
     world = build(emulator)
     reconcile_all(world)
     seller, other = world.destinations
-    # when a customer of destination 1 orders 3 of the source's 10 shirts, not paid yet
-    # (destination 1 counts paid orders only: the default), and its drop has had its grace
     order_id = pending_order(emulator, seller, "SHIRT-S", 3)
     settle(world)
     drift_grace_over(world)
+    return world, seller, other, order_id
+
+
+def test_a_pending_orders_units_stay_off_sale_at_its_store_until_it_is_paid(emulator,
+                                                                           shirts_held):
+    # given an unpaid order of 3 of the source's 10 shirts at destination 1
+    world, seller, other, order_id = shirts_held
     # then the 3 stay off sale there (Shopify took them out of its available stock, and
     # Syncer does not put them back), while the source and the other store keep all 10
     assert world.level(seller, "SHIRT-S") == 7
@@ -138,14 +147,10 @@ def test_a_pending_orders_units_stay_off_sale_at_its_store_until_it_is_paid(emul
         ("sale", -3, "applied")]
 
 
-def test_a_pending_order_cancelled_unpaid_puts_its_units_back_on_sale_at_its_store(emulator):
-    world = build(emulator)
-    reconcile_all(world)
-    seller, other = world.destinations
+def test_a_pending_order_cancelled_unpaid_puts_its_units_back_on_sale_at_its_store(
+        emulator, shirts_held):
     # given an unpaid order of 3 shirts at destination 1, its units off sale there
-    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
-    settle(world)
-    drift_grace_over(world)
+    world, seller, other, order_id = shirts_held
     assert world.level(seller, "SHIRT-S") == 7
     # when it is cancelled (without restocking at the store)
     emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/cancel",
