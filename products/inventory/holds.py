@@ -53,6 +53,12 @@ def _hold_fields(link: VariantLink, order_id: int, quantity: int) -> dict[str, A
             "quantity": quantity}
 
 
+def _held_there(link: VariantLink, quantity: int) -> bool:
+    """Whether an unpaid line of this link is held: its connection waits for payment."""
+    return (quantity > 0 and not link.connection.count_pending_orders
+            and link.connection.status == Connection.Status.CONNECTED)
+
+
 def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
     """Holds the synced lines of an unpaid order (orders/create, its payload checked by
     effects.inventory_effects_for_order first) whose connection waits for payment. A line
@@ -61,8 +67,7 @@ def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -
     created: list[DestinationHold] = []
     with transaction.atomic():
         for line_id, quantity, link in _synced_lines(destination=destination, payload=payload):
-            if (quantity <= 0 or link.connection.count_pending_orders
-                    or link.connection.status != Connection.Status.CONNECTED):
+            if not _held_there(link, quantity):
                 continue
             hold, was_created = DestinationHold.objects.get_or_create(
                 destination=destination, line_item_id=line_id,
@@ -74,16 +79,22 @@ def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -
 
 def destination_holds_release(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
     """The order is paid or cancelled (orders/paid, orders/cancelled): its lines' units are no
-    longer held back at the store. A line not held yet gets its hold released already, so an
-    orders/create arriving after this holds nothing. Returns the destinations to flush."""
+    longer held back at the store. A line that could be held but is not yet gets its hold
+    released already, so an orders/create arriving after this holds nothing (the unique line
+    makes the two meet whichever commits first). Returns the destinations to flush."""
     now = timezone.now()
     released: list[DestinationHold] = []
     with transaction.atomic():
         for line_id, quantity, link in _synced_lines(destination=destination, payload=payload):
-            hold, was_created = DestinationHold.objects.select_for_update().get_or_create(
-                destination=destination, line_item_id=line_id,
-                defaults={**_hold_fields(link, int(payload["id"]), quantity), "released_at": now})
-            if not was_created and hold.released_at is None:
+            hold = DestinationHold.objects.select_for_update().filter(
+                destination=destination, line_item_id=line_id).first()
+            if hold is None and _held_there(link, quantity):
+                hold, was_created = DestinationHold.objects.select_for_update().get_or_create(
+                    destination=destination, line_item_id=line_id, defaults={
+                        **_hold_fields(link, int(payload["id"]), quantity), "released_at": now})
+                if was_created:
+                    continue
+            if hold is not None and hold.released_at is None:
                 DestinationHold.objects.filter(pk=hold.pk).update(released_at=now)
                 released.append(hold)
     return _recompute(released)

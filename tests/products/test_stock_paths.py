@@ -569,3 +569,18 @@ def test_an_order_paid_before_its_creation_arrives_holds_nothing(emulator, clien
     assert (hold.quantity, hold.released_at is not None) == (3, True)
     assert list(InventoryEffect.objects.values_list("kind", "delta")) == [("sale", -3)]
     assert world.level(world.source, "SHIRT-S") == 7
+
+
+def test_a_hold_is_released_when_paid_even_if_the_store_now_counts_pending_orders(
+        emulator, shirts_held):
+    # given an unpaid order holding 3 shirts at destination 1, which then starts counting
+    # pending orders
+    world, seller, other, order_id = shirts_held
+    counting_pending(Connection.objects.get(destination__domain=seller), on=True)
+    # when the order is paid
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
+    settle(world)
+    drift_grace_over(world)
+    # then the hold is gone and the sale moved the source once
+    assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
+    assert [world.level(shop, "SHIRT-S") for shop in (world.source, seller, other)] == [7, 7, 7]
