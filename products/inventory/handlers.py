@@ -149,7 +149,7 @@ def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:
         # Unpaid, its units stay off sale at this store until paid (holds.py); paid, its sale
         # (just made) moves the source, and the store's raises wait for it.
         inventory_flush_on_commit(
-            destination_holds_release(destination=shop, payload=payload)
+            destination_holds_release(destination=shop, payload=payload, paid=True)
             if trigger == "paid" else
             destination_holds_for_order(destination=shop, payload=payload))
 

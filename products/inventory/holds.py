@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from products.inventory.flush import SALE_RECHECK
 from products.inventory.targets import targets_recompute
-from products.models import DestinationHold, StockReason, VariantLink
+from products.models import DestinationHold, DestinationStock, StockReason, VariantLink
 from stores.models import Connection, Shop
 
 
@@ -77,11 +79,18 @@ def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -
     return _recompute(created)
 
 
-def destination_holds_release(*, destination: Shop, payload: dict[str, Any]) -> set[int]:
+def destination_holds_release(*, destination: Shop, payload: dict[str, Any],
+                              paid: bool = False) -> set[int]:
     """The order is paid or cancelled (orders/paid, orders/cancelled): its lines' units are no
     longer held back at the store. A line that could be held but is not yet gets its hold
     released already, so an orders/create arriving after this holds nothing (the unique line
-    makes the two meet whichever commits first). Returns the destinations to flush."""
+    makes the two meet whichever commits first). Returns the destinations to flush.
+
+    Paid, the units are the sale's, not back on sale: until the sale is taken off the source
+    and its new level recorded, the target without the hold is the source's old figure, so
+    the store's raises wait (flush.SALE_RECHECK; the flush then finds the sale counted, or
+    defers again while it is pending). The sale marks itself applied before the source's new
+    level is read back, so the flush's own check for uncounted sales cannot cover that gap."""
     now = timezone.now()
     released: list[DestinationHold] = []
     with transaction.atomic():
@@ -97,7 +106,13 @@ def destination_holds_release(*, destination: Shop, payload: dict[str, Any]) -> 
             if hold is not None and hold.released_at is None:
                 DestinationHold.objects.filter(pk=hold.pk).update(released_at=now)
                 released.append(hold)
-    return _recompute(released)
+    to_flush = _recompute(released)
+    if paid and released:
+        DestinationStock.objects.filter(
+            variant_link_id__in=[hold.variant_link_id for hold in released], dirty=True,
+        ).filter(Q(due_at__isnull=True) | Q(due_at__lt=now + SALE_RECHECK)).update(
+            due_at=now + SALE_RECHECK)
+    return to_flush
 
 
 def _recompute(holds: list[DestinationHold]) -> set[int]:

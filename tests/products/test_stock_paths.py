@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from products.inventory.drift import destination_level_changed
 from products.inventory.effects import inventory_effect_apply
+from products.inventory.holds import destination_holds_release
 from products.inventory.locations import source_decrement_location_id
 from products.inventory.relocation import stock_to_clear_apply
 from products.inventory.settings import connection_inventory_save, source_locations_save
@@ -140,8 +141,15 @@ def test_a_pending_orders_units_stay_off_sale_at_its_store_until_it_is_paid(emul
     emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
     settle(world)
     drift_grace_over(world)
-    # then the source loses the 3, once, and every store shows what it has left
+    # then the source loses the 3, once, and every store shows what it has left, the seller
+    # never offering the 3 again on the way (its raise waits for the sale to be counted)
     assert [world.level(shop, "SHIRT-S") for shop in (world.source, seller, other)] == [9, 9, 9]
+    assert list(SyncEvent.objects.filter(
+        kind=SyncEvent.Kind.INVENTORY, connection__destination__domain=seller,
+        source_variant_id=VariantLink.objects.get(
+            connection__destination__domain=seller, source_variant__sku="SHIRT-S",
+        ).source_variant_id, result=SyncEvent.Result.OK).order_by("pk").values_list(
+            "from_value", "to_value")) == [("0", "10"), ("7", "9")]
     assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
     assert list(InventoryEffect.objects.values_list("kind", "delta", "status")) == [
         ("sale", -3, "applied")]
@@ -584,3 +592,21 @@ def test_a_hold_is_released_when_paid_even_if_the_store_now_counts_pending_order
     # then the hold is gone and the sale moved the source once
     assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
     assert [world.level(shop, "SHIRT-S") for shop in (world.source, seller, other)] == [7, 7, 7]
+
+
+def test_a_paid_orders_units_are_not_offered_again_before_its_sale_is_counted(emulator,
+                                                                             shirts_held):
+    # given an unpaid order holding 3 of the source's 10 shirts at destination 1
+    world, seller, other, order_id = shirts_held
+    destination = Shop.objects.get(domain=seller)
+    hold = DestinationHold.objects.get()
+    link = VariantLink.objects.get(pk=hold.variant_link_id)
+    # when its payment releases the hold and the store is flushed at once, before its sale
+    # has moved the source (Syncer still holds the source's 10)
+    inventory_flush_on_commit(destination_holds_release(destination=destination, paid=True,
+                                                        payload={"id": order_id, "line_items": [
+        {"id": hold.line_item_id, "variant_id": link.destination_variant_id, "quantity": 3}]}))
+    inventory_flush_destination_task(destination.pk)
+    # then the store does not offer the 3 again meanwhile: the raise waits for the sale
+    assert world.level(seller, "SHIRT-S") == 7
+    assert DestinationStock.objects.get(variant_link=link).due_at > timezone.now()
