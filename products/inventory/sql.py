@@ -90,28 +90,25 @@ LEVELS_UPSERT = _statement("""
 # the items again (a quarter of the worker's recompute time at 20 destinations). A store's
 # own unpaid order lines that its source does not count yet (products/inventory/holds.py)
 # come off its target, after the rule: those units are its customers', not on sale again.
-TARGETS_RECOMPUTE = _statement("""
+# That step is in TARGETS_RECOMPUTE_HELD only, used when the items have live holds (asked
+# first, through their partial index): the statement every source change runs keeps its plan.
+_TARGETS_RECOMPUTE = """
     WITH available AS (
         SELECT inventory_item_id, sum(available) AS available FROM {source_level}
         WHERE shop_id = %(source)s AND inventory_item_id = ANY(%(items)s)
           AND location_id = ANY(%(shared)s)
         GROUP BY inventory_item_id
     ),
-    held AS (
-        SELECT variant_link_id, sum(quantity) AS units FROM {destination_hold}
-        WHERE source_id = %(source)s AND inventory_item_id = ANY(%(items)s)
-          AND released_at IS NULL
-        GROUP BY variant_link_id
-    ),
+    {held_step}
     v AS (
-        SELECT s.id, l.id AS link_id, greatest({target} - coalesce(h.units, 0), 0) AS target
+        SELECT s.id, l.id AS link_id, {target_less_held} AS target
         FROM {source_variant} AS sv
         JOIN available AS a ON a.inventory_item_id = sv.inventory_item_id
         JOIN {source_product} AS sp ON sp.id = sv.product_id
         JOIN {variant_link} AS l ON l.source_variant_id = sv.id
         JOIN {product_link} AS p ON p.id = l.product_link_id
         JOIN {connection} AS c ON c.id = l.connection_id
-        LEFT JOIN held AS h ON h.variant_link_id = l.id
+        {held_join}
         LEFT JOIN {destination_stock} AS s ON s.variant_link_id = l.id
         WHERE sv.shop_id = %(source)s AND sv.inventory_item_id = ANY(%(items)s)
           AND sv.deleted_at IS NULL AND NOT sp.hidden AND p.auto_sync
@@ -143,8 +140,20 @@ TARGETS_RECOMPUTE = _statement("""
     SELECT destination_id, dirty, NULL::bigint FROM changed
     UNION ALL
     SELECT NULL, NULL, link_id FROM v WHERE id IS NULL
-""", target=TARGET.format(available="a.available", safety_stock="c.safety_stock",
-                         percent="c.stock_percent", maximum="c.stock_max"))
+"""
+_TARGET_OF_LINK = TARGET.format(available="a.available", safety_stock="c.safety_stock",
+                                percent="c.stock_percent", maximum="c.stock_max")
+TARGETS_RECOMPUTE = _statement(_TARGETS_RECOMPUTE, held_step="", held_join="",
+                               target_less_held=_TARGET_OF_LINK)
+TARGETS_RECOMPUTE_HELD = _statement(
+    _TARGETS_RECOMPUTE, held_join="LEFT JOIN held AS h ON h.variant_link_id = l.id",
+    target_less_held=f"greatest({_TARGET_OF_LINK} - coalesce(h.units, 0), 0)",
+    held_step="""held AS (
+        SELECT variant_link_id, sum(quantity) AS units FROM {destination_hold}
+        WHERE source_id = %(source)s AND inventory_item_id = ANY(%(items)s)
+          AND released_at IS NULL
+        GROUP BY variant_link_id
+    ),""".format(**TABLES))
 
 # One statement claims a batch: the oldest due dirty rows, locked in id order, marked clean,
 # with what the write needs. `picked.dirty` is the row as it is once locked (a concurrent claim

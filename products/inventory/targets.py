@@ -15,8 +15,14 @@ from django.utils import timezone
 from products.inventory.levels import levels_read, source_levels_record
 from products.inventory.locations import destination_location_id, source_shared_location_ids
 from products.inventory.oversold import oversold_alert_for_levels, shared_stock_of
-from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE
-from products.models import DestinationStock, SourceLevel, StockReason, VariantLink
+from products.inventory.sql import TARGETS_OF, TARGETS_RECOMPUTE, TARGETS_RECOMPUTE_HELD
+from products.models import (
+    DestinationHold,
+    DestinationStock,
+    SourceLevel,
+    StockReason,
+    VariantLink,
+)
 from stores.models import Connection, Shop
 
 # What makes a link follow the source's stock. sql.TARGETS_RECOMPUTE states the same rule in
@@ -94,10 +100,14 @@ def targets_recompute(*, source: Shop, inventory_item_ids: Iterable[int],
 
 
 def _targets_recompute_statement(params: dict[str, Any]) -> tuple[set[int], list[int]]:
-    """One TARGETS_RECOMPUTE: the destinations that now have something to write, and the
-    syncing links that have no stock row."""
+    """One TARGETS_RECOMPUTE (TARGETS_RECOMPUTE_HELD when a store's unpaid orders hold some
+    of the items): the destinations that now have something to write, and the syncing links
+    that have no stock row."""
+    held = DestinationHold.objects.filter(
+        source_id=params["source"], inventory_item_id__in=params["items"],
+        released_at__isnull=True).exists()
     with db_connection.cursor() as cursor:
-        cursor.execute(TARGETS_RECOMPUTE, params)
+        cursor.execute(TARGETS_RECOMPUTE_HELD if held else TARGETS_RECOMPUTE, params)
         rows = cursor.fetchall()
     return ({int(destination_id) for destination_id, dirty, link_id in rows
              if link_id is None and dirty},
