@@ -106,12 +106,13 @@ def destination_holds_release(*, destination: Shop, payload: dict[str, Any],
             if hold is not None and hold.released_at is None:
                 DestinationHold.objects.filter(pk=hold.pk).update(released_at=now)
                 released.append(hold)
-    to_flush = _recompute(released)
-    if paid and released:
-        DestinationStock.objects.filter(
-            variant_link_id__in=[hold.variant_link_id for hold in released], dirty=True,
-        ).filter(Q(due_at__isnull=True) | Q(due_at__lt=now + SALE_RECHECK)).update(
-            due_at=now + SALE_RECHECK)
+    with transaction.atomic():  # no flush sees the raise before it is told to wait
+        to_flush = _recompute(released)
+        if paid and released:
+            DestinationStock.objects.filter(
+                variant_link_id__in=[hold.variant_link_id for hold in released], dirty=True,
+            ).filter(Q(due_at__isnull=True) | Q(due_at__lt=now + SALE_RECHECK)).update(
+                due_at=now + SALE_RECHECK)
     return to_flush
 
 
