@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -21,6 +20,7 @@ from products.inventory.locations import (
 )
 from products.inventory.oversold import oversold_alert_for_sale
 from products.inventory.sales import destination_sales_record
+from products.inventory.selectors import destination_variant_links
 from products.inventory.targets import source_levels_changed
 from products.models import (
     InventoryEffect,
@@ -40,13 +40,6 @@ logger = logging.getLogger(__name__)
 
 SALE_REASON = "correction"
 RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
-
-
-def _links_for_destination_variants(*, destination: Shop,
-                                    variant_ids: Iterable[Any]) -> dict[int, VariantLink]:
-    return {link.destination_variant_id: link for link in VariantLink.objects.filter(
-        connection__destination=destination, destination_variant_id__in=list(variant_ids),
-    ).select_related("connection", "connection__source", "source_variant")}
 
 
 def _dicts(payload: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -71,7 +64,7 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
     """orders/paid (and orders/create when the connection counts pending orders): one sale
     effect per linked line, created at most once whatever the webhooks do."""
     lines = [line for line in _dicts(payload, "line_items") if line.get("variant_id")]
-    links = _links_for_destination_variants(destination=destination,
+    links = destination_variant_links(destination=destination,
                                             variant_ids=[line["variant_id"] for line in lines])
     created = []
     paid = []
@@ -169,7 +162,7 @@ def _restock_wait(*, destination: Shop, payload: dict[str, Any],
     """A restock for a line whose sale we have not counted (yet): keep it, waiting."""
     line = refund_line.get("line_item") or {}
     variant_id: Any = line.get("variant_id")
-    link = _links_for_destination_variants(destination=destination,
+    link = destination_variant_links(destination=destination,
                                            variant_ids=[variant_id]).get(variant_id)
     quantity = int(refund_line.get("quantity") or 0)
     if link is None or quantity <= 0:

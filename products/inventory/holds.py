@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from products.inventory.flush import SALE_RECHECK
+from products.inventory.selectors import destination_variant_links
 from products.inventory.targets import targets_recompute
 from products.models import DestinationHold, DestinationStock, StockReason, VariantLink
 from stores.models import Connection, Shop
@@ -40,10 +41,8 @@ def _synced_lines(*, destination: Shop,
     lines = [line for line in (given if isinstance(given, list) else [])
              if isinstance(line, dict) and _int(line.get("variant_id")) is not None
              and _int(line.get("id")) is not None]
-    links = {link.destination_variant_id: link for link in VariantLink.objects.filter(
-        connection__destination=destination,
-        destination_variant_id__in=[_int(line["variant_id"]) for line in lines],
-    ).select_related("connection", "source_variant")}
+    links = destination_variant_links(
+        destination=destination, variant_ids=[int(line["variant_id"]) for line in lines])
     return [(int(line["id"]), max(_int(line.get("quantity")) or 0, 0),
              links[int(line["variant_id"])])
             for line in lines if int(line["variant_id"]) in links]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from products.models import (
     ReconciliationRun,
     SourceLevel,
     SourceVariant,
+    VariantLink,
 )
 from stores.models import Connection, Shop
 from stores.registry import OversoldItem
@@ -135,3 +137,12 @@ def items_oversold(*, source: Shop | None = None, destination: Shop | None = Non
              for variant in variants if (variant.shop_id, variant.inventory_item_id) in totals]
     items.sort(key=lambda item: (-item.short, item.label))
     return items[:limit]
+
+
+def destination_variant_links(*, destination: Shop,
+                              variant_ids: Iterable[Any]) -> dict[int, VariantLink]:
+    """The destination's variant links of these variants (an order's lines), by variant id,
+    with their connection, source and source variant."""
+    return {link.destination_variant_id: link for link in VariantLink.objects.filter(
+        connection__destination=destination, destination_variant_id__in=list(variant_ids),
+    ).select_related("connection", "connection__source", "source_variant")}
