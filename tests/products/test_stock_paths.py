@@ -89,9 +89,10 @@ def test_a_pending_order_moves_the_source_at_once_and_only_once_when_the_option_
     # when a customer orders 2 totes with payment pending
     order_id = pending_order(emulator, seller, "TOTE-1", 2)
     settle(world)
-    # then the source loses them straight away
+    # then the source loses them straight away, and nothing is held at the store
     assert world.level(world.source, "TOTE-1") == 23
     assert world.level(world.destinations[1], "TOTE-1") == 23
+    assert DestinationHold.objects.count() == 0
     # and when the payment arrives, nothing moves again
     emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
     settle(world)
@@ -170,21 +171,6 @@ def test_a_pending_order_cancelled_unpaid_puts_its_units_back_on_sale_at_its_sto
         10, 10, 10]
     assert DestinationHold.objects.get().released_at is not None
     assert InventoryEffect.objects.count() == 0
-
-
-def test_an_order_counted_when_pending_holds_nothing(emulator):
-    # given destination 1 counting pending orders
-    world = build(emulator)
-    reconcile_all(world)
-    seller = world.destinations[0]
-    counting_pending(Connection.objects.get(destination__domain=seller), on=True)
-    # when it takes an unpaid order of 2 totes
-    pending_order(emulator, seller, "TOTE-1", 2)
-    settle(world)
-    # then the source is moved at once and nothing is held at the store
-    assert world.level(world.source, "TOTE-1") == 23
-    assert world.level(seller, "TOTE-1") == 23
-    assert DestinationHold.objects.count() == 0
 
 
 def test_a_pending_order_of_another_destination_is_still_counted_only_when_paid(emulator):
