@@ -12,7 +12,9 @@ tell the owners by email when it happens, whichever sale did it:
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from datetime import datetime
+
+from django.db.models import Max, Sum
 
 from products.labels import variant_label
 from products.models import InventoryEffect, SourceLevel, SourceVariant, VariantLink
@@ -50,24 +52,36 @@ def oversold_alert_for_sale(*, effect: InventoryEffect, shared: int) -> None:
 
 
 def shared_stock_of(*, source: Shop, inventory_item_ids: set[int],
-                    shared_location_ids: list[int]) -> dict[int, int]:
-    """The source's recorded shared stock of each item (items with no level left out)."""
-    return dict(SourceLevel.objects.filter(
+                    shared_location_ids: list[int]) -> dict[int, tuple[int, datetime]]:
+    """The source's recorded shared stock of each item and when its levels were last recorded
+    (items with no level left out)."""
+    return {item: (total, seen) for item, total, seen in SourceLevel.objects.filter(
         shop=source, inventory_item_id__in=inventory_item_ids,
         location_id__in=shared_location_ids,
-    ).values("inventory_item_id").annotate(total=Sum("available"))
-        .values_list("inventory_item_id", "total"))
+    ).values("inventory_item_id").annotate(total=Sum("available"), seen=Max("seen_at"))
+        .values_list("inventory_item_id", "total", "seen")}
 
 
-def oversold_alert_for_levels(*, source: Shop, before: dict[int, int],
-                              after: dict[int, int]) -> None:
+def oversold_alert_for_levels(*, source: Shop, before: dict[int, tuple[int, datetime]],
+                              after: dict[int, tuple[int, datetime]]) -> None:
     """Items whose shared stock went further below zero between two readings: the source and
     the connected destinations syncing each hear of it (once per item per change)."""
     name = source.name or source.domain
-    for item_id, now in sorted(after.items()):
-        was = before.get(item_id)
-        if now >= 0 or (was is not None and now >= was):
-            continue
+    dropped = {item_id for item_id, (now, _) in after.items()
+               if now < 0 and (item_id not in before or now < before[item_id][0])}
+    # A destination's sale taken off the source since we last recorded its level alerts with
+    # its order (oversold_alert_for_sale); its level webhook, often judged before that sale's
+    # own read-back, is not told again. A sale of the source's own after that read-back is.
+    for effect_item, applied_at, status in InventoryEffect.objects.filter(
+            source=source, kind=InventoryEffect.Kind.SALE, inventory_item_id__in=dropped,
+    ).exclude(status=InventoryEffect.Status.FAILED).values_list(
+            "inventory_item_id", "applied_at", "status"):
+        seen = before[effect_item][1] if effect_item in before else None
+        if (status == InventoryEffect.Status.PENDING or seen is None
+                or (applied_at is not None and applied_at >= seen)):
+            dropped.discard(effect_item)
+    for item_id in sorted(dropped):
+        now, was = after[item_id][0], before[item_id][0] if item_id in before else None
         what, backorder = _item_words(source=source, inventory_item_id=item_id)
         if backorder:
             continue
