@@ -383,7 +383,7 @@ def _sync_row(history: HistoryRow, *, store: str, zone: Any) -> ActivityRow:
         kind=ActivityKind.STOCK if stock else ActivityKind.DETAILS, kind_label=history.what,
         store=store, product=history.product, variant=history.variant, sku=history.sku,
         order=event.order_name, what=what, change=history.change, result=event.result,
-        result_label=str(event.get_result_display()),
+        result_label=history.result,
         error=event.error if event.result == SyncEvent.Result.FAILED else "",
         details=details, latency_ms=event.latency_ms)
 

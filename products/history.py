@@ -42,6 +42,7 @@ class HistoryRow:
     change: str  # "10 → 7", "+2", "" when nothing was counted
     cause: str
     latency: str  # "" when not known
+    result: str  # "Applied", "Skipped", "Failed"; "Recorded" for a store's own sale or restock
 
 
 def latency_words(latency_ms: int | None) -> str:
@@ -93,6 +94,13 @@ def _sales_behind_drops(*, connection: Connection,
         if sale is not None:
             explained[pk] = sale
     return explained
+
+
+# A drift event explained by the store's own sale or restock refund is not drift: named for what
+# it was, and only recorded (Syncer had nothing to do: the sale moves the source itself).
+_COUNTED_BY_SHOPIFY = {InventoryEffect.Kind.SALE: "Store stock (sale)",
+                       InventoryEffect.Kind.RESTOCK: "Store stock (restock refund)"}
+RECORDED = "Recorded"
 
 
 def _number(value: str) -> int | None:
@@ -182,14 +190,17 @@ def sync_history_rows(*, connection: Connection, events: Sequence[SyncEvent],
             change = f"{event.from_value or '—'} → {event.to_value or '—'}"
         else:
             change = ""
+        sale = sales.get(event.pk)
         rows.append(HistoryRow(
-            event=event, what=str(event.get_kind_display()),
+            event=event,
+            what=_COUNTED_BY_SHOPIFY[sale.kind] if sale else str(event.get_kind_display()),
             product=product_titles.get(event.source_product_id or 0, ""),
             variant=(variant.title if variant else "") if stock else event.field,
             sku=variant.sku if variant and stock else "",
             location=locations.get(event.location_id or 0, "") if event.location_id else "",
             change=change, cause=_cause_words(event, store=_store_name(destination),
-                                              sale=sales.get(event.pk),
+                                              sale=sale,
                                               seen_from_source=seen_from_source),
-            latency=latency_words(event.latency_ms)))
+            latency=latency_words(event.latency_ms),
+            result=RECORDED if sale else str(event.get_result_display())))
     return rows

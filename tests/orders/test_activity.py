@@ -282,6 +282,9 @@ def test_why_a_stock_change_happened_is_worded_for_each_side(client, world):
         "Linen shirt / S · SKU SHIRT-S A sale on Dest One, order #1003, counted by Shopify in "
         "Dest One",
         "Linen shirt / S · SKU SHIRT-S Changed by hand in Dest One (not sent to the source)"]
+    # and the sale Shopify counted is named for what it was, the hand edit stays drift
+    assert [(row[1], row[5]) for row in table(client, world.dest_1, q="shirt-s")[1:3]] == [
+        ("Store stock (sale)", "Recorded"), ("Drift found", "Skipped")]
 
 
 def test_the_date_range_is_whole_days_in_the_shops_time_zone(client, world):

@@ -68,8 +68,8 @@ def test_history_rows_name_the_variant_location_cause_and_latency(client, emulat
         ["Source stock (destination sale)", "Linen shirt", "SHIRT-S", "SHIRT-S", "Main warehouse",
          "-2", f"A sale on {store}, order #1001", took("source_decrement", "sale", first),
          "Applied"],
-        ["Drift found", "Linen shirt", "SHIRT-S", "SHIRT-S", "Main warehouse", "7 → 5",
-         f"A sale on {store}, order #1001, counted by Shopify in your store", "—", "Skipped"],
+        ["Store stock (sale)", "Linen shirt", "SHIRT-S", "SHIRT-S", "Main warehouse", "7 → 5",
+         f"A sale on {store}, order #1001, counted by Shopify in your store", "—", "Recorded"],
         ["Inventory", "Linen shirt", "SHIRT-S", "SHIRT-S", "Main warehouse", "10 → 7",
          "A stock change at the source", took("inventory", "source_change", first), "Applied"],
         ["Inventory", "Linen shirt", "SHIRT-M", "SHIRT-M", "Main warehouse", "0 → 8",
@@ -120,8 +120,13 @@ def test_a_restock_refund_counted_by_shopify_is_not_called_a_hand_edit(client, e
     settle(world)
     # then the store's own +1 is the refund, not "changed by hand"
     store = Shop.objects.get(domain=first).name
-    drift = [row for row in history_rows(client, world, first, "Linen shirt")
-             if row[0] == "Drift found"]
-    assert [row[5:7] for row in drift] == [
-        ["8 → 9", f"A restock refund on {store}, counted by Shopify in your store"],
-        ["10 → 8", f"A sale on {store}, order #1001, counted by Shopify in your store"]]
+    counted = [row for row in history_rows(client, world, first, "Linen shirt")
+               if row[0].startswith("Store stock")]
+    assert [[row[0], *row[5:7], row[8]] for row in counted] == [
+        ["Store stock (restock refund)", "8 → 9",
+         f"A restock refund on {store}, counted by Shopify in your store", "Recorded"],
+        ["Store stock (sale)", "10 → 8",
+         f"A sale on {store}, order #1001, counted by Shopify in your store", "Recorded"]]
+    # and nothing of it is called drift
+    assert not [row for row in history_rows(client, world, first, "Linen shirt")
+                if row[0] == "Drift found"]
