@@ -562,6 +562,38 @@ def postgres_floor() -> dict:
                                  for name, seconds in passes.items()}}
 
 
+def client_floor() -> dict:
+    """What Python alone spends sending one destination's levels to the Admin API, the least
+    any engine in this stack pays per write in its worker whatever it stores: the client the
+    flush uses (`inventory_quantities_set`: the document, its variables, the JSON, httpx, the
+    reply and the shared budget), ⌈levels/250⌉ calls, each level set one above what it holds
+    with its changeFromQuantity. No database, no audit, no echo marks. Measured as this
+    process's CPU (nothing else runs in it then), after the rounds' check, on the first
+    destination."""
+    from products.models import DestinationStock
+    from stores.services import shop_admin_session
+    from syncer.shopify.operations.inventory import QuantitySet, inventory_quantities_set
+
+    destination = _destinations()[0]
+    levels = [QuantitySet(inventory_item_id=item, location_id=location, quantity=known + 1,
+                          change_from_quantity=known)
+              for item, location, known in DestinationStock.objects.filter(
+                  destination__domain=destination, known_quantity__isnull=False,
+              ).values_list("variant_link__destination_inventory_item_id", "location_id",
+                            "known_quantity")]
+    session = shop_admin_session(shop_domain=destination)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for start in range(0, len(levels), BATCH):
+        inventory_quantities_set(
+            session=session, quantities=levels[start:start + BATCH], reason="correction",
+            reference_document_uri=f"gid://syncer/BenchFloor/{start}",
+            idempotency_key=f"bench-floor-{uuid.uuid4()}")
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    writes = max(len(levels), 1)
+    return {"writes": len(levels), "calls": math.ceil(len(levels) / BATCH),
+            "elapsed_s": round(wall, 2), "cpu_s_per_10k_writes": round(cpu * 10_000 / writes, 3)}
+
+
 def child(emulator_url: str) -> dict:
     """Runs inside a process configured for the bench database (see run())."""
     import django
@@ -633,6 +665,8 @@ def child(emulator_url: str) -> dict:
         # One UPDATE per written level, alone: how far below the goal PostgreSQL's share
         # of any design can go (see postgres_floor).
         "postgres_floor": postgres_floor(),
+        # Sending them alone, from Python, through the flush's client (see client_floor).
+        "client_floor": client_floor(),
         "rounds": rounds,
     }
 
