@@ -98,8 +98,8 @@ def _sales_behind_drops(*, connection: Connection,
 
 # A drift event explained by the store's own sale or restock refund is not drift: named for what
 # it was, and only recorded (Syncer had nothing to do: the sale moves the source itself).
-_COUNTED_BY_SHOPIFY = {InventoryEffect.Kind.SALE: "Store stock (sale)",
-                       InventoryEffect.Kind.RESTOCK: "Store stock (restock refund)"}
+_COUNTED_BY_SHOPIFY: dict[str, str] = {InventoryEffect.Kind.SALE: "Store stock (sale)",
+                                       InventoryEffect.Kind.RESTOCK: "Store stock (restock refund)"}
 RECORDED = "Recorded"
 
 
