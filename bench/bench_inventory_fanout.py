@@ -48,7 +48,9 @@ connection: the server is shared, so not the postmaster's whole tree) and `beat`
 the levels written in the round. The emulator's tree is reported apart and not counted; Redis
 (shared) is not counted either. After the rounds, `postgres_floor` times PostgreSQL alone on
 one UPDATE per written level, on a copy of the stock rows: the least any engine storing its
-per-level belief there pays.
+per-level belief there pays; `client_floor` times the worker's Python alone sending one
+destination's levels through the flush's client, nothing stored: the least any engine in this
+stack pays to send them.
 
 Echoes: the round runs the emulator with its webhooks off, so the level webhook Shopify sends
 back for every level written is not in it; after the concurrent round, bench/inventory_echoes.py
