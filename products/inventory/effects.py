@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from products.inventory.levels import levels_read
@@ -61,11 +62,11 @@ def _dicts(payload: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
                                 trigger: str) -> list[int]:
-    """orders/paid (and orders/create when the connection counts pending orders): one sale
-    effect per linked line, created at most once whatever the webhooks do."""
+    """orders/paid (and orders/create when the connection counts pending orders): each linked
+    line counted at the source up to its quantity, once whatever the webhooks do."""
     lines = [line for line in _dicts(payload, "line_items") if line.get("variant_id")]
     links = destination_variant_links(destination=destination,
-                                            variant_ids=[line["variant_id"] for line in lines])
+                                      variant_ids=[line["variant_id"] for line in lines])
     created = []
     paid = []
     for line in lines:
@@ -79,29 +80,56 @@ def inventory_effects_for_order(*, destination: Shop, payload: dict[str, Any],
             continue
         if trigger == "paid":  # a sale for the source's dashboard, pending-counted or not
             paid.append((link, int(line["id"]), quantity))
-        effect, was_created = InventoryEffect.objects.get_or_create(
-            destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line["id"]),
-            defaults={
-                "source": link.connection.source, "order_id": int(payload["id"]),
-                "order_name": str(payload.get("name") or "")[:64],
-                "line_item_id": int(line["id"]),
-                "inventory_item_id": link.source_variant.inventory_item_id,
-                "location_id": source_decrement_location_id(source=link.connection.source),
-                "delta": -quantity, "idempotency_key": f"syncer-sale-{uuid.uuid4()}",
-            },
-        )
-        if was_created:
-            created.append(effect.pk)
-            created += _restocks_release(sale=effect)
+        created += line_counted(destination=destination, link=link,
+                                order_id=int(payload["id"]),
+                                order_name=str(payload.get("name") or ""),
+                                line_item_id=int(line["id"]), quantity=quantity)
     destination_sales_record(destination=destination, order_id=int(payload["id"]), lines=paid)
     return created
+
+
+def line_counted(*, destination: Shop, link: VariantLink, order_id: int, order_name: str,
+                  line_item_id: int, quantity: int) -> list[int]:
+    """Counts an order line at the source up to `quantity` units: the first time, one sale
+    effect keyed by the line (the unique key makes it once); when the line has grown since (an
+    order edit added units), one more for the difference, keyed by the quantity reached. A
+    payload older than what is counted (webhooks come in any order) counts nothing. The
+    line's first effect is locked while it is compared, so two webhooks of one line cannot
+    both count the same units. Returns the effects to apply."""
+    fields = {"source": link.connection.source, "order_id": order_id,
+              "order_name": order_name[:64], "line_item_id": line_item_id,
+              "inventory_item_id": link.source_variant.inventory_item_id,
+              "location_id": source_decrement_location_id(source=link.connection.source)}
+    with transaction.atomic():
+        first, was_created = InventoryEffect.objects.select_for_update().get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.SALE, key=str(line_item_id),
+            defaults={**fields, "delta": -quantity,
+                      "idempotency_key": f"syncer-sale-{uuid.uuid4()}"})
+        if was_created:
+            return [first.pk, *_restocks_release(sale=first)]
+        counted = _line_sold(destination=destination, line_item_id=line_item_id)
+        if quantity <= counted:
+            return []
+        more, was_created = InventoryEffect.objects.get_or_create(
+            destination=destination, kind=InventoryEffect.Kind.SALE,
+            key=f"{line_item_id}@{quantity}",
+            defaults={**fields, "delta": counted - quantity,
+                      "idempotency_key": f"syncer-sale-{uuid.uuid4()}"})
+        return [more.pk, *_restocks_release(sale=more)] if was_created else []
+
+
+def _line_sold(*, destination: Shop, line_item_id: int) -> int:
+    """The units of a line taken off the source (its sale effects: one, or more if edited)."""
+    return -sum(InventoryEffect.objects.filter(
+        destination=destination, kind=InventoryEffect.Kind.SALE,
+        line_item_id=line_item_id).values_list("delta", flat=True))
 
 
 def _restocks_release(*, sale: InventoryEffect) -> list[int]:
     """Restocks that arrived before their sale was counted become due now, capped so a line
     never gives back more than it took."""
     released = []
-    remaining = -sale.delta
+    remaining = _line_sold(destination=sale.destination, line_item_id=sale.line_item_id)
     for restock in InventoryEffect.objects.filter(
             destination=sale.destination, kind=InventoryEffect.Kind.RESTOCK,
             line_item_id=sale.line_item_id).order_by("pk"):
@@ -139,7 +167,8 @@ def inventory_effects_for_refund(*, destination: Shop, payload: dict[str, Any]) 
         restocked = sum(-e.delta for e in InventoryEffect.objects.filter(
             destination=destination, kind=InventoryEffect.Kind.RESTOCK,
             line_item_id=sale.line_item_id).exclude(key=str(refund_line["id"])))
-        quantity = min(int(refund_line.get("quantity") or 0), -sale.delta + restocked)
+        sold = _line_sold(destination=destination, line_item_id=sale.line_item_id)
+        quantity = min(int(refund_line.get("quantity") or 0), sold + restocked)
         if quantity <= 0:
             continue
         effect, was_created = InventoryEffect.objects.get_or_create(

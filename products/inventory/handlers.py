@@ -1,4 +1,5 @@
-"""Stock webhooks: inventory_levels/update|disconnect, orders/paid|create, refunds/create."""
+"""Stock webhooks: inventory_levels/update|disconnect, orders/paid|create|cancelled|edited,
+refunds/create."""
 
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from products.inventory.drift import DRIFT_GRACE, destination_level_changed
 from products.inventory.echoes import level_delivery_is_echo
+from products.inventory.edits import order_edit_count, order_edit_read
 from products.inventory.effects import inventory_effects_for_order, inventory_effects_for_refund
 from products.inventory.holds import destination_holds_for_order, destination_holds_release
 from products.inventory.targets import source_level_unstocked, source_levels_changed
@@ -172,6 +174,22 @@ def order_cancelled(*, shop_domain: str, payload: dict[str, Any], delivery_id: i
         return
     with transaction.atomic():
         inventory_flush_on_commit(destination_holds_release(destination=shop, payload=payload))
+
+
+@webhook_handler_register("orders/edited")
+def order_edited(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
+    """Units an order gained in an edit count like its sale: at the source when the order is
+    counted, else held at the store until paid (edits.py)."""
+    shop = _shop(shop_domain)
+    if shop is None or shop.role != Shop.Role.DESTINATION:
+        return
+    edit = order_edit_read(destination=shop, payload=payload)  # an API call: no transaction
+    if edit is None:
+        return
+    with transaction.atomic():
+        effects, to_flush = order_edit_count(destination=shop, edit=edit)
+        inventory_effects_apply_on_commit(effects)
+        inventory_flush_on_commit(to_flush)
 
 
 @webhook_handler_register("refunds/create")

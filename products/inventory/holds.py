@@ -65,14 +65,24 @@ def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -
     effects.inventory_effects_for_order first) whose connection waits for payment. A line
     whose order was paid or cancelled first (webhooks come in any order) has its released
     hold already, and is not held again. Returns the destinations to flush."""
+    return destination_holds_for_lines(
+        destination=destination, order_id=int(payload["id"]),
+        lines=_synced_lines(destination=destination, payload=payload))
+
+
+def destination_holds_for_lines(*, destination: Shop, order_id: int,
+                                lines: list[tuple[int, int, VariantLink]]) -> set[int]:
+    """Holds these unpaid lines (line id, quantity, variant link) of an order where their
+    connection waits for payment: at checkout, or added by an order edit. A line held (or
+    released) already is left as it is. Returns the destinations to flush."""
     created: list[DestinationHold] = []
     with transaction.atomic():
-        for line_id, quantity, link in _synced_lines(destination=destination, payload=payload):
+        for line_id, quantity, link in lines:
             if not _held_there(link, quantity):
                 continue
             hold, was_created = DestinationHold.objects.get_or_create(
                 destination=destination, line_item_id=line_id,
-                defaults=_hold_fields(link, int(payload["id"]), quantity))
+                defaults=_hold_fields(link, order_id, quantity))
             if was_created:
                 created.append(hold)
     return _recompute(created)

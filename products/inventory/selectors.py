@@ -50,7 +50,7 @@ def reconciliation_run_of(*, connection: Connection, run_id: int) -> Reconciliat
 
 
 # The deliveries that can carry a destination's sale (the first of them seen counts it).
-SALE_TOPICS = ("orders/create", "orders/paid", "orders/updated")
+SALE_TOPICS = ("orders/create", "orders/paid", "orders/updated", "orders/edited")
 _SALES_PENDING = f"""
     SELECT {DELIVERIES_UNPROCESSED_EXIST} OR EXISTS (
         SELECT 1 FROM {InventoryEffect._meta.db_table}

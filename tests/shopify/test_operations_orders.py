@@ -133,7 +133,8 @@ def test_orders_are_found_by_tag_and_by_id(session, variants):
 
     found = OrderFound(id=created.id, name=created.name, tags=("Dest store", "syncer-42"),
                        note="Pushed by Syncer", source_identifier="syncer-42",
-                       cancelled_at=None, line_items=created.line_items)
+                       cancelled_at=None, line_items=created.line_items,
+                       financial_status="PENDING")
     assert orders_find_by_tag(session=session, tag="syncer-42") == (found,)
     assert orders_find_by_tag(session=session, tag="syncer-nobody") == ()
     assert order_find(session=session, order_id=created.id) == found

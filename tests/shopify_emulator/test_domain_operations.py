@@ -11,7 +11,11 @@ from shopify_emulator.domains.inventory.operations import (
     inventory_adjust_available,
     inventory_set_available,
 )
-from shopify_emulator.domains.orders.operations import order_checkout
+from shopify_emulator.domains.orders.operations import (
+    order_checkout,
+    order_edit_commit,
+    order_mark_paid,
+)
 from shopify_emulator.domains.orders.refunds import order_cancel, order_refund
 from shopify_emulator.domains.products.operations import product_create
 from shopify_emulator.domains.shop.operations import shop_create, shop_snapshot
@@ -77,6 +81,42 @@ def test_pending_checkout_fires_no_orders_paid() -> None:
     order_checkout(world=world, shop_domain=SHOP, lines=[{"sku": "SKU-1", "quantity": 1}],
                          financial_status="pending")
     assert recorder.topics == ["orders/create", "inventory_levels/update"]
+
+
+def test_an_order_edit_takes_the_added_units_and_names_its_lines() -> None:
+    # given a paid order of 3
+    world, recorder = make_world(available=10)
+    order = order_checkout(world=world, shop_domain=SHOP, lines=[{"sku": "SKU-1", "quantity": 3}])
+    line_id = order["line_items"][0]["id"]
+    recorder.events.clear()
+    # when the merchant adds 2 to its line and a new line of 1
+    edit = order_edit_commit(world=world, shop_domain=SHOP, order_id=order["id"], lines=[
+        {"line_item_id": line_id, "quantity": 2}, {"sku": "SKU-1", "quantity": 1}])
+    # then the units are taken as at checkout, and orders/edited names the lines, not variants
+    assert recorder.topics == ["orders/edited", "orders/updated", "inventory_levels/update"]
+    assert level_quantities(world, "SKU-1") == {"available": 4, "committed": 6, "on_hand": 10}
+    additions = edit["order_edit"]["line_items"]["additions"]
+    assert additions[0] == {"id": line_id, "delta": 2}
+    assert additions[1]["delta"] == 1
+    assert additions[1]["id"] != line_id
+    assert edit["order_edit"]["order_id"] == order["id"]
+    updated = recorder.of("orders/updated")[0]
+    assert updated["financial_status"] == "partially_paid"
+    assert [line["quantity"] for line in updated["line_items"]] == [5, 1]
+    # and paying the balance sends orders/paid
+    recorder.events.clear()
+    order_mark_paid(world=world, shop_domain=SHOP, order_id=order["id"])
+    assert recorder.topics == ["orders/paid", "orders/updated"]
+
+
+def test_a_cancelled_order_cannot_be_edited() -> None:
+    world, recorder = make_world(available=10)
+    order = order_checkout(world=world, shop_domain=SHOP, lines=[{"sku": "SKU-1", "quantity": 1}])
+    order_cancel(world=world, shop_domain=SHOP, order_id=order["id"], restock=True)
+    with pytest.raises(EmulatorError, match="cancelled order cannot be edited"):
+        order_edit_commit(world=world, shop_domain=SHOP, order_id=order["id"],
+                          lines=[{"sku": "SKU-1", "quantity": 1}])
+    assert level_quantities(world, "SKU-1")["available"] == 10
 
 
 def test_fulfil_then_refund_returns_and_cancels_exactly() -> None:

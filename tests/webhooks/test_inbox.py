@@ -268,6 +268,10 @@ def test_sweeper_leaves_fresh_rows_alone(recorded_handler):
      "Malformed payload: line_items[].variant_id is not a number"),
     ("refunds/create", {"id": 9, "order_id": 7, "refund_line_items": [{"quantity": 1}]},
      "Malformed payload: refund_line_items[] has an item without an id"),
+    ("orders/edited", {"order_edit": "two more shirts"},
+     "Malformed payload: order_edit is not an object"),
+    ("orders/edited", {"order_edit": {"order_id": 7, "line_items": {"additions": [{"id": 1}]}}},
+     "Malformed payload: order_edit.line_items.additions[] needs an id and a delta"),
 ])
 def test_misshapen_stock_payload_fails_once_and_is_not_retried(post_webhook, topic, payload,
                                                                error):

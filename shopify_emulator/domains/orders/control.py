@@ -23,7 +23,11 @@ from shopify_emulator.control_support import (
     require_shop,
     str_field,
 )
-from shopify_emulator.domains.orders.operations import order_checkout, order_mark_paid
+from shopify_emulator.domains.orders.operations import (
+    order_checkout,
+    order_edit_commit,
+    order_mark_paid,
+)
 from shopify_emulator.domains.orders.refunds import order_cancel, order_refund
 
 FINANCIAL_STATUSES = ("paid", "pending", "authorized")
@@ -84,9 +88,19 @@ def do_pay(*, emulator: Emulator, request: Request, domain: str, order_id: int) 
     return json_reply(order)
 
 
+def do_edit(*, emulator: Emulator, request: Request, domain: str, order_id: int) -> Response:
+    """The merchant edits the order to add units: {"lines": [{"sku", "quantity"} (a new line)
+    | {"line_item_id", "quantity"} (more of that line)]}; answers the orders/edited payload."""
+    require_order(emulator=emulator, domain=domain, order_id=order_id)
+    edit = act(emulator=emulator, operation=order_edit_commit, shop_domain=domain,
+               order_id=order_id, lines=lines_field(data=read_body(request)))
+    return json_reply(edit, status=201)
+
+
 ROUTES = [
     Route(path=f"{SHOP_PATH}/orders", name="orders", methods=("POST",), handler=do_orders),
     Route(path=f"{ORDER_PATH}/refund", name="refund", methods=("POST",), handler=do_refund),
     Route(path=f"{ORDER_PATH}/cancel", name="cancel", methods=("POST",), handler=do_cancel),
     Route(path=f"{ORDER_PATH}/pay", name="pay", methods=("POST",), handler=do_pay),
+    Route(path=f"{ORDER_PATH}/edit", name="edit", methods=("POST",), handler=do_edit),
 ]

@@ -308,13 +308,14 @@ def line_item_level(
 
 def order_mark_paid(*, world: World, shop_domain: str, order_id: int) -> dict:
     """A pending (or authorized) order's payment arrives — the merchant's Mark as paid, or a
-    capture: Shopify sends orders/paid and orders/updated. Stock was taken at checkout."""
+    capture; or the balance an edit left owing: Shopify sends orders/paid and orders/updated.
+    Stock was taken at checkout (and at the edit)."""
     with world.transaction():
         shop = world.require_shop(shop_domain)
         order = order_require(shop=shop, order_id=order_id)
         if order.cancelled_at is not None:
             raise EmulatorError("A cancelled order cannot be paid")
-        if order.financial_status not in ("pending", "authorized"):
+        if order.financial_status not in ("pending", "authorized", "partially_paid"):
             raise EmulatorError(f"The order is {order.financial_status}, not awaiting payment")
         order.financial_status = "paid"
         order.updated_at = world.now()
@@ -322,3 +323,60 @@ def order_mark_paid(*, world: World, shop_domain: str, order_id: int) -> dict:
         world.emit(shop, "orders/paid", payload)
         world.emit(shop, "orders/updated", payload)
         return payload
+
+
+def order_edit_commit(*, world: World, shop_domain: str, order_id: int,
+                      lines: list[dict]) -> dict:
+    """An order edit adding units, committed (orderEditBegin, orderEditAddVariant /
+    orderEditSetQuantity up, orderEditCommit): a spec with ``line_item_id`` adds its quantity
+    to that line, one with ``sku`` adds a new line. The units are taken from the store's stock
+    as at checkout; a paid order now owes the balance (partially_paid). Shopify sends
+    orders/edited (which names the lines and how many units each gained, not their variants),
+    orders/updated and the level changes."""
+    with world.transaction():
+        shop = world.require_shop(shop_domain)
+        order = order_require(shop=shop, order_id=order_id)
+        if order.cancelled_at is not None:
+            raise EmulatorError("A cancelled order cannot be edited")
+        additions: list[tuple[LineItem, int]] = []
+        for spec in lines:
+            if spec.get("line_item_id") is not None:
+                line = order_line_find(order=order, spec=spec)
+                if line.fulfilled_quantity:
+                    raise EmulatorError(f"Line {line.id} is fulfilled: it cannot be edited")
+            else:
+                line = line_item_build(world=world, shop=shop, spec={**spec, "quantity": 1})
+                line.quantity = 0
+                line.order_id = order.id
+                order.line_items.append(line)
+            additions.append((line, int(spec["quantity"])))
+        changed: list[InventoryLevel] = []
+        for line, delta in additions:
+            line.quantity += delta
+            level = line_item_level(world=world, shop=shop, line=line)
+            if level is None:
+                continue
+            level_change(world=world, level=level, name="available", delta=-delta)
+            level_change(world=world, level=level, name="committed", delta=delta)
+            line.committed += delta
+            line.location_id = level.location_id
+            if level not in changed:
+                changed.append(level)
+        now = world.now()
+        if order.financial_status == "paid":
+            order.financial_status = "partially_paid"
+        order.updated_at = now
+        edit: dict = {"order_edit": {
+            "id": world.next_id(), "app_id": None, "created_at": now.isoformat(),
+            "committed_at": now.isoformat(), "notify_customer": False, "order_id": order.id,
+            "staff_note": "", "user_id": None,
+            "line_items": {"additions": [{"id": line.id, "delta": delta}
+                                         for line, delta in additions],
+                           "removals": []},
+            "discounts": {"line_item": {"additions": [], "removals": []}},
+            "shipping_lines": {"additions": [], "removals": []}}}
+        world.emit(shop, "orders/edited", edit)
+        world.emit(shop, "orders/updated", rest.order(shop, order))
+        for level in changed:
+            world.emit(shop, "inventory_levels/update", inventory_level(level))
+        return edit

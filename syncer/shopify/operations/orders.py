@@ -123,6 +123,7 @@ class OrderFound:
     source_identifier: str | None
     cancelled_at: datetime | None
     line_items: tuple[OrderLineItem, ...]
+    financial_status: str | None = None  # displayFinancialStatus: "PAID", "PENDING", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +274,7 @@ def _orders_find(session: AdminSession, variables: Mapping[str, Any]) -> tuple[O
             source_identifier=node.get("sourceIdentifier"),
             cancelled_at=_datetime(node.get("cancelledAt")),
             line_items=_line_items(node),
+            financial_status=node.get("displayFinancialStatus"),
         )
         for node in data["orders"]["nodes"]
     )
