@@ -73,19 +73,23 @@ def destination_holds_for_order(*, destination: Shop, payload: dict[str, Any]) -
 def destination_holds_for_lines(*, destination: Shop, order_id: int,
                                 lines: list[tuple[int, int, VariantLink]]) -> set[int]:
     """Holds these unpaid lines (line id, quantity, variant link) of an order where their
-    connection waits for payment: at checkout, or added by an order edit. A line held (or
-    released) already is left as it is. Returns the destinations to flush."""
-    created: list[DestinationHold] = []
+    connection waits for payment: at checkout, or added to by an order edit. A held line
+    holds its largest quantity seen (an edit added units; an older payload changes nothing);
+    a released one stays released. Returns the destinations to flush."""
+    changed: list[DestinationHold] = []
     with transaction.atomic():
         for line_id, quantity, link in lines:
             if not _held_there(link, quantity):
                 continue
-            hold, was_created = DestinationHold.objects.get_or_create(
+            hold, was_created = DestinationHold.objects.select_for_update().get_or_create(
                 destination=destination, line_item_id=line_id,
                 defaults=_hold_fields(link, order_id, quantity))
             if was_created:
-                created.append(hold)
-    return _recompute(created)
+                changed.append(hold)
+            elif hold.released_at is None and quantity > hold.quantity:
+                DestinationHold.objects.filter(pk=hold.pk).update(quantity=quantity)
+                changed.append(hold)
+    return _recompute(changed)
 
 
 def destination_holds_release(*, destination: Shop, payload: dict[str, Any],

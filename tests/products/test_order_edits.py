@@ -109,3 +109,28 @@ def test_units_added_to_an_unpaid_order_are_held_at_its_store_until_paid(emulato
         assert (world.level(store, "SHIRT-S"), world.level(store, "SHIRT-M")) == (7, 6)
     assert sales() == [("line", -3), ("line", -2)]
     assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
+
+
+def test_more_of_an_unpaid_line_is_held_too_and_counted_once_paid(emulator):
+    # given destination 1's unpaid order of 3 shirts S, held at its store
+    world = build(emulator)
+    reconcile_all(world)
+    seller, other = world.destinations
+    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
+    settle(world)
+    line_id = DestinationHold.objects.get().line_item_id
+    # when the merchant adds 2 more to that line
+    order_edit(emulator, seller, order_id, [{"line_item_id": line_id, "quantity": 2}])
+    settle(world)
+    drift_grace_over(world)
+    # then the line holds 5 at its store; the source and the other store keep all 10
+    assert list(DestinationHold.objects.values_list("quantity", flat=True)) == [5]
+    assert (world.level(seller, "SHIRT-S"), world.level(other, "SHIRT-S")) == (5, 10)
+    assert world.level(world.source, "SHIRT-S") == 10
+    # when it is paid, the source loses the 5 once
+    emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
+    settle(world)
+    drift_grace_over(world)
+    assert world.level(world.source, "SHIRT-S") == 5
+    assert (world.level(seller, "SHIRT-S"), world.level(other, "SHIRT-S")) == (5, 5)
+    assert sales() == [("line", -5)]
