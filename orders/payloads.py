@@ -7,18 +7,13 @@ from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
-from webhooks.registry import webhook_time_plausible
+from webhooks.registry import webhook_payload_int, webhook_time_plausible
 
 PAID_STATUSES = frozenset({"paid", "partially_refunded"})
 
+# The payload helpers' name for the webhooks' one definition.
+as_int = webhook_payload_int
 
-def as_int(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def as_str(value, *, limit: int = 255) -> str:

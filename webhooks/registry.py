@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import DataError
 
@@ -103,6 +104,17 @@ def webhook_payload_parse(raw_body: str) -> dict:
 # Outside these, a time is not Shopify's; PostgreSQL would store a year Python cannot read
 # back (0 or 10000 once in UTC), and every page showing the row would fail.
 PLAUSIBLE_TIMES = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def webhook_payload_int(value: Any) -> int | None:
+    """A payload's number (an id, a quantity: Shopify sends numbers, a test or a hand-made
+    delivery may send digits), or None for anything else; a boolean is not a number here."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def webhook_time_plausible(value: datetime | None) -> datetime | None:

@@ -3,17 +3,8 @@ after every other app's (webhooks is last in INSTALLED_APPS), so it is the topic
 handler: the redact request loses the customer's email only once everything that needs it
 has succeeded (a failure before retries the delivery with its body whole)."""
 
-from webhooks.registry import webhook_handler_register
+from webhooks.registry import webhook_handler_register, webhook_payload_int
 from webhooks.services import webhook_deliveries_redact_customer_requests
-
-
-def _int_or_none(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @webhook_handler_register("customers/redact")
@@ -21,5 +12,5 @@ def customer_redact_requests(*, shop_domain: str, payload: dict, delivery_id: in
     found = payload.get("customer")
     customer = found if isinstance(found, dict) else {}
     webhook_deliveries_redact_customer_requests(
-        shop_domain=shop_domain, customer_id=_int_or_none(customer.get("id")),
+        shop_domain=shop_domain, customer_id=webhook_payload_int(customer.get("id")),
         email=str(customer.get("email") or ""))

@@ -26,7 +26,7 @@ from products.models import InventoryEffect, VariantLink
 from stores.models import Connection, Shop
 from stores.services import shop_admin_session
 from syncer.shopify.operations.orders import OrderFound, order_find
-from webhooks.registry import WebhookPayloadInvalid
+from webhooks.registry import WebhookPayloadInvalid, webhook_payload_int
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,13 @@ class OrderEdit:
     added_line_ids: tuple[int, ...]
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def _additions(payload: dict[str, Any]) -> tuple[int, list[int]]:
     """(order id, ids of the lines that gained units) of an orders/edited payload."""
     edit = payload.get("order_edit")
     if not isinstance(edit, dict):
         raise WebhookPayloadInvalid("order_edit is not an object")
-    order_id = _int(edit.get("order_id"))
+    order_id = webhook_payload_int(edit.get("order_id"))
     if order_id is None:
         raise WebhookPayloadInvalid("order_edit.order_id is not a number")
     line_items = edit.get("line_items") or {}
@@ -60,8 +52,8 @@ def _additions(payload: dict[str, Any]) -> tuple[int, list[int]]:
         raise WebhookPayloadInvalid("order_edit.line_items.additions is not a list")
     added = []
     for item in additions or ():
-        line_id = _int(item.get("id")) if isinstance(item, dict) else None
-        delta = _int(item.get("delta")) if isinstance(item, dict) else None
+        line_id = webhook_payload_int(item.get("id")) if isinstance(item, dict) else None
+        delta = webhook_payload_int(item.get("delta")) if isinstance(item, dict) else None
         if line_id is None or delta is None:
             raise WebhookPayloadInvalid("order_edit.line_items.additions[] needs an id and a delta")
         if delta > 0:

@@ -22,6 +22,7 @@ from webhooks.registry import (
     webhook_echo_check_register,
     webhook_handler_register,
     webhook_items_one_at_a_time,
+    webhook_payload_int,
     webhook_queue_register,
     webhook_time_plausible,
 )
@@ -46,12 +47,6 @@ def _level_shop(shop_domain: str) -> Shop | None:
         row = cursor.fetchone()
     return model_from_row(Shop, _LEVEL_SHOP_FIELDS, row) if row else None
 
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -84,10 +79,11 @@ webhook_echo_check_register("inventory_levels/update", level_delivery_is_echo)
 def _level(payload: dict[str, Any],
            ) -> tuple[int, int, int | None, datetime | None] | None:
     """(item, location, available, updated_at) of an inventory_levels/update payload."""
-    item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
+    item_id = webhook_payload_int(payload.get("inventory_item_id"))
+    location_id = webhook_payload_int(payload.get("location_id"))
     if item_id is None or location_id is None:
         return None
-    return (item_id, location_id, _int(payload.get("available")),
+    return (item_id, location_id, webhook_payload_int(payload.get("available")),
             _datetime(payload.get("updated_at")))
 
 
@@ -131,7 +127,8 @@ def inventory_level_disconnected(*, shop_domain: str, payload: dict[str, Any],
     after the unstocking (targets.source_level_unstocked). At a destination there is nothing to
     do now: the next write to that location stocks the item there again (flush.py)."""
     shop = _level_shop(shop_domain)
-    item_id, location_id = _int(payload.get("inventory_item_id")), _int(payload.get("location_id"))
+    item_id = webhook_payload_int(payload.get("inventory_item_id"))
+    location_id = webhook_payload_int(payload.get("location_id"))
     if shop is None or shop.role != Shop.Role.SOURCE or item_id is None or location_id is None:
         return
     inventory_flush_on_commit(source_level_unstocked(
@@ -141,7 +138,8 @@ def inventory_level_disconnected(*, shop_domain: str, payload: dict[str, Any],
 
 def _order(shop_domain: str, payload: dict[str, Any], trigger: str) -> None:
     shop = _shop(shop_domain)
-    if shop is None or shop.role != Shop.Role.DESTINATION or _int(payload.get("id")) is None:
+    if (shop is None or shop.role != Shop.Role.DESTINATION
+            or webhook_payload_int(payload.get("id")) is None):
         return
     if trigger == "create" and payload.get("financial_status") == "paid":
         trigger = "paid"  # created already paid: counts like orders/paid (same effect keys)
@@ -170,7 +168,8 @@ def order_created(*, shop_domain: str, payload: dict[str, Any], delivery_id: int
 def order_cancelled(*, shop_domain: str, payload: dict[str, Any], delivery_id: int) -> None:
     """An order cancelled unpaid gives back the units it held at its store (holds.py)."""
     shop = _shop(shop_domain)
-    if shop is None or shop.role != Shop.Role.DESTINATION or _int(payload.get("id")) is None:
+    if (shop is None or shop.role != Shop.Role.DESTINATION
+            or webhook_payload_int(payload.get("id")) is None):
         return
     with transaction.atomic():
         inventory_flush_on_commit(destination_holds_release(destination=shop, payload=payload))

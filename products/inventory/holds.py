@@ -25,13 +25,7 @@ from products.inventory.selectors import destination_variant_links
 from products.inventory.targets import targets_recompute
 from products.models import DestinationHold, DestinationStock, StockReason, VariantLink
 from stores.models import Connection, Shop
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+from webhooks.registry import webhook_payload_int
 
 
 def _synced_lines(*, destination: Shop,
@@ -39,11 +33,11 @@ def _synced_lines(*, destination: Shop,
     """(line id, quantity, variant link) of each order line of a synced variant."""
     given = payload.get("line_items")
     lines = [line for line in (given if isinstance(given, list) else [])
-             if isinstance(line, dict) and _int(line.get("variant_id")) is not None
-             and _int(line.get("id")) is not None]
+             if isinstance(line, dict) and webhook_payload_int(line.get("variant_id")) is not None
+             and webhook_payload_int(line.get("id")) is not None]
     links = destination_variant_links(
         destination=destination, variant_ids=[int(line["variant_id"]) for line in lines])
-    return [(int(line["id"]), max(_int(line.get("quantity")) or 0, 0),
+    return [(int(line["id"]), max(webhook_payload_int(line.get("quantity")) or 0, 0),
              links[int(line["variant_id"])])
             for line in lines if int(line["variant_id"]) in links]
 

@@ -65,6 +65,8 @@ def merchant_day(emulator) -> dict:
                                    financial_status="paid", customer=CUSTOMER,
                                    shipping_address=ADDRESS)
     second_id = second.get("id") or second["order"]["id"]
+    emulator._json("POST", f"/_emulator/shops/{SOURCE}/orders/{second_id}/edit",
+                   json={"lines": [{"sku": "SHIRT-S1", "quantity": 1}]})
     emulator._json("POST", f"/_emulator/shops/{SOURCE}/orders/{second_id}/cancel",
                    json={"restock": True})
     emulator.flush_webhooks()
