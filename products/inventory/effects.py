@@ -264,9 +264,11 @@ def inventory_effect_apply(*, effect_id: int) -> set[int]:
         return set()
     if effect.kind == InventoryEffect.Kind.SALE:
         shared = set(source_shared_location_ids(source=effect.source))
-        oversold_alert_for_sale(effect=effect, shared=sum(
-            available for (_, location_id), (available, _) in live.items()
-            if location_id in shared))
+        after = [(available, updated_at) for (_, location_id), (available, updated_at)
+                 in live.items() if location_id in shared]
+        oversold_alert_for_sale(
+            effect=effect, shared=sum(available for available, _ in after),
+            stamp=max((updated_at for _, updated_at in after if updated_at), default=None))
     # (this sale's own alert, with its order, is the one about it: oversold_alerts=False)
     return source_levels_changed(source=effect.source, oversold_alerts=False, levels=[
         (item_id, location_id, available, updated_at)

@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from products.inventory import flush
 from products.inventory.drift import destination_level_changed
+from products.inventory.oversold import oversold_alert_for_sale
 from products.inventory.reconciliation import reconciliation_start
 from products.inventory.tasks import (
     flush_schedule_next,
@@ -29,6 +30,7 @@ from products.models import (
     InventoryWriteBatch,
     ProductLink,
     ReconciliationRun,
+    SourceLevel,
     SourceProduct,
     SyncEvent,
     VariantLink,
@@ -203,6 +205,33 @@ def test_a_sale_of_the_last_units_is_no_oversell(emulator, mailoutbox):
     assert world.level(world.source, "SHIRT-M") == 0
     assert not AlertDigest.objects.filter(kind=AlertKind.OVERSOLD).exists()
     assert mailoutbox == []
+
+
+def times_told_oversold(shop: str) -> int:
+    digest = AlertDigest.objects.filter(kind=AlertKind.OVERSOLD, shop__domain=shop).first()
+    return digest.pending_count + digest.sent_count if digest else 0
+
+
+def test_one_oversold_state_is_told_once_whichever_path_sees_it(emulator):
+    # given every medium shirt sold by destination 1, then one more sold by the source's own
+    # store: its level webhook tells the source it is at -1
+    world = last_shirts_sold(emulator)
+    source_adjust(world, "SHIRT-M", delta=-1)
+    settle(world)
+    assert world.level(world.source, "SHIRT-M") == -1
+    assert times_told_oversold(world.source) == 1
+    # when a destination sale's read-back sees that same state (the same total, as Shopify
+    # stamped it): the two paths often see one change at the same moment
+    sale = InventoryEffect.objects.select_related("source").get()
+    stamp = SourceLevel.objects.get(shop__domain=world.source,
+                                    inventory_item_id=sale.inventory_item_id).shopify_updated_at
+    oversold_alert_for_sale(effect=sale, shared=-1, stamp=stamp)
+    # then nobody is told again
+    assert times_told_oversold(world.source) == 1
+    assert times_told_oversold(world.destinations[0]) == 1
+    # and a state further below zero is told
+    oversold_alert_for_sale(effect=sale, shared=-2, stamp=stamp + timedelta(seconds=1))
+    assert times_told_oversold(world.source) == 2
 
 
 def test_duplicate_paid_webhooks_move_the_source_once(emulator):
