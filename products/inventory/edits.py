@@ -8,7 +8,7 @@ like the order's sale: at the source at once when the order is counted already (
 connection counts pending orders), else held at the store until it is paid (holds.py).
 
 The webhook names the lines and how many units each gained, not their variants: the order is
-read (orders_find). Each line is counted up to its quantity (effects._line_counted), so an
+read (orders_find). Each line is counted up to its quantity (effects.line_counted), so an
 edit, the orders/paid that follows its balance and their retries, in any order, count every
 unit once. Units an edit removes are left alone: the webhook does not say whether they went
 back on sale (the merchant's "Restock item"), and a refund with restock gives them back.
@@ -33,7 +33,6 @@ from webhooks.registry import WebhookPayloadInvalid, webhook_payload_int
 class OrderEdit:
     order: OrderFound
     added_line_ids: tuple[int, ...]
-
 
 
 def _additions(payload: dict[str, Any]) -> tuple[int, list[int]]:
