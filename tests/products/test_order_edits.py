@@ -82,13 +82,22 @@ def test_an_edit_delivered_again_after_the_balance_is_paid_takes_nothing_more(em
     assert sales() == [("3", -1), ("line", -2)]
 
 
-def test_units_added_to_an_unpaid_order_are_held_at_its_store_until_paid(emulator):
-    # given destination 1's unpaid order of 3 shirts S (counted when paid: the default)
+@pytest.fixture
+def unpaid_shirts(emulator):
+    """Destination 1's unpaid order of 3 of the source's 10 shirts S, held at its store
+    (counted when paid: the default). Returns (world, that store, the other, the order's id)."""
     world = build(emulator)
     reconcile_all(world)
     seller, other = world.destinations
     order_id = pending_order(emulator, seller, "SHIRT-S", 3)
     settle(world)
+    return world, seller, other, order_id
+
+
+def test_units_added_to_an_unpaid_order_are_held_at_its_store_until_paid(emulator,
+                                                                         unpaid_shirts):
+    # given destination 1's unpaid order of 3 shirts S
+    world, seller, other, order_id = unpaid_shirts
     # when the merchant adds 2 shirts M to it
     order_edit(emulator, seller, order_id, [{"sku": "SHIRT-M", "quantity": 2}])
     settle(world)
@@ -111,13 +120,9 @@ def test_units_added_to_an_unpaid_order_are_held_at_its_store_until_paid(emulato
     assert DestinationHold.objects.filter(released_at__isnull=True).count() == 0
 
 
-def test_more_of_an_unpaid_line_is_held_too_and_counted_once_paid(emulator):
+def test_more_of_an_unpaid_line_is_held_too_and_counted_once_paid(emulator, unpaid_shirts):
     # given destination 1's unpaid order of 3 shirts S, held at its store
-    world = build(emulator)
-    reconcile_all(world)
-    seller, other = world.destinations
-    order_id = pending_order(emulator, seller, "SHIRT-S", 3)
-    settle(world)
+    world, seller, other, order_id = unpaid_shirts
     line_id = DestinationHold.objects.get().line_item_id
     # when the merchant adds 2 more to that line
     order_edit(emulator, seller, order_id, [{"line_item_id": line_id, "quantity": 2}])
