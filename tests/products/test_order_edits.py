@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from products.models import DestinationHold, InventoryEffect
+from products.models import DestinationHold, DestinationSale, InventoryEffect
 from tests.products.inventory_world import build
 from tests.products.test_inventory_engine import reconcile_all, settle
 from tests.products.test_stock_paths import drift_grace_over, pending_order
@@ -52,9 +52,11 @@ def test_units_added_to_a_paid_order_leave_the_source_once(emulator):
     # when the customer pays the balance (orders/paid names every line again)
     emulator._json("POST", f"/_emulator/shops/{seller}/orders/{order_id}/pay")
     settle(world)
-    # then nothing is taken twice
+    # then nothing is taken twice, and the source's dashboard counts the 3 shirts S and the
+    # shirt M sold
     assert (world.level(world.source, "SHIRT-S"), world.level(world.source, "SHIRT-M")) == (7, 7)
     assert sales() == [("3", -1), ("line", -2), ("line", -1)]
+    assert sorted(DestinationSale.objects.values_list("quantity", flat=True)) == [1, 3]
 
 
 def test_an_edit_delivered_again_after_the_balance_is_paid_takes_nothing_more(emulator, client):
