@@ -329,6 +329,21 @@ class SourceGroup:
         return not pushed and self.refusal is None
 
     @property
+    def not_in_push(self) -> list[tuple[OrderLine, int]]:
+        """Units of this source's lines not in the order pushed to it (each line, how many):
+        the order gained them afterwards (an order edit), so the source will not ship them.
+        Needs the lines' `push_line` (order_detail sets it)."""
+        if self.push is None or self.push.status != OrderPush.Status.PUSHED:
+            return []
+        missing = []
+        for line in self.lines:
+            pushed = getattr(line, "push_line", None)
+            extra = line.current_quantity - (pushed.quantity if pushed is not None else 0)
+            if extra > 0:
+                missing.append((line, extra))
+        return missing
+
+    @property
     def addon_missing(self) -> bool:
         """Only the Orders add-on stands in the way: the push button shows, disabled."""
         pushed = self.push is not None and self.push.status in (OrderPush.Status.PUSHED,

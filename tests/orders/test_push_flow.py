@@ -1,7 +1,9 @@
 """Order push end to end: the emulator's destination sells, its webhooks reach the real
 endpoint, Syncer mirrors the order and creates the source orders through the Admin API."""
 
+import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 
@@ -85,3 +87,26 @@ def test_repeated_webhooks_and_requests_never_push_twice(world):
     world.emulator.flush_webhooks()
     assert len(world.orders_of(SOURCE)) == 1
     assert OrderPush.objects.filter(order=order).count() == 1
+
+
+def test_units_added_after_the_push_are_named_on_the_order_page(world):
+    # given an order of 2 shirts S pushed to its source at once
+    settings_for(world, auto_push=True)
+    sold = world.sell({"SHIRT-S": 2}, financial_status="paid")
+    order = world.mirrored(sold)
+    assert order.pushes.get().status == OrderPush.Status.PUSHED
+    page = world.client.get(f"/orders/{order.pk}/", headers=world.headers()).content.decode()
+    assert "data-not-in-push" not in page
+    # when the merchant edits it: one more on that line and a new line of 1 shirt M
+    line_id = sold["line_items"][0]["id"]
+    world.emulator._json("POST", f"/_emulator/shops/{DEST}/orders/{sold['id']}/edit",
+                         json={"lines": [{"line_item_id": line_id, "quantity": 1},
+                                         {"sku": "SHIRT-M", "quantity": 1}]})
+    world.emulator.flush_webhooks()
+    # then the order page says what the source's order lacks, and that it will not ship it
+    page = world.client.get(f"/orders/{order.pk}/", headers=world.headers()).content.decode()
+    (source_order,) = world.orders_of(SOURCE)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert (f"Changed after the push: 1 × Linen shirt – SHIRT-S, 1 × Linen shirt – SHIRT-M not "
+            f"in Demo Source's order {source_order['name']}. Demo Source ships what was "
+            "pushed: ask them to add it to their order, or send it yourself.") in text
