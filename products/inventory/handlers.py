@@ -48,7 +48,6 @@ def _level_shop(shop_domain: str) -> Shop | None:
     return model_from_row(Shop, _LEVEL_SHOP_FIELDS, row) if row else None
 
 
-
 def _datetime(value: Any) -> datetime | None:
     try:
         parsed = parse_datetime(str(value or ""))

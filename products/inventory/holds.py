@@ -32,14 +32,13 @@ def _synced_lines(*, destination: Shop,
                   payload: dict[str, Any]) -> list[tuple[int, int, VariantLink]]:
     """(line id, quantity, variant link) of each order line of a synced variant."""
     given = payload.get("line_items")
-    lines = [line for line in (given if isinstance(given, list) else [])
-             if isinstance(line, dict) and webhook_payload_int(line.get("variant_id")) is not None
-             and webhook_payload_int(line.get("id")) is not None]
+    lines = [(webhook_payload_int(line.get("id")), webhook_payload_int(line.get("variant_id")),
+              max(webhook_payload_int(line.get("quantity")) or 0, 0))
+             for line in (given if isinstance(given, list) else []) if isinstance(line, dict)]
     links = destination_variant_links(
-        destination=destination, variant_ids=[int(line["variant_id"]) for line in lines])
-    return [(int(line["id"]), max(webhook_payload_int(line.get("quantity")) or 0, 0),
-             links[int(line["variant_id"])])
-            for line in lines if int(line["variant_id"]) in links]
+        destination=destination, variant_ids=[variant for _, variant, _ in lines if variant])
+    return [(line_id, quantity, links[variant]) for line_id, variant, quantity in lines
+            if line_id is not None and variant in links]
 
 
 def _hold_fields(link: VariantLink, order_id: int, quantity: int) -> dict[str, Any]:

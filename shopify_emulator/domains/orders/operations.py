@@ -338,21 +338,25 @@ def order_edit_commit(*, world: World, shop_domain: str, order_id: int,
         order = order_require(shop=shop, order_id=order_id)
         if order.cancelled_at is not None:
             raise EmulatorError("A cancelled order cannot be edited")
-        additions: list[tuple[LineItem, int]] = []
+        # (line, units added, whether the edit adds the line), in the edit's order; every spec
+        # is checked before the order changes
+        additions: list[tuple[LineItem, int, bool]] = []
         for spec in lines:
             if spec.get("line_item_id") is not None:
                 line = order_line_find(order=order, spec=spec)
                 if line.fulfilled_quantity:
                     raise EmulatorError(f"Line {line.id} is fulfilled: it cannot be edited")
+                additions.append((line, int(spec["quantity"]), False))
             else:
-                line = line_item_build(world=world, shop=shop, spec={**spec, "quantity": 1})
-                line.quantity = 0
+                line = line_item_build(world=world, shop=shop, spec=spec)
+                additions.append((line, line.quantity, True))
+        changed: list[InventoryLevel] = []
+        for line, delta, new in additions:
+            if new:
                 line.order_id = order.id
                 order.line_items.append(line)
-            additions.append((line, int(spec["quantity"])))
-        changed: list[InventoryLevel] = []
-        for line, delta in additions:
-            line.quantity += delta
+            else:
+                line.quantity += delta
             level = line_item_level(world=world, shop=shop, line=line)
             if level is None:
                 continue
@@ -371,7 +375,7 @@ def order_edit_commit(*, world: World, shop_domain: str, order_id: int,
             "committed_at": now.isoformat(), "notify_customer": False, "order_id": order.id,
             "staff_note": "", "user_id": None,
             "line_items": {"additions": [{"id": line.id, "delta": delta}
-                                         for line, delta in additions],
+                                         for line, delta, _ in additions],
                            "removals": []},
             "discounts": {"line_item": {"additions": [], "removals": []}},
             "shipping_lines": {"additions": [], "removals": []}}}
